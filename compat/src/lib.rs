@@ -1,0 +1,114 @@
+//! ringo's portable readiness driver: runs operations with completion semantics on
+//! top of mio (epoll on Linux, kqueue on the BSDs and macOS).
+//!
+//! io_uring hands an operation to the kernel and reports when it is *done*. Where
+//! io_uring is missing or refused, this crate offers the same shape on top of
+//! readiness: the [`Proactor`] tries an [`Operation`] without blocking and, when the
+//! kernel answers `WouldBlock`, waits for the fd to become ready and tries again.
+//! The caller only ever sees the final result, exactly as with a completion.
+//!
+//! The crate knows nothing of io_uring or of an executor; it speaks only
+//! [`std::task`]: [`Proactor::poll_op`] stores a [`Waker`](std::task::Waker) and
+//! [`Proactor::park`] wakes it when the fd may be ready again. Regular files do not
+//! have useful readiness, so file I/O goes to a bounded thread pool through
+//! [`Proactor::spawn_blocking`] and never runs on the loop thread.
+//!
+//! # Platforms
+//!
+//! Unix only (Linux, macOS, the BSDs): operations are described by a [`RawFd`].
+//! Windows is out of scope; the crate refuses to compile there.
+//!
+//! # Example
+//!
+//! A read on a socket with nothing to read yet is `Pending`; once the peer writes,
+//! `park` wakes the waiter and the retried read completes.
+//!
+//! ```
+//! use std::io::{self, Read, Write};
+//! use std::os::fd::{AsRawFd, RawFd};
+//! use std::os::unix::net::UnixStream;
+//! use std::sync::Arc;
+//! use std::task::{Context, Poll, Wake, Waker};
+//! use std::time::Duration;
+//!
+//! use ringo_compat::{Interest, Operation, Proactor};
+//!
+//! /// Reads into an owned buffer, as a completion-model read would.
+//! struct ReadOp<'a> {
+//!     stream: &'a UnixStream,
+//!     buf: Vec<u8>,
+//! }
+//!
+//! impl Operation for ReadOp<'_> {
+//!     fn readiness(&self) -> (RawFd, Interest) {
+//!         (self.stream.as_raw_fd(), Interest::READABLE)
+//!     }
+//!     fn attempt(&mut self) -> io::Result<usize> {
+//!         (&*self.stream).read(&mut self.buf)
+//!     }
+//! }
+//!
+//! /// A waker that does nothing: this example polls again after every park.
+//! struct Noop;
+//! impl Wake for Noop {
+//!     fn wake(self: Arc<Self>) {}
+//! }
+//!
+//! fn main() -> io::Result<()> {
+//!     let (ours, mut theirs) = UnixStream::pair()?;
+//!     ours.set_nonblocking(true)?;
+//!     let mut proactor = Proactor::new()?;
+//!     let waker = Waker::from(Arc::new(Noop));
+//!     let mut cx = Context::from_waker(&waker);
+//!     let mut op = ReadOp { stream: &ours, buf: vec![0; 16] };
+//!
+//!     assert!(proactor.poll_op(&mut op, &mut cx).is_pending());
+//!     theirs.write_all(b"hello")?;
+//!     let n = loop {
+//!         proactor.park(Some(Duration::from_millis(100)))?;
+//!         if let Poll::Ready(result) = proactor.poll_op(&mut op, &mut cx) {
+//!             break result?;
+//!         }
+//!     };
+//!     assert_eq!(&op.buf[..n], b"hello");
+//!
+//!     // Forget the fd before it is closed.
+//!     proactor.deregister(ours.as_raw_fd());
+//!     Ok(())
+//! }
+//! ```
+
+#[cfg(not(unix))]
+compile_error!("ringo-compat supports unix targets only (operations are described by a RawFd)");
+
+mod blocking;
+mod proactor;
+mod registration;
+
+use std::io;
+use std::os::fd::RawFd;
+
+pub use blocking::DEFAULT_MAX_BLOCKING_THREADS;
+pub use mio::Interest;
+pub use proactor::{Proactor, Unparker};
+
+/// An operation the [`Proactor`] can run: one non-blocking syscall on one fd, retried
+/// until it stops answering `WouldBlock`.
+///
+/// The operation owns whatever the syscall needs (fd, buffer, address) for as long
+/// as it is pending, so retrying later is always sound.
+pub trait Operation {
+    /// The fd this operation is about and the readiness it needs to make progress.
+    ///
+    /// Only [`Interest::READABLE`] and [`Interest::WRITABLE`] are looked at; an
+    /// interest with neither (e.g. only `PRIORITY`) waits as if it were readable.
+    /// Both together means "either direction may let it progress".
+    fn readiness(&self) -> (RawFd, Interest);
+
+    /// Try once, without blocking.
+    ///
+    /// `Ok(n)` and any error other than `WouldBlock` (and `Interrupted`, which is
+    /// retried at once) complete the operation. `Err(WouldBlock)` makes the proactor
+    /// wait for readiness and call `attempt` again later.
+    fn attempt(&mut self) -> io::Result<usize>;
+}

@@ -1,0 +1,185 @@
+//! Framed transports: a byte stream seen as a stream of frames.
+//!
+//! [`Framed`] owns a transport, a codec, one read buffer and one write buffer.
+//! [`FramedRead`] and [`FramedWrite`] are the one-direction forms; all three are
+//! thin wrappers over the same two engines (`read.rs`, `write.rs`).
+//!
+//! # Example: a line echo server in a few lines
+//!
+//! ```no_run
+//! use ringo_proto::codec::LinesCodec;
+//! use ringo_proto::Framed;
+//! use ringo_reactor::net::TcpListener;
+//!
+//! ringo_reactor::run(async {
+//!     let listener = TcpListener::bind("127.0.0.1:7001".parse().unwrap())?;
+//!     loop {
+//!         let (stream, _) = listener.accept().await?;
+//!         ringo_reactor::spawn(async move {
+//!             let mut lines = Framed::new(stream, LinesCodec::new());
+//!             while let Some(Ok(line)) = lines.next().await {
+//!                 if lines.send(line).await.is_err() {
+//!                     break;
+//!                 }
+//!             }
+//!         });
+//!     }
+//! })
+//! # ; Ok::<(), std::io::Error>(())
+//! ```
+
+mod read;
+mod write;
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
+
+use crate::codec::{Decoder, Encoder};
+use read::ReadState;
+pub use read::{FramedRead, DEFAULT_MAX_BUFFER};
+use write::WriteState;
+pub use write::{FramedWrite, DEFAULT_BACKPRESSURE};
+
+/// A transport seen as frames in both directions.
+#[derive(Debug)]
+pub struct Framed<T: AsyncRead + AsyncWrite, C> {
+    // The states hold ops in flight on `io`: declared first, they drop first.
+    read: ReadState<T>,
+    write: WriteState<T>,
+    io: T,
+    codec: C,
+}
+
+impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
+    /// Frames `io` with `codec`.
+    pub fn new(io: T, codec: C) -> Framed<T, C> {
+        Framed::with_read_buffer(io, codec, BytesMut::new())
+    }
+
+    /// Frames `io` with `codec`, starting with bytes already read (for example
+    /// by a protocol detector).
+    pub fn with_read_buffer(io: T, codec: C, buffered: BytesMut) -> Framed<T, C> {
+        Framed {
+            read: ReadState::new(buffered),
+            write: WriteState::new(),
+            io,
+            codec,
+        }
+    }
+
+    /// Sets the cap on bytes buffered without a whole frame (default
+    /// [`DEFAULT_MAX_BUFFER`]); past it, reading fails with `InvalidData`.
+    pub fn set_max_buffer(&mut self, max: usize) {
+        self.read.set_max_buffer(max);
+    }
+
+    /// Sets how many buffered bytes make [`feed`](Self::feed) flush first
+    /// (default [`DEFAULT_BACKPRESSURE`]).
+    pub fn set_backpressure(&mut self, bytes: usize) {
+        self.write.set_backpressure(bytes);
+    }
+
+    /// The next frame; `None` at a clean end of stream.
+    ///
+    /// Cancel-safe: dropping this future loses no bytes; the read in flight is
+    /// resumed by the next call.
+    pub async fn next(&mut self) -> Option<Result<C::Item, C::Error>>
+    where
+        C: Decoder,
+    {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Polls for the next frame.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<C::Item, C::Error>>>
+    where
+        C: Decoder,
+    {
+        self.read.poll_next(&self.io, &mut self.codec, cx)
+    }
+
+    /// Encodes `item` for a later flush, flushing first if the write buffer is
+    /// past the backpressure mark.
+    pub async fn feed<I>(&mut self, item: I) -> Result<(), C::Error>
+    where
+        C: Encoder<I>,
+    {
+        if self.write.is_full() {
+            self.flush().await?;
+        }
+        self.write.encode(&mut self.codec, item)
+    }
+
+    /// Encodes `item` without any I/O, however full the write buffer is. For
+    /// dispatchers that bound what they buffer themselves.
+    pub fn encode<I>(&mut self, item: I) -> Result<(), C::Error>
+    where
+        C: Encoder<I>,
+    {
+        self.write.encode(&mut self.codec, item)
+    }
+
+    /// Encodes `item` and writes everything buffered.
+    pub async fn send<I>(&mut self, item: I) -> Result<(), C::Error>
+    where
+        C: Encoder<I>,
+    {
+        self.feed(item).await?;
+        Ok(self.flush().await?)
+    }
+
+    /// Writes everything buffered.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    /// Polls writing everything buffered.
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.write.poll_flush(&self.io, cx)
+    }
+
+    /// Bytes encoded but not yet written.
+    pub fn write_buffered(&self) -> usize {
+        self.write.buffered()
+    }
+
+    /// Bytes read but not yet decoded.
+    pub fn read_buffer(&self) -> &BytesMut {
+        self.read.buffer()
+    }
+
+    /// Bytes read but not yet decoded, to hand over to another protocol.
+    pub fn read_buffer_mut(&mut self) -> &mut BytesMut {
+        self.read.buffer_mut()
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// The codec.
+    pub fn codec(&self) -> &C {
+        &self.codec
+    }
+
+    /// The codec, mutably.
+    pub fn codec_mut(&mut self) -> &mut C {
+        &mut self.codec
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite, C: Decoder> futures_core::Stream for Framed<T, C>
+where
+    Self: Unpin,
+{
+    type Item = Result<C::Item, C::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::into_inner(self).poll_next(cx)
+    }
+}

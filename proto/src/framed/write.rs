@@ -1,0 +1,166 @@
+//! The write half of the framed engine, and [`FramedWrite`].
+//!
+//! Frames are encoded into one `BytesMut`; a flush hands that buffer to an
+//! owned-buffer write and takes it back, so many frames leave in one syscall
+//! (the pipeline dispatcher feeds every ready response, then flushes once). The
+//! write in flight is kept here, so a dropped flush loses nothing: the next flush
+//! resumes it.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, BytesMut};
+use ringo_reactor::io::AsyncWrite;
+
+use crate::codec::Encoder;
+
+/// Default bytes buffered for writing before [`feed`](super::Framed::feed) flushes
+/// first: bounds memory when a peer reads slower than we write.
+pub const DEFAULT_BACKPRESSURE: usize = 128 * 1024;
+
+/// Encoding state shared by [`Framed`](super::Framed) and [`FramedWrite`].
+pub(crate) struct WriteState<T: AsyncWrite> {
+    /// The write in flight, if any; it owns `buf` meanwhile.
+    pending: Option<T::Write<BytesMut>>,
+    buf: BytesMut,
+    backpressure: usize,
+}
+
+impl<T: AsyncWrite> WriteState<T> {
+    pub(crate) fn new() -> WriteState<T> {
+        WriteState {
+            pending: None,
+            buf: BytesMut::new(),
+            backpressure: DEFAULT_BACKPRESSURE,
+        }
+    }
+
+    pub(crate) fn set_backpressure(&mut self, bytes: usize) {
+        self.backpressure = bytes.max(1);
+    }
+
+    /// Encodes `item` into the write buffer (no I/O).
+    pub(crate) fn encode<I, E: Encoder<I>>(
+        &mut self,
+        codec: &mut E,
+        item: I,
+    ) -> Result<(), E::Error> {
+        codec.encode(item, &mut self.buf)
+    }
+
+    /// Whether the buffer is past the backpressure mark (flush before feeding more).
+    pub(crate) fn is_full(&self) -> bool {
+        self.buf.len() >= self.backpressure || self.pending.is_some()
+    }
+
+    /// Bytes buffered and not yet written.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Writes everything buffered.
+    pub(crate) fn poll_flush(&mut self, io: &T, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            if self.pending.is_none() {
+                if self.buf.is_empty() {
+                    return Poll::Ready(Ok(()));
+                }
+                self.pending = Some(io.write(std::mem::take(&mut self.buf)));
+            }
+            let pending = self
+                .pending
+                .as_mut()
+                .expect("invariant: a write is pending here");
+            let (result, mut buf) = std::task::ready!(Pin::new(pending).poll(cx));
+            self.pending = None;
+            match result {
+                Ok(0) => {
+                    self.buf = buf;
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "peer accepted no more bytes",
+                    )));
+                }
+                Ok(n) => {
+                    buf.advance(n);
+                    if buf.is_empty() {
+                        buf.clear();
+                    }
+                    self.buf = buf;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.buf = buf,
+                Err(e) => {
+                    self.buf = buf;
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+    }
+}
+
+impl<T: AsyncWrite> fmt::Debug for WriteState<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteState")
+            .field("buffered", &self.buf.len())
+            .field("writing", &self.pending.is_some())
+            .finish()
+    }
+}
+
+/// A sink of frames encoded onto a writer.
+#[derive(Debug)]
+pub struct FramedWrite<T: AsyncWrite, E> {
+    state: WriteState<T>,
+    io: T,
+    codec: E,
+}
+
+impl<T: AsyncWrite, E> FramedWrite<T, E> {
+    /// Encodes frames onto `io` with `codec`.
+    pub fn new(io: T, codec: E) -> FramedWrite<T, E> {
+        FramedWrite {
+            state: WriteState::new(),
+            io,
+            codec,
+        }
+    }
+
+    /// Sets how many buffered bytes make [`feed`](Self::feed) flush first
+    /// (default [`DEFAULT_BACKPRESSURE`]).
+    pub fn set_backpressure(&mut self, bytes: usize) {
+        self.state.set_backpressure(bytes);
+    }
+
+    /// Encodes `item` for a later flush; flushes first if the buffer is full.
+    pub async fn feed<I>(&mut self, item: I) -> Result<(), E::Error>
+    where
+        E: Encoder<I>,
+    {
+        if self.state.is_full() {
+            self.flush().await?;
+        }
+        self.state.encode(&mut self.codec, item)
+    }
+
+    /// Encodes `item` and writes everything buffered.
+    pub async fn send<I>(&mut self, item: I) -> Result<(), E::Error>
+    where
+        E: Encoder<I>,
+    {
+        self.feed(item).await?;
+        Ok(self.flush().await?)
+    }
+
+    /// Writes everything buffered.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.state.poll_flush(&self.io, cx)).await
+    }
+
+    /// The writer.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+}

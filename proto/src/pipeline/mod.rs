@@ -1,0 +1,13 @@
+//! Pipelined dispatch: requests and responses in order over one connection.
+//!
+//! [`Server`] turns a framed transport into calls of a handler, answering in
+//! request order with a bounded number in flight. [`Client`] turns calls into
+//! requests on one connection and matches responses to callers first-in,
+//! first-out.
+
+mod client;
+mod ordered;
+mod server;
+
+pub use client::{Client, ClientError, ClientErrorKind, Connection, DEFAULT_MAX_QUEUED};
+pub use server::{Server, ServerError, DEFAULT_MAX_IN_FLIGHT};

@@ -1,0 +1,274 @@
+//! `Ordered`: the in-flight requests of one pipelined connection.
+//!
+//! A bounded ring of futures whose outputs are taken out in arrival order. Each
+//! ring slot has its own waker, created once per connection: when a future is
+//! woken, only its slot index is queued, and the next poll of the set polls just
+//! the queued futures. A connection with N requests in flight therefore costs
+//! O(woken) per turn, never O(N) — the quadratic collapse tokio-proto suffered
+//! when it re-polled every in-flight request on every event.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+enum Slot<F: Future> {
+    Empty,
+    Running(Pin<Box<F>>),
+    Done(F::Output),
+}
+
+/// Slot indices woken since the last poll, and the task to wake for them.
+#[derive(Default)]
+struct Woken {
+    indices: Mutex<Vec<usize>>,
+    parent: Mutex<Option<Waker>>,
+}
+
+/// The waker of one ring slot.
+struct SlotWaker {
+    index: usize,
+    /// Set while the index is in `woken`, so repeated wakes queue it once.
+    queued: AtomicBool,
+    woken: Arc<Woken>,
+}
+
+impl Wake for SlotWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            lock(&self.woken.indices).push(self.index);
+        }
+        if let Some(parent) = lock(&self.woken.parent).as_ref() {
+            parent.wake_by_ref();
+        }
+    }
+}
+
+/// Locks a mutex that no code path can poison (nothing panics while holding it).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A bounded, ordered set of in-flight futures.
+pub(crate) struct Ordered<F: Future> {
+    slots: Vec<Slot<F>>,
+    wakers: Vec<(Arc<SlotWaker>, Waker)>,
+    woken: Arc<Woken>,
+    /// Slot of the oldest future.
+    head: usize,
+    len: usize,
+    scratch: Vec<usize>,
+}
+
+impl<F: Future> Ordered<F> {
+    /// A set holding at most `capacity` futures.
+    pub(crate) fn new(capacity: usize) -> Ordered<F> {
+        let capacity = capacity.max(1);
+        let woken = Arc::new(Woken::default());
+        let wakers = (0..capacity)
+            .map(|index| {
+                let slot = Arc::new(SlotWaker {
+                    index,
+                    queued: AtomicBool::new(false),
+                    woken: woken.clone(),
+                });
+                (slot.clone(), Waker::from(slot))
+            })
+            .collect();
+        Ordered {
+            slots: (0..capacity).map(|_| Slot::Empty).collect(),
+            wakers,
+            woken,
+            head: 0,
+            len: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == self.slots.len()
+    }
+
+    /// Adds a future behind the others and polls it once.
+    ///
+    /// # Panics
+    /// If the set is full: callers check [`is_full`](Self::is_full) first.
+    pub(crate) fn push(&mut self, future: F) {
+        assert!(!self.is_full(), "Ordered::push on a full set");
+        let index = (self.head + self.len) % self.slots.len();
+        self.len += 1;
+        self.slots[index] = Slot::Running(Box::pin(future));
+        self.poll_slot(index);
+    }
+
+    fn poll_slot(&mut self, index: usize) {
+        let (flag, waker) = &self.wakers[index];
+        flag.queued.store(false, Ordering::Release);
+        if let Slot::Running(future) = &mut self.slots[index] {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(waker)) {
+                self.slots[index] = Slot::Done(output);
+            }
+        }
+    }
+
+    /// Polls the futures woken since the last call; registers `cx` for later wakes.
+    pub(crate) fn poll_woken(&mut self, cx: &mut Context<'_>) {
+        {
+            let mut parent = lock(&self.woken.parent);
+            if !parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *parent = Some(cx.waker().clone());
+            }
+        }
+        let mut indices = std::mem::take(&mut self.scratch);
+        std::mem::swap(&mut indices, &mut *lock(&self.woken.indices));
+        for &index in &indices {
+            self.poll_slot(index);
+        }
+        indices.clear();
+        self.scratch = indices;
+    }
+
+    /// Takes the oldest output, if the oldest future has finished.
+    pub(crate) fn pop_ready(&mut self) -> Option<F::Output> {
+        if self.len == 0 || !matches!(self.slots[self.head], Slot::Done(_)) {
+            return None;
+        }
+        let Slot::Done(output) = std::mem::replace(&mut self.slots[self.head], Slot::Empty) else {
+            unreachable!("checked Done above");
+        };
+        self.head = (self.head + 1) % self.slots.len();
+        self.len -= 1;
+        Some(output)
+    }
+
+    /// Drops every future still in flight.
+    pub(crate) fn clear(&mut self) {
+        for slot in &mut self.slots {
+            *slot = Slot::Empty;
+        }
+        self.len = 0;
+    }
+}
+
+impl<F: Future> fmt::Debug for Ordered<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ordered")
+            .field("len", &self.len)
+            .field("capacity", &self.slots.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+    use std::task::Waker;
+
+    use super::*;
+
+    /// A future that completes when its flag is set, counting its polls.
+    struct Gate {
+        open: Rc<Cell<bool>>,
+        polls: Rc<Cell<usize>>,
+        waker: Rc<RefCell<Option<Waker>>>,
+        value: usize,
+    }
+
+    impl Future for Gate {
+        type Output = usize;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+            self.polls.set(self.polls.get() + 1);
+            if self.open.get() {
+                Poll::Ready(self.value)
+            } else {
+                *self.waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The test's view of a [`Gate`]: its open flag, poll count and last waker.
+    type GateHandle = (Rc<Cell<bool>>, Rc<Cell<usize>>, Rc<RefCell<Option<Waker>>>);
+
+    fn gate(value: usize) -> (Gate, GateHandle) {
+        let open = Rc::new(Cell::new(false));
+        let polls = Rc::new(Cell::new(0));
+        let waker = Rc::new(RefCell::new(None));
+        (
+            Gate {
+                open: open.clone(),
+                polls: polls.clone(),
+                waker: waker.clone(),
+                value,
+            },
+            (open, polls, waker),
+        )
+    }
+
+    #[test]
+    fn outputs_come_out_in_push_order_even_when_finished_out_of_order() {
+        let mut set = Ordered::new(4);
+        let (a, (open_a, _, wake_a)) = gate(1);
+        let (b, (open_b, _, wake_b)) = gate(2);
+        set.push(a);
+        set.push(b);
+        open_b.set(true);
+        wake_b.borrow().as_ref().unwrap().wake_by_ref();
+        set.poll_woken(&mut Context::from_waker(Waker::noop()));
+        assert_eq!(set.pop_ready(), None, "b is done but a, before it, is not");
+        open_a.set(true);
+        wake_a.borrow().as_ref().unwrap().wake_by_ref();
+        set.poll_woken(&mut Context::from_waker(Waker::noop()));
+        assert_eq!(set.pop_ready(), Some(1));
+        assert_eq!(set.pop_ready(), Some(2));
+        assert!(set.is_empty());
+    }
+
+    #[test]
+    fn only_woken_futures_are_polled() {
+        let mut set = Ordered::new(64);
+        let mut handles = Vec::new();
+        for i in 0..64 {
+            let (g, (open, polls, waker)) = gate(i);
+            set.push(g);
+            handles.push((open, polls, waker));
+        }
+        for _ in 0..10 {
+            set.poll_woken(&mut Context::from_waker(Waker::noop()));
+        }
+        handles[5].0.set(true);
+        handles[5].2.borrow().as_ref().unwrap().wake_by_ref();
+        handles[5].2.borrow().as_ref().unwrap().wake_by_ref();
+        set.poll_woken(&mut Context::from_waker(Waker::noop()));
+        for (i, (_, polls, _)) in handles.iter().enumerate() {
+            let expected = if i == 5 { 2 } else { 1 };
+            assert_eq!(
+                polls.get(),
+                expected,
+                "future {i} polled {} times",
+                polls.get()
+            );
+        }
+    }
+
+    #[test]
+    fn ring_wraps_around() {
+        let mut set = Ordered::new(2);
+        for round in 0..10 {
+            set.push(std::future::ready(round));
+            assert_eq!(set.pop_ready(), Some(round));
+        }
+        assert!(set.is_empty());
+    }
+}

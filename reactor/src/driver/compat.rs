@@ -1,0 +1,128 @@
+//! The compat back-end: glue between the runtime and `ringo-compat`'s proactor.
+//!
+//! Socket ops run as readiness ops: the `Op` future attempts the syscall when
+//! polled and, on `WouldBlock`, waits for the fd's readiness; nothing is
+//! outstanding between polls, so dropping such a future is trivially safe. File
+//! ops (which readiness cannot express) run on the proactor's blocking pool: they
+//! take a slot like io_uring ops and complete into it, so cancellation works the
+//! same way — the slot keeps the buffer until the pool thread is done.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::SegQueue;
+use ringo_compat::{Proactor, Unparker};
+
+use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Slots};
+use super::Submission;
+use crate::op::{CompatMode, OpCode};
+use crate::runtime::Config;
+
+/// Results of blocking-pool calls, pushed by pool threads.
+type Finished = SegQueue<(Key, io::Result<usize>)>;
+
+/// The compat driver.
+pub(crate) struct Driver {
+    proactor: RefCell<Proactor>,
+    slots: RefCell<Slots>,
+    finished: Arc<Finished>,
+    unparker: Unparker,
+}
+
+impl Driver {
+    pub(crate) fn new(config: &Config) -> io::Result<(Driver, Unparker)> {
+        let proactor = Proactor::with_blocking_threads(config.blocking_threads)?;
+        let unparker = proactor.unparker();
+        let driver = Driver {
+            proactor: RefCell::new(proactor),
+            slots: RefCell::new(Slots::new()),
+            finished: Arc::new(SegQueue::new()),
+            unparker: unparker.clone(),
+        };
+        Ok((driver, unparker))
+    }
+
+    pub(crate) fn submit<T: OpCode>(&self, op: &mut T) -> io::Result<Submission> {
+        let CompatMode::Blocking(call) = op.compat_mode() else {
+            return Ok(Submission::Readiness);
+        };
+        let key = self.slots.borrow_mut().insert()?;
+        let finished = self.finished.clone();
+        let unparker = self.unparker.clone();
+        self.proactor.borrow().spawn_blocking(Box::new(move || {
+            let result = (call.0)();
+            finished.push((key, result));
+            unparker.unpark();
+        }));
+        Ok(Submission::InFlight(key))
+    }
+
+    pub(crate) fn poll_slot(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
+        self.slots.borrow_mut().poll(key, cx)
+    }
+
+    pub(crate) fn poll_readiness<T: OpCode>(
+        &self,
+        op: &mut T,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        self.proactor.borrow_mut().poll_op(op, cx)
+    }
+
+    /// A blocking call cannot be cancelled: the slot waits for it to finish.
+    pub(crate) fn orphan<T: OpCode>(&self, key: Key, data: T) -> AfterOrphan<T> {
+        self.slots.borrow_mut().orphan(key, data)
+    }
+
+    pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let timeout = if self.finished.is_empty() {
+            timeout
+        } else {
+            Some(Duration::ZERO)
+        };
+        self.proactor.borrow_mut().park(timeout)?;
+        self.collect_finished();
+        Ok(())
+    }
+
+    fn collect_finished(&self) {
+        while let Some((key, result)) = self.finished.pop() {
+            let after = self.slots.borrow_mut().complete(key, Completion { result });
+            match after {
+                AfterComplete::Wake(waker) => waker.wake(),
+                AfterComplete::Drop(orphan) => drop(orphan),
+                AfterComplete::Nothing => {}
+            }
+        }
+    }
+
+    pub(crate) fn deregister(&self, fd: RawFd) {
+        self.proactor.borrow_mut().deregister(fd);
+    }
+
+    pub(crate) fn shutdown(&self, deadline: Duration) {
+        let end = Instant::now() + deadline;
+        while self.slots.borrow().in_flight() > 0 {
+            let now = Instant::now();
+            if now >= end {
+                // A pool thread may still write these: leak them rather than free them.
+                self.slots.borrow_mut().leak_in_flight();
+                return;
+            }
+            let _ = self.park(Some((end - now).min(Duration::from_millis(50))));
+        }
+    }
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("compat::Driver")
+            .field("slots", &self.slots)
+            .finish()
+    }
+}

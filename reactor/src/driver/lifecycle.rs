@@ -1,0 +1,271 @@
+//! The op state machine: who owns an in-flight operation's memory, and when.
+//!
+//! An operation the kernel (or, on compat, a blocking-pool thread) works on
+//! asynchronously gets a *slot* here. Its [`Key`] — slab index plus a generation —
+//! travels as the io_uring `user_data`, so a completion always finds its slot, and
+//! a stale key (a completion or cancel for a slot that has since been reused) is
+//! recognised and ignored instead of hitting someone else's operation.
+//!
+//! # Who owns what, when
+//!
+//! | state        | the op's buffer / fd / addresses live in | the waker lives in |
+//! |--------------|------------------------------------------|--------------------|
+//! | `Submitted`  | the `Op` future                          | nowhere yet        |
+//! | `Waiting`    | the `Op` future                          | the slot           |
+//! | `Completed`  | the `Op` future (the kernel is done)     | —                  |
+//! | `Orphaned`   | **the slot** (the future was dropped)    | —                  |
+//!
+//! The one rule that makes cancellation safe: the memory the kernel may write is
+//! never freed while the slot is `Submitted`, `Waiting` or `Orphaned`. When a
+//! future is dropped in flight, its op data moves into the slot (`Orphaned`); the
+//! slot is only removed, and the data dropped, once the completion arrives.
+//!
+//! Moving the op into the slot costs one allocation (`Box<dyn Orphan>`): the slab
+//! cannot hold every op type inline, since ops are generic over user buffer types.
+//! Dropping a future with I/O in flight is the rare path (a timeout, a closed
+//! connection); the hot path — submit, complete, collect — allocates nothing.
+
+use std::fmt;
+use std::io;
+use std::task::{Context, Poll, Waker};
+
+use slab::Slab;
+
+/// Identifies a slot: slab index plus the generation the slot had when issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key {
+    index: u32,
+    generation: u32,
+}
+
+/// `user_data` values with this index are the driver's own (wake-ups,
+/// cancellations), never a slot: the slab is capped below it.
+const RESERVED_INDEX: u32 = u32::MAX;
+
+impl Key {
+    /// The `user_data` carried by the operation's submission.
+    pub(crate) fn user_data(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
+    }
+
+    /// The key a completion's `user_data` names, or `None` for a reserved tag.
+    pub(crate) fn from_user_data(user_data: u64) -> Option<Key> {
+        let index = user_data as u32;
+        let generation = (user_data >> 32) as u32;
+        (index != RESERVED_INDEX).then_some(Key { index, generation })
+    }
+
+    /// A driver-internal tag, distinct from every slot key.
+    pub(crate) const fn reserved(tag: u32) -> u64 {
+        ((tag as u64) << 32) | RESERVED_INDEX as u64
+    }
+}
+
+/// The outcome of an operation as the kernel (or the compat pool) reported it.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    /// The result: bytes transferred, a returned fd, or the OS error.
+    pub(crate) result: io::Result<usize>,
+}
+
+/// The resources of an op whose future was dropped while the kernel had them.
+pub(crate) trait Orphan {
+    /// Called once, with the completion that finally arrived, before the orphan is
+    /// dropped: releases what the kernel handed back (e.g. closes an accepted fd).
+    fn complete(&mut self, completion: &Completion);
+}
+
+/// The state of one slot. See the [module docs](self) for who owns what.
+enum Lifecycle {
+    /// In flight; set at submission, until the future first polls it or it completes.
+    Submitted,
+    /// In flight, and the future is waiting with this waker.
+    Waiting(Waker),
+    /// Done; the future has not collected the result yet.
+    Completed(Completion),
+    /// The future is gone; the slot keeps its op data until the completion.
+    Orphaned(Box<dyn Orphan>),
+}
+
+struct Slot {
+    generation: u32,
+    state: Lifecycle,
+}
+
+/// What the caller must do after [`Slots::complete`], outside any borrow of the
+/// slots (waking or dropping may run user code).
+pub(crate) enum AfterComplete {
+    /// Wake the waiting future.
+    Wake(Waker),
+    /// The orphan has been completed; drop it.
+    Drop(Box<dyn Orphan>),
+    /// Nothing to do: the future will find the result when it polls.
+    Nothing,
+}
+
+/// What happened when a future gave up its slot.
+pub(crate) enum AfterOrphan<T> {
+    /// The op had already completed: the slot is gone; the data and its
+    /// completion come back, for the caller to release outside the borrow.
+    Completed(Completion, T),
+    /// Still in flight: the slot now owns the data; ask the kernel to cancel.
+    Cancel,
+}
+
+/// All slots of one driver.
+pub(crate) struct Slots {
+    slab: Slab<Slot>,
+    next_generation: u32,
+}
+
+impl Slots {
+    pub(crate) fn new() -> Slots {
+        Slots {
+            slab: Slab::new(),
+            next_generation: 0,
+        }
+    }
+
+    /// Takes a slot for an operation about to be submitted.
+    pub(crate) fn insert(&mut self) -> io::Result<Key> {
+        let entry = self.slab.vacant_entry();
+        let index = u32::try_from(entry.key())
+            .ok()
+            .filter(|&index| index != RESERVED_INDEX)
+            .ok_or_else(|| io::Error::other("operations in flight over limit 4294967294"))?;
+        let generation = self.next_generation;
+        self.next_generation = generation.wrapping_add(1);
+        entry.insert(Slot {
+            generation,
+            state: Lifecycle::Submitted,
+        });
+        Ok(Key { index, generation })
+    }
+
+    /// Frees a slot whose op never reached the kernel (its submission failed).
+    pub(crate) fn remove_unsubmitted(&mut self, key: Key) {
+        if self.slot_mut(key).is_some() {
+            self.slab.remove(key.index as usize);
+        }
+    }
+
+    fn slot_mut(&mut self, key: Key) -> Option<&mut Slot> {
+        self.slab
+            .get_mut(key.index as usize)
+            .filter(|slot| slot.generation == key.generation)
+    }
+
+    /// Polls the op in `key`'s slot: its completion (freeing the slot), or Pending
+    /// with the waker stored.
+    pub(crate) fn poll(&mut self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
+        let slot = self
+            .slot_mut(key)
+            .expect("invariant: a live Op future's slot exists until it collects the result");
+        match &mut slot.state {
+            Lifecycle::Submitted => {
+                slot.state = Lifecycle::Waiting(cx.waker().clone());
+                Poll::Pending
+            }
+            Lifecycle::Waiting(waker) => {
+                if !waker.will_wake(cx.waker()) {
+                    waker.clone_from(cx.waker());
+                }
+                Poll::Pending
+            }
+            Lifecycle::Completed(_) => match self.slab.remove(key.index as usize).state {
+                Lifecycle::Completed(completion) => Poll::Ready(completion),
+                _ => unreachable!("state was Completed a line above"),
+            },
+            Lifecycle::Orphaned(_) => unreachable!("an orphaned slot has no future to poll it"),
+        }
+    }
+
+    /// Records a completion. A key whose slot is gone or reused is ignored (a late
+    /// completion can never hit another operation).
+    pub(crate) fn complete(&mut self, key: Key, completion: Completion) -> AfterComplete {
+        let Some(slot) = self.slot_mut(key) else {
+            return AfterComplete::Nothing;
+        };
+        match std::mem::replace(&mut slot.state, Lifecycle::Completed(completion)) {
+            Lifecycle::Submitted => AfterComplete::Nothing,
+            Lifecycle::Waiting(waker) => AfterComplete::Wake(waker),
+            Lifecycle::Orphaned(mut orphan) => {
+                let Lifecycle::Completed(completion) = self.slab.remove(key.index as usize).state
+                else {
+                    unreachable!("state was set to Completed above");
+                };
+                orphan.complete(&completion);
+                AfterComplete::Drop(orphan)
+            }
+            Lifecycle::Completed(_) => {
+                debug_assert!(false, "two completions for one single-shot operation");
+                AfterComplete::Nothing
+            }
+        }
+    }
+
+    /// The future of `key` is being dropped while it still holds `data`.
+    pub(crate) fn orphan<T: Orphan + 'static>(&mut self, key: Key, data: T) -> AfterOrphan<T> {
+        let slot = self
+            .slot_mut(key)
+            .expect("invariant: a live Op future's slot exists until it collects the result");
+        match slot.state {
+            Lifecycle::Completed(_) => match self.slab.remove(key.index as usize).state {
+                Lifecycle::Completed(completion) => AfterOrphan::Completed(completion, data),
+                _ => unreachable!("state was Completed a line above"),
+            },
+            Lifecycle::Submitted | Lifecycle::Waiting(_) => {
+                slot.state = Lifecycle::Orphaned(Box::new(data));
+                AfterOrphan::Cancel
+            }
+            Lifecycle::Orphaned(_) => unreachable!("a slot is orphaned once, by its only future"),
+        }
+    }
+
+    /// Slots whose operation the kernel still has.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.slab
+            .iter()
+            .filter(|(_, slot)| !matches!(slot.state, Lifecycle::Completed(_)))
+            .count()
+    }
+
+    /// Keys of every slot still in flight (to cancel them at shutdown).
+    pub(crate) fn in_flight_keys(&self) -> Vec<Key> {
+        self.slab
+            .iter()
+            .filter(|(_, slot)| !matches!(slot.state, Lifecycle::Completed(_)))
+            .map(|(index, slot)| Key {
+                index: index as u32,
+                generation: slot.generation,
+            })
+            .collect()
+    }
+
+    /// Gives up on slots whose completion never came: their memory is leaked, never
+    /// freed, because the kernel may still write it. Used only when a shutdown's
+    /// wait for completions times out.
+    pub(crate) fn leak_in_flight(&mut self) {
+        for (_, slot) in self.slab.iter_mut() {
+            if let Lifecycle::Orphaned(_) = slot.state {
+                if let Lifecycle::Orphaned(orphan) =
+                    std::mem::replace(&mut slot.state, Lifecycle::Submitted)
+                {
+                    std::mem::forget(orphan);
+                }
+            }
+        }
+        std::mem::forget(std::mem::take(&mut self.slab));
+    }
+}
+
+impl fmt::Debug for Slots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Slots")
+            .field("len", &self.slab.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,200 @@
+//! Every transition of the op state machine, and the generation check.
+
+use std::cell::Cell;
+use std::io;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::*;
+
+struct CountingWaker(AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn waker() -> (Arc<CountingWaker>, Waker) {
+    let count = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    (count.clone(), Waker::from(count))
+}
+
+fn ok(n: usize) -> Completion {
+    Completion { result: Ok(n) }
+}
+
+/// Op data that records whether it was completed as an orphan and dropped.
+struct Tracked {
+    completed_with: Rc<Cell<Option<usize>>>,
+    dropped: Rc<Cell<bool>>,
+}
+
+impl Orphan for Tracked {
+    fn complete(&mut self, completion: &Completion) {
+        self.completed_with
+            .set(completion.result.as_ref().ok().copied());
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.dropped.set(true);
+    }
+}
+
+/// What a test watches of a [`Tracked`]: the completion it saw, and its drop.
+type Watch = (Rc<Cell<Option<usize>>>, Rc<Cell<bool>>);
+
+fn tracked() -> (Tracked, Watch) {
+    let completed = Rc::new(Cell::new(None));
+    let dropped = Rc::new(Cell::new(false));
+    (
+        Tracked {
+            completed_with: completed.clone(),
+            dropped: dropped.clone(),
+        },
+        (completed, dropped),
+    )
+}
+
+#[test]
+fn completion_before_poll_is_collected_by_poll() {
+    let mut slots = Slots::new();
+    let key = slots.insert().unwrap();
+    assert!(matches!(slots.complete(key, ok(7)), AfterComplete::Nothing));
+    let (_, w) = waker();
+    match slots.poll(key, &mut Context::from_waker(&w)) {
+        Poll::Ready(c) => assert_eq!(c.result.unwrap(), 7),
+        Poll::Pending => panic!("completed op must be ready"),
+    }
+    assert_eq!(slots.in_flight(), 0);
+    assert_eq!(slots.slab.len(), 0, "collecting frees the slot");
+}
+
+#[test]
+fn poll_then_completion_wakes_the_waiter() {
+    let mut slots = Slots::new();
+    let key = slots.insert().unwrap();
+    let (count, w) = waker();
+    assert!(slots.poll(key, &mut Context::from_waker(&w)).is_pending());
+    match slots.complete(key, ok(3)) {
+        AfterComplete::Wake(waker) => waker.wake(),
+        _ => panic!("a waiting op's completion must hand back its waker"),
+    }
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    assert!(slots.poll(key, &mut Context::from_waker(&w)).is_ready());
+}
+
+#[test]
+fn repoll_with_another_waker_replaces_it() {
+    let mut slots = Slots::new();
+    let key = slots.insert().unwrap();
+    let (first, w1) = waker();
+    let (second, w2) = waker();
+    assert!(slots.poll(key, &mut Context::from_waker(&w1)).is_pending());
+    assert!(slots.poll(key, &mut Context::from_waker(&w2)).is_pending());
+    if let AfterComplete::Wake(waker) = slots.complete(key, ok(1)) {
+        waker.wake();
+    }
+    assert_eq!(first.0.load(Ordering::SeqCst), 0);
+    assert_eq!(second.0.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn orphan_in_flight_keeps_data_until_completion() {
+    let mut slots = Slots::new();
+    let key = slots.insert().unwrap();
+    let (data, (completed, dropped)) = tracked();
+    assert!(matches!(slots.orphan(key, data), AfterOrphan::Cancel));
+    assert!(
+        !dropped.get(),
+        "data must live while the kernel may write it"
+    );
+    assert_eq!(slots.in_flight(), 1);
+    match slots.complete(key, ok(9)) {
+        AfterComplete::Drop(orphan) => drop(orphan),
+        _ => panic!("an orphan's completion hands it back to be dropped"),
+    }
+    assert_eq!(completed.get(), Some(9), "the orphan saw its completion");
+    assert!(dropped.get());
+    assert_eq!(slots.in_flight(), 0);
+    assert_eq!(slots.slab.len(), 0);
+}
+
+#[test]
+fn orphan_after_completion_returns_data_and_result() {
+    let mut slots = Slots::new();
+    let key = slots.insert().unwrap();
+    let _ = slots.complete(key, ok(4));
+    let (data, (_, dropped)) = tracked();
+    match slots.orphan(key, data) {
+        AfterOrphan::Completed(c, data) => {
+            assert_eq!(c.result.unwrap(), 4);
+            assert!(!dropped.get());
+            drop(data);
+        }
+        AfterOrphan::Cancel => panic!("a completed op needs no cancel"),
+    }
+    assert!(dropped.get());
+    assert_eq!(slots.slab.len(), 0);
+}
+
+#[test]
+fn stale_key_completion_is_ignored() {
+    let mut slots = Slots::new();
+    let old = slots.insert().unwrap();
+    let _ = slots.complete(old, ok(1));
+    let (_, w) = waker();
+    assert!(slots.poll(old, &mut Context::from_waker(&w)).is_ready());
+    let new = slots.insert().unwrap();
+    assert_eq!(old.index, new.index, "the slab reuses the freed index");
+    assert_ne!(old.generation, new.generation);
+    assert!(matches!(
+        slots.complete(old, ok(99)),
+        AfterComplete::Nothing
+    ));
+    assert!(
+        slots.poll(new, &mut Context::from_waker(&w)).is_pending(),
+        "a stale completion must not complete the new op"
+    );
+}
+
+#[test]
+fn user_data_round_trips_and_reserved_tags_are_not_keys() {
+    let mut slots = Slots::new();
+    for _ in 0..5 {
+        let key = slots.insert().unwrap();
+        assert_eq!(Key::from_user_data(key.user_data()), Some(key));
+    }
+    assert_eq!(Key::from_user_data(Key::reserved(1)), None);
+    assert_eq!(Key::from_user_data(Key::reserved(2)), None);
+}
+
+#[test]
+fn errors_are_delivered_unchanged() {
+    let mut slots = Slots::new();
+    let key = slots.insert().unwrap();
+    let _ = slots.complete(
+        key,
+        Completion {
+            result: Err(io::Error::from_raw_os_error(libc::ECONNRESET)),
+        },
+    );
+    let (_, w) = waker();
+    match slots.poll(key, &mut Context::from_waker(&w)) {
+        Poll::Ready(c) => assert_eq!(c.result.unwrap_err().raw_os_error(), Some(libc::ECONNRESET)),
+        Poll::Pending => panic!("completed"),
+    }
+}
+
+#[test]
+fn removing_an_unsubmitted_slot_frees_it() {
+    let mut slots = Slots::new();
+    let key = slots.insert().unwrap();
+    slots.remove_unsubmitted(key);
+    assert_eq!(slots.slab.len(), 0);
+    slots.remove_unsubmitted(key);
+}

@@ -1,0 +1,177 @@
+//! The driver: the one place that chooses between io_uring and compat.
+//!
+//! A runtime owns exactly one [`Driver`]. Everything above this module — ops,
+//! sockets, files, the run loop — calls the methods here and never matches on the
+//! back-end itself, so adding or changing a back-end touches this file and the
+//! back-end's own file only.
+//!
+//! - [`uring`]: io_uring. Ops are submitted to the ring and complete later into
+//!   their [slot](lifecycle); one `io_uring_enter` per loop turn submits everything
+//!   and waits.
+//! - [`compat`]: the `ringo-compat` readiness proactor (epoll/kqueue through mio).
+//!   Socket ops are attempted on poll and retried on readiness; file ops run on a
+//!   blocking pool and complete into slots, like io_uring ops.
+//!
+//! On platforms without io_uring, `uring` is a type that cannot be constructed, so
+//! no `match` arm needs a `cfg`.
+
+pub(crate) mod compat;
+pub(crate) mod lifecycle;
+#[cfg_attr(not(target_os = "linux"), path = "uring_unsupported.rs")]
+pub(crate) mod uring;
+
+use std::io;
+use std::os::fd::RawFd;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use lifecycle::{AfterOrphan, Completion, Key};
+
+use crate::op::OpCode;
+use crate::runtime::{context, Config, DriverKind};
+
+/// How an op proceeds after submission.
+pub(crate) enum Submission {
+    /// The driver holds it in a slot until its completion.
+    InFlight(Key),
+    /// Compat readiness op: retried on each poll of its future.
+    Readiness,
+}
+
+/// The back-end of one runtime.
+#[derive(Debug)]
+pub(crate) enum Driver {
+    Uring(uring::Driver),
+    Compat(compat::Driver),
+}
+
+/// Wakes a driver blocked in [`Driver::park`] from any thread.
+#[derive(Debug)]
+pub(crate) enum Unparker {
+    Uring(uring::Unparker),
+    Compat(ringo_compat::Unparker),
+}
+
+impl Driver {
+    /// Builds the driver `config` asks for. `Auto` tries io_uring and falls back
+    /// to compat when the ring cannot be built — the real ring, with the real
+    /// size and flags, not a probe.
+    pub(crate) fn new(config: &Config) -> io::Result<(Driver, Unparker)> {
+        match config.driver {
+            DriverKind::Uring => {
+                uring::Driver::new(config).map(|(d, u)| (Driver::Uring(d), Unparker::Uring(u)))
+            }
+            DriverKind::Compat => Self::new_compat(config),
+            DriverKind::Auto => match uring::Driver::new(config) {
+                Ok((d, u)) => Ok((Driver::Uring(d), Unparker::Uring(u))),
+                Err(_) => Self::new_compat(config),
+            },
+        }
+    }
+
+    fn new_compat(config: &Config) -> io::Result<(Driver, Unparker)> {
+        compat::Driver::new(config).map(|(d, u)| (Driver::Compat(d), Unparker::Compat(u)))
+    }
+
+    /// Which back-end this is (never `Auto`).
+    pub(crate) fn kind(&self) -> DriverKind {
+        match self {
+            Driver::Uring(_) => DriverKind::Uring,
+            Driver::Compat(_) => DriverKind::Compat,
+        }
+    }
+
+    /// The io_uring driver's features, if this is io_uring.
+    pub(crate) fn uring_features(&self) -> Option<crate::runtime::UringFeatures> {
+        match self {
+            Driver::Uring(d) => Some(d.features()),
+            Driver::Compat(_) => None,
+        }
+    }
+
+    pub(crate) fn submit<T: OpCode>(&self, op: &mut T) -> io::Result<Submission> {
+        match self {
+            Driver::Uring(d) => d.submit(op).map(Submission::InFlight),
+            Driver::Compat(d) => d.submit(op),
+        }
+    }
+
+    pub(crate) fn poll_slot(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
+        match self {
+            Driver::Uring(d) => d.poll_slot(key, cx),
+            Driver::Compat(d) => d.poll_slot(key, cx),
+        }
+    }
+
+    pub(crate) fn poll_readiness<T: OpCode>(
+        &self,
+        op: &mut T,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Driver::Uring(_) => unreachable!("io_uring ops are always submitted to the ring"),
+            Driver::Compat(d) => d.poll_readiness(op, cx),
+        }
+    }
+
+    /// Submits queued work and waits for completions, an unpark or the timeout
+    /// (`None`: no timeout; zero: don't wait). Wakes the tasks whose ops completed.
+    pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Driver::Uring(d) => d.park(timeout),
+            Driver::Compat(d) => d.park(timeout),
+        }
+    }
+
+    /// Forgets any state kept for `fd`; called right before it is closed.
+    pub(crate) fn deregister(&self, fd: RawFd) {
+        match self {
+            Driver::Uring(_) => {}
+            Driver::Compat(d) => d.deregister(fd),
+        }
+    }
+
+    /// Cancels everything in flight and waits for the completions, so no memory
+    /// the kernel may still write is freed. Gives up after `deadline`, leaking
+    /// (never freeing) what is still in flight.
+    pub(crate) fn shutdown(&self, deadline: Duration) {
+        match self {
+            Driver::Uring(d) => d.shutdown(deadline),
+            Driver::Compat(d) => d.shutdown(deadline),
+        }
+    }
+
+    fn orphan<T: OpCode>(&self, key: Key, data: T) {
+        let after = match self {
+            Driver::Uring(d) => d.orphan(key, data),
+            Driver::Compat(d) => d.orphan(key, data),
+        };
+        if let AfterOrphan::Completed(completion, mut data) = after {
+            data.complete_orphan(&completion);
+        }
+    }
+}
+
+impl Unparker {
+    /// Makes the driver's current or next `park` return promptly.
+    pub(crate) fn unpark(&self) {
+        match self {
+            Unparker::Uring(u) => u.unpark(),
+            Unparker::Compat(u) => u.unpark(),
+        }
+    }
+}
+
+/// Hands a dropped in-flight op's data to its slot (see [`lifecycle`]).
+///
+/// Without a runtime on this thread (the op outlived it, which the runtime's own
+/// shutdown prevents), the data is leaked rather than freed under the kernel.
+pub(crate) fn orphan<T: OpCode>(key: Key, data: T) {
+    let mut data = Some(data);
+    context::try_with(|rt| {
+        if let Some(data) = data.take() {
+            rt.driver.orphan(key, data);
+        }
+    });
+    std::mem::forget(data);
+}

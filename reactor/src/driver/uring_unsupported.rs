@@ -1,0 +1,54 @@
+//! io_uring on platforms without it: a driver that can never be built.
+//!
+//! It keeps the [`Driver`](super::Driver) enum free of `cfg`: its arms exist
+//! everywhere, and here they are simply unreachable because this type has no
+//! values.
+
+use std::io;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::lifecycle::{AfterOrphan, Completion, Key};
+use crate::op::OpCode;
+use crate::runtime::{Config, UringFeatures};
+
+/// An io_uring driver; uninhabited on this platform.
+#[derive(Debug)]
+pub(crate) enum Driver {}
+
+/// An io_uring unparker; uninhabited on this platform.
+#[derive(Debug, Clone)]
+pub(crate) enum Unparker {}
+
+impl Driver {
+    pub(crate) fn new(_: &Config) -> io::Result<(Driver, Unparker)> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "io_uring exists only on Linux",
+        ))
+    }
+    pub(crate) fn features(&self) -> UringFeatures {
+        match *self {}
+    }
+    pub(crate) fn submit<T: OpCode>(&self, _: &mut T) -> io::Result<Key> {
+        match *self {}
+    }
+    pub(crate) fn poll_slot(&self, _: Key, _: &mut Context<'_>) -> Poll<Completion> {
+        match *self {}
+    }
+    pub(crate) fn orphan<T: OpCode>(&self, _: Key, _: T) -> AfterOrphan<T> {
+        match *self {}
+    }
+    pub(crate) fn park(&self, _: Option<Duration>) -> io::Result<()> {
+        match *self {}
+    }
+    pub(crate) fn shutdown(&self, _: Duration) {
+        match *self {}
+    }
+}
+
+impl Unparker {
+    pub(crate) fn unpark(&self) {
+        match *self {}
+    }
+}

@@ -1,0 +1,164 @@
+//! Owned-buffer I/O traits: [`AsyncRead`] and [`AsyncWrite`].
+//!
+//! Every call takes its buffer by value and returns it with the result — a
+//! [`BufResult`] — because on io_uring the kernel writes into the buffer after
+//! the call has started and may still do so if the caller's future is dropped.
+//! The runtime holds the buffer until the kernel is done; no API here lends the
+//! kernel a borrowed slice.
+//!
+//! The methods take `&self`, so one task may read while another writes the same
+//! stream (share it with an `Rc`).
+//!
+//! `read` and `write` return `'static` futures ([`ReadFuture`], [`WriteFuture`])
+//! that own the buffer and a handle to the fd and borrow nothing. That is the
+//! poll-style entry point for protocol code: a framed transport can store a read
+//! in flight and resume it on its next call, so a caller's dropped future (a
+//! timeout) loses no bytes and no buffer, and no future is boxed per read.
+//!
+//! # Examples
+//! ```no_run
+//! use ringo_reactor::io::{AsyncRead, AsyncWrite};
+//! use ringo_reactor::net::TcpStream;
+//!
+//! ringo_reactor::run(async {
+//!     let stream = TcpStream::connect("127.0.0.1:7000".parse().unwrap()).await?;
+//!     let (result, _) = stream.write_all(b"hello".to_vec()).await;
+//!     result?;
+//!     let (result, buf) = stream.read_exact(vec![0u8; 5]).await;
+//!     result?;
+//!     assert_eq!(&buf, b"hello");
+//!     Ok::<(), std::io::Error>(())
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+// The futures of these traits are deliberately not `Send`: ringo tasks never
+// leave their thread, so requiring `Send` would only forbid `Rc` in I/O code.
+#![allow(async_fn_in_trait)]
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::op::recv::Recv;
+use crate::op::send::Send;
+use crate::op::Op;
+
+/// Reading into owned buffers.
+pub trait AsyncRead {
+    /// The future of [`read`](AsyncRead::read). It borrows nothing, so it can be
+    /// stored and polled across calls; dropping it in flight is safe.
+    type Read<B: IoBufMut>: Future<Output = BufResult<usize, B>> + Unpin + 'static;
+
+    /// Reads at most `buf.bytes_total()` bytes into the start of `buf`. `Ok(0)`
+    /// means end of stream (or an empty buffer).
+    fn read<B: IoBufMut>(&self, buf: B) -> Self::Read<B>;
+
+    /// Reads until `buf` is full (`bytes_total()` bytes).
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::UnexpectedEof`] if the stream ends first; the bytes read
+    /// so far are in the returned buffer.
+    async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
+        let total = buf.bytes_total();
+        let mut buf = buf;
+        let mut filled = 0;
+        while filled < total {
+            let (result, slice) = self.read(buf.slice(filled..)).await;
+            buf = slice.into_inner();
+            match result {
+                Ok(0) => {
+                    let message = format!("stream ended after {filled} of {total} bytes");
+                    return (
+                        Err(io::Error::new(io::ErrorKind::UnexpectedEof, message)),
+                        buf,
+                    );
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+}
+
+/// Writing from owned buffers.
+pub trait AsyncWrite {
+    /// The future of [`write`](AsyncWrite::write); like [`AsyncRead::Read`], it
+    /// borrows nothing.
+    type Write<B: IoBuf>: Future<Output = BufResult<usize, B>> + Unpin + 'static;
+
+    /// Writes some of `buf`'s initialised bytes; returns how many.
+    fn write<B: IoBuf>(&self, buf: B) -> Self::Write<B>;
+
+    /// Writes the initialised bytes of every buffer in order, in one syscall
+    /// where possible; returns how many bytes were written (maybe fewer than all).
+    async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>>;
+
+    /// Shuts down the write half: the peer reads end of stream. Reading goes on.
+    async fn shutdown(&self) -> io::Result<()>;
+
+    /// Writes all of `buf`'s initialised bytes.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::WriteZero`] if the peer stops accepting bytes.
+    async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        let total = buf.bytes_init();
+        let mut buf = buf;
+        let mut written = 0;
+        while written < total {
+            let (result, slice) = self.write(buf.slice(written..total)).await;
+            buf = slice.into_inner();
+            match result {
+                Ok(0) => {
+                    let message = format!(
+                        "wrote {written} of {total} bytes, then the stream accepted no more"
+                    );
+                    return (Err(io::Error::new(io::ErrorKind::WriteZero, message)), buf);
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+}
+
+/// The future of a socket read; see [`AsyncRead::read`].
+pub struct ReadFuture<B: IoBufMut>(pub(crate) Op<Recv<B>>);
+
+impl<B: IoBufMut> Future for ReadFuture<B> {
+    type Output = BufResult<usize, B>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<B: IoBufMut> fmt::Debug for ReadFuture<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ReadFuture").field(&self.0).finish()
+    }
+}
+
+/// The future of a socket write; see [`AsyncWrite::write`].
+pub struct WriteFuture<B: IoBuf>(pub(crate) Op<Send<B>>);
+
+impl<B: IoBuf> Future for WriteFuture<B> {
+    type Output = BufResult<usize, B>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<B: IoBuf> fmt::Debug for WriteFuture<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("WriteFuture").field(&self.0).finish()
+    }
+}

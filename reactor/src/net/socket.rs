@@ -1,0 +1,188 @@
+//! `Socket`: the fd wrapper every socket type is built on.
+//!
+//! It owns the fd, creates it non-blocking and close-on-exec (both drivers want
+//! that: compat needs `EAGAIN`, io_uring handles it internally), issues the ops,
+//! and shares the fd with its ops ([`SharedFd`]): the fd closes when the socket
+//! and every op using it are gone.
+
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::addr::RawAddr;
+use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::fd::SharedFd;
+use crate::op::{
+    accept::Accept, connect::Connect, recv::Recv, recv_from::RecvFrom, send::Send, send_to::SendTo,
+    writev::Writev, Op,
+};
+
+/// An owned socket fd, shared with the ops in flight on it.
+#[derive(Debug)]
+pub(crate) struct Socket {
+    fd: SharedFd,
+}
+
+/// Calls a libc function and turns -1 into the thread's `errno`.
+macro_rules! syscall {
+    ($fn:ident($($arg:expr),* $(,)?)) => {{
+        // SAFETY: each call site passes valid fds and pointers to live locals of
+        // the sizes it names; see the arguments at the call.
+        let ret = unsafe { libc::$fn($($arg),*) };
+        if ret == -1 { Err(io::Error::last_os_error()) } else { Ok(ret) }
+    }};
+}
+pub(crate) use syscall;
+
+/// Sets `O_NONBLOCK` and `FD_CLOEXEC` on `fd`.
+pub(crate) fn set_nonblocking_cloexec(fd: RawFd) -> io::Result<()> {
+    let flags = syscall!(fcntl(fd, libc::F_GETFL))?;
+    syscall!(fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK))?;
+    let flags = syscall!(fcntl(fd, libc::F_GETFD))?;
+    syscall!(fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC))?;
+    Ok(())
+}
+
+impl Socket {
+    /// A new non-blocking, close-on-exec socket.
+    pub(crate) fn new(domain: libc::c_int, ty: libc::c_int) -> io::Result<Socket> {
+        #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+        let fd = syscall!(socket(
+            domain,
+            ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0
+        ))?;
+        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+        let fd = {
+            let fd = syscall!(socket(domain, ty, 0))?;
+            set_nonblocking_cloexec(fd)?;
+            fd
+        };
+        // SAFETY: `fd` was just created and is owned by nobody else.
+        Ok(Socket::from_owned(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    pub(crate) fn from_owned(fd: OwnedFd) -> Socket {
+        Socket {
+            fd: SharedFd::new(fd),
+        }
+    }
+
+    /// Adopts a std socket, switching it to non-blocking mode.
+    pub(crate) fn from_std(fd: OwnedFd) -> io::Result<Socket> {
+        set_nonblocking_cloexec(fd.as_raw_fd())?;
+        Ok(Socket::from_owned(fd))
+    }
+
+    /// Gives up the fd without closing it (see [`SharedFd::into_raw_fd`]).
+    pub(crate) fn into_raw_fd(self) -> RawFd {
+        self.fd.into_raw_fd()
+    }
+
+    pub(crate) fn fd(&self) -> RawFd {
+        self.fd.raw()
+    }
+
+    /// A handle to the fd for an op: keeps it open while the op exists.
+    pub(crate) fn shared(&self) -> SharedFd {
+        self.fd.clone()
+    }
+
+    pub(crate) fn set_option(
+        &self,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: libc::c_int,
+    ) -> io::Result<()> {
+        let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        syscall!(setsockopt(
+            self.fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            size
+        ))
+        .map(drop)
+    }
+
+    pub(crate) fn option(&self, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
+        let mut value: libc::c_int = 0;
+        let mut size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        syscall!(getsockopt(
+            self.fd(),
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut size
+        ))?;
+        Ok(value)
+    }
+
+    pub(crate) fn bind(&self, addr: &RawAddr) -> io::Result<()> {
+        let (ptr, len) = addr.as_ptrs();
+        syscall!(bind(self.fd(), ptr, len)).map(drop)
+    }
+
+    pub(crate) fn listen(&self, backlog: libc::c_int) -> io::Result<()> {
+        syscall!(listen(self.fd(), backlog)).map(drop)
+    }
+
+    pub(crate) fn local_addr(&self) -> io::Result<RawAddr> {
+        let mut addr = RawAddr::empty();
+        let (ptr, len) = addr.as_mut_ptrs();
+        syscall!(getsockname(self.fd(), ptr, len))?;
+        Ok(addr)
+    }
+
+    pub(crate) fn peer_addr(&self) -> io::Result<RawAddr> {
+        let mut addr = RawAddr::empty();
+        let (ptr, len) = addr.as_mut_ptrs();
+        syscall!(getpeername(self.fd(), ptr, len))?;
+        Ok(addr)
+    }
+
+    /// Shuts down one or both directions; the write half's shutdown sends FIN.
+    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let how = match how {
+            Shutdown::Read => libc::SHUT_RD,
+            Shutdown::Write => libc::SHUT_WR,
+            Shutdown::Both => libc::SHUT_RDWR,
+        };
+        syscall!(shutdown(self.fd(), how)).map(drop)
+    }
+
+    /// The pending socket error (`SO_ERROR`), if any.
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let code = self.option(libc::SOL_SOCKET, libc::SO_ERROR)?;
+        Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
+    }
+
+    pub(crate) fn recv<B: IoBufMut>(&self, buf: B) -> Op<Recv<B>> {
+        Op::new(Recv::new(self.shared(), buf))
+    }
+
+    pub(crate) fn send<B: IoBuf>(&self, buf: B) -> Op<Send<B>> {
+        Op::new(Send::new(self.shared(), buf))
+    }
+
+    pub(crate) async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        Op::new(Writev::new(self.shared(), bufs)).await
+    }
+
+    pub(crate) async fn accept(&self) -> io::Result<(Socket, RawAddr)> {
+        let (fd, addr) = Op::new(Accept::new(self.shared())).await?;
+        Ok((Socket::from_owned(fd), addr))
+    }
+
+    pub(crate) async fn connect(&self, addr: RawAddr) -> io::Result<()> {
+        Op::new(Connect::new(self.shared(), addr)).await
+    }
+
+    pub(crate) async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, RawAddr), B> {
+        Op::new(RecvFrom::new(self.shared(), buf)).await
+    }
+
+    pub(crate) async fn send_to<B: IoBuf>(&self, buf: B, addr: RawAddr) -> BufResult<usize, B> {
+        Op::new(SendTo::new(self.shared(), buf, addr)).await
+    }
+}

@@ -1,0 +1,177 @@
+//! TCP: [`TcpListener`] and [`TcpStream`].
+
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::OwnedFd;
+
+use super::addr::RawAddr;
+use super::socket::Socket;
+use super::{fd_impls, stream_impls};
+
+/// Default `listen(2)` backlog: pending connections the kernel queues before it
+/// refuses (or, with syncookies, drops) new ones. Clamped by `net.core.somaxconn`.
+pub const DEFAULT_BACKLOG: u32 = 1024;
+
+/// How a listener is set up. `SO_REUSEADDR` is always on (a restarted server
+/// can rebind at once).
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
+    /// `SO_REUSEPORT`: several listeners (one per core) share one port, and the
+    /// kernel spreads connections across them. Off by default.
+    pub reuse_port: bool,
+    /// The `listen(2)` backlog; [`DEFAULT_BACKLOG`] by default.
+    pub backlog: u32,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            reuse_port: false,
+            backlog: DEFAULT_BACKLOG,
+        }
+    }
+}
+
+/// A TCP socket listening for connections.
+///
+/// # Examples
+/// ```
+/// use ringo_reactor::net::{TcpListener, TcpStream};
+///
+/// ringo_reactor::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap())?;
+///     let addr = listener.local_addr()?;
+///     let client = ringo_reactor::spawn(async move { TcpStream::connect(addr).await });
+///     let (_stream, peer) = listener.accept().await?;
+///     assert_eq!(peer, client.await.unwrap()?.local_addr()?);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    socket: Socket,
+}
+
+impl TcpListener {
+    /// Binds to `addr` with the default [`ListenOptions`]. Port 0 picks a free port
+    /// (see [`local_addr`](Self::local_addr)).
+    pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+        TcpListener::bind_with(addr, &ListenOptions::default())
+    }
+
+    /// Binds to `addr` with `options`.
+    pub fn bind_with(addr: SocketAddr, options: &ListenOptions) -> io::Result<TcpListener> {
+        let socket = Socket::new(ip_domain(&addr), libc::SOCK_STREAM)?;
+        socket.set_option(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        if options.reuse_port {
+            socket.set_option(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+        }
+        socket.bind(&RawAddr::from_socket_addr(&addr))?;
+        socket.listen(options.backlog.min(libc::c_int::MAX as u32) as libc::c_int)?;
+        Ok(TcpListener { socket })
+    }
+
+    /// Waits for a connection; returns it and the peer's address.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (socket, addr) = self.socket.accept().await?;
+        Ok((TcpStream { socket }, addr.socket_addr()?))
+    }
+
+    /// The address this listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()?.socket_addr()
+    }
+
+    /// Adopts a std listener (switching it to non-blocking mode).
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            socket: Socket::from_std(OwnedFd::from(listener))?,
+        })
+    }
+}
+
+fd_impls!(TcpListener);
+
+/// A TCP connection. Read and write it through [`AsyncRead`](crate::io::AsyncRead)
+/// and [`AsyncWrite`](crate::io::AsyncWrite).
+#[derive(Debug)]
+pub struct TcpStream {
+    socket: Socket,
+}
+
+impl TcpStream {
+    /// Connects to `addr`.
+    pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+        let socket = Socket::new(ip_domain(&addr), libc::SOCK_STREAM)?;
+        socket.connect(RawAddr::from_socket_addr(&addr)).await?;
+        Ok(TcpStream { socket })
+    }
+
+    /// Adopts a connected std stream (switching it to non-blocking mode).
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            socket: Socket::from_std(OwnedFd::from(stream))?,
+        })
+    }
+
+    /// Sets `TCP_NODELAY`: small writes go out at once instead of waiting to be
+    /// coalesced (Nagle's algorithm). Request/response servers want it on.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.socket
+            .set_option(libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(nodelay))
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        Ok(self.socket.option(libc::IPPROTO_TCP, libc::TCP_NODELAY)? != 0)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.peer_addr()?.socket_addr()
+    }
+
+    /// This end's address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()?.socket_addr()
+    }
+
+    /// Shuts down the read half, the write half or both.
+    pub fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
+        self.socket.shutdown(how)
+    }
+
+    /// Sets `SO_LINGER` to zero, so that dropping the stream resets the
+    /// connection (RST) instead of closing it gracefully (FIN).
+    pub fn set_linger_zero(&self) -> io::Result<()> {
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        let size = std::mem::size_of::<libc::linger>() as libc::socklen_t;
+        super::socket::syscall!(setsockopt(
+            self.socket.fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            size
+        ))
+        .map(drop)
+    }
+
+    /// The pending socket error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.socket.take_error()
+    }
+}
+
+stream_impls!(TcpStream);
+fd_impls!(TcpStream);
+
+pub(crate) fn ip_domain(addr: &SocketAddr) -> libc::c_int {
+    match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    }
+}

@@ -1,0 +1,86 @@
+//! Unix domain stream sockets: [`UnixListener`] and [`UnixStream`].
+
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use super::addr::RawAddr;
+use super::socket::Socket;
+use super::tcp::DEFAULT_BACKLOG;
+use super::{fd_impls, stream_impls};
+
+/// A Unix socket listening for connections at a path.
+#[derive(Debug)]
+pub struct UnixListener {
+    socket: Socket,
+}
+
+impl UnixListener {
+    /// Binds to `path`, which must not exist yet.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let socket = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        socket.bind(&RawAddr::from_path(path.as_ref())?)?;
+        socket.listen(DEFAULT_BACKLOG as libc::c_int)?;
+        Ok(UnixListener { socket })
+    }
+
+    /// Waits for a connection; returns it and the peer's path (usually `None`:
+    /// connecting sockets are rarely bound to a path).
+    pub async fn accept(&self) -> io::Result<(UnixStream, Option<PathBuf>)> {
+        let (socket, addr) = self.socket.accept().await?;
+        Ok((UnixStream { socket }, addr.path()))
+    }
+
+    /// The path this listener is bound to.
+    pub fn local_path(&self) -> io::Result<Option<PathBuf>> {
+        Ok(self.socket.local_addr()?.path())
+    }
+
+    /// Adopts a std listener (switching it to non-blocking mode).
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        Ok(UnixListener {
+            socket: Socket::from_std(OwnedFd::from(listener))?,
+        })
+    }
+}
+
+fd_impls!(UnixListener);
+
+/// A Unix stream connection. Read and write it through
+/// [`AsyncRead`](crate::io::AsyncRead) and [`AsyncWrite`](crate::io::AsyncWrite).
+#[derive(Debug)]
+pub struct UnixStream {
+    socket: Socket,
+}
+
+impl UnixStream {
+    /// Connects to the listener at `path`.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let addr = RawAddr::from_path(path.as_ref())?;
+        let socket = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        socket.connect(addr).await?;
+        Ok(UnixStream { socket })
+    }
+
+    /// A connected pair of streams.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = std::os::unix::net::UnixStream::pair()?;
+        Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
+    }
+
+    /// Adopts a connected std stream (switching it to non-blocking mode).
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            socket: Socket::from_std(OwnedFd::from(stream))?,
+        })
+    }
+
+    /// Shuts down the read half, the write half or both.
+    pub fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
+        self.socket.shutdown(how)
+    }
+}
+
+stream_impls!(UnixStream);
+fd_impls!(UnixStream);

@@ -1,0 +1,87 @@
+//! `Accept`: take a connection from a listening socket.
+//!
+//! The new fd is created non-blocking and close-on-exec. If the accepting future
+//! was dropped before the completion arrived, the connection the kernel accepted
+//! is closed here instead of leaking.
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+use ringo_compat::{Interest, Operation};
+
+use super::{cvt, OpCode};
+use crate::driver::lifecycle::Completion;
+use crate::fd::SharedFd;
+use crate::net::addr::RawAddr;
+
+/// Accepts one connection; yields the new fd and the peer's raw address.
+pub(crate) struct Accept {
+    fd: SharedFd,
+    /// Filled by the kernel; boxed so it stays put while the op moves.
+    peer: Box<RawAddr>,
+}
+
+impl Accept {
+    pub(crate) fn new(fd: SharedFd) -> Accept {
+        Accept {
+            fd,
+            peer: Box::new(RawAddr::empty()),
+        }
+    }
+}
+
+impl Operation for Accept {
+    fn readiness(&self) -> (RawFd, Interest) {
+        (self.fd.raw(), Interest::READABLE)
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    fn attempt(&mut self) -> io::Result<usize> {
+        let (addr, len) = self.peer.as_mut_ptrs();
+        // SAFETY: `addr`/`len` point into the boxed RawAddr owned by this op.
+        let fd = unsafe {
+            libc::accept4(
+                self.fd.raw(),
+                addr,
+                len,
+                libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            )
+        };
+        cvt(fd as isize)
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    fn attempt(&mut self) -> io::Result<usize> {
+        let (addr, len) = self.peer.as_mut_ptrs();
+        // SAFETY: `addr`/`len` point into the boxed RawAddr owned by this op.
+        let fd = cvt(unsafe { libc::accept(self.fd.raw(), addr, len) } as isize)?;
+        crate::net::socket::set_nonblocking_cloexec(fd as RawFd)?;
+        Ok(fd)
+    }
+}
+
+impl OpCode for Accept {
+    type Output = io::Result<(OwnedFd, RawAddr)>;
+
+    #[cfg(target_os = "linux")]
+    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+        let (addr, len) = self.peer.as_mut_ptrs();
+        io_uring::opcode::Accept::new(io_uring::types::Fd(self.fd.raw()), addr, len)
+            .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+            .build()
+    }
+
+    fn complete(self, completion: Completion) -> Self::Output {
+        let fd = completion.result? as RawFd;
+        // SAFETY: the kernel just created `fd` for us; nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok((fd, *self.peer))
+    }
+
+    fn complete_orphan(&mut self, completion: &Completion) {
+        if let Ok(fd) = completion.result {
+            // SAFETY: the accepted fd was never handed to anyone; we own and close it.
+            drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! File ops: positional read and write, fsync, open.
+//!
+//! Readiness means nothing for regular files (they are always "ready", and a
+//! read may still block on the disk), so on compat these run as blocking calls
+//! on the proactor's thread pool — never on the loop thread. The call captures
+//! raw pointers into the op's buffer; the op's slot keeps that buffer alive until
+//! the pool thread has finished, exactly as for an io_uring completion.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+use ringo_compat::{Interest, Operation};
+
+use super::{cvt, BlockingCall, CompatMode, OpCode};
+use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::driver::lifecycle::Completion;
+use crate::fd::SharedFd;
+
+/// A raw pointer that may cross to a blocking-pool thread.
+#[derive(Clone, Copy)]
+struct PoolPtr<T>(*mut T);
+
+// SAFETY: the pointee is owned by an op whose slot stays alive (Submitted,
+// Waiting or Orphaned) until the pool thread's result is delivered, and nothing
+// touches it meanwhile: the thread has exclusive use of it for the call.
+unsafe impl<T> Send for PoolPtr<T> {}
+
+impl<T> PoolPtr<T> {
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// File ops never use readiness: their compat work is a [`BlockingCall`].
+macro_rules! no_readiness {
+    () => {
+        fn readiness(&self) -> (RawFd, Interest) {
+            unreachable!("file ops run on the blocking pool, never by readiness")
+        }
+        fn attempt(&mut self) -> io::Result<usize> {
+            unreachable!("file ops run on the blocking pool, never by readiness")
+        }
+    };
+}
+
+/// Reads into the start of `buf` from `offset`.
+pub(crate) struct ReadAt<B> {
+    fd: SharedFd,
+    buf: B,
+    offset: u64,
+}
+
+impl<B: IoBufMut> ReadAt<B> {
+    pub(crate) fn new(fd: SharedFd, buf: B, offset: u64) -> ReadAt<B> {
+        ReadAt { fd, buf, offset }
+    }
+}
+
+impl<B: IoBufMut> Operation for ReadAt<B> {
+    no_readiness!();
+}
+
+impl<B: IoBufMut> OpCode for ReadAt<B> {
+    type Output = BufResult<usize, B>;
+
+    #[cfg(target_os = "linux")]
+    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+        let len = u32::try_from(self.buf.bytes_total()).unwrap_or(u32::MAX);
+        io_uring::opcode::Read::new(
+            io_uring::types::Fd(self.fd.raw()),
+            self.buf.stable_mut_ptr(),
+            len,
+        )
+        .offset(self.offset)
+        .build()
+    }
+
+    fn compat_mode(&mut self) -> CompatMode {
+        let (fd, offset, len) = (
+            self.fd.raw(),
+            self.offset as libc::off_t,
+            self.buf.bytes_total(),
+        );
+        let ptr = PoolPtr(self.buf.stable_mut_ptr());
+        CompatMode::Blocking(BlockingCall(Box::new(move || {
+            // SAFETY: `ptr` is valid for `len` bytes of writes (IoBufMut contract) and
+            // kept alive by the op's slot until this call's result is delivered.
+            cvt(unsafe { libc::pread(fd, ptr.get().cast(), len, offset) })
+        })))
+    }
+
+    fn complete(mut self, completion: Completion) -> Self::Output {
+        if let Ok(n) = completion.result {
+            // SAFETY: the kernel reported writing `n` bytes at the start of the buffer.
+            unsafe { self.buf.set_init(n) };
+        }
+        (completion.result, self.buf)
+    }
+}
+
+/// Writes `buf`'s initialised bytes at `offset`.
+pub(crate) struct WriteAt<B> {
+    fd: SharedFd,
+    buf: B,
+    offset: u64,
+}
+
+impl<B: IoBuf> WriteAt<B> {
+    pub(crate) fn new(fd: SharedFd, buf: B, offset: u64) -> WriteAt<B> {
+        WriteAt { fd, buf, offset }
+    }
+}
+
+impl<B: IoBuf> Operation for WriteAt<B> {
+    no_readiness!();
+}
+
+impl<B: IoBuf> OpCode for WriteAt<B> {
+    type Output = BufResult<usize, B>;
+
+    #[cfg(target_os = "linux")]
+    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+        let len = u32::try_from(self.buf.bytes_init()).unwrap_or(u32::MAX);
+        io_uring::opcode::Write::new(
+            io_uring::types::Fd(self.fd.raw()),
+            self.buf.stable_ptr(),
+            len,
+        )
+        .offset(self.offset)
+        .build()
+    }
+
+    fn compat_mode(&mut self) -> CompatMode {
+        let (fd, offset, len) = (
+            self.fd.raw(),
+            self.offset as libc::off_t,
+            self.buf.bytes_init(),
+        );
+        let ptr = PoolPtr(self.buf.stable_ptr().cast_mut());
+        CompatMode::Blocking(BlockingCall(Box::new(move || {
+            // SAFETY: `ptr` is valid for reads of `len` bytes (IoBuf contract) and kept
+            // alive by the op's slot until this call's result is delivered.
+            cvt(unsafe { libc::pwrite(fd, ptr.get().cast_const().cast(), len, offset) })
+        })))
+    }
+
+    fn complete(self, completion: Completion) -> Self::Output {
+        (completion.result, self.buf)
+    }
+}
+
+/// Flushes a file's data (and metadata, unless `data_only`) to the device.
+pub(crate) struct Fsync {
+    fd: SharedFd,
+    data_only: bool,
+}
+
+impl Fsync {
+    pub(crate) fn new(fd: SharedFd, data_only: bool) -> Fsync {
+        Fsync { fd, data_only }
+    }
+}
+
+impl Operation for Fsync {
+    no_readiness!();
+}
+
+impl OpCode for Fsync {
+    type Output = io::Result<()>;
+
+    #[cfg(target_os = "linux")]
+    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+        let flags = if self.data_only {
+            io_uring::types::FsyncFlags::DATASYNC
+        } else {
+            io_uring::types::FsyncFlags::empty()
+        };
+        io_uring::opcode::Fsync::new(io_uring::types::Fd(self.fd.raw()))
+            .flags(flags)
+            .build()
+    }
+
+    fn compat_mode(&mut self) -> CompatMode {
+        let fd = self.fd.raw();
+        let data_only = self.data_only;
+        CompatMode::Blocking(BlockingCall(Box::new(move || {
+            #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+            if data_only {
+                // SAFETY: fdatasync has no memory-safety preconditions.
+                return cvt(unsafe { libc::fdatasync(fd) } as isize);
+            }
+            let _ = data_only;
+            // SAFETY: fsync has no memory-safety preconditions.
+            cvt(unsafe { libc::fsync(fd) } as isize)
+        })))
+    }
+
+    fn complete(self, completion: Completion) -> io::Result<()> {
+        completion.result.map(drop)
+    }
+}
+
+/// Opens `path` (relative to the working directory) with `open(2)` flags.
+pub(crate) struct Open {
+    path: Box<CString>,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+}
+
+impl Open {
+    pub(crate) fn new(path: CString, flags: libc::c_int, mode: libc::mode_t) -> Open {
+        Open {
+            path: Box::new(path),
+            flags: flags | libc::O_CLOEXEC,
+            mode,
+        }
+    }
+}
+
+impl Operation for Open {
+    no_readiness!();
+}
+
+impl OpCode for Open {
+    type Output = io::Result<OwnedFd>;
+
+    #[cfg(target_os = "linux")]
+    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+        io_uring::opcode::OpenAt::new(io_uring::types::Fd(libc::AT_FDCWD), self.path.as_ptr())
+            .flags(self.flags)
+            .mode(self.mode)
+            .build()
+    }
+
+    fn compat_mode(&mut self) -> CompatMode {
+        let (path, flags, mode) = (
+            PoolPtr(self.path.as_ptr().cast_mut()),
+            self.flags,
+            self.mode,
+        );
+        CompatMode::Blocking(BlockingCall(Box::new(move || {
+            // SAFETY: `path` points at the op's boxed NUL-terminated CString, kept
+            // alive by the op's slot until this call's result is delivered.
+            cvt(
+                unsafe { libc::open(path.get().cast_const(), flags, libc::c_uint::from(mode)) }
+                    as isize,
+            )
+        })))
+    }
+
+    fn complete(self, completion: Completion) -> io::Result<OwnedFd> {
+        let fd = completion.result? as RawFd;
+        // SAFETY: the kernel just opened `fd` for us; nothing else owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    fn complete_orphan(&mut self, completion: &Completion) {
+        if let Ok(fd) = completion.result {
+            // SAFETY: the opened fd was never handed to anyone; we own and close it.
+            drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        }
+    }
+}

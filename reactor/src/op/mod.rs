@@ -1,0 +1,196 @@
+//! Operations: one I/O request, described once for both drivers.
+//!
+//! Each op type (one per file in this module) is a struct that owns everything
+//! the kernel touches — fd, buffer, address storage — and implements [`OpCode`]:
+//! how to build the io_uring submission, how to run the same request on the compat
+//! driver, and how to turn the raw result into the typed output (usually a
+//! [`BufResult`](crate::buf::BufResult) that hands the buffer back).
+//!
+//! [`Op<T>`] is the future that drives an op: it submits lazily, on its first
+//! poll, so building an op costs nothing until it is awaited; it then waits for
+//! the completion in its [slot](crate::driver::lifecycle). Dropping it in flight
+//! moves the op data into the slot and asks the kernel to cancel: the memory stays
+//! alive until the kernel is done with it.
+//!
+//! Memory the kernel reads *through a pointer kept in the op* (a `sockaddr`, a
+//! `msghdr`, an `iovec` array) lives in a `Box` inside the op, so it does not move
+//! when the op moves into its slot. Buffers need no box: [`IoBuf`](crate::buf::IoBuf)
+//! requires storage that does not move with the value.
+
+pub(crate) mod accept;
+pub(crate) mod connect;
+pub(crate) mod fs;
+pub(crate) mod recv;
+pub(crate) mod recv_from;
+pub(crate) mod send;
+pub(crate) mod send_to;
+pub(crate) mod writev;
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::driver::lifecycle::{Completion, Key, Orphan};
+use crate::driver::{self, Submission};
+use crate::runtime::{budget, context};
+
+/// How the compat driver runs an operation.
+pub(crate) enum CompatMode {
+    /// Try the syscall non-blockingly on the loop thread ([`ringo_compat::Operation::attempt`]);
+    /// on `WouldBlock` wait for the fd's readiness.
+    Readiness,
+    /// Run a blocking call on the compat blocking pool (files).
+    Blocking(BlockingCall),
+}
+
+/// A blocking syscall to run on a pool thread. It may point into the op's memory:
+/// the op's slot keeps that memory alive until the call's result is delivered.
+pub(crate) struct BlockingCall(pub(crate) Box<dyn FnOnce() -> io::Result<usize> + Send>);
+
+/// One I/O request, for both drivers.
+///
+/// `ringo_compat::Operation` (the readiness half) is a supertrait. Ops with
+/// [`CompatMode::Blocking`] never have `attempt` called: their work runs as the
+/// [`BlockingCall`] instead.
+pub(crate) trait OpCode: ringo_compat::Operation + 'static {
+    /// What the awaiting caller gets.
+    type Output;
+
+    /// The io_uring submission for this op.
+    ///
+    /// Pointers in the entry must stay valid until the completion: into buffers
+    /// (stable by [`IoBuf`](crate::buf::IoBuf)'s contract) or into boxed storage
+    /// owned by the op.
+    #[cfg(target_os = "linux")]
+    fn uring_entry(&mut self) -> io_uring::squeue::Entry;
+
+    /// How the compat driver runs this op.
+    fn compat_mode(&mut self) -> CompatMode {
+        CompatMode::Readiness
+    }
+
+    /// Builds the output from the completion.
+    fn complete(self, completion: Completion) -> Self::Output;
+
+    /// Releases what a completion handed over when nobody is left to take it
+    /// (for example closes an accepted fd). Called for dropped futures.
+    fn complete_orphan(&mut self, _completion: &Completion) {}
+}
+
+impl<T: OpCode> Orphan for T {
+    fn complete(&mut self, completion: &Completion) {
+        self.complete_orphan(completion);
+    }
+}
+
+/// Where an [`Op`] is in its life.
+enum State {
+    /// Built, not yet submitted (submission happens on the first poll).
+    Unsubmitted,
+    /// The driver has it in this slot.
+    InFlight(Key),
+    /// Compat readiness op: retried on each poll, nothing outstanding in between.
+    Readiness,
+    /// The output was returned.
+    Done,
+}
+
+/// The future of one operation.
+pub(crate) struct Op<T: OpCode> {
+    /// `Some` until the output is built or the data moves into an orphaned slot.
+    data: Option<T>,
+    state: State,
+}
+
+impl<T: OpCode> Op<T> {
+    pub(crate) fn new(data: T) -> Op<T> {
+        Op {
+            data: Some(data),
+            state: State::Unsubmitted,
+        }
+    }
+
+    fn finish(&mut self, completion: Completion) -> T::Output {
+        self.state = State::Done;
+        self.data
+            .take()
+            .expect("invariant: op data is present until finish")
+            .complete(completion)
+    }
+}
+
+impl<T: OpCode> Unpin for Op<T> {}
+
+impl<T: OpCode> std::fmt::Debug for Op<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            State::Unsubmitted => "unsubmitted",
+            State::InFlight(_) => "in flight",
+            State::Readiness => "waiting for readiness",
+            State::Done => "done",
+        };
+        f.debug_struct("Op").field("state", &state).finish()
+    }
+}
+
+impl<T: OpCode> Future for Op<T> {
+    type Output = T::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        let this = self.get_mut();
+        loop {
+            match this.state {
+                State::Unsubmitted => {
+                    if !budget::try_spend() {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    let data = this
+                        .data
+                        .as_mut()
+                        .expect("invariant: unsubmitted op has data");
+                    match context::with(|rt| rt.driver.submit(data)) {
+                        Ok(Submission::InFlight(key)) => this.state = State::InFlight(key),
+                        Ok(Submission::Readiness) => this.state = State::Readiness,
+                        Err(e) => return Poll::Ready(this.finish(Completion { result: Err(e) })),
+                    }
+                }
+                State::InFlight(key) => {
+                    let completion =
+                        std::task::ready!(context::with(|rt| rt.driver.poll_slot(key, cx)));
+                    return Poll::Ready(this.finish(completion));
+                }
+                State::Readiness => {
+                    let data = this
+                        .data
+                        .as_mut()
+                        .expect("invariant: readiness op has data");
+                    let result =
+                        std::task::ready!(context::with(|rt| rt.driver.poll_readiness(data, cx)));
+                    return Poll::Ready(this.finish(Completion { result }));
+                }
+                State::Done => panic!("Op polled after it returned its output"),
+            }
+        }
+    }
+}
+
+impl<T: OpCode> Drop for Op<T> {
+    fn drop(&mut self) {
+        let State::InFlight(key) = self.state else {
+            return;
+        };
+        let Some(data) = self.data.take() else { return };
+        driver::orphan(key, data);
+    }
+}
+
+/// Converts a syscall's return value: -1 becomes the thread's `errno`.
+pub(crate) fn cvt(ret: isize) -> io::Result<usize> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret as usize)
+    }
+}

@@ -1,0 +1,59 @@
+//! `Recv`: read from a socket into an owned buffer.
+
+use std::io;
+use std::os::fd::RawFd;
+
+use ringo_compat::{Interest, Operation};
+
+use super::{cvt, OpCode};
+use crate::buf::{BufResult, IoBufMut};
+use crate::driver::lifecycle::Completion;
+use crate::fd::SharedFd;
+
+/// Receives up to `buf.bytes_total()` bytes into the start of `buf`.
+pub(crate) struct Recv<B> {
+    fd: SharedFd,
+    buf: B,
+}
+
+impl<B: IoBufMut> Recv<B> {
+    pub(crate) fn new(fd: SharedFd, buf: B) -> Recv<B> {
+        Recv { fd, buf }
+    }
+}
+
+impl<B: IoBufMut> Operation for Recv<B> {
+    fn readiness(&self) -> (RawFd, Interest) {
+        (self.fd.raw(), Interest::READABLE)
+    }
+
+    fn attempt(&mut self) -> io::Result<usize> {
+        let (ptr, len) = (self.buf.stable_mut_ptr(), self.buf.bytes_total());
+        // SAFETY: `ptr` is valid for `len` bytes of writes (IoBufMut contract) and
+        // `self.buf` is borrowed mutably for the call.
+        cvt(unsafe { libc::recv(self.fd.raw(), ptr.cast(), len, 0) })
+    }
+}
+
+impl<B: IoBufMut> OpCode for Recv<B> {
+    type Output = BufResult<usize, B>;
+
+    #[cfg(target_os = "linux")]
+    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+        let len = u32::try_from(self.buf.bytes_total()).unwrap_or(u32::MAX);
+        io_uring::opcode::Recv::new(
+            io_uring::types::Fd(self.fd.raw()),
+            self.buf.stable_mut_ptr(),
+            len,
+        )
+        .build()
+    }
+
+    fn complete(mut self, completion: Completion) -> BufResult<usize, B> {
+        if let Ok(n) = completion.result {
+            // SAFETY: the kernel reported writing `n` bytes at the start of the buffer.
+            unsafe { self.buf.set_init(n) };
+        }
+        (completion.result, self.buf)
+    }
+}

@@ -1,0 +1,75 @@
+//! `Send`: write an owned buffer's initialised bytes to a socket.
+
+use std::io;
+use std::os::fd::RawFd;
+
+use ringo_compat::{Interest, Operation};
+
+use super::{cvt, OpCode};
+use crate::buf::{BufResult, IoBuf};
+use crate::driver::lifecycle::Completion;
+use crate::fd::SharedFd;
+
+/// `MSG_NOSIGNAL` where it exists: a write to a closed peer is `EPIPE`, not a
+/// process-killing `SIGPIPE`.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd"
+))]
+pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+/// Elsewhere (macOS), sockets get `SO_NOSIGPIPE` at creation instead.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd"
+)))]
+pub(crate) const SEND_FLAGS: libc::c_int = 0;
+
+/// Sends `buf.bytes_init()` bytes (or fewer: a short write is not an error).
+pub(crate) struct Send<B> {
+    fd: SharedFd,
+    buf: B,
+}
+
+impl<B: IoBuf> Send<B> {
+    pub(crate) fn new(fd: SharedFd, buf: B) -> Send<B> {
+        Send { fd, buf }
+    }
+}
+
+impl<B: IoBuf> Operation for Send<B> {
+    fn readiness(&self) -> (RawFd, Interest) {
+        (self.fd.raw(), Interest::WRITABLE)
+    }
+
+    fn attempt(&mut self) -> io::Result<usize> {
+        let (ptr, len) = (self.buf.stable_ptr(), self.buf.bytes_init());
+        // SAFETY: `ptr` is valid for reads of `len` initialised bytes (IoBuf contract).
+        cvt(unsafe { libc::send(self.fd.raw(), ptr.cast(), len, SEND_FLAGS) })
+    }
+}
+
+impl<B: IoBuf> OpCode for Send<B> {
+    type Output = BufResult<usize, B>;
+
+    #[cfg(target_os = "linux")]
+    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+        let len = u32::try_from(self.buf.bytes_init()).unwrap_or(u32::MAX);
+        io_uring::opcode::Send::new(
+            io_uring::types::Fd(self.fd.raw()),
+            self.buf.stable_ptr(),
+            len,
+        )
+        .flags(SEND_FLAGS)
+        .build()
+    }
+
+    fn complete(self, completion: Completion) -> BufResult<usize, B> {
+        (completion.result, self.buf)
+    }
+}

@@ -1,0 +1,1 @@
+//! ringo services.
