@@ -8,8 +8,10 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod codec;
+mod dispatch_wake;
 pub mod framed;
 pub mod http;
+pub mod multiplex;
 pub mod pipeline;
 pub mod resp;
 

@@ -1,1 +1,31 @@
-//! ringo services.
+//! ringo's service layer: your server as a function.
+//!
+//! A [`Service`] is an async function from a request to a response. Servers
+//! bind a protocol from `ringo-proto` to a service; clients are services;
+//! middleware wraps any service, whatever the protocol.
+
+#![warn(missing_docs, missing_debug_implementations)]
+
+pub mod boxed;
+pub mod breaker;
+pub mod builder;
+pub mod error;
+pub mod ext;
+pub mod layer;
+pub mod limit;
+pub mod observe;
+pub mod rate;
+pub mod retry;
+pub mod service;
+pub mod shed;
+pub mod timeout;
+
+pub use boxed::{BoxService, DynService, RcService};
+pub use breaker::{CircuitBreaker, CircuitBreakerLayer};
+pub use builder::ServiceBuilder;
+pub use error::{Error, ErrorKind};
+pub use ext::ServiceExt;
+pub use layer::{layer_fn, Identity, Layer, Stack};
+pub use observe::{Metrics, Observe, ObserveLayer};
+pub use retry::{Budget, Retry, RetryLayer};
+pub use service::{service_fn, Service, ServiceFn, Status};

@@ -147,6 +147,12 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
         self.write.buffered()
     }
 
+    /// How many bytes are read but not yet decoded (also while a read is in
+    /// flight, when [`read_buffer`](Self::read_buffer) is lent out and empty).
+    pub fn read_buffered(&self) -> usize {
+        self.read.buffered()
+    }
+
     /// Bytes read but not yet decoded.
     pub fn read_buffer(&self) -> &BytesMut {
         self.read.buffer()

@@ -33,6 +33,8 @@ pub(crate) struct ReadState<T: AsyncRead> {
     buf: BytesMut,
     max_buffer: usize,
     eof: bool,
+    /// Bytes the buffer held when it was lent to the read in flight.
+    lent: usize,
     /// Set once `decode_eof` returned `None` (or an error): the stream is done.
     finished: bool,
 }
@@ -44,6 +46,7 @@ impl<T: AsyncRead> ReadState<T> {
             buf,
             max_buffer: DEFAULT_MAX_BUFFER,
             eof: false,
+            lent: 0,
             finished: false,
         }
     }
@@ -54,6 +57,12 @@ impl<T: AsyncRead> ReadState<T> {
 
     pub(crate) fn buffer(&self) -> &BytesMut {
         &self.buf
+    }
+
+    /// Bytes read and not yet decoded, including while a read is in flight (when
+    /// the buffer itself is lent to that read).
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len().max(self.lent)
     }
 
     pub(crate) fn buffer_mut(&mut self) -> &mut BytesMut {
@@ -107,6 +116,7 @@ impl<T: AsyncRead> ReadState<T> {
                     buf.reserve(READ_CHUNK);
                 }
                 let start = buf.len();
+                self.lent = start;
                 let end = buf.capacity().min(start + (self.max_buffer - start).max(1));
                 self.pending = Some(io.read(buf.slice(start..end)));
             }
@@ -116,6 +126,7 @@ impl<T: AsyncRead> ReadState<T> {
                 .expect("invariant: a read is pending here");
             let (result, slice) = std::task::ready!(Pin::new(pending).poll(cx));
             self.pending = None;
+            self.lent = 0;
             self.buf = slice.into_inner();
             match result {
                 Ok(0) => self.eof = true,

@@ -25,6 +25,9 @@ pub const DEFAULT_BACKPRESSURE: usize = 128 * 1024;
 pub(crate) struct WriteState<T: AsyncWrite> {
     /// The write in flight, if any; it owns `buf` meanwhile.
     pending: Option<T::Write<BytesMut>>,
+    /// Bytes lent to the write in flight.
+    lent: usize,
+    /// Frames encoded since; appended behind any unwritten rest of `pending`.
     buf: BytesMut,
     backpressure: usize,
 }
@@ -33,6 +36,7 @@ impl<T: AsyncWrite> WriteState<T> {
     pub(crate) fn new() -> WriteState<T> {
         WriteState {
             pending: None,
+            lent: 0,
             buf: BytesMut::new(),
             backpressure: DEFAULT_BACKPRESSURE,
         }
@@ -53,12 +57,12 @@ impl<T: AsyncWrite> WriteState<T> {
 
     /// Whether the buffer is past the backpressure mark (flush before feeding more).
     pub(crate) fn is_full(&self) -> bool {
-        self.buf.len() >= self.backpressure || self.pending.is_some()
+        self.buffered() >= self.backpressure
     }
 
-    /// Bytes buffered and not yet written.
+    /// Bytes not yet known to be written: buffered, or lent to the write in flight.
     pub(crate) fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.lent
     }
 
     /// Writes everything buffered.
@@ -68,6 +72,7 @@ impl<T: AsyncWrite> WriteState<T> {
                 if self.buf.is_empty() {
                     return Poll::Ready(Ok(()));
                 }
+                self.lent = self.buf.len();
                 self.pending = Some(io.write(std::mem::take(&mut self.buf)));
             }
             let pending = self
@@ -76,27 +81,35 @@ impl<T: AsyncWrite> WriteState<T> {
                 .expect("invariant: a write is pending here");
             let (result, mut buf) = std::task::ready!(Pin::new(pending).poll(cx));
             self.pending = None;
-            match result {
-                Ok(0) => {
-                    self.buf = buf;
-                    return Poll::Ready(Err(io::Error::new(
-                        io::ErrorKind::WriteZero,
-                        "peer accepted no more bytes",
-                    )));
-                }
+            self.lent = 0;
+            let failure = match result {
+                Ok(0) => Some(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "peer accepted no more bytes",
+                )),
                 Ok(n) => {
                     buf.advance(n);
-                    if buf.is_empty() {
-                        buf.clear();
-                    }
-                    self.buf = buf;
+                    None
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.buf = buf,
-                Err(e) => {
-                    self.buf = buf;
-                    return Poll::Ready(Err(e));
-                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => None,
+                Err(e) => Some(e),
+            };
+            self.take_back(buf);
+            if let Some(e) = failure {
+                return Poll::Ready(Err(e));
             }
+        }
+    }
+
+    /// Takes back the buffer of a finished write: its unwritten rest goes before
+    /// anything encoded meanwhile, and its allocation is reused when possible.
+    fn take_back(&mut self, mut rest: BytesMut) {
+        if rest.is_empty() && self.buf.is_empty() {
+            rest.clear();
+            self.buf = rest;
+        } else if !rest.is_empty() {
+            rest.extend_from_slice(&self.buf);
+            self.buf = rest;
         }
     }
 }

@@ -34,6 +34,7 @@
 
 mod body;
 mod client;
+mod connection;
 mod date;
 mod encode;
 mod error;
@@ -46,6 +47,10 @@ mod server;
 mod tests;
 
 pub use client::ClientCodec;
+pub use connection::{
+    serve_connection, ServerConfig, DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_PIPELINED,
+    DEFAULT_REQUEST_TIMEOUT,
+};
 pub use error::{Error, ErrorKind};
 pub use limits::{
     Limits, DEFAULT_MAX_BODY, DEFAULT_MAX_CHUNK_LINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_BYTES,

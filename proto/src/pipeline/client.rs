@@ -46,7 +46,7 @@ pub struct ClientError {
 }
 
 impl ClientError {
-    fn new(kind: ClientErrorKind, cause: impl Into<String>) -> ClientError {
+    pub(crate) fn new(kind: ClientErrorKind, cause: impl Into<String>) -> ClientError {
         ClientError {
             kind,
             cause: cause.into(),

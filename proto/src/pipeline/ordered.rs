@@ -1,18 +1,19 @@
 //! `Ordered`: the in-flight requests of one pipelined connection.
 //!
 //! A bounded ring of futures whose outputs are taken out in arrival order. Each
-//! ring slot has its own waker, created once per connection: when a future is
-//! woken, only its slot index is queued, and the next poll of the set polls just
-//! the queued futures. A connection with N requests in flight therefore costs
-//! O(woken) per turn, never O(N) — the quadratic collapse tokio-proto suffered
-//! when it re-polled every in-flight request on every event.
+//! ring slot has its own waker (see `dispatch_wake`), created once per
+//! connection: when a future is woken, only its slot index is queued, and the
+//! next poll of the set polls just the queued futures. A connection with N
+//! requests in flight therefore costs O(woken) per turn, never O(N) — the
+//! quadratic collapse tokio-proto suffered when it re-polled every in-flight
+//! request on every event.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
+
+use crate::dispatch_wake::WakeSet;
 
 enum Slot<F: Future> {
     Empty,
@@ -20,46 +21,10 @@ enum Slot<F: Future> {
     Done(F::Output),
 }
 
-/// Slot indices woken since the last poll, and the task to wake for them.
-#[derive(Default)]
-struct Woken {
-    indices: Mutex<Vec<usize>>,
-    parent: Mutex<Option<Waker>>,
-}
-
-/// The waker of one ring slot.
-struct SlotWaker {
-    index: usize,
-    /// Set while the index is in `woken`, so repeated wakes queue it once.
-    queued: AtomicBool,
-    woken: Arc<Woken>,
-}
-
-impl Wake for SlotWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
-            lock(&self.woken.indices).push(self.index);
-        }
-        if let Some(parent) = lock(&self.woken.parent).as_ref() {
-            parent.wake_by_ref();
-        }
-    }
-}
-
-/// Locks a mutex that no code path can poison (nothing panics while holding it).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// A bounded, ordered set of in-flight futures.
 pub(crate) struct Ordered<F: Future> {
     slots: Vec<Slot<F>>,
-    wakers: Vec<(Arc<SlotWaker>, Waker)>,
-    woken: Arc<Woken>,
+    wake: WakeSet,
     /// Slot of the oldest future.
     head: usize,
     len: usize,
@@ -70,21 +35,9 @@ impl<F: Future> Ordered<F> {
     /// A set holding at most `capacity` futures.
     pub(crate) fn new(capacity: usize) -> Ordered<F> {
         let capacity = capacity.max(1);
-        let woken = Arc::new(Woken::default());
-        let wakers = (0..capacity)
-            .map(|index| {
-                let slot = Arc::new(SlotWaker {
-                    index,
-                    queued: AtomicBool::new(false),
-                    woken: woken.clone(),
-                });
-                (slot.clone(), Waker::from(slot))
-            })
-            .collect();
         Ordered {
             slots: (0..capacity).map(|_| Slot::Empty).collect(),
-            wakers,
-            woken,
+            wake: WakeSet::new(capacity),
             head: 0,
             len: 0,
             scratch: Vec::new(),
@@ -112,8 +65,7 @@ impl<F: Future> Ordered<F> {
     }
 
     fn poll_slot(&mut self, index: usize) {
-        let (flag, waker) = &self.wakers[index];
-        flag.queued.store(false, Ordering::Release);
+        let waker = self.wake.rearm(index);
         if let Slot::Running(future) = &mut self.slots[index] {
             if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(waker)) {
                 self.slots[index] = Slot::Done(output);
@@ -123,14 +75,8 @@ impl<F: Future> Ordered<F> {
 
     /// Polls the futures woken since the last call; registers `cx` for later wakes.
     pub(crate) fn poll_woken(&mut self, cx: &mut Context<'_>) {
-        {
-            let mut parent = lock(&self.woken.parent);
-            if !parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *parent = Some(cx.waker().clone());
-            }
-        }
         let mut indices = std::mem::take(&mut self.scratch);
-        std::mem::swap(&mut indices, &mut *lock(&self.woken.indices));
+        self.wake.take_woken(cx, &mut indices);
         for &index in &indices {
             self.poll_slot(index);
         }

@@ -16,7 +16,10 @@ use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
-use std::task::Poll;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use ringo_reactor::time::{sleep_until, Sleep};
 
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
@@ -60,6 +63,8 @@ impl<C: Error + 'static, H: Error + 'static> Error for ServerError<C, H> {
 pub struct Server {
     max_in_flight: usize,
     backpressure: usize,
+    idle_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
 }
 
 impl Default for Server {
@@ -75,12 +80,29 @@ impl Server {
         Server {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             backpressure: DEFAULT_BACKPRESSURE,
+            idle_timeout: None,
+            request_timeout: None,
         }
     }
 
     /// Sets the bound on requests handled at once (at least 1).
     pub fn max_in_flight(mut self, n: usize) -> Server {
         self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Closes a connection that sends no new request for `timeout` while nothing
+    /// is in flight (an idle keep-alive connection). Off by default.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Server {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Closes a connection whose next request, once its first bytes arrived, is
+    /// not complete within `timeout` — the defence against slow-loris peers that
+    /// trickle a request head forever. Off by default.
+    pub fn request_timeout(mut self, timeout: Duration) -> Server {
+        self.request_timeout = Some(timeout);
         self
     }
 
@@ -108,7 +130,7 @@ impl Server {
             .await
     }
 
-    /// Serves a framed connection, with the two hooks real protocols need:
+    /// Serves a framed connection, with the two hooks most protocols need:
     ///
     /// - `error_reply`: the response to write for a decode error before closing
     ///   (`None`: just close);
@@ -116,9 +138,9 @@ impl Server {
     ///   requests in flight, writes their responses and ends with `Ok`.
     pub async fn serve_framed<T, C, H, F, Resp, E, R, S>(
         &self,
-        mut framed: Framed<T, C>,
-        mut handler: H,
-        mut error_reply: R,
+        framed: Framed<T, C>,
+        handler: H,
+        error_reply: R,
         shutdown: S,
     ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
     where
@@ -129,14 +151,40 @@ impl Server {
         R: FnMut(&<C as Decoder>::Error) -> Option<Resp>,
         S: Future<Output = ()>,
     {
+        self.serve_protocol(framed, handler, error_reply, |_| false, shutdown)
+            .await
+    }
+
+    /// As [`serve_framed`](Self::serve_framed), plus `is_done`: asked each turn,
+    /// it lets the codec end the connection after the responses so far (HTTP's
+    /// `Connection: close`). Reading stops, in-flight requests finish, their
+    /// responses are written, and the connection ends with `Ok`.
+    pub async fn serve_protocol<T, C, H, F, Resp, E, R, D, S>(
+        &self,
+        mut framed: Framed<T, C>,
+        mut handler: H,
+        mut error_reply: R,
+        mut is_done: D,
+        shutdown: S,
+    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
+    where
+        T: AsyncRead + AsyncWrite,
+        C: Decoder + Encoder<Resp, Error = <C as Decoder>::Error>,
+        H: FnMut(C::Item) -> F,
+        F: Future<Output = Result<Resp, E>>,
+        R: FnMut(&<C as Decoder>::Error) -> Option<Resp>,
+        D: FnMut(&C) -> bool,
+        S: Future<Output = ()>,
+    {
         let mut in_flight: Ordered<F> = Ordered::new(self.max_in_flight);
         let mut shutdown = pin!(shutdown);
         let mut reading = true;
         let mut failure: Option<ServerError<<C as Decoder>::Error, E>> = None;
         // A decode error's reply goes out after the responses to earlier requests.
         let mut last_reply: Option<Resp> = None;
+        let mut idle = IdleTimer::new(self.idle_timeout, self.request_timeout);
         std::future::poll_fn(|cx| loop {
-            if reading && shutdown.as_mut().poll(cx).is_ready() {
+            if reading && (shutdown.as_mut().poll(cx).is_ready() || is_done(framed.codec())) {
                 reading = false;
             }
             let mut progressed = false;
@@ -194,10 +242,78 @@ impl Server {
             if !reading && in_flight.is_empty() && framed.write_buffered() == 0 {
                 return Poll::Ready(failure.take().map_or(Ok(()), Err));
             }
+            let quiet = reading && in_flight.is_empty() && framed.write_buffered() == 0;
+            if idle.poll_expired(quiet, framed.read_buffered() > 0, progressed, cx) {
+                reading = false;
+                continue;
+            }
             if !progressed {
                 return Poll::Pending;
             }
         })
         .await
+    }
+}
+
+/// The idle and request deadlines of one connection.
+///
+/// While the connection is quiet (reading, nothing in flight, nothing to write)
+/// it must produce its next request in time: within `idle` if no byte of it has
+/// arrived, within `request` of the moment the first bytes were seen.
+struct IdleTimer {
+    idle: Option<Duration>,
+    request: Option<Duration>,
+    quiet_since: Option<Instant>,
+    partial_since: Option<Instant>,
+    sleep: Option<Sleep>,
+}
+
+impl IdleTimer {
+    fn new(idle: Option<Duration>, request: Option<Duration>) -> IdleTimer {
+        IdleTimer {
+            idle,
+            request,
+            quiet_since: None,
+            partial_since: None,
+            sleep: None,
+        }
+    }
+
+    /// True when the connection should close. `progressed` (a request decoded or
+    /// a response written this turn) restarts the clock.
+    fn poll_expired(
+        &mut self,
+        quiet: bool,
+        partial: bool,
+        progressed: bool,
+        cx: &mut Context<'_>,
+    ) -> bool {
+        if self.idle.is_none() && self.request.is_none() {
+            return false;
+        }
+        if !quiet || progressed {
+            self.quiet_since = None;
+            self.partial_since = None;
+            self.sleep = None;
+            return false;
+        }
+        let now = Instant::now();
+        let quiet_since = *self.quiet_since.get_or_insert(now);
+        if partial && self.partial_since.is_none() {
+            self.partial_since = Some(now);
+        }
+        let deadline = match (self.partial_since, self.request, self.idle) {
+            (Some(since), Some(limit), _) => since + limit,
+            (_, _, Some(limit)) => quiet_since + limit,
+            (_, _, None) => return false,
+        };
+        if now >= deadline {
+            return true;
+        }
+        let sleep = self.sleep.get_or_insert_with(|| sleep_until(deadline));
+        if sleep.deadline() != deadline {
+            sleep.reset(deadline);
+        }
+        std::pin::Pin::new(sleep).poll(cx).is_ready()
     }
 }

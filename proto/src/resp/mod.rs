@@ -31,6 +31,7 @@
 //! ```
 
 mod codec;
+mod connection;
 mod decode;
 mod encode;
 mod error;
@@ -41,6 +42,7 @@ mod limits;
 mod tests;
 
 pub use codec::RespCodec;
+pub use connection::{serve_connection, ServerConfig, DEFAULT_MAX_PIPELINED};
 pub use error::{Error, ErrorKind};
 pub use frame::{command, Frame};
 pub use limits::{

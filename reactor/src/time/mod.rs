@@ -1,10 +1,12 @@
 //! Timers: [`sleep`], [`sleep_until`], [`timeout`] and [`interval`].
 //!
-//! Every timer lives in its runtime's hierarchical [wheel](wheel): O(1) to add
-//! and to cancel (dropping a `Sleep` removes its entry), with millisecond
+//! Every timer lives in its runtime's hierarchical timer wheel (`wheel.rs`): O(1)
+//! to add and to cancel (dropping a `Sleep` removes its entry), with millisecond
 //! resolution. A timer never fires early: deadlines round up to the next
-//! millisecond. The driver sleeps exactly until the earliest deadline, so an idle
-//! runtime with timers makes no spurious wake-ups.
+//! millisecond. The driver sleeps until the next deadline the wheel can name
+//! cheaply: exact within the next 64 ms, and for a far timer the start of its
+//! coarse slot — so on the way to a far deadline the driver wakes at most once
+//! per wheel level (five times), never busy-waits and never oversleeps.
 
 pub(crate) mod wheel;
 

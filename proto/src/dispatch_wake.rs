@@ -1,0 +1,135 @@
+//! `WakeSet`: one waker per slot of a dispatcher's in-flight set.
+//!
+//! Both dispatchers (pipelined and multiplexed) hold a bounded set of request
+//! futures. Polling all of them on every event is the quadratic collapse
+//! tokio-proto suffered; instead each slot gets its own waker, made once per
+//! connection. A wake queues only that slot's index (once, however often it is
+//! woken) and wakes the connection's task, whose next turn polls just the
+//! queued slots: O(woken) per turn, never O(in flight).
+//!
+//! Wakers are `Send` and may fire from any thread, so the queue sits behind a
+//! mutex; nothing panics while holding it.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Wake, Waker};
+
+/// Slot indices woken since the last turn, and the task to wake for them.
+#[derive(Default)]
+struct Woken {
+    indices: Mutex<Vec<usize>>,
+    parent: Mutex<Option<Waker>>,
+}
+
+/// The waker of one slot.
+struct SlotWaker {
+    index: usize,
+    /// Set while the index is in `woken.indices`, so repeated wakes queue it
+    /// once; cleared just before the slot is polled.
+    queued: AtomicBool,
+    woken: Arc<Woken>,
+}
+
+impl Wake for SlotWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            lock(&self.woken.indices).push(self.index);
+        }
+        if let Some(parent) = lock(&self.woken.parent).as_ref() {
+            parent.wake_by_ref();
+        }
+    }
+}
+
+/// Locks a mutex that no code path can poison (nothing panics while holding it).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The per-slot wakers of a set of `capacity` slots, and the queue of woken slots.
+pub(crate) struct WakeSet {
+    wakers: Vec<(Arc<SlotWaker>, Waker)>,
+    woken: Arc<Woken>,
+}
+
+impl WakeSet {
+    /// Wakers for slots `0..capacity`.
+    pub(crate) fn new(capacity: usize) -> WakeSet {
+        let woken = Arc::new(Woken::default());
+        let wakers = (0..capacity)
+            .map(|index| {
+                let slot = Arc::new(SlotWaker {
+                    index,
+                    queued: AtomicBool::new(false),
+                    woken: woken.clone(),
+                });
+                (slot.clone(), Waker::from(slot))
+            })
+            .collect();
+        WakeSet { wakers, woken }
+    }
+
+    /// The waker to poll slot `index` with. Clears the slot's queued flag first,
+    /// so a wake during or after this poll queues the slot again.
+    ///
+    /// # Panics
+    /// If `index` is not below the capacity: slots come from the set's own
+    /// bookkeeping, never from input.
+    pub(crate) fn rearm(&self, index: usize) -> &Waker {
+        let (slot, waker) = &self.wakers[index];
+        slot.queued.store(false, Ordering::Release);
+        waker
+    }
+
+    /// Moves the slots woken since the last call into `into` (expected empty;
+    /// its capacity is recycled), and registers `cx` as the task to wake for
+    /// later wakes.
+    pub(crate) fn take_woken(&self, cx: &Context<'_>, into: &mut Vec<usize>) {
+        {
+            let mut parent = lock(&self.woken.parent);
+            if !parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *parent = Some(cx.waker().clone());
+            }
+        }
+        std::mem::swap(into, &mut *lock(&self.woken.indices));
+    }
+}
+
+impl fmt::Debug for WakeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WakeSet")
+            .field("capacity", &self.wakers.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_woken_twice_is_queued_once_until_rearmed() {
+        let set = WakeSet::new(4);
+        let cx = Context::from_waker(Waker::noop());
+        let mut woken = Vec::new();
+        let waker = set.rearm(2).clone();
+        waker.wake_by_ref();
+        waker.wake_by_ref();
+        set.rearm(1).clone().wake();
+        set.take_woken(&cx, &mut woken);
+        assert_eq!(woken, vec![2, 1]);
+        woken.clear();
+        waker.wake_by_ref();
+        set.take_woken(&cx, &mut woken);
+        assert!(woken.is_empty(), "slot 2 was not rearmed: {woken:?}");
+        set.rearm(2);
+        waker.wake_by_ref();
+        set.take_woken(&cx, &mut woken);
+        assert_eq!(woken, vec![2]);
+    }
+}

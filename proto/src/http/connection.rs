@@ -1,0 +1,213 @@
+//! Serving HTTP/1.1 on one connection: the codec wired to pipelined dispatch.
+//!
+//! Requests are read with their bodies gathered (up to [`Limits::max_body`]),
+//! handed to the handler as `http::Request<Bytes>`, and answered in order;
+//! pipelined requests are handled concurrently up to the configured depth.
+//! Everything protocol-specific the generic dispatcher cannot know happens
+//! here:
+//!
+//! - `Expect: 100-continue`: the interim `100 Continue` is sent, in order,
+//!   before the body is read (RFC 9110 §10.1.1);
+//! - `Connection: close`, HTTP/1.0 and suspect framing end the connection after
+//!   the response (the codec decides; RFC 9112 §9.6);
+//! - a malformed request gets its error response (400, 413, 414, 431, 501,
+//!   505) after the responses to earlier requests, then the connection closes;
+//! - a connection idle between requests, or one trickling a request head
+//!   (slow loris), is closed after its timeout.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::{Request, Response, StatusCode};
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
+
+use super::{Error, Limits, RequestHead, RequestPart, ServerCodec};
+use crate::codec::{Decoder, Encoder};
+use crate::framed::Framed;
+use crate::pipeline::{self, ServerError};
+
+/// Default time an idle keep-alive connection is kept open waiting for its
+/// next request (nginx's `keepalive_timeout` default is 75 s; we pick 60 s).
+pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default time a client has to finish sending a request once its first byte
+/// arrived: bounds how long a slow-loris peer can hold a connection.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default number of pipelined requests handled at once per connection.
+pub const DEFAULT_MAX_PIPELINED: usize = 16;
+
+/// How an HTTP/1.1 connection is served.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Parser limits (URI, headers, body, chunk lines).
+    pub limits: Limits,
+    /// Pipelined requests handled at once.
+    pub max_pipelined: usize,
+    /// See [`DEFAULT_KEEP_ALIVE_TIMEOUT`].
+    pub keep_alive_timeout: Duration,
+    /// See [`DEFAULT_REQUEST_TIMEOUT`].
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            limits: Limits::default(),
+            max_pipelined: DEFAULT_MAX_PIPELINED,
+            keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// Serves HTTP/1.1 on `io` until the client closes, the protocol ends the
+/// connection, a timeout passes or `shutdown` completes (then in-flight
+/// requests are answered first).
+///
+/// The handler's error ends the connection after the responses to earlier
+/// requests (a service layer above normally turns errors into 500 responses).
+///
+/// # Errors
+/// The decode, I/O or handler error that ended the connection.
+pub async fn serve_connection<T, H, F, E, S>(
+    io: T,
+    config: &ServerConfig,
+    mut handler: H,
+    shutdown: S,
+) -> Result<(), ServerError<Error, E>>
+where
+    T: AsyncRead + AsyncWrite,
+    H: FnMut(Request<Bytes>) -> F,
+    F: Future<Output = Result<Response<Bytes>, E>>,
+    S: Future<Output = ()>,
+{
+    let codec = Gather {
+        inner: ServerCodec::with_limits(config.limits),
+        partial: None,
+        continued: false,
+    };
+    let framed = Framed::new(io, codec);
+    let server = pipeline::Server::new()
+        .max_in_flight(config.max_pipelined)
+        .idle_timeout(config.keep_alive_timeout)
+        .request_timeout(config.request_timeout);
+    let dispatch = move |incoming: Incoming| {
+        let call = match incoming {
+            Incoming::Request(request) => Some(handler(request)),
+            Incoming::Continue => None,
+        };
+        async move {
+            match call {
+                Some(call) => call.await,
+                None => Ok(interim_continue()),
+            }
+        }
+    };
+    server
+        .serve_protocol(
+            framed,
+            dispatch,
+            |e: &Error| Some(ServerCodec::error_response(e)),
+            |codec: &Gather| codec.inner.should_close(),
+            shutdown,
+        )
+        .await
+}
+
+fn interim_continue() -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::CONTINUE;
+    response
+}
+
+/// What the gathering decoder yields to the dispatcher.
+// Boxing the request would cost an allocation per request to save a few moves
+// of a ~200-byte value; the moves are cheaper.
+#[allow(clippy::large_enum_variant)]
+enum Incoming {
+    /// The client waits for `100 Continue` before sending the body.
+    Continue,
+    /// A whole request, body gathered.
+    Request(Request<Bytes>),
+}
+
+/// [`ServerCodec`] with bodies gathered into one `Bytes` per request.
+struct Gather {
+    inner: ServerCodec,
+    partial: Option<(RequestHead, BytesMut)>,
+    /// The current request's `100 Continue` was already asked for.
+    continued: bool,
+}
+
+impl Gather {
+    fn next(&mut self, part: Option<RequestPart>) -> Option<Incoming> {
+        match part? {
+            RequestPart::Head(head) => {
+                self.partial = Some((head, BytesMut::new()));
+                self.continued = false;
+            }
+            RequestPart::Data(data) => {
+                if let Some((_, body)) = &mut self.partial {
+                    body.extend_from_slice(&data);
+                }
+            }
+            RequestPart::End => {
+                let (head, body) = self.partial.take()?;
+                return Some(Incoming::Request(head.request.map(|()| body.freeze())));
+            }
+        }
+        None
+    }
+
+    fn wants_continue(&mut self) -> bool {
+        if self.partial.is_some() && !self.continued && self.inner.continue_needed() {
+            self.continued = true;
+            return true;
+        }
+        false
+    }
+}
+
+impl Decoder for Gather {
+    type Item = Incoming;
+    type Error = Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Incoming>, Error> {
+        loop {
+            let part = self.inner.decode(src)?;
+            let done = part.is_none();
+            if let Some(incoming) = self.next(part) {
+                return Ok(Some(incoming));
+            }
+            if self.wants_continue() {
+                return Ok(Some(Incoming::Continue));
+            }
+            if done {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Incoming>, Error> {
+        loop {
+            let part = self.inner.decode_eof(src)?;
+            let done = part.is_none();
+            if let Some(incoming) = self.next(part) {
+                return Ok(Some(incoming));
+            }
+            if done {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl Encoder<Response<Bytes>> for Gather {
+    type Error = Error;
+
+    fn encode(&mut self, response: Response<Bytes>, dst: &mut BytesMut) -> Result<(), Error> {
+        self.inner.encode(response, dst)
+    }
+}

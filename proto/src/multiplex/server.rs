@@ -1,0 +1,239 @@
+//! The multiplexed server dispatcher.
+//!
+//! Reads tagged requests, calls the handler for each, and writes each response
+//! under its request's tag as soon as it is ready, in any order. At most
+//! `max_in_flight` requests are being handled at once; when that many are, the
+//! dispatcher stops reading (the peer's writes then back up into its socket
+//! buffer — backpressure), and it also stops reading while more than the
+//! backpressure mark of responses waits to be written. Every response that is
+//! ready when the dispatcher turns goes out in one flush.
+//!
+//! Errors mirror the pipelined server's: a decode error, a handler error or a
+//! request reusing a tag still in flight stops reading; responses that are
+//! already complete are still written (plus, for a decode error, the protocol's
+//! error reply if one is configured), then the connection ends and the error is
+//! returned to the caller.
+
+use std::collections::HashSet;
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::task::Poll;
+
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
+
+use super::unordered::Unordered;
+use super::Tag;
+use crate::codec::{Decoder, Encoder};
+use crate::framed::{Framed, DEFAULT_BACKPRESSURE};
+
+/// Default bound on requests handled at once per connection; past it the
+/// server stops reading until one finishes.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+
+/// Why a multiplexed connection ended with an error.
+#[derive(Debug)]
+pub enum ServerError<C, H> {
+    /// Reading, decoding, encoding or writing failed (I/O errors arrive here,
+    /// converted into the codec's error type).
+    Codec(C),
+    /// The handler failed; responses already complete were written first.
+    Handler(H),
+    /// The peer sent a request under a tag whose request is still in flight:
+    /// the two responses could not be told apart.
+    DuplicateTag(Tag),
+}
+
+impl<C, H> ServerError<C, H> {
+    /// Whether the peer broke the multiplexing protocol by reusing a tag in flight.
+    pub fn is_duplicate_tag(&self) -> bool {
+        matches!(self, ServerError::DuplicateTag(_))
+    }
+}
+
+impl<C: fmt::Display, H: fmt::Display> fmt::Display for ServerError<C, H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerError::Codec(e) => write!(f, "connection failed: {e}"),
+            ServerError::Handler(e) => write!(f, "handler failed: {e}"),
+            ServerError::DuplicateTag(tag) => write!(f, "request tag {tag} already in flight"),
+        }
+    }
+}
+
+impl<C: Error + 'static, H: Error + 'static> Error for ServerError<C, H> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            ServerError::Codec(e) => Some(e),
+            ServerError::Handler(e) => Some(e),
+            ServerError::DuplicateTag(_) => None,
+        }
+    }
+}
+
+/// Settings of a multiplexed server connection.
+#[derive(Debug, Clone)]
+pub struct Server {
+    max_in_flight: usize,
+    backpressure: usize,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server::new()
+    }
+}
+
+impl Server {
+    /// [`DEFAULT_MAX_IN_FLIGHT`] requests at once, [`DEFAULT_BACKPRESSURE`] bytes
+    /// of unwritten responses before reading pauses.
+    pub fn new() -> Server {
+        Server {
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            backpressure: DEFAULT_BACKPRESSURE,
+        }
+    }
+
+    /// Sets the bound on requests handled at once (at least 1).
+    pub fn max_in_flight(mut self, n: usize) -> Server {
+        self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Sets how many bytes of unwritten responses pause reading.
+    pub fn backpressure(mut self, bytes: usize) -> Server {
+        self.backpressure = bytes.max(1);
+        self
+    }
+
+    /// Serves one connection until the peer closes it (`Ok`) or an error ends it.
+    pub async fn serve<T, C, Req, H, F, Resp, E>(
+        &self,
+        io: T,
+        codec: C,
+        handler: H,
+    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
+    where
+        T: AsyncRead + AsyncWrite,
+        C: Decoder<Item = (Tag, Req)> + Encoder<(Tag, Resp), Error = <C as Decoder>::Error>,
+        H: FnMut(Req) -> F,
+        F: Future<Output = Result<Resp, E>>,
+    {
+        let framed = Framed::new(io, codec);
+        self.serve_framed(framed, handler, |_| None, std::future::pending())
+            .await
+    }
+
+    /// Serves a framed connection, with the two hooks real protocols need:
+    ///
+    /// - `error_reply`: the tagged response to write for a decode error before
+    ///   closing (`None`: just close). The failed frame's tag is unknown, so the
+    ///   protocol picks the tag its clients expect such replies under;
+    /// - `shutdown`: when it completes, the connection stops reading, finishes the
+    ///   requests in flight, writes their responses and ends with `Ok`.
+    pub async fn serve_framed<T, C, Req, H, F, Resp, E, R, S>(
+        &self,
+        mut framed: Framed<T, C>,
+        mut handler: H,
+        mut error_reply: R,
+        shutdown: S,
+    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
+    where
+        T: AsyncRead + AsyncWrite,
+        C: Decoder<Item = (Tag, Req)> + Encoder<(Tag, Resp), Error = <C as Decoder>::Error>,
+        H: FnMut(Req) -> F,
+        F: Future<Output = Result<Resp, E>>,
+        R: FnMut(&<C as Decoder>::Error) -> Option<(Tag, Resp)>,
+        S: Future<Output = ()>,
+    {
+        let mut in_flight: Unordered<F, Tag> = Unordered::new(self.max_in_flight);
+        // The tags of `in_flight`, to catch a peer reusing one.
+        let mut tags: HashSet<Tag> = HashSet::with_capacity(self.max_in_flight);
+        let mut shutdown = pin!(shutdown);
+        let mut reading = true;
+        let mut failure: Option<ServerError<<C as Decoder>::Error, E>> = None;
+        // A decode error's reply goes out after the responses in flight.
+        let mut last_reply: Option<(Tag, Resp)> = None;
+        std::future::poll_fn(|cx| loop {
+            if reading && shutdown.as_mut().poll(cx).is_ready() {
+                reading = false;
+            }
+            let mut progressed = false;
+            while reading && !in_flight.is_full() && framed.write_buffered() < self.backpressure {
+                match framed.poll_next(cx) {
+                    Poll::Ready(Some(Ok((tag, request)))) => {
+                        progressed = true;
+                        if !tags.insert(tag) {
+                            reading = false;
+                            failure.get_or_insert(ServerError::DuplicateTag(tag));
+                            break;
+                        }
+                        in_flight.push(tag, handler(request));
+                    }
+                    Poll::Ready(Some(Err(e))) => {
+                        reading = false;
+                        last_reply = error_reply(&e);
+                        failure.get_or_insert(ServerError::Codec(e));
+                    }
+                    Poll::Ready(None) => reading = false,
+                    Poll::Pending => break,
+                }
+            }
+            in_flight.poll_woken(cx);
+            // Set when the connection must end without the responses still running.
+            let mut abort = false;
+            // Set once encoding failed: nothing more is written.
+            let mut encode_failed = false;
+            while let Some((tag, output)) = in_flight.pop_ready() {
+                progressed = true;
+                tags.remove(&tag);
+                match output {
+                    Ok(response) if !encode_failed => {
+                        if let Err(e) = framed.encode((tag, response)) {
+                            abort = true;
+                            encode_failed = true;
+                            failure.get_or_insert(ServerError::Codec(e));
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        abort = true;
+                        last_reply = None;
+                        failure.get_or_insert(ServerError::Handler(e));
+                    }
+                }
+            }
+            if abort {
+                reading = false;
+                in_flight.clear();
+                tags.clear();
+            }
+            if in_flight.is_empty() {
+                if let Some(reply) = last_reply.take() {
+                    // Best effort: the connection is closing on the decode error anyway.
+                    let _ = framed.encode(reply);
+                }
+            }
+            if framed.write_buffered() > 0 {
+                match framed.poll_flush(cx) {
+                    Poll::Ready(Ok(())) => progressed = true,
+                    Poll::Ready(Err(e)) => {
+                        in_flight.clear();
+                        return Poll::Ready(Err(failure
+                            .take()
+                            .unwrap_or(ServerError::Codec(e.into()))));
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            if !reading && in_flight.is_empty() && framed.write_buffered() == 0 {
+                return Poll::Ready(failure.take().map_or(Ok(()), Err));
+            }
+            if !progressed {
+                return Poll::Pending;
+            }
+        })
+        .await
+    }
+}

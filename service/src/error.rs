@@ -1,0 +1,214 @@
+//! [`Error`]: the service layer's one error type.
+//!
+//! Middleware must tell failures apart — a retry policy retries a request that
+//! was never written but not one that timed out mid-flight; a balancer counts
+//! overload differently from a refused connection — so every middleware speaks
+//! this type: a [`ErrorKind`] to match on, plus the typed cause, reachable with
+//! [`downcast_ref`](Error::downcast_ref).
+//!
+//! Like `anyhow::Error`, `Error` does not itself implement
+//! `std::error::Error`: that is what lets any `E: std::error::Error` convert
+//! into it with `?`. Use [`as_std`](Error::as_std) where a `&dyn Error` is
+//! needed.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use ringo_proto::pipeline::{ClientError, ClientErrorKind};
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The inner service failed; see the source.
+    Inner,
+    /// The request never reached the peer: retrying it cannot duplicate it.
+    NotWritten,
+    /// The connection broke after the request was written.
+    ConnectionLost,
+    /// A deadline passed.
+    Timeout,
+    /// Rejected at once because the service is saturated (load shedding).
+    Overloaded,
+    /// Rejected by a rate limit.
+    RateLimited,
+    /// Rejected because a circuit breaker is open.
+    CircuitOpen,
+    /// No endpoint or connection is available.
+    Unavailable,
+}
+
+impl ErrorKind {
+    fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::Inner => "service failed",
+            ErrorKind::NotWritten => "request not written",
+            ErrorKind::ConnectionLost => "connection lost after the request was written",
+            ErrorKind::Timeout => "deadline elapsed",
+            ErrorKind::Overloaded => "service overloaded, request shed",
+            ErrorKind::RateLimited => "rate limit exceeded",
+            ErrorKind::CircuitOpen => "circuit breaker open",
+            ErrorKind::Unavailable => "no endpoint available",
+        }
+    }
+}
+
+/// A service-layer failure: a kind and, usually, a typed cause.
+pub struct Error {
+    kind: ErrorKind,
+    source: Option<Box<dyn StdError + 'static>>,
+}
+
+impl Error {
+    /// An error of `kind` with no further cause.
+    pub fn new(kind: ErrorKind) -> Error {
+        Error { kind, source: None }
+    }
+
+    /// An error of `kind` caused by `source`.
+    pub fn with_source(kind: ErrorKind, source: impl Into<Box<dyn StdError + 'static>>) -> Error {
+        Error {
+            kind,
+            source: Some(source.into()),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Whether the request never reached the peer (safe to retry).
+    pub fn is_not_written(&self) -> bool {
+        self.kind == ErrorKind::NotWritten
+    }
+
+    /// Whether a deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        self.kind == ErrorKind::Timeout
+    }
+
+    /// The cause, if it is a `T`.
+    pub fn downcast_ref<T: StdError + 'static>(&self) -> Option<&T> {
+        self.source.as_deref()?.downcast_ref()
+    }
+
+    /// The cause, if any.
+    pub fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source.as_deref()
+    }
+
+    /// This error as a `std::error::Error`.
+    pub fn as_std(&self) -> &(dyn StdError + 'static) {
+        StdView::from_ref(self)
+    }
+
+    /// This error boxed as a `std::error::Error`.
+    pub fn into_std(self) -> Box<dyn StdError + 'static> {
+        Box::new(StdView(self))
+    }
+}
+
+impl<E: StdError + 'static> From<E> for Error {
+    /// Wraps any error, recognising the kinds lower layers report: a pipeline
+    /// client's not-written and connection-lost failures, and I/O time-outs.
+    fn from(e: E) -> Error {
+        let boxed: Box<dyn StdError + 'static> = Box::new(e);
+        let kind = if let Some(client) = boxed.downcast_ref::<ClientError>() {
+            match client.kind() {
+                ClientErrorKind::NotWritten => ErrorKind::NotWritten,
+                ClientErrorKind::ConnectionLost | ClientErrorKind::Desynchronized => {
+                    ErrorKind::ConnectionLost
+                }
+            }
+        } else if is_timeout(&*boxed) {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Inner
+        };
+        Error {
+            kind,
+            source: Some(boxed),
+        }
+    }
+}
+
+/// An I/O time-out or a reactor `Elapsed`.
+fn is_timeout(error: &(dyn StdError + 'static)) -> bool {
+    let io_timeout = error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+    io_timeout
+        || error
+            .downcast_ref::<ringo_reactor::time::Elapsed>()
+            .is_some()
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            Some(source) if self.kind == ErrorKind::Inner => write!(f, "{source}"),
+            Some(source) => write!(f, "{}: {source}", self.kind.describe()),
+            None => f.write_str(self.kind.describe()),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// `Error` seen as a `std::error::Error`.
+#[repr(transparent)]
+struct StdView(Error);
+
+impl StdView {
+    fn from_ref(error: &Error) -> &StdView {
+        // SAFETY: StdView is a repr(transparent) wrapper of Error, so the two
+        // references have the same layout and validity.
+        unsafe { &*(error as *const Error as *const StdView) }
+    }
+}
+
+impl fmt::Debug for StdView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for StdView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for StdView {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_errors_keep_their_kind() {
+        let lost: Error = std::io::Error::new(std::io::ErrorKind::TimedOut, "slow").into();
+        assert!(lost.is_timeout());
+        let plain: Error = std::io::Error::other("boom").into();
+        assert_eq!(plain.kind(), ErrorKind::Inner);
+        assert_eq!(plain.to_string(), "boom");
+        assert!(plain.downcast_ref::<std::io::Error>().is_some());
+        assert_eq!(
+            Error::new(ErrorKind::Overloaded).to_string(),
+            "service overloaded, request shed"
+        );
+        assert_eq!(plain.as_std().to_string(), "boom");
+    }
+}
