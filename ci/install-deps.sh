@@ -4,7 +4,7 @@
 set -euo pipefail
 
 needed=()
-for tool in curl:curl python3:python3 nc:netcat-openbsd redis-cli:redis-tools; do
+for tool in curl:curl python3:python3 nc:netcat-openbsd redis-cli:redis-tools wrk:wrk; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || needed+=("${tool#*:}")
 done
 if ((${#needed[@]})); then

@@ -1,7 +1,382 @@
-//! ringo's benchmark runner (issue 5). Not built yet: this binary only says so,
-//! so that nobody mistakes it for a result.
+//! ringo's benchmark runner: io_uring against epoll, and against the servers
+//! users would otherwise pick (tokio, hyper, redis-server), on this machine.
+//!
+//! ```text
+//! cargo run --release -p ringo-benches            # full matrix, a few minutes
+//! cargo run --release -p ringo-benches -- --quick # under a minute
+//! ```
+//!
+//! Every server runs as its own process with one worker thread, pinned to CPU
+//! 0; the load generator (ours, a mio loop verifying every reply) runs pinned
+//! to CPU 1. Each figure is the median of several runs, and every ringo figure
+//! is also given as a ratio to the baseline measured in the same run — these
+//! machines are shared and noisy, so only same-run ratios mean anything.
+//! Results go to `benches/results/` (markdown and an SVG chart).
+
+mod cells;
+mod load;
+mod proc;
+mod report;
+mod servers;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cells::{Cell, Timing};
+use report::{IdleRow, Row};
+use servers::{Protocol, RunningServer, ServerSpec};
+
+/// CPU the servers run on; the load generator takes the next one.
+const SERVER_CPU: usize = 0;
+
+struct Options {
+    quick: bool,
+    filter: Option<String>,
+    out_dir: PathBuf,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        quick: false,
+        filter: None,
+        out_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--filter" => {
+                options.filter = Some(
+                    args.next()
+                        .ok_or("--filter needs a substring of a cell name")?,
+                )
+            }
+            "--out" => {
+                options.out_dir = PathBuf::from(args.next().ok_or("--out needs a directory")?)
+            }
+            "-h" | "--help" => {
+                println!("usage: ringo-benches [--quick] [--filter SUBSTRING] [--out DIR]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    Ok(options)
+}
+
+/// Builds the server binaries this runner starts (release, like the runner).
+/// The runner's own baselines and the echo server must build; a ringo example
+/// that fails to build is reported and its rows are skipped.
+fn build_servers() -> io::Result<()> {
+    let build = |args: &[&str]| -> io::Result<bool> {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--quiet"])
+            .args(args)
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .status()?;
+        Ok(status.success())
+    };
+    if !build(&["-p", "ringo-benches", "--bins", "-p", "ringo-reactor", "--example", "echo"])? {
+        return Err(io::Error::other("building the benchmark servers failed"));
+    }
+    for example in ["hello_http", "mini_redis"] {
+        if !build(&["-p", "ringo-service", "--example", example])? {
+            eprintln!("note: the {example} example did not build; its rows are skipped");
+        }
+    }
+    Ok(())
+}
+
+fn find_redis_server() -> Option<PathBuf> {
+    ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Raises the open-file limit to its hard maximum: 10,000 idle connections need
+/// 10,000 fds on each side.
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write a live local rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+/// Runs one cell against one server `timing.repetitions` times; the medians.
+fn measure(cell: &Cell, spec: &ServerSpec, timing: Timing) -> io::Result<Row> {
+    let server = RunningServer::start(spec, SERVER_CPU)?;
+    let mut rps = Vec::new();
+    let mut cpu = Vec::new();
+    let (mut p50, mut p99, mut p999) = (Vec::new(), Vec::new(), Vec::new());
+    let mut errors = 0;
+    let mut first_error = None;
+    for _ in 0..timing.repetitions {
+        let result = load::run(&load::LoadSpec {
+            addr: server.addr,
+            connections: cell.connections,
+            in_flight: cell.in_flight,
+            warmup: timing.warmup,
+            duration: timing.duration,
+            workload: cell.workload,
+            server_pid: server.pid(),
+        })?;
+        errors += result.errors;
+        first_error = first_error.or(result.first_error);
+        let seconds = result.elapsed.as_secs_f64().max(1e-9);
+        rps.push(result.requests as f64 / seconds);
+        cpu.push(result.server_cpu.as_secs_f64() * 1e6 / (result.requests.max(1) as f64));
+        let at = |p| {
+            result
+                .latency
+                .percentile(p)
+                .unwrap_or_default()
+                .as_secs_f64()
+        };
+        p50.push(at(50.0));
+        p99.push(at(99.0));
+        p999.push(at(99.9));
+    }
+    let spread = (
+        rps.iter().copied().fold(f64::INFINITY, f64::min),
+        rps.iter().copied().fold(0.0, f64::max),
+    );
+    Ok(Row {
+        cell: cell.name.clone(),
+        server: spec.name.to_owned(),
+        baseline: spec.baseline,
+        requests_per_sec: report::median(&mut rps),
+        spread,
+        p50: Duration::from_secs_f64(report::median(&mut p50)),
+        p99: Duration::from_secs_f64(report::median(&mut p99)),
+        p999: Duration::from_secs_f64(report::median(&mut p999)),
+        cpu_us_per_request: report::median(&mut cpu),
+        rss_mib: proc::rss_bytes(server.pid()).unwrap_or(0) as f64 / (1024.0 * 1024.0),
+        errors,
+        first_error,
+    })
+}
+
+/// Server RSS growth per idle connection.
+fn measure_idle(spec: &ServerSpec, connections: usize) -> io::Result<IdleRow> {
+    let server = RunningServer::start(spec, SERVER_CPU)?;
+    let before = proc::rss_bytes(server.pid())?;
+    let idle = load::open_idle(server.addr, connections)?;
+    std::thread::sleep(Duration::from_millis(500));
+    let after = proc::rss_bytes(server.pid())?;
+    drop(idle);
+    Ok(IdleRow {
+        server: spec.name.to_owned(),
+        connections,
+        bytes_per_connection: after.saturating_sub(before) as f64 / connections as f64,
+    })
+}
+
+fn eta(done: usize, total: usize, started: Instant) -> String {
+    if done == 0 {
+        return "?".to_owned();
+    }
+    let left = started.elapsed().as_secs_f64() / done as f64 * (total - done) as f64;
+    format!("{left:.0}s")
+}
 
 fn main() {
-    eprintln!("ringo-benches: the benchmark runner is not built yet (issue 5); run the echo example instead");
-    std::process::exit(2);
+    let options = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("ringo-benches: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(&options) {
+        eprintln!("ringo-benches: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(options: &Options) -> io::Result<()> {
+    raise_fd_limit();
+    eprintln!("building servers (release)...");
+    build_servers()?;
+    if proc::cpus() >= 2 {
+        proc::pin(0, SERVER_CPU + 1)?;
+    } else {
+        eprintln!("note: one CPU only: server and load generator share it");
+    }
+    let redis = find_redis_server();
+    if redis.is_none() {
+        eprintln!("note: redis-server not installed: the RESP baseline is skipped (apt-get install redis-server)");
+    }
+    let servers: Vec<ServerSpec> = servers::all(redis)
+        .into_iter()
+        .filter(|s| {
+            let present = s.program.exists();
+            if !present {
+                eprintln!("note: {} not built: {} rows skipped", s.program.display(), s.name);
+            }
+            present
+        })
+        .collect();
+    let timing = if options.quick {
+        Timing {
+            warmup: Duration::from_millis(200),
+            duration: Duration::from_millis(700),
+            repetitions: 1,
+        }
+    } else {
+        Timing {
+            warmup: Duration::from_millis(1000),
+            duration: Duration::from_secs(4),
+            repetitions: 3,
+        }
+    };
+    let cells: Vec<Cell> = cells::all()
+        .into_iter()
+        .filter(|c| !options.quick || c.quick)
+        .filter(|c| {
+            options
+                .filter
+                .as_ref()
+                .is_none_or(|f| c.name.contains(f.as_str()))
+        })
+        .collect();
+    let plan: Vec<(&Cell, &ServerSpec)> = cells
+        .iter()
+        .flat_map(|c| {
+            servers
+                .iter()
+                .filter(move |s| s.protocol == c.protocol)
+                .map(move |s| (c, s))
+        })
+        .collect();
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    let mut failures = 0;
+    for (done, (cell, spec)) in plan.iter().enumerate() {
+        eprint!(
+            "[{}/{} eta {}] {} — {} ... ",
+            done + 1,
+            plan.len(),
+            eta(done, plan.len(), started),
+            cell.name,
+            spec.name
+        );
+        match measure(cell, spec, timing) {
+            Ok(row) => {
+                eprintln!(
+                    "{:.0} req/s, {:.2} µs CPU/req, {} errors",
+                    row.requests_per_sec, row.cpu_us_per_request, row.errors
+                );
+                if row.errors > 0 || row.requests_per_sec == 0.0 {
+                    failures += 1;
+                    eprintln!(
+                        "    first error: {}",
+                        row.first_error.as_deref().unwrap_or("no replies")
+                    );
+                }
+                rows.push(row);
+            }
+            Err(e) => {
+                failures += 1;
+                eprintln!("failed: {e}");
+            }
+        }
+    }
+    let idle_connections = if options.quick { 1000 } else { 10_000 };
+    let mut idle_rows = Vec::new();
+    if options.filter.is_none() {
+        for spec in servers.iter().filter(|s| s.protocol == Protocol::Echo) {
+            eprint!(
+                "idle memory — {} with {idle_connections} connections ... ",
+                spec.name
+            );
+            match measure_idle(spec, idle_connections) {
+                Ok(row) => {
+                    eprintln!("{:.1} KiB/connection", row.bytes_per_connection / 1024.0);
+                    idle_rows.push(row);
+                }
+                Err(e) => {
+                    failures += 1;
+                    eprintln!("failed: {e}");
+                }
+            }
+        }
+    }
+    let (kernel, cpu) = proc::machine();
+    let table = report::markdown(&rows);
+    let idle_table = report::idle_markdown(&idle_rows);
+    println!("\n{table}\n{idle_table}");
+    let stamp = utc_stamp();
+    let header = format!(
+        "# ringo benchmark {stamp}\n\n- mode: {}\n- kernel: {kernel}\n- CPU: {cpu} ({} CPUs; servers pinned to CPU {SERVER_CPU}, load generator to CPU {})\n- timing: warm-up {:?}, {:?} x {} runs, medians\n\n",
+        if options.quick { "quick" } else { "full" },
+        proc::cpus(),
+        SERVER_CPU + 1,
+        timing.warmup,
+        timing.duration,
+        timing.repetitions,
+    );
+    std::fs::create_dir_all(&options.out_dir)?;
+    let name = if options.quick {
+        format!("{stamp}-quick")
+    } else {
+        stamp.clone()
+    };
+    let svg_name = format!("{name}.svg");
+    let headline = [
+        "echo c=1000 512B x4 in flight",
+        "http GET keep-alive c=64",
+        "resp SET/GET c=50 P=16",
+    ];
+    std::fs::write(
+        options.out_dir.join(&svg_name),
+        report::svg(&rows, &headline),
+    )?;
+    std::fs::write(
+        options.out_dir.join(format!("{name}.md")),
+        format!("{header}{table}\n{idle_table}\n![chart]({svg_name})\n"),
+    )?;
+    eprintln!(
+        "results: {}",
+        options.out_dir.join(format!("{name}.md")).display()
+    );
+    if failures > 0 {
+        return Err(io::Error::other(format!(
+            "{failures} measurement(s) failed or saw errors"
+        )));
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DDTHH-MM` in UTC, from the system clock (no date crate needed).
+fn utc_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}-{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }

@@ -120,7 +120,8 @@ mod tests {
         let waker = set.rearm(2).clone();
         waker.wake_by_ref();
         waker.wake_by_ref();
-        set.rearm(1).clone().wake();
+        let by_value = set.rearm(1).clone();
+        by_value.wake();
         set.take_woken(&cx, &mut woken);
         assert_eq!(woken, vec![2, 1]);
         woken.clear();

@@ -309,53 +309,70 @@ both_drivers! {
         let server = ringo_reactor::spawn(echo_server(Server::new(), server_io, |_| Duration::ZERO));
         let (client, connection) = Client::new(Framed::new(client_io, codec()));
         let connection = ringo_reactor::spawn(connection.run());
-        eprintln!("DBG start");
         assert_eq!(client.call("one".to_owned()).await.expect("call"), "re: one");
-        eprintln!("DBG one");
         let other = client.clone();
         drop(client);
         assert_eq!(other.call("two".to_owned()).await.expect("call"), "re: two");
         drop(other);
-        eprintln!("DBG two");
         connection.await.expect("connection task").expect("ends cleanly");
-        eprintln!("DBG conn");
         server.await.expect("server task").expect("the server sees the close");
     }
 }
 
 both_drivers! {
-    async fn zz_scratch_pipeline_two_calls() {
-        use ringo_reactor::io::AsyncRead;
-        use ringo_reactor::buf::IoBuf;
+    async fn a_decode_error_gets_the_error_reply_after_the_answers_in_flight() {
         let (client_io, server_io) = tcp_pair().await;
         let server = ringo_reactor::spawn(async move {
-            let mut buf = vec![0u8; 1024];
-            loop {
-                let (n, b) = server_io.read(buf).await;
-                let n = n.expect("server read");
-                eprintln!("DBG server read {n}");
-                if n == 0 { return; }
-                let (r, b) = server_io.write_all(b.slice(..n)).await;
-                r.expect("server write");
-                eprintln!("DBG server wrote {n}");
-                buf = b.into_inner();
+            let handler = |request: String| async move {
+                sleep(Duration::from_millis(10)).await;
+                Ok::<_, io::Error>(format!("re: {request}"))
+            };
+            let reply = |e: &TaggedCodecError<LinesCodecError>| Some((0, format!("error: {e}")));
+            let framed = Framed::new(server_io, codec());
+            Server::new().serve_framed(framed, handler, reply, std::future::pending()).await
+        });
+        let mut bytes = encode_all([(1, "first".to_owned())]);
+        bytes.extend_from_slice(b"\x00\x00\x00\x02??");
+        let (result, _) = client_io.write_all(bytes).await;
+        result.expect("write");
+        let mut peer = Framed::new(client_io, codec());
+        let answer = peer.next().await.expect("an answer").expect("decode");
+        assert_eq!(answer, (1, "re: first".to_owned()));
+        let reply = peer.next().await.expect("the error reply").expect("decode");
+        assert_eq!(reply, (0, "error: frame length 2 under the 4-byte tag".to_owned()));
+        assert!(peer.next().await.is_none(), "then the server closes");
+        let error = server.await.expect("server task").expect_err("a decode error");
+        assert!(matches!(error, ServerError::Codec(TaggedCodecError::FrameTooShort { length: 2 })), "{error:?}");
+    }
+}
+
+both_drivers! {
+    async fn shutdown_stops_reading_and_finishes_the_requests_in_flight() {
+        let (client_io, server_io) = tcp_pair().await;
+        let stop = Rc::new(Cell::new(false));
+        let server = ringo_reactor::spawn({
+            let stop = stop.clone();
+            async move {
+                let handler = |request: String| async move {
+                    sleep(Duration::from_millis(30)).await;
+                    Ok::<_, io::Error>(format!("re: {request}"))
+                };
+                let shutdown = async move {
+                    while !stop.get() {
+                        sleep(Duration::from_millis(1)).await;
+                    }
+                };
+                let framed = Framed::new(server_io, codec());
+                Server::new().serve_framed(framed, handler, |_| None, shutdown).await
             }
         });
-        let mut framed = Framed::new(client_io, LinesCodec::new());
-        for round in 0..2 {
-            // Poll a read first (it stays pending), then write, then await the read.
-            let mut line = None;
-            std::future::poll_fn(|cx| {
-                if let std::task::Poll::Ready(x) = framed.poll_next(cx) { line = Some(x); }
-                std::task::Poll::Ready(())
-            }).await;
-            eprintln!("DBG client round {round}: read armed");
-            framed.send(format!("r{round}")).await.expect("send");
-            eprintln!("DBG client round {round}: sent");
-            let got = match line { Some(x) => x, None => framed.next().await };
-            eprintln!("DBG client round {round}: got {got:?}");
-        }
-        drop(framed);
-        let _ = server.await;
+        let mut peer = Framed::new(client_io, codec());
+        peer.send((5, "in flight")).await.expect("send");
+        sleep(Duration::from_millis(5)).await;
+        stop.set(true);
+        let answer = peer.next().await.expect("an answer").expect("decode");
+        assert_eq!(answer, (5, "re: in flight".to_owned()));
+        server.await.expect("server task").expect("a shutdown is not an error");
+        assert!(peer.next().await.is_none(), "the server closed");
     }
 }

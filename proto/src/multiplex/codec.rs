@@ -2,21 +2,8 @@
 //!
 //! Multiplexed dispatch needs each frame to carry its request id. Protocols with
 //! their own header put the tag there; the rest can wrap their payload codec in
-//! this one:
-//!
-//! ```text
-//! +------------------+------------------+---------------------------+
-//! | length: u32 BE   | tag: u32 BE      | payload (inner codec)     |
-//! +------------------+------------------+---------------------------+
-//!                    |<---------------- length bytes -------------->|
-//! ```
-//!
-//! The length counts the tag and the payload, so the framing is the default
-//! [`LengthDelimitedCodec`](crate::codec::LengthDelimitedCodec)'s and any peer
-//! speaking 4-byte length-prefixed frames can read it. The payload of one frame
-//! must decode to exactly one item of the inner codec, which sees it as a whole
-//! stream (its `decode_eof` is called): with `LinesCodec` the final newline is
-//! optional; with `BytesCodec` an empty payload is no item, so it is an error.
+//! this one, whose framing any peer speaking 4-byte length-prefixed frames can
+//! read.
 
 use std::{error, fmt, io};
 
@@ -41,7 +28,21 @@ const LENGTH_FIELD: usize = 4;
 const TAG_FIELD: usize = 4;
 
 /// Frames `(Tag, item)` pairs as `length | tag | payload`, with the payload
-/// coded by an inner codec. See the [module docs](self) for the layout.
+/// coded by an inner codec:
+///
+/// ```text
+/// +------------------+------------------+---------------------------+
+/// | length: u32 BE   | tag: u32 BE      | payload (inner codec)     |
+/// +------------------+------------------+---------------------------+
+///                    |<---------------- length bytes -------------->|
+/// ```
+///
+/// The length counts the tag and the payload, so the framing is the default
+/// [`LengthDelimitedCodec`](crate::codec::LengthDelimitedCodec)'s. The payload
+/// of one frame must decode to exactly one item of the inner codec, which sees
+/// it as a whole stream (its `decode_eof` is called): with `LinesCodec` the
+/// final newline is optional; with `BytesCodec` an empty payload is no item, so
+/// it is an error.
 ///
 /// # Example
 ///

@@ -145,6 +145,23 @@ impl<Req, Resp> Clone for Client<Req, Resp> {
     }
 }
 
+impl<Req, Resp> Drop for Client<Req, Resp> {
+    /// The last handle going away lets the connection end once it is idle:
+    /// wake it so it notices.
+    fn drop(&mut self) {
+        if Rc::strong_count(&self.shared) == 2 {
+            let connection = self
+                .shared
+                .try_borrow()
+                .ok()
+                .and_then(|s| s.connection.clone());
+            if let Some(w) = connection {
+                w.wake();
+            }
+        }
+    }
+}
+
 impl<Req, Resp> fmt::Debug for Client<Req, Resp> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shared = self.shared.borrow();

@@ -1,0 +1,196 @@
+//! Turning measurements into the table, the ratios, the results file and the chart.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// The medians of one (cell, server) pair over its repetitions.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub cell: String,
+    pub server: String,
+    pub baseline: bool,
+    pub requests_per_sec: f64,
+    /// Lowest and highest requests/s over the repetitions.
+    pub spread: (f64, f64),
+    pub p50: Duration,
+    pub p99: Duration,
+    pub p999: Duration,
+    pub cpu_us_per_request: f64,
+    pub rss_mib: f64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+/// Idle-connection memory of one server.
+#[derive(Debug, Clone)]
+pub struct IdleRow {
+    pub server: String,
+    pub connections: usize,
+    pub bytes_per_connection: f64,
+}
+
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.0}", d.as_secs_f64() * 1e6)
+}
+
+/// The baseline row of `row`'s cell, if any.
+fn baseline_of<'a>(rows: &'a [Row], row: &Row) -> Option<&'a Row> {
+    rows.iter().find(|b| b.baseline && b.cell == row.cell)
+}
+
+/// The markdown table of every row, with ratios to the cell's baseline.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut out = String::new();
+    out.push_str("| cell | server | req/s (min–max) | p50 µs | p99 µs | p99.9 µs | server CPU µs/req | RSS MiB | errors | req/s vs base | CPU/req vs base |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for row in rows {
+        let (rps_ratio, cpu_ratio) = match baseline_of(rows, row) {
+            Some(base)
+                if !row.baseline
+                    && base.requests_per_sec > 0.0
+                    && base.cpu_us_per_request > 0.0 =>
+            {
+                (
+                    format!("{:.2}x", row.requests_per_sec / base.requests_per_sec),
+                    format!("{:.2}x", row.cpu_us_per_request / base.cpu_us_per_request),
+                )
+            }
+            Some(_) if row.baseline => ("baseline".to_owned(), "baseline".to_owned()),
+            _ => ("–".to_owned(), "–".to_owned()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.0} ({:.0}–{:.0}) | {} | {} | {} | {:.2} | {:.1} | {} | {} | {} |",
+            row.cell,
+            row.server,
+            row.requests_per_sec,
+            row.spread.0,
+            row.spread.1,
+            micros(row.p50),
+            micros(row.p99),
+            micros(row.p999),
+            row.cpu_us_per_request,
+            row.rss_mib,
+            row.errors,
+            rps_ratio,
+            cpu_ratio,
+        );
+    }
+    out
+}
+
+/// The idle-memory table.
+pub fn idle_markdown(rows: &[IdleRow]) -> String {
+    let mut out = String::from(
+        "| server | idle connections | server RSS growth per connection |\n|---|---|---|\n",
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1} KiB |",
+            row.server,
+            row.connections,
+            row.bytes_per_connection / 1024.0
+        );
+    }
+    out
+}
+
+/// A two-panel horizontal bar chart (requests/s and server CPU µs/request) of
+/// the headline cells, as standalone SVG.
+pub fn svg(rows: &[Row], cells: &[&str]) -> String {
+    let chosen: Vec<&Row> = rows
+        .iter()
+        .filter(|r| cells.contains(&r.cell.as_str()))
+        .collect();
+    let bar_height = 18.0;
+    let label_width = 330.0;
+    let panel_width = 300.0;
+    let height = 60.0 + chosen.len() as f64 * (bar_height + 6.0);
+    let width = label_width + 2.0 * (panel_width + 120.0);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let panels: [(&str, fn(&Row) -> f64); 2] = [
+        ("requests/s (higher is better)", |r| r.requests_per_sec),
+        ("server CPU µs per request (lower is better)", |r| {
+            r.cpu_us_per_request
+        }),
+    ];
+    for (p, (title, value)) in panels.iter().enumerate() {
+        let x0 = label_width + p as f64 * (panel_width + 120.0);
+        let max = chosen
+            .iter()
+            .map(|r| value(r))
+            .fold(0.0f64, f64::max)
+            .max(f64::MIN_POSITIVE);
+        let _ = writeln!(
+            out,
+            r#"<text x="{x0}" y="20" font-weight="bold">{}</text>"#,
+            escape(title)
+        );
+        for (i, row) in chosen.iter().enumerate() {
+            let y = 36.0 + i as f64 * (bar_height + 6.0);
+            let w = value(row) / max * panel_width;
+            let colour = if row.baseline {
+                "#999999"
+            } else if row.server.contains("uring") {
+                "#d9480f"
+            } else {
+                "#1c7ed6"
+            };
+            if p == 0 {
+                let _ = writeln!(
+                    out,
+                    r#"<text x="4" y="{}">{} — {}</text>"#,
+                    y + 13.0,
+                    escape(&row.cell),
+                    escape(&row.server)
+                );
+            }
+            let _ = writeln!(
+                out,
+                r#"<rect x="{x0}" y="{y}" width="{w:.1}" height="{bar_height}" fill="{colour}"/>"#
+            );
+            let _ = writeln!(
+                out,
+                r#"<text x="{:.1}" y="{}">{:.2}</text>"#,
+                x0 + w + 4.0,
+                y + 13.0,
+                value(row)
+            );
+        }
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&mut []), 0.0);
+    }
+}

@@ -1,0 +1,243 @@
+//! The servers under test: how to start each, and a handle that stops it.
+//!
+//! Every server is its own process with one worker thread, pinned to CPU 0
+//! (the load generator takes CPU 1 where there is one). A server announces its
+//! address on its first line of output (`... listening on ADDR`).
+
+use std::io::{self, BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::proc;
+
+/// Which protocol a server speaks (and so which cells it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Echo,
+    Http,
+    Resp,
+}
+
+/// How to start one server.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    /// Shown in tables, e.g. `ringo-uring`.
+    pub name: &'static str,
+    pub protocol: Protocol,
+    /// The baseline the other servers of this protocol are compared with.
+    pub baseline: bool,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(&'static str, &'static str)>,
+    /// The server cannot print its address (redis-server): pick a free port and
+    /// pass it with this flag instead.
+    pub port_flag: Option<&'static str>,
+}
+
+/// A started server; killed when dropped.
+pub struct RunningServer {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl RunningServer {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Starts `spec` pinned to `cpu` and waits until it accepts connections.
+    pub fn start(spec: &ServerSpec, cpu: usize) -> io::Result<RunningServer> {
+        let mut command = Command::new(&spec.program);
+        command
+            .args(&spec.args)
+            .envs(spec.env.iter().copied())
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        let fixed_port = match spec.port_flag {
+            Some(flag) => {
+                let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+                command
+                    .args([flag, &port.to_string()])
+                    .stdout(Stdio::null());
+                Some(SocketAddr::from(([127, 0, 0, 1], port)))
+            }
+            None => {
+                command.stdout(Stdio::piped());
+                None
+            }
+        };
+        let mut child = command.spawn().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot start {}: {e}", spec.program.display()),
+            )
+        })?;
+        proc::pin(child.id(), cpu)?;
+        let addr = match fixed_port {
+            Some(addr) => addr,
+            None => read_address(&mut child, spec.name)?,
+        };
+        let server = RunningServer { child, addr };
+        server.wait_accepting()?;
+        Ok(server)
+    }
+
+    fn wait_accepting(&self) -> io::Result<()> {
+        let start = Instant::now();
+        loop {
+            match std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)) {
+                Ok(_) => return Ok(()),
+                Err(e) if start.elapsed() > Duration::from_secs(10) => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+}
+
+/// Reads lines until `listening on ADDR` (the servers' shared start-up line).
+fn read_address(child: &mut Child, name: &str) -> io::Result<SocketAddr> {
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| io::Error::other("server stdout not captured"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref().take(20) {
+        let line = line?;
+        if let Some(addr) = line.split("listening on ").nth(1) {
+            let addr = addr.split_whitespace().next().unwrap_or_default();
+            let parsed = addr.parse().map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{name}: bad address {addr:?}: {e}"),
+                )
+            })?;
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok(parsed);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{name} never printed 'listening on ADDR'"),
+    ))
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Directory of the built binaries (beside this runner).
+pub fn bin_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The server set: ringo on each driver and the baseline users know, per protocol.
+pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
+    let bins = bin_dir();
+    let examples = bins.join("examples");
+    let ringo = |name, protocol, program: PathBuf, args: &[&str], driver| ServerSpec {
+        name,
+        protocol,
+        baseline: false,
+        program,
+        args: args.iter().map(|s| s.to_string()).collect(),
+        env: vec![("RINGO_DRIVER", driver)],
+        port_flag: None,
+    };
+    let mut servers = vec![
+        ServerSpec {
+            baseline: true,
+            ..ringo(
+                "tokio",
+                Protocol::Echo,
+                bins.join("tokio_echo"),
+                &["127.0.0.1:0"],
+                "auto",
+            )
+        },
+        ringo(
+            "ringo-uring",
+            Protocol::Echo,
+            examples.join("echo"),
+            &["127.0.0.1:0"],
+            "uring",
+        ),
+        ringo(
+            "ringo-compat",
+            Protocol::Echo,
+            examples.join("echo"),
+            &["127.0.0.1:0"],
+            "compat",
+        ),
+        ServerSpec {
+            baseline: true,
+            ..ringo(
+                "hyper",
+                Protocol::Http,
+                bins.join("hyper_hello"),
+                &["127.0.0.1:0"],
+                "auto",
+            )
+        },
+        ringo(
+            "ringo-uring",
+            Protocol::Http,
+            examples.join("hello_http"),
+            &["127.0.0.1:0", "--workers", "1"],
+            "uring",
+        ),
+        ringo(
+            "ringo-compat",
+            Protocol::Http,
+            examples.join("hello_http"),
+            &["127.0.0.1:0", "--workers", "1"],
+            "compat",
+        ),
+        ringo(
+            "ringo-uring",
+            Protocol::Resp,
+            examples.join("mini_redis"),
+            &["127.0.0.1:0", "--workers", "1"],
+            "uring",
+        ),
+        ringo(
+            "ringo-compat",
+            Protocol::Resp,
+            examples.join("mini_redis"),
+            &["127.0.0.1:0", "--workers", "1"],
+            "compat",
+        ),
+    ];
+    if let Some(program) = redis_server {
+        servers.push(ServerSpec {
+            name: "redis-server",
+            protocol: Protocol::Resp,
+            baseline: true,
+            program,
+            args: [
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+                "--protected-mode",
+                "no",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            env: Vec::new(),
+            port_flag: Some("--port"),
+        });
+    }
+    servers
+}
