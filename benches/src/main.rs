@@ -35,6 +35,8 @@ struct Options {
     quick: bool,
     filter: Option<String>,
     out_dir: PathBuf,
+    /// Load an already running server instead (for profiling it).
+    against: Option<(std::net::SocketAddr, Option<u32>)>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -42,6 +44,7 @@ fn parse_args() -> Result<Options, String> {
         quick: false,
         filter: None,
         out_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"),
+        against: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -56,8 +59,21 @@ fn parse_args() -> Result<Options, String> {
             "--out" => {
                 options.out_dir = PathBuf::from(args.next().ok_or("--out needs a directory")?)
             }
+            "--against" => {
+                let value = args.next().ok_or("--against needs ADDR[,PID]")?;
+                let (addr, pid) = match value.split_once(',') {
+                    Some((a, p)) => (
+                        a.to_owned(),
+                        Some(p.parse().map_err(|_| "bad pid after ADDR,")?),
+                    ),
+                    None => (value, None),
+                };
+                options.against =
+                    Some((addr.parse().map_err(|_| "bad address for --against")?, pid));
+            }
             "-h" | "--help" => {
-                println!("usage: ringo-benches [--quick] [--filter SUBSTRING] [--out DIR]");
+                println!("usage: ringo-benches [--quick] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
+                println!("  --against: only generate the filtered cells' load against a server you started (to profile it)");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -79,7 +95,15 @@ fn build_servers() -> io::Result<()> {
             .status()?;
         Ok(status.success())
     };
-    if !build(&["-p", "ringo-benches", "--bins", "-p", "ringo-reactor", "--example", "echo"])? {
+    if !build(&[
+        "-p",
+        "ringo-benches",
+        "--bins",
+        "-p",
+        "ringo-reactor",
+        "--example",
+        "echo",
+    ])? {
         return Err(io::Error::other("building the benchmark servers failed"));
     }
     for example in ["hello_http", "mini_redis"] {
@@ -129,7 +153,7 @@ fn measure(cell: &Cell, spec: &ServerSpec, timing: Timing) -> io::Result<Row> {
             warmup: timing.warmup,
             duration: timing.duration,
             workload: cell.workload,
-            server_pid: server.pid(),
+            server_pid: Some(server.pid()),
         })?;
         errors += result.errors;
         first_error = first_error.or(result.first_error);
@@ -204,8 +228,42 @@ fn main() {
     }
 }
 
+/// Loads a server started by hand with the filtered cells, printing each result.
+fn run_against(options: &Options, addr: std::net::SocketAddr, pid: Option<u32>) -> io::Result<()> {
+    let timing = Duration::from_secs(if options.quick { 2 } else { 10 });
+    for cell in cells::all().iter().filter(|c| {
+        options
+            .filter
+            .as_ref()
+            .is_none_or(|f| c.name.contains(f.as_str()))
+    }) {
+        let result = load::run(&load::LoadSpec {
+            addr,
+            connections: cell.connections,
+            in_flight: cell.in_flight,
+            warmup: Duration::from_millis(500),
+            duration: timing,
+            workload: cell.workload,
+            server_pid: pid,
+        })?;
+        let rps = result.requests as f64 / result.elapsed.as_secs_f64().max(1e-9);
+        let cpu = result.server_cpu.as_secs_f64() * 1e6 / result.requests.max(1) as f64;
+        println!(
+            "{}: {rps:.0} req/s, server CPU {cpu:.2} µs/req, {} errors",
+            cell.name, result.errors
+        );
+    }
+    Ok(())
+}
+
 fn run(options: &Options) -> io::Result<()> {
     raise_fd_limit();
+    if let Some((addr, pid)) = options.against {
+        if proc::cpus() >= 2 {
+            proc::pin(0, SERVER_CPU + 1)?;
+        }
+        return run_against(options, addr, pid);
+    }
     eprintln!("building servers (release)...");
     build_servers()?;
     if proc::cpus() >= 2 {
@@ -222,7 +280,11 @@ fn run(options: &Options) -> io::Result<()> {
         .filter(|s| {
             let present = s.program.exists();
             if !present {
-                eprintln!("note: {} not built: {} rows skipped", s.program.display(), s.name);
+                eprintln!(
+                    "note: {} not built: {} rows skipped",
+                    s.program.display(),
+                    s.name
+                );
             }
             present
         })

@@ -105,6 +105,9 @@ pub fn idle_markdown(rows: &[IdleRow]) -> String {
     out
 }
 
+/// Reads one figure of a row, for a chart panel.
+type Metric = fn(&Row) -> f64;
+
 /// A two-panel horizontal bar chart (requests/s and server CPU µs/request) of
 /// the headline cells, as standalone SVG.
 pub fn svg(rows: &[Row], cells: &[&str]) -> String {
@@ -123,7 +126,7 @@ pub fn svg(rows: &[Row], cells: &[&str]) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let panels: [(&str, fn(&Row) -> f64); 2] = [
+    let panels: [(&str, Metric); 2] = [
         ("requests/s (higher is better)", |r| r.requests_per_sec),
         ("server CPU µs per request (lower is better)", |r| {
             r.cpu_us_per_request

@@ -13,33 +13,13 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use ringo_proto::codec::{LengthDelimitedCodec, LengthDelimitedCodecError, LinesCodec};
 use ringo_proto::Framed;
-use ringo_reactor::io::{AsyncRead, AsyncWrite};
+use ringo_reactor::io::AsyncWrite;
 use ringo_reactor::net::TcpStream;
 use ringo_reactor::task::yield_now;
-use ringo_reactor::time::{sleep, timeout};
+use ringo_reactor::time::timeout;
 
 /// The cap set with `Framed::set_max_buffer` in the buffer-limit tests.
 const MAX_BUFFER: usize = 64 * 1024;
-
-/// Writes all of `bytes` to `stream`, failing the test on error.
-async fn write_all(stream: &TcpStream, bytes: impl Into<Vec<u8>>) {
-    let (result, _) = stream.write_all(bytes.into()).await;
-    result.expect("peer write");
-}
-
-/// Reads from `stream` until end of stream.
-async fn read_to_end(stream: &TcpStream) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let (result, back) = stream.read(buf).await;
-        buf = back;
-        match result.expect("peer read") {
-            0 => return out,
-            n => out.extend_from_slice(buf.get(..n).expect("read within buffer")),
-        }
-    }
-}
 
 /// A length-delimited frame: a 4-byte big-endian length, then `payload`.
 fn length_frame(payload: &[u8]) -> Vec<u8> {
@@ -79,7 +59,7 @@ both_drivers! {
         let (peer, stream) = util::tcp_pair().await;
         let mut framed = Framed::new(stream, LinesCodec::new());
         let sent: String = (0..500).map(|i| format!("line {i}\n")).collect();
-        write_all(&peer, sent).await;
+        util::write_all(&peer, sent).await;
         peer.shutdown().await.expect("peer shutdown");
         for i in 0..500 {
             let line = framed.next().await.expect("a frame").expect("decoded");
@@ -93,7 +73,7 @@ both_drivers! {
 /// reader sees many short reads.
 async fn trickle(peer: &TcpStream, bytes: &[u8]) {
     for &byte in bytes {
-        write_all(peer, [byte]).await;
+        util::write_all(peer, [byte]).await;
         yield_now().await;
     }
 }
@@ -194,7 +174,7 @@ both_drivers! {
         for (name, bytes) in cases {
             let (peer, stream) = util::tcp_pair().await;
             let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
-            write_all(&peer, bytes).await;
+            util::write_all(&peer, bytes).await;
             drop(peer);
             let mut item = framed.next().await.unwrap_or_else(|| panic!("{name}: no item"));
             if let Ok(frame) = &item {
@@ -216,7 +196,7 @@ both_drivers! {
         let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
         let mut bytes = length_frame(b"one");
         bytes.extend(length_frame(b"two"));
-        write_all(&peer, bytes).await;
+        util::write_all(&peer, bytes).await;
         drop(peer);
         assert_eq!(&framed.next().await.expect("a frame").expect("decoded")[..], b"one");
         assert_eq!(&framed.next().await.expect("a frame").expect("decoded")[..], b"two");
@@ -232,7 +212,7 @@ both_drivers! {
         for round in 0..20 {
             let waited = timeout(Duration::from_millis(10), framed.next()).await;
             assert!(waited.is_err(), "round {round}: nothing was sent, yet next returned {waited:?}");
-            write_all(&peer, format!("frame {round}\n")).await;
+            util::write_all(&peer, format!("frame {round}\n")).await;
             let line = framed.next().await.expect("a frame").expect("decoded");
             assert_eq!(line, format!("frame {round}"), "round {round}");
             assert!(framed.read_buffer().is_empty(), "round {round}: nothing left over");
@@ -246,7 +226,7 @@ both_drivers! {
         let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
         let frame = length_frame(b"a frame that arrives in pieces");
         for (i, piece) in frame.chunks(3).enumerate() {
-            write_all(&peer, piece).await;
+            util::write_all(&peer, piece).await;
             let waited = timeout(Duration::from_millis(10), framed.next()).await;
             if let Ok(item) = waited {
                 let got = item.expect("a frame").expect("decoded");
@@ -265,10 +245,10 @@ both_drivers! {
     async fn a_line_interrupted_by_a_timeout_decodes_when_the_rest_arrives() {
         let (peer, stream) = util::tcp_pair().await;
         let mut framed = Framed::new(stream, LinesCodec::new());
-        write_all(&peer, "hel").await;
+        util::write_all(&peer, "hel").await;
         let waited = timeout(Duration::from_millis(50), framed.next()).await;
         assert!(waited.is_err(), "half a line decoded as {waited:?}");
-        write_all(&peer, "lo\nworld\n").await;
+        util::write_all(&peer, "lo\nworld\n").await;
         assert_eq!(framed.next().await.expect("a frame").expect("decoded"), "hello");
         assert_eq!(framed.next().await.expect("a frame").expect("decoded"), "world");
     }
@@ -293,7 +273,7 @@ both_drivers! {
         framed.flush().await.expect("flush");
         assert_eq!(framed.write_buffered(), 0, "flush wrote everything");
         drop(framed);
-        assert_eq!(read_to_end(&peer).await, expected);
+        assert_eq!(util::read_to_end(&peer).await, expected);
     }
 }
 
@@ -321,7 +301,7 @@ both_drivers! {
                 framed.write_buffered()
             );
         }
-        let reader = ringo_reactor::spawn(async move { read_to_end(&peer).await });
+        let reader = ringo_reactor::spawn(async move { util::read_to_end(&peer).await });
         framed.feed(&line).await.expect("feed once the peer reads");
         fed += 1;
         framed.flush().await.expect("flush");

@@ -17,10 +17,11 @@
 //! # Example: an echo server
 //!
 //! ```no_run
+//! use ringo_reactor::buf::IoBuf;
 //! use ringo_reactor::io::{AsyncRead, AsyncWrite};
 //! use ringo_reactor::net::TcpListener;
 //!
-//! ringo_reactor::run(async {
+//! async fn serve() -> std::io::Result<()> {
 //!     let listener = TcpListener::bind("127.0.0.1:7000".parse().unwrap())?;
 //!     loop {
 //!         let (stream, _) = listener.accept().await?;
@@ -35,8 +36,10 @@
 //!             }
 //!         });
 //!     }
-//! })
-//! # ; Ok::<(), std::io::Error>(())
+//! }
+//!
+//! ringo_reactor::run(serve())?;
+//! # Ok::<(), std::io::Error>(())
 //! ```
 
 #![warn(missing_docs, missing_debug_implementations)]

@@ -31,9 +31,9 @@ pub struct LoadSpec {
     pub duration: Duration,
     /// Makes the workload of connection `i`.
     pub workload: fn(usize) -> Box<dyn Workload>,
-    /// The server's pid: its CPU time is sampled at the start and end of the
-    /// measured window (not the warm-up).
-    pub server_pid: u32,
+    /// The server's pid, if known: its CPU time is sampled at the start and
+    /// end of the measured window (not the warm-up).
+    pub server_pid: Option<u32>,
 }
 
 /// What a load run measured.
@@ -154,7 +154,7 @@ pub fn run(spec: &LoadSpec) -> io::Result<LoadResult> {
     loop {
         let now = Instant::now();
         if cpu_at_start.is_none() && now >= measure_from {
-            cpu_at_start = Some(proc::cpu_time(spec.server_pid)?);
+            cpu_at_start = Some(server_cpu(spec.server_pid)?);
         }
         if now >= end || conns.iter().all(|c| c.dead) {
             break;
@@ -185,9 +185,13 @@ pub fn run(spec: &LoadSpec) -> io::Result<LoadResult> {
     result.elapsed = Instant::now()
         .min(end)
         .saturating_duration_since(measure_from);
-    let cpu_at_end = proc::cpu_time(spec.server_pid)?;
+    let cpu_at_end = server_cpu(spec.server_pid)?;
     result.server_cpu = cpu_at_end.saturating_sub(cpu_at_start.unwrap_or(cpu_at_end));
     Ok(result)
+}
+
+fn server_cpu(pid: Option<u32>) -> io::Result<Duration> {
+    pid.map_or(Ok(Duration::ZERO), proc::cpu_time)
 }
 
 fn fail(result: &mut LoadResult, conn: &mut Conn, message: String) {

@@ -11,7 +11,7 @@
 //! use ringo_proto::Framed;
 //! use ringo_reactor::net::TcpListener;
 //!
-//! ringo_reactor::run(async {
+//! async fn serve() -> std::io::Result<()> {
 //!     let listener = TcpListener::bind("127.0.0.1:7001".parse().unwrap())?;
 //!     loop {
 //!         let (stream, _) = listener.accept().await?;
@@ -24,8 +24,10 @@
 //!             }
 //!         });
 //!     }
-//! })
-//! # ; Ok::<(), std::io::Error>(())
+//! }
+//!
+//! ringo_reactor::run(serve())?;
+//! # Ok::<(), std::io::Error>(())
 //! ```
 
 mod read;

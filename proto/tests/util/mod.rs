@@ -8,9 +8,12 @@
 //! without io_uring with `RINGO_TEST_NO_URING=1`. Every body runs under a time
 //! limit, so a bug shows as a failure, not a hang.
 
+#![allow(dead_code)] // each test binary uses a different subset of the helpers
+
 use std::future::Future;
 use std::time::Duration;
 
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::{TcpListener, TcpStream};
 use ringo_reactor::{DriverKind, Runtime};
 
@@ -97,4 +100,24 @@ pub async fn tcp_pair() -> (TcpStream, TcpStream) {
         .set_nodelay(true)
         .expect("set nodelay on the server side");
     (client, server)
+}
+
+/// Writes all of `bytes` to `stream`, failing the test on error.
+pub async fn write_all(stream: &TcpStream, bytes: impl Into<Vec<u8>>) {
+    let (result, _) = stream.write_all(bytes.into()).await;
+    result.expect("peer write");
+}
+
+/// Reads from `stream` until end of stream.
+pub async fn read_to_end(stream: &TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let (result, back) = stream.read(buf).await;
+        buf = back;
+        match result.expect("peer read") {
+            0 => return out,
+            n => out.extend_from_slice(buf.get(..n).expect("read within buffer")),
+        }
+    }
 }

@@ -10,7 +10,7 @@ mod tcp;
 mod udp;
 mod unix;
 
-pub use tcp::{ListenOptions, TcpListener, TcpStream};
+pub use tcp::{ListenOptions, TcpListener, TcpStream, DEFAULT_BACKLOG};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
 

@@ -1,0 +1,269 @@
+//! [`Body`]: an HTTP message body, either whole bytes or a stream of chunks.
+//!
+//! Most bodies are small and known up front, so the whole-bytes case is a
+//! plain [`Bytes`] with no allocation beyond it; a body produced piece by
+//! piece (a large file, a proxied response) is a boxed stream of chunks.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
+
+use crate::Error;
+
+/// A stream of body chunks, as [`Body::stream`] stores it.
+type Chunks = Pin<Box<dyn Stream<Item = Result<Bytes, Error>>>>;
+
+/// An HTTP body: whole [`Bytes`] or a stream of chunks.
+///
+/// Requests reach a service with whole bodies (the server gathers them, up to
+/// the configured body limit). A response may carry either; the server
+/// currently collects a streamed response body before writing it, so a stream
+/// saves the service from building one buffer but not the server.
+///
+/// `Body` is a [`Stream`] of its chunks, so bodies can be forwarded.
+///
+/// # Examples
+/// ```
+/// use bytes::Bytes;
+/// use ringo_service::http::Body;
+///
+/// let whole = Body::from("hello");
+/// assert_eq!(whole.len_hint(), Some(5));
+///
+/// let parts = [Ok(Bytes::from_static(b"hel")), Ok(Bytes::from_static(b"lo"))];
+/// let streamed = Body::stream(Iter(parts.into_iter()));
+/// assert_eq!(streamed.len_hint(), None);
+/// let bytes = ringo_reactor::run(streamed.collect()).unwrap();
+/// assert_eq!(bytes, "hello");
+/// # struct Iter<I>(I);
+/// # impl<I: Iterator + Unpin> futures_core::Stream for Iter<I> {
+/// #     type Item = I::Item;
+/// #     fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>)
+/// #         -> std::task::Poll<Option<I::Item>> { std::task::Poll::Ready(self.0.next()) }
+/// # }
+/// ```
+pub struct Body {
+    kind: Kind,
+}
+
+enum Kind {
+    /// Whole bytes; emptied (and then ended) once yielded as a stream.
+    Full(Bytes),
+    /// Chunks produced over time.
+    Stream(Chunks),
+}
+
+impl Body {
+    /// An empty body.
+    pub fn empty() -> Body {
+        Body::from(Bytes::new())
+    }
+
+    /// A body made of the chunks `stream` yields; an `Err` item fails the body
+    /// (a server answers 500 if nothing was sent yet).
+    pub fn stream<S>(stream: S) -> Body
+    where
+        S: Stream<Item = Result<Bytes, Error>> + 'static,
+    {
+        Body {
+            kind: Kind::Stream(Box::pin(stream)),
+        }
+    }
+
+    /// The exact length in bytes, when known without reading the body (whole
+    /// bodies); `None` for streams.
+    pub fn len_hint(&self) -> Option<u64> {
+        match &self.kind {
+            Kind::Full(bytes) => Some(bytes.len() as u64),
+            Kind::Stream(_) => None,
+        }
+    }
+
+    /// The whole body, if it is not a stream.
+    pub fn as_bytes(&self) -> Option<&Bytes> {
+        match &self.kind {
+            Kind::Full(bytes) => Some(bytes),
+            Kind::Stream(_) => None,
+        }
+    }
+
+    /// Reads the whole body into one buffer. A whole body is returned as is;
+    /// a stream's chunks are joined (one chunk without copying).
+    ///
+    /// # Errors
+    /// The first error the stream yields.
+    pub async fn collect(self) -> Result<Bytes, Error> {
+        let mut chunks = match self.kind {
+            Kind::Full(bytes) => return Ok(bytes),
+            Kind::Stream(chunks) => chunks,
+        };
+        let mut first: Option<Bytes> = None;
+        let mut joined = BytesMut::new();
+        while let Some(chunk) = poll_fn(|cx| chunks.as_mut().poll_next(cx)).await {
+            let chunk = chunk?;
+            if chunk.is_empty() {
+                continue;
+            }
+            match first.take() {
+                None if joined.is_empty() => first = Some(chunk),
+                Some(earlier) => {
+                    joined.extend_from_slice(&earlier);
+                    joined.extend_from_slice(&chunk);
+                }
+                None => joined.extend_from_slice(&chunk),
+            }
+        }
+        Ok(first.unwrap_or_else(|| joined.freeze()))
+    }
+}
+
+impl Stream for Body {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match &mut self.kind {
+            Kind::Full(bytes) if bytes.is_empty() => Poll::Ready(None),
+            Kind::Full(bytes) => Poll::Ready(Some(Ok(std::mem::take(bytes)))),
+            Kind::Stream(chunks) => chunks.as_mut().poll_next(cx),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.kind {
+            Kind::Full(bytes) if bytes.is_empty() => (0, Some(0)),
+            Kind::Full(_) => (1, Some(1)),
+            Kind::Stream(chunks) => chunks.size_hint(),
+        }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Full(bytes) => f.debug_tuple("Body").field(bytes).finish(),
+            Kind::Stream(_) => f.write_str("Body(<stream>)"),
+        }
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Body {
+        Body {
+            kind: Kind::Full(bytes),
+        }
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(text: &'static str) -> Body {
+        Body::from(Bytes::from_static(text.as_bytes()))
+    }
+}
+
+impl From<&'static [u8]> for Body {
+    fn from(bytes: &'static [u8]) -> Body {
+        Body::from(Bytes::from_static(bytes))
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Body {
+        Body::from(Bytes::from(text))
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Body {
+        Body::from(Bytes::from(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    /// A stream over a vector of chunks, ready at every poll.
+    struct Chunked(std::vec::IntoIter<Result<Bytes, Error>>);
+
+    impl Stream for Chunked {
+        type Item = Result<Bytes, Error>;
+
+        fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            Poll::Ready(self.0.next())
+        }
+    }
+
+    /// A waker for polls that are always ready.
+    struct Ignore;
+
+    impl std::task::Wake for Ignore {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+
+    fn chunked(chunks: &[&'static str]) -> Body {
+        let items: Vec<_> = chunks
+            .iter()
+            .map(|c| Ok(Bytes::from_static(c.as_bytes())))
+            .collect();
+        Body::stream(Chunked(items.into_iter()))
+    }
+
+    #[test]
+    fn collecting_joins_the_chunks_of_every_shape_of_body() {
+        let cases: [(&str, Body, &str); 7] = [
+            ("empty", Body::empty(), ""),
+            ("whole str", Body::from("abc"), "abc"),
+            ("whole vec", Body::from(b"xyz".to_vec()), "xyz"),
+            ("stream of none", chunked(&[]), ""),
+            ("stream of one", chunked(&["one"]), "one"),
+            ("stream with empties", chunked(&["", "a", "", "b"]), "ab"),
+            ("stream of three", chunked(&["a", "bc", "def"]), "abcdef"),
+        ];
+        for (name, body, expected) in cases {
+            let bytes = ringo_reactor::run(body.collect());
+            assert_eq!(
+                bytes.ok().as_deref(),
+                Some(expected.as_bytes()),
+                "case {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failing_stream_fails_the_collect() {
+        let items = vec![
+            Ok(Bytes::from_static(b"a")),
+            Err(Error::new(ErrorKind::Unavailable)),
+        ];
+        let body = Body::stream(Chunked(items.into_iter()));
+        let error = ringo_reactor::run(body.collect()).err();
+        assert_eq!(error.map(|e| e.kind()), Some(ErrorKind::Unavailable));
+    }
+
+    #[test]
+    fn a_whole_body_streams_as_one_chunk_then_ends() {
+        let mut body = Body::from(String::from("hi"));
+        assert_eq!(body.len_hint(), Some(2));
+        assert_eq!(body.size_hint(), (1, Some(1)));
+        let waker = std::task::Waker::from(std::sync::Arc::new(Ignore));
+        let mut cx = Context::from_waker(&waker);
+        let first = Pin::new(&mut body).poll_next(&mut cx);
+        assert!(matches!(first, Poll::Ready(Some(Ok(b))) if b == "hi"));
+        assert!(matches!(
+            Pin::new(&mut body).poll_next(&mut cx),
+            Poll::Ready(None)
+        ));
+        assert_eq!(format!("{:?}", chunked(&[])), "Body(<stream>)");
+    }
+}

@@ -1,0 +1,201 @@
+//! The HTTP/1.1 server: a [`Service`] from `http::Request<Body>` to
+//! `http::Response<Body>`, served on every core by the multi-core
+//! [`server`](crate::server).
+//!
+//! Each connection runs `ringo_proto::http::serve_connection` (parsing, limits,
+//! pipelining, keep-alive and header-read timeouts, graceful close); this
+//! module only adapts bodies and turns service errors into 500 responses, so
+//! one failed request never costs the client its connection.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::http::{header, HeaderValue, Request, Response, StatusCode};
+use bytes::Bytes;
+use ringo_proto::http::{serve_connection, ServerConfig};
+use ringo_reactor::net::TcpStream;
+use ringo_reactor::DriverKind;
+
+use super::Body;
+use crate::server::{self, Running, Shutdown};
+use crate::{Error, Service};
+
+/// Serves HTTP/1.1 on `addr` with the defaults: a worker per core, the
+/// default [`ServerConfig`] and server limits. `factory` runs once per worker
+/// thread; the service it makes handles every connection of that worker.
+///
+/// # Errors
+/// As [`server::Server::serve`]: binding failed or a worker could not start.
+///
+/// # Examples
+/// ```no_run
+/// use ringo_service::http::{self, Body};
+/// use ringo_service::service_fn;
+///
+/// let running = http::serve("127.0.0.1:8080".parse().unwrap(), || {
+///     service_fn(|_req: ::http::Request<Body>| async {
+///         Ok::<_, std::convert::Infallible>(::http::Response::new(Body::from("Hello, World!")))
+///     })
+/// })?;
+/// running.wait()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn serve<F, S>(addr: SocketAddr, factory: F) -> io::Result<Running>
+where
+    F: Fn() -> S + Send + Sync + 'static,
+    S: Service<Request<Body>, Response = Response<Body>> + 'static,
+    S::Error: Into<Error>,
+{
+    Server::bind(addr).serve(factory)
+}
+
+/// Configures an HTTP/1.1 server: the multi-core settings of
+/// [`server::Server`] plus the protocol's [`ServerConfig`].
+#[derive(Debug, Clone)]
+pub struct Server {
+    server: server::Server,
+    config: ServerConfig,
+}
+
+impl Server {
+    /// A server for `addr` with the defaults (see [`serve`]).
+    pub fn bind(addr: SocketAddr) -> Server {
+        Server {
+            server: server::Server::bind(addr),
+            config: ServerConfig::default(),
+        }
+    }
+
+    /// See [`server::Server::workers`].
+    pub fn workers(mut self, n: usize) -> Server {
+        self.server = self.server.workers(n);
+        self
+    }
+
+    /// See [`server::Server::max_connections`].
+    pub fn max_connections(mut self, n: usize) -> Server {
+        self.server = self.server.max_connections(n);
+        self
+    }
+
+    /// See [`server::Server::shutdown_timeout`].
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Server {
+        self.server = self.server.shutdown_timeout(timeout);
+        self
+    }
+
+    /// See [`server::Server::driver`].
+    pub fn driver(mut self, kind: DriverKind) -> Server {
+        self.server = self.server.driver(kind);
+        self
+    }
+
+    /// Replaces the whole protocol configuration (limits, pipelining depth,
+    /// timeouts).
+    pub fn config(mut self, config: ServerConfig) -> Server {
+        self.config = config;
+        self
+    }
+
+    /// How long an idle keep-alive connection waits for its next request; see
+    /// [`ringo_proto::http::DEFAULT_KEEP_ALIVE_TIMEOUT`].
+    pub fn keep_alive_timeout(mut self, timeout: Duration) -> Server {
+        self.config.keep_alive_timeout = timeout;
+        self
+    }
+
+    /// How long a client may take to send a request once it started (the
+    /// slow-loris bound); see [`ringo_proto::http::DEFAULT_REQUEST_TIMEOUT`].
+    pub fn request_timeout(mut self, timeout: Duration) -> Server {
+        self.config.request_timeout = timeout;
+        self
+    }
+
+    /// Starts the workers; `factory` runs once per worker thread and the
+    /// service it makes handles every connection of that worker (so
+    /// middleware state such as a concurrency limit is per worker).
+    ///
+    /// # Errors
+    /// As [`server::Server::serve`].
+    pub fn serve<F, S>(self, factory: F) -> io::Result<Running>
+    where
+        F: Fn() -> S + Send + Sync + 'static,
+        S: Service<Request<Body>, Response = Response<Body>> + 'static,
+        S::Error: Into<Error>,
+    {
+        let config = Arc::new(self.config);
+        self.server.serve(move || {
+            let service = Rc::new(factory());
+            let config = config.clone();
+            move |stream: TcpStream, shutdown: Shutdown| {
+                connection(stream, config.clone(), service.clone(), shutdown)
+            }
+        })
+    }
+}
+
+/// Serves one connection until it closes.
+async fn connection<S>(
+    stream: TcpStream,
+    config: Arc<ServerConfig>,
+    service: Rc<S>,
+    shutdown: Shutdown,
+) where
+    S: Service<Request<Body>, Response = Response<Body>> + 'static,
+    S::Error: Into<Error>,
+{
+    // Responses are written whole, so Nagle's algorithm only adds delay.
+    if let Err(e) = stream.set_nodelay(true) {
+        log::debug!("http: cannot set TCP_NODELAY: {e}");
+    }
+    let peer = stream.peer_addr().ok();
+    let handler = |request: Request<Bytes>| {
+        let service = service.clone();
+        async move { Ok::<_, Infallible>(respond(&*service, request).await) }
+    };
+    if let Err(e) = serve_connection(stream, &config, handler, shutdown.wait()).await {
+        log::debug!("http: connection from {peer:?} ended: {e}");
+    }
+}
+
+/// Calls the service and turns its answer into what the codec writes: a
+/// streamed body is collected; an error becomes a logged 500.
+async fn respond<S>(service: &S, request: Request<Bytes>) -> Response<Bytes>
+where
+    S: Service<Request<Body>, Response = Response<Body>>,
+    S::Error: Into<Error>,
+{
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let response = match service.call(request.map(Body::from)).await {
+        Ok(response) => response,
+        Err(e) => {
+            let e: Error = e.into();
+            log::error!("http: {method} {uri}: service failed: {e}");
+            return internal_error();
+        }
+    };
+    let (parts, body) = response.into_parts();
+    match body.collect().await {
+        Ok(bytes) => Response::from_parts(parts, bytes),
+        Err(e) => {
+            log::error!("http: {method} {uri}: response body failed: {e}");
+            internal_error()
+        }
+    }
+}
+
+/// The reply to a request whose service or body failed.
+fn internal_error() -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from_static(b"internal server error\n"));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

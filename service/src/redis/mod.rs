@@ -1,0 +1,18 @@
+//! Redis: serve a [`Service`](crate::Service) over RESP, and call Redis servers.
+//!
+//! - [`serve`] and [`Server`] run a service taking and returning
+//!   [`Frame`]s on every core (`server.rs`).
+//! - [`Client`] makes pipelined calls over one connection (`client.rs`);
+//!   [`Pool`] spreads calls over several and reconnects dead ones (`pool.rs`).
+//!
+//! The wire format, its limits and its errors are `ringo_proto::resp`'s; the
+//! `mini_redis` example is a key-value server built on this module.
+
+mod client;
+mod pool;
+mod server;
+
+pub use client::{Client, ReplyError};
+pub use pool::{Pick, Pool, PoolBuilder, DEFAULT_MAX_WAITERS, DEFAULT_POOL_SIZE};
+pub use ringo_proto::resp::{command, Frame};
+pub use server::{serve, Server};

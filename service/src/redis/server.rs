@@ -1,0 +1,260 @@
+//! Serving a [`Service`] over RESP on every core: [`serve`] and the [`Server`]
+//! builder.
+//!
+//! What a connection does is documented on [`Server`].
+
+use std::cell::Cell;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ringo_proto::pipeline::{self, ServerError};
+use ringo_proto::resp::{self, Frame, RespCodec, ServerConfig};
+use ringo_proto::Framed;
+use ringo_reactor::net::TcpStream;
+use ringo_reactor::DriverKind;
+
+use crate::server::{self, Running, Shutdown};
+use crate::Service;
+
+/// Serves `factory`'s services over RESP on `addr`, a worker per core; see
+/// [`Server`] for the settings.
+///
+/// ```no_run
+/// use ringo_service::redis::{self, Frame};
+/// use ringo_service::service_fn;
+///
+/// // Answers every command with +PONG.
+/// let running = redis::serve("127.0.0.1:6379".parse().unwrap(), || {
+///     service_fn(|_command: Frame| async {
+///         Ok::<_, std::convert::Infallible>(Frame::Simple("PONG".into()))
+///     })
+/// })?;
+/// running.wait()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`server::Server::serve`]: binding failed or a worker could not start.
+pub fn serve<F, S>(addr: SocketAddr, factory: F) -> io::Result<Running>
+where
+    F: Fn() -> S + Send + Sync + 'static,
+    S: Service<Frame, Response = Frame> + 'static,
+    S::Error: fmt::Display,
+{
+    Server::bind(addr).serve(factory)
+}
+
+/// Configures and starts a RESP server.
+///
+/// Each worker thread gets one service from the factory, shared by the
+/// connections that worker accepts (so it may hold `Rc` and `RefCell`, and
+/// needs no locks unless it shares state across workers). On a connection,
+/// commands are dispatched pipelined, answered in order.
+///
+/// The connection layer adds what only it can do:
+///
+/// - A failed call becomes the error reply `-ERR <message>`, and the connection
+///   stays open, as in Redis, where a failed command never ends a connection.
+/// - `QUIT` is answered `+OK` without calling the service, then the connection
+///   closes after the replies to earlier commands; commands pipelined after it
+///   are not run (redis-server: "close the connection after replying").
+/// - A protocol violation is answered with `-ERR Protocol error: ...`, then the
+///   connection closes (see `ringo_proto::resp`).
+#[derive(Debug, Clone)]
+pub struct Server {
+    server: server::Server,
+    config: ServerConfig,
+}
+
+impl Server {
+    /// A server for `addr` (port 0: a free port) with the defaults of
+    /// [`server::Server::bind`], [`resp::DEFAULT_MAX_PIPELINED`] commands in
+    /// flight per connection and no idle timeout.
+    pub fn bind(addr: SocketAddr) -> Server {
+        Server {
+            server: server::Server::bind(addr),
+            config: ServerConfig::default(),
+        }
+    }
+
+    /// Runs `n` workers (at least one); default: one per core.
+    pub fn workers(mut self, n: usize) -> Server {
+        self.server = self.server.workers(n);
+        self
+    }
+
+    /// The driver every worker uses, overriding `RINGO_DRIVER`.
+    pub fn driver(mut self, kind: DriverKind) -> Server {
+        self.server = self.server.driver(kind);
+        self
+    }
+
+    /// Caps open connections across all workers; see
+    /// [`server::DEFAULT_MAX_CONNECTIONS`].
+    pub fn max_connections(mut self, n: usize) -> Server {
+        self.server = self.server.max_connections(n);
+        self
+    }
+
+    /// Commands handled at once per connection (at least one); when that many
+    /// are in flight the connection stops reading until one is answered.
+    pub fn max_pipelined(mut self, n: usize) -> Server {
+        self.config.max_pipelined = n.max(1);
+        self
+    }
+
+    /// Closes a connection that sends no command for `timeout` while none is in
+    /// flight (Redis's `timeout` setting). Off by default, as in Redis.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Server {
+        self.config.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Binds and starts the workers. `factory` runs once on each worker thread;
+    /// the service it returns answers every command on that worker.
+    ///
+    /// # Errors
+    /// As [`server::Server::serve`]: binding failed or a worker could not start.
+    pub fn serve<F, S>(self, factory: F) -> io::Result<Running>
+    where
+        F: Fn() -> S + Send + Sync + 'static,
+        S: Service<Frame, Response = Frame> + 'static,
+        S::Error: fmt::Display,
+    {
+        let config = self.config;
+        self.server.serve(move || {
+            let service = Rc::new(factory());
+            let config = Rc::new(config.clone());
+            move |stream: TcpStream, shutdown: Shutdown| {
+                serve_connection(stream, config.clone(), service.clone(), shutdown)
+            }
+        })
+    }
+}
+
+/// The handler's own failure: a command arrived after `QUIT`. It ends the
+/// connection without running the command or replying to it.
+#[derive(Debug)]
+struct AfterQuit;
+
+impl fmt::Display for AfterQuit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("command after quit")
+    }
+}
+
+/// What to do with one command, decided when it is read.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// Call the service.
+    Call,
+    /// Answer `QUIT`.
+    Quit,
+    /// Drop it: it came after `QUIT`.
+    Refuse,
+}
+
+async fn serve_connection<S>(
+    stream: TcpStream,
+    config: Rc<ServerConfig>,
+    service: Rc<S>,
+    shutdown: Shutdown,
+) where
+    S: Service<Frame, Response = Frame>,
+    S::Error: fmt::Display,
+{
+    // Replies go out as soon as they are ready; Nagle would hold small ones back.
+    if let Err(e) = stream.set_nodelay(true) {
+        log::debug!("redis connection: set TCP_NODELAY: {e}");
+    }
+    let mut dispatcher = pipeline::Server::new().max_in_flight(config.max_pipelined);
+    if let Some(idle) = config.idle_timeout {
+        dispatcher = dispatcher.idle_timeout(idle);
+    }
+    // Set when QUIT is read; from then on the dispatcher reads no more.
+    let quit = Cell::new(false);
+    let result = dispatcher
+        .serve_protocol(
+            Framed::new(stream, RespCodec::new()),
+            |command: Frame| {
+                let step = if quit.get() {
+                    Step::Refuse
+                } else if is_quit(&command) {
+                    quit.set(true);
+                    Step::Quit
+                } else {
+                    Step::Call
+                };
+                let service = service.clone();
+                async move {
+                    match step {
+                        Step::Refuse => Err(AfterQuit),
+                        Step::Quit => Ok(Frame::Simple(Bytes::from_static(b"OK"))),
+                        Step::Call => Ok(match service.call(command).await {
+                            Ok(reply) => reply,
+                            Err(e) => error_reply(&e),
+                        }),
+                    }
+                }
+            },
+            |e: &resp::Error| e.is_protocol().then(|| e.reply()),
+            |_| quit.get(),
+            shutdown.wait(),
+        )
+        .await;
+    match result {
+        Ok(()) | Err(ServerError::Handler(AfterQuit)) => {}
+        Err(e) => log::debug!("redis connection ended: {e}"),
+    }
+}
+
+/// Whether `command` is `QUIT` (any case, any arguments, as Redis accepts it).
+fn is_quit(command: &Frame) -> bool {
+    match command {
+        Frame::Array(words) => matches!(
+            words.first(),
+            Some(Frame::Bulk(name) | Frame::Simple(name)) if name.eq_ignore_ascii_case(b"quit")
+        ),
+        _ => false,
+    }
+}
+
+/// `-ERR <message>` for a failed call; CR and LF, which cannot appear in a
+/// simple error, become spaces.
+fn error_reply(error: &impl fmt::Display) -> Frame {
+    let text = format!("ERR {error}").replace(['\r', '\n'], " ");
+    Frame::Error(Bytes::from(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringo_proto::resp::command;
+
+    #[test]
+    fn quit_is_recognised_in_any_case_and_nothing_else_is() {
+        let cases = [
+            ("upper case", command(["QUIT"]), true),
+            ("lower case", command(["quit"]), true),
+            ("with an argument", command(["Quit", "now"]), true),
+            ("another command", command(["GET", "quit"]), false),
+            ("empty array", Frame::Array(Vec::new()), false),
+            ("not an array", Frame::Bulk("QUIT".into()), false),
+        ];
+        for (name, frame, expected) in cases {
+            assert_eq!(is_quit(&frame), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn error_replies_stay_on_one_line() {
+        assert_eq!(
+            error_reply(&"bad\r\nthing"),
+            Frame::Error(Bytes::from_static(b"ERR bad  thing"))
+        );
+    }
+}
