@@ -8,6 +8,7 @@
 //! also means an op can never run against a different file that reused a closed
 //! fd's number.
 
+use std::cell::Cell;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
@@ -22,13 +23,28 @@ pub(crate) struct SharedFd {
 #[derive(Debug)]
 struct Inner {
     fd: Option<OwnedFd>,
+    /// The last receive on this fd emptied the socket (got less than it asked
+    /// for): the next one will most likely find nothing and must wait.
+    drained: Cell<bool>,
 }
 
 impl SharedFd {
     pub(crate) fn new(fd: OwnedFd) -> SharedFd {
         SharedFd {
-            inner: Rc::new(Inner { fd: Some(fd) }),
+            inner: Rc::new(Inner {
+                fd: Some(fd),
+                drained: Cell::new(false),
+            }),
         }
+    }
+
+    /// See [`Inner::drained`]; a hint only, never needed for correctness.
+    pub(crate) fn drained(&self) -> bool {
+        self.inner.drained.get()
+    }
+
+    pub(crate) fn set_drained(&self, drained: bool) {
+        self.inner.drained.set(drained);
     }
 
     pub(crate) fn raw(&self) -> RawFd {

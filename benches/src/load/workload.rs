@@ -127,6 +127,9 @@ impl Workload for Resp {
     }
 
     fn parse_reply(&mut self, input: &[u8]) -> Result<Option<usize>, String> {
+        if input.is_empty() {
+            return Ok(None);
+        }
         let Some(&is_set) = self.kinds.front() else {
             return Err("reply without a request".to_owned());
         };
@@ -179,6 +182,15 @@ mod tests {
         assert_eq!(resp.parse_reply(b"+OK\r\n"), Ok(Some(5)));
         assert_eq!(resp.parse_reply(b"$3\r\nxx"), Ok(None));
         assert_eq!(resp.parse_reply(b"$3\r\nxxx\r\n"), Ok(Some(9)));
+        assert_eq!(
+            resp.parse_reply(b""),
+            Ok(None),
+            "nothing in flight, nothing buffered"
+        );
+        assert!(
+            resp.parse_reply(b"+OK\r\n").is_err(),
+            "a reply to no request"
+        );
     }
 
     #[test]

@@ -10,6 +10,11 @@ use crate::buf::{BufResult, IoBufMut};
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 
+/// `IORING_RECVSEND_POLL_FIRST` (io_uring.h, Linux 5.19): arm the poll before
+/// trying the receive. Older kernels ignore it and try first, as before.
+#[cfg(target_os = "linux")]
+const RECVSEND_POLL_FIRST: u16 = 1;
+
 /// Receives up to `buf.bytes_total()` bytes into the start of `buf`.
 pub(crate) struct Recv<B> {
     fd: SharedFd,
@@ -41,16 +46,26 @@ impl<B: IoBufMut> OpCode for Recv<B> {
     #[cfg(target_os = "linux")]
     fn uring_entry(&mut self) -> io_uring::squeue::Entry {
         let len = u32::try_from(self.buf.bytes_total()).unwrap_or(u32::MAX);
+        // When the last receive emptied the socket, this one would fail its
+        // first, inline attempt and only then arm a poll: ask for the poll first
+        // and save the failed `recvmsg` (one per request in a ping-pong).
+        let ioprio = if self.fd.drained() {
+            RECVSEND_POLL_FIRST
+        } else {
+            0
+        };
         io_uring::opcode::Recv::new(
             io_uring::types::Fd(self.fd.raw()),
             self.buf.stable_mut_ptr(),
             len,
         )
+        .ioprio(ioprio)
         .build()
     }
 
     fn complete(mut self, completion: Completion) -> BufResult<usize, B> {
         if let Ok(n) = completion.result {
+            self.fd.set_drained(n < self.buf.bytes_total());
             // SAFETY: the kernel reported writing `n` bytes at the start of the buffer.
             unsafe { self.buf.set_init(n) };
         }
