@@ -8,7 +8,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod codec;
-mod dispatch_wake;
+mod dispatch;
 pub mod framed;
 pub mod http;
 pub mod multiplex;

@@ -5,6 +5,8 @@
 //! The peer side of each test is a plain stream driven with owned-buffer reads
 //! and writes, so what crosses the socket is checked byte for byte.
 
+// The reactor's test helpers: both_drivers!, loopback pairs, peer reads and writes.
+#[path = "../../reactor/tests/util/mod.rs"]
 mod util;
 
 use std::io;
@@ -40,7 +42,7 @@ fn unlimited_length_codec() -> LengthDelimitedCodec {
 
 both_drivers! {
     async fn lines_round_trip_over_a_socket() {
-        let (a, b) = util::tcp_pair().await;
+        let (a, b) = util::tcp_pair_nodelay().await;
         let mut a = Framed::new(a, LinesCodec::new());
         let mut b = Framed::new(b, LinesCodec::new());
         a.send("hello").await.expect("send hello");
@@ -56,7 +58,7 @@ both_drivers! {
 
 both_drivers! {
     async fn many_frames_in_one_read_all_decode_in_order() {
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let mut framed = Framed::new(stream, LinesCodec::new());
         let sent: String = (0..500).map(|i| format!("line {i}\n")).collect();
         util::write_all(&peer, sent).await;
@@ -80,7 +82,7 @@ async fn trickle(peer: &TcpStream, bytes: &[u8]) {
 
 both_drivers! {
     async fn lines_written_a_byte_at_a_time_decode_whole() {
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let mut framed = Framed::new(stream, LinesCodec::new());
         let writer = ringo_reactor::spawn(async move {
             trickle(&peer, b"split across writes\r\nand another\n").await;
@@ -95,7 +97,7 @@ both_drivers! {
 
 both_drivers! {
     async fn length_frames_written_a_byte_at_a_time_decode_whole() {
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
         let writer = ringo_reactor::spawn(async move {
             let mut bytes = length_frame(b"first frame");
@@ -129,7 +131,7 @@ both_drivers! {
             ("a peer announcing a 1 MiB frame", announced_huge, false),
         ];
         for (name, bytes, decodes) in cases {
-            let (peer, stream) = util::tcp_pair().await;
+            let (peer, stream) = util::tcp_pair_nodelay().await;
             let mut framed = Framed::new(stream, unlimited_length_codec());
             framed.set_max_buffer(MAX_BUFFER);
             let total = bytes.len();
@@ -172,7 +174,7 @@ both_drivers! {
             ("a whole frame, then half a header", &[0, 0, 0, 1, b'z', 0]),
         ];
         for (name, bytes) in cases {
-            let (peer, stream) = util::tcp_pair().await;
+            let (peer, stream) = util::tcp_pair_nodelay().await;
             let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
             util::write_all(&peer, bytes).await;
             drop(peer);
@@ -192,7 +194,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_clean_end_of_stream_is_none_and_stays_none() {
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
         let mut bytes = length_frame(b"one");
         bytes.extend(length_frame(b"two"));
@@ -207,7 +209,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_next_that_timed_out_with_no_data_loses_no_bytes() {
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let mut framed = Framed::new(stream, LinesCodec::new());
         for round in 0..20 {
             let waited = timeout(Duration::from_millis(10), framed.next()).await;
@@ -222,7 +224,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_next_that_timed_out_mid_frame_keeps_the_partial_frame() {
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
         let frame = length_frame(b"a frame that arrives in pieces");
         for (i, piece) in frame.chunks(3).enumerate() {
@@ -243,7 +245,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_line_interrupted_by_a_timeout_decodes_when_the_rest_arrives() {
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let mut framed = Framed::new(stream, LinesCodec::new());
         util::write_all(&peer, "hel").await;
         let waited = timeout(Duration::from_millis(50), framed.next()).await;
@@ -256,7 +258,7 @@ both_drivers! {
 
 both_drivers! {
     async fn many_feeds_then_one_flush_deliver_everything() {
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let mut framed = Framed::new(stream, LinesCodec::new());
         let mut expected = Vec::new();
         for i in 0..1000 {
@@ -273,7 +275,7 @@ both_drivers! {
         framed.flush().await.expect("flush");
         assert_eq!(framed.write_buffered(), 0, "flush wrote everything");
         drop(framed);
-        assert_eq!(util::read_to_end(&peer).await, expected);
+        assert_eq!(util::read_to_end(&peer).await.expect("peer read"), expected);
     }
 }
 
@@ -283,7 +285,7 @@ both_drivers! {
         const LINE: usize = 16 * 1024;
         // Far above what loopback socket buffers hold, so feeding must block first.
         const MAX_FRAMES: usize = 64 * 1024 * 1024 / LINE;
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let mut framed = Framed::new(stream, LinesCodec::new());
         framed.set_backpressure(BACKPRESSURE);
         let line = "b".repeat(LINE);
@@ -301,7 +303,7 @@ both_drivers! {
                 framed.write_buffered()
             );
         }
-        let reader = ringo_reactor::spawn(async move { util::read_to_end(&peer).await });
+        let reader = ringo_reactor::spawn(async move { util::read_to_end(&peer).await.expect("peer read") });
         framed.feed(&line).await.expect("feed once the peer reads");
         fed += 1;
         framed.flush().await.expect("flush");
@@ -318,7 +320,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_framed_write_of_bytes_frames_reaches_a_framed_read() {
-        let (a, b) = util::tcp_pair().await;
+        let (a, b) = util::tcp_pair_nodelay().await;
         let mut writer = ringo_proto::FramedWrite::new(a, LengthDelimitedCodec::new());
         let mut reader = ringo_proto::FramedRead::new(b, LengthDelimitedCodec::new());
         for i in 0..100u32 {

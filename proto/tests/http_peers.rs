@@ -3,18 +3,21 @@
 //! Each case starts a server on its own thread (one runtime of the driver under
 //! test), then runs `curl` as a child process with a time limit. Both drivers.
 
+// The reactor's test helpers: on_both_drivers! and the server thread.
+#[path = "../../reactor/tests/util/mod.rs"]
+mod util;
+
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
 use ringo_proto::http::{serve_connection, ServerConfig};
-use ringo_reactor::net::TcpListener;
-use ringo_reactor::{DriverKind, Runtime};
+use ringo_reactor::DriverKind;
 
 /// Starts an HTTP server on `kind` with the default configuration.
 fn start_server(kind: DriverKind) -> Option<(SocketAddr, Arc<AtomicUsize>)> {
@@ -28,37 +31,17 @@ fn start_server_with(
     kind: DriverKind,
     config: ServerConfig,
 ) -> Option<(SocketAddr, Arc<AtomicUsize>)> {
-    let (tx, rx) = mpsc::channel();
     let accepted = Arc::new(AtomicUsize::new(0));
     let counter = accepted.clone();
-    std::thread::spawn(move || {
-        let rt = match Runtime::builder().driver(kind).build() {
-            Ok(rt) => rt,
-            Err(e) if std::env::var_os("RINGO_TEST_NO_URING").is_some() => {
-                eprintln!("io_uring unavailable, RINGO_TEST_NO_URING set: {e}");
-                let _ = tx.send(None);
-                return;
+    let addr = util::server_thread(kind, move || {
+        move |stream| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let config = config.clone();
+            async move {
+                let _ = serve_connection(stream, &config, handle, std::future::pending()).await;
             }
-            Err(e) => panic!("cannot build a {kind} runtime: {e}"),
-        };
-        rt.block_on(async move {
-            let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-            tx.send(Some(listener.local_addr().unwrap())).unwrap();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                counter.fetch_add(1, Ordering::SeqCst);
-                let config = config.clone();
-                drop(ringo_reactor::spawn(async move {
-                    let _ = serve_connection(stream, &config, handle, std::future::pending()).await;
-                }));
-            }
-        });
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("server thread starts")?;
+        }
+    })?;
     Some((addr, accepted))
 }
 
@@ -91,22 +74,6 @@ fn curl(args: &[&str]) -> (String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// Defines `name::uring` and `name::compat` from `fn name(kind)`.
-macro_rules! on_both_drivers {
-    ($name:ident) => {
-        mod $name {
-            #[test]
-            fn uring() {
-                super::$name(ringo_reactor::DriverKind::Uring);
-            }
-            #[test]
-            fn compat() {
-                super::$name(ringo_reactor::DriverKind::Compat);
-            }
-        }
-    };
 }
 
 fn curl_get(kind: DriverKind) {
@@ -189,17 +156,11 @@ fn malformed_request_gets_400_and_close(kind: DriverKind) {
     let Some((addr, _)) = start_server(kind) else {
         return;
     };
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx")
-        .unwrap();
-    let mut reply = String::new();
-    stream
-        .read_to_string(&mut reply)
-        .expect("server closes after the error response");
+    let reply = util::exchange_until_close(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx",
+    );
+    let reply = String::from_utf8(reply).expect("a UTF-8 reply");
     let first = reply
         .find("HTTP/1.1 200 OK")
         .expect("the good request is answered first");

@@ -6,6 +6,8 @@
 //! Fake peers are written by hand with `Framed` and `TaggedCodec`, so each test
 //! controls exactly which tags cross the socket.
 
+// The reactor's test helpers: both_drivers!, loopback pairs, peer reads and writes.
+#[path = "../../reactor/tests/util/mod.rs"]
 mod util;
 
 use std::cell::{Cell, RefCell};
@@ -23,7 +25,7 @@ use ringo_reactor::io::AsyncWrite;
 use ringo_reactor::net::TcpStream;
 use ringo_reactor::task::yield_now;
 use ringo_reactor::time::{sleep, timeout};
-use util::tcp_pair;
+use util::tcp_pair_nodelay;
 
 type Codec = TaggedCodec<LinesCodec>;
 type Error = ServerError<TaggedCodecError<LinesCodecError>, io::Error>;
@@ -83,7 +85,7 @@ fn split_pair() -> (TcpStream, TcpStream, TcpStream) {
 both_drivers! {
     async fn answers_completing_out_of_order_reach_their_own_callers() {
         const CALLS: u64 = 200;
-        let (client_io, server_io) = tcp_pair().await;
+        let (client_io, server_io) = tcp_pair_nodelay().await;
         // A pseudo-random 0-20 ms per request, fixed by the request's number.
         let delay = |request: &str| {
             let n: u64 = request.parse().unwrap_or(0);
@@ -166,7 +168,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_request_reusing_a_tag_in_flight_closes_the_server_with_an_error() {
-        let (client_io, server_io) = tcp_pair().await;
+        let (client_io, server_io) = tcp_pair_nodelay().await;
         let delay = |request: &str| Duration::from_millis(if request == "slow" { 30 } else { 0 });
         let server = ringo_reactor::spawn(echo_server(Server::new(), server_io, delay));
         let mut peer = Framed::new(client_io, codec());
@@ -184,7 +186,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_handler_error_closes_the_server_after_the_finished_answers() {
-        let (client_io, server_io) = tcp_pair().await;
+        let (client_io, server_io) = tcp_pair_nodelay().await;
         let delay = |request: &str| Duration::from_millis(if request == "fail" { 20 } else { 0 });
         let server = ringo_reactor::spawn(echo_server(Server::new(), server_io, delay));
         let mut peer = Framed::new(client_io, codec());
@@ -201,7 +203,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_response_under_an_unknown_tag_fails_every_written_call_as_desynchronized() {
-        let (client_io, server_io) = tcp_pair().await;
+        let (client_io, server_io) = tcp_pair_nodelay().await;
         let mut fake = Framed::new(server_io, codec());
         let (client, connection) = Client::new(Framed::new(client_io, codec()));
         let connection = ringo_reactor::spawn(connection.run());
@@ -233,7 +235,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_late_answer_to_an_abandoned_call_never_completes_a_newer_call_on_its_slot() {
-        let (client_io, server_io) = tcp_pair().await;
+        let (client_io, server_io) = tcp_pair_nodelay().await;
         let mut fake = Framed::new(server_io, codec());
         let (client, connection) = Client::<String, String>::with_max_tags(Framed::new(client_io, codec()), 1);
         let connection = ringo_reactor::spawn(connection.run());
@@ -275,7 +277,7 @@ both_drivers! {
 
 both_drivers! {
     async fn calls_fail_as_connection_lost_or_not_written_when_the_server_closes() {
-        let (client_io, server_io) = tcp_pair().await;
+        let (client_io, server_io) = tcp_pair_nodelay().await;
         let mut fake = Framed::new(server_io, codec());
         let (client, connection) = Client::<String, String>::with_max_tags(Framed::new(client_io, codec()), 1);
         let connection = ringo_reactor::spawn(connection.run());
@@ -305,7 +307,7 @@ both_drivers! {
 
 both_drivers! {
     async fn the_connection_ends_once_every_client_is_dropped() {
-        let (client_io, server_io) = tcp_pair().await;
+        let (client_io, server_io) = tcp_pair_nodelay().await;
         let server = ringo_reactor::spawn(echo_server(Server::new(), server_io, |_| Duration::ZERO));
         let (client, connection) = Client::new(Framed::new(client_io, codec()));
         let connection = ringo_reactor::spawn(connection.run());
@@ -321,7 +323,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_decode_error_gets_the_error_reply_after_the_answers_in_flight() {
-        let (client_io, server_io) = tcp_pair().await;
+        let (client_io, server_io) = tcp_pair_nodelay().await;
         let server = ringo_reactor::spawn(async move {
             let handler = |request: String| async move {
                 sleep(Duration::from_millis(10)).await;
@@ -348,7 +350,7 @@ both_drivers! {
 
 both_drivers! {
     async fn shutdown_stops_reading_and_finishes_the_requests_in_flight() {
-        let (client_io, server_io) = tcp_pair().await;
+        let (client_io, server_io) = tcp_pair_nodelay().await;
         let stop = Rc::new(Cell::new(false));
         let server = ringo_reactor::spawn({
             let stop = stop.clone();

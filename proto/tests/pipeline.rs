@@ -8,6 +8,8 @@
 //! connection ends when the last handle goes. Plus an ignored throughput
 //! measurement (a figure to read, not a check).
 
+// The reactor's test helpers: both_drivers!, loopback pairs, peer reads and writes.
+#[path = "../../reactor/tests/util/mod.rs"]
 mod util;
 
 use std::cell::{Cell, RefCell};
@@ -123,12 +125,12 @@ fn spawn_client(
 
 both_drivers! {
     async fn a_thousand_pipelined_requests_are_answered_in_order() {
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let server = spawn_uppercase_server(stream);
         let requests: String = (0..1000).map(|i| format!("request {i}\n")).collect();
         util::write_all(&peer, requests.clone()).await;
         peer.shutdown().await.expect("peer shutdown");
-        let answers = util::read_to_end(&peer).await;
+        let answers = util::read_to_end(&peer).await.expect("peer read");
         assert_eq!(String::from_utf8(answers).expect("utf-8 answers"), requests.to_uppercase());
         server.await.expect("server task").expect("server ends cleanly at end of stream");
     }
@@ -137,7 +139,7 @@ both_drivers! {
 both_drivers! {
     async fn answers_keep_request_order_when_handlers_finish_out_of_order() {
         const COUNT: usize = 50;
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let finished = Rc::new(RefCell::new(Vec::new()));
         let order = finished.clone();
         let server = ringo_reactor::spawn(async move {
@@ -157,7 +159,7 @@ both_drivers! {
         });
         util::write_all(&peer, numbered(COUNT)).await;
         peer.shutdown().await.expect("peer shutdown");
-        let answers = util::read_to_end(&peer).await;
+        let answers = util::read_to_end(&peer).await.expect("peer read");
         let expected: String = (0..COUNT).map(|i| format!("answer {i}\n")).collect();
         assert_eq!(String::from_utf8(answers).expect("utf-8 answers"), expected);
         server.await.expect("server task").expect("server ends cleanly");
@@ -173,7 +175,7 @@ both_drivers! {
     async fn no_more_than_max_in_flight_handlers_run_at_once_under_a_flood() {
         const MAX_IN_FLIGHT: usize = 8;
         const REQUESTS: usize = 10_000;
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let running = Rc::new(Cell::new(0usize));
         let high_water = Rc::new(Cell::new(0usize));
         let release = Gate::default();
@@ -200,7 +202,7 @@ both_drivers! {
         let writer = {
             let peer = peer.clone();
             ringo_reactor::spawn(async move {
-                util::write_all(&peer, numbered(REQUESTS)).await;
+                util::write_all(&*peer, numbered(REQUESTS)).await;
                 peer.shutdown().await.expect("peer shutdown");
             })
         };
@@ -209,7 +211,7 @@ both_drivers! {
         sleep(Duration::from_millis(50)).await;
         assert_eq!(high_water.get(), MAX_IN_FLIGHT, "handlers running at once before release");
         release.open();
-        let answers = util::read_to_end(&peer).await;
+        let answers = util::read_to_end(&*peer).await.expect("peer read");
         assert_eq!(String::from_utf8(answers).expect("utf-8 answers"), numbered(REQUESTS));
         writer.await.expect("writer task");
         server.await.expect("server task").expect("server ends cleanly");
@@ -223,7 +225,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_handler_error_answers_the_earlier_requests_then_closes() {
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let server = ringo_reactor::spawn(async move {
             Server::new()
                 .serve(stream, LinesCodec::new(), |line: String| async move {
@@ -235,7 +237,7 @@ both_drivers! {
                 .await
         });
         util::write_all(&peer, numbered(10)).await;
-        let answers = util::read_to_end(&peer).await;
+        let answers = util::read_to_end(&peer).await.expect("peer read");
         let expected: String = (0..5).map(|i| format!("answer {i}\n")).collect();
         assert_eq!(String::from_utf8(answers).expect("utf-8 answers"), expected);
         match server.await.expect("server task") {
@@ -280,7 +282,7 @@ both_drivers! {
             ),
         ];
         for (name, bytes, answers, ends) in cases {
-            let (peer, stream) = util::tcp_pair().await;
+            let (peer, stream) = util::tcp_pair_nodelay().await;
             let server = ringo_reactor::spawn(async move {
                 Server::new()
                     .serve_framed(
@@ -293,7 +295,7 @@ both_drivers! {
             });
             util::write_all(&peer, [b"a\nb\n".to_vec(), bytes].concat()).await;
             peer.shutdown().await.unwrap_or_else(|e| panic!("{name}: peer shutdown: {e}"));
-            let got = util::read_to_end(&peer).await;
+            let got = util::read_to_end(&peer).await.expect("peer read");
             assert_eq!(String::from_utf8_lossy(&got), format!("A\nB\n{answers}"), "{name}");
             let result = server.await.unwrap_or_else(|e| panic!("{name}: server task: {e}"));
             if let Err(ServerError::Handler(e)) = &result {
@@ -307,7 +309,7 @@ both_drivers! {
 
 both_drivers! {
     async fn shutdown_finishes_and_answers_the_requests_in_flight() {
-        let (peer, stream) = util::tcp_pair().await;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
         let started = Rc::new(Cell::new(0usize));
         let shutdown = Gate::default();
         let server = {
@@ -332,7 +334,7 @@ both_drivers! {
         util::write_all(&peer, "one\ntwo\nthree\n").await;
         until(|| started.get() == 3).await;
         shutdown.open();
-        let answers = util::read_to_end(&peer).await;
+        let answers = util::read_to_end(&peer).await.expect("peer read");
         assert_eq!(String::from_utf8(answers).expect("utf-8 answers"), "ONE\nTWO\nTHREE\n");
         server.await.expect("server task").expect("a graceful shutdown ends with Ok");
     }
@@ -340,7 +342,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_hundred_concurrent_calls_each_get_their_own_answer() {
-        let (stream, server_side) = util::tcp_pair().await;
+        let (stream, server_side) = util::tcp_pair_nodelay().await;
         let server = spawn_echo_server(server_side);
         let (client, connection) = spawn_client(stream, 128);
         let calls: Vec<_> = (0..100)
@@ -361,7 +363,7 @@ both_drivers! {
 
 both_drivers! {
     async fn answers_match_calls_first_in_first_out_across_interleaved_callers() {
-        let (stream, server_side) = util::tcp_pair().await;
+        let (stream, server_side) = util::tcp_pair_nodelay().await;
         let server = ringo_reactor::spawn(async move {
             Server::new()
                 .max_in_flight(4)
@@ -401,7 +403,7 @@ both_drivers! {
 
 both_drivers! {
     async fn calls_fail_with_the_right_kind_when_the_server_hangs_up() {
-        let (stream, server_side) = util::tcp_pair().await;
+        let (stream, server_side) = util::tcp_pair_nodelay().await;
         // Reads three requests, answers none, and closes.
         let server = ringo_reactor::spawn(async move {
             let mut framed = Framed::new(server_side, LinesCodec::new());
@@ -440,7 +442,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_call_past_max_queued_waits_for_room() {
-        let (stream, server_side) = util::tcp_pair().await;
+        let (stream, server_side) = util::tcp_pair_nodelay().await;
         let answer = Gate::default();
         let server = {
             let answer = answer.clone();
@@ -486,7 +488,7 @@ both_drivers! {
 
 both_drivers! {
     async fn dropping_every_client_ends_the_connection_once_answered() {
-        let (stream, server_side) = util::tcp_pair().await;
+        let (stream, server_side) = util::tcp_pair_nodelay().await;
         let server = spawn_echo_server(server_side);
         let (client, connection) = spawn_client(stream, 128);
         // The last handle goes while its call is still in flight.
@@ -504,7 +506,7 @@ both_drivers! {
 
 both_drivers! {
     async fn dropping_the_last_client_of_an_idle_connection_ends_it() {
-        let (stream, server_side) = util::tcp_pair().await;
+        let (stream, server_side) = util::tcp_pair_nodelay().await;
         let server = spawn_echo_server(server_side);
         let (client, connection) = spawn_client(stream, 128);
         assert_eq!(client.call("hello".to_owned()).await.expect("answer"), "re:hello");
@@ -530,7 +532,7 @@ const MEASURE_ROUNDS: usize = 200;
 /// peer writes `MEASURE_REQUESTS` requests at once and reads every answer.
 /// Returns requests per second.
 async fn pipelined_rate() -> f64 {
-    let (peer, stream) = util::tcp_pair().await;
+    let (peer, stream) = util::tcp_pair_nodelay().await;
     let server = ringo_reactor::spawn(async move {
         Server::new()
             .serve(stream, LinesCodec::new(), |line: String| async move {

@@ -3,19 +3,20 @@
 //! A tiny key-value server on `pipeline::Server` + `RespCodec`, one runtime of
 //! the driver under test on its own thread; `redis-cli` runs as a child process.
 
+// The reactor's test helpers: on_both_drivers! and the server thread.
+#[path = "../../reactor/tests/util/mod.rs"]
+mod util;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::rc::Rc;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use ringo_proto::resp::{serve_connection, Frame, RespCodec, ServerConfig};
-use ringo_reactor::net::TcpListener;
-use ringo_reactor::{DriverKind, Runtime};
+use ringo_reactor::DriverKind;
 
 type Store = Rc<RefCell<HashMap<Bytes, Bytes>>>;
 
@@ -59,57 +60,46 @@ fn execute(store: &Store, command: Frame) -> Frame {
 
 /// Starts the server on `kind`; `None` where io_uring is declared unavailable.
 fn start_server(kind: DriverKind) -> Option<SocketAddr> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let Ok(rt) = Runtime::builder().driver(kind).build() else {
-            assert!(
-                std::env::var_os("RINGO_TEST_NO_URING").is_some(),
-                "cannot build a {kind} runtime"
-            );
-            let _ = tx.send(None);
-            return;
-        };
-        rt.block_on(async move {
-            let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-            tx.send(Some(listener.local_addr().unwrap())).unwrap();
-            let store: Store = Rc::default();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
+    util::server_thread(kind, || {
+        let store: Store = Rc::default();
+        move |stream| {
+            let store = store.clone();
+            async move {
+                let handler = |command| {
+                    let reply = execute(&store, command);
+                    async move { Ok::<_, std::convert::Infallible>(reply) }
                 };
-                let store = store.clone();
-                drop(ringo_reactor::spawn(async move {
-                    let handler = |command| {
-                        let reply = execute(&store, command);
-                        async move { Ok::<_, std::convert::Infallible>(reply) }
-                    };
-                    let config = ServerConfig::default();
-                    let _ = serve_connection(
-                        stream,
-                        RespCodec::new(),
-                        &config,
-                        handler,
-                        std::future::pending(),
-                    )
-                    .await;
-                }));
+                let config = ServerConfig::default();
+                let _ = serve_connection(
+                    stream,
+                    RespCodec::new(),
+                    &config,
+                    handler,
+                    std::future::pending(),
+                )
+                .await;
             }
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("server thread starts")
+        }
+    })
 }
 
+/// `redis-cli` talking to the server at `addr`, under a 20 s time limit.
+fn redis_cli_command(addr: SocketAddr) -> Command {
+    let mut command = Command::new("timeout");
+    command.args([
+        "20",
+        "redis-cli",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &addr.port().to_string(),
+    ]);
+    command
+}
+
+/// Runs `redis-cli args` against `addr`; returns its output, trimmed.
 fn redis_cli(addr: SocketAddr, args: &[&str]) -> String {
-    let output = Command::new("timeout")
-        .args([
-            "20",
-            "redis-cli",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &addr.port().to_string(),
-        ])
+    let output = redis_cli_command(addr)
         .args(args)
         .output()
         .expect("redis-cli is installed (ci/install-deps.sh installs redis-tools)");
@@ -121,21 +111,6 @@ fn redis_cli(addr: SocketAddr, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout)
         .trim_end()
         .to_owned()
-}
-
-macro_rules! on_both_drivers {
-    ($name:ident) => {
-        mod $name {
-            #[test]
-            fn uring() {
-                super::$name(ringo_reactor::DriverKind::Uring);
-            }
-            #[test]
-            fn compat() {
-                super::$name(ringo_reactor::DriverKind::Compat);
-            }
-        }
-    };
 }
 
 fn redis_cli_commands_get_redis_answers(kind: DriverKind) {
@@ -169,16 +144,8 @@ fn pipelined_commands_from_redis_cli_pipe_mode(kind: DriverKind) {
     for i in 0..1000 {
         input.push_str(&format!("SET key{i} value{i}\r\n"));
     }
-    let mut child = Command::new("timeout")
-        .args([
-            "20",
-            "redis-cli",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &addr.port().to_string(),
-            "--pipe",
-        ])
+    let mut child = redis_cli_command(addr)
+        .arg("--pipe")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -203,17 +170,8 @@ fn protocol_error_gets_err_reply_then_close(kind: DriverKind) {
     let Some(addr) = start_server(kind) else {
         return;
     };
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    stream
-        .write_all(b"*1\r\n$4\r\nPING\r\n*1\r\n$-5\r\nxx\r\n")
-        .unwrap();
-    let mut reply = String::new();
-    stream
-        .read_to_string(&mut reply)
-        .expect("server closes after the error");
+    let reply = util::exchange_until_close(addr, b"*1\r\n$4\r\nPING\r\n*1\r\n$-5\r\nxx\r\n");
+    let reply = String::from_utf8(reply).expect("a UTF-8 reply");
     assert_eq!(
         reply, "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n",
         "on {kind}"

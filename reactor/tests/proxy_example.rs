@@ -5,7 +5,7 @@
 
 mod util;
 
-// The example's own copy loop, so the test runs the code the example runs.
+// The example's own connection handling, so the test runs the code the example runs.
 #[path = "../examples/proxy/copy.rs"]
 mod copy;
 
@@ -13,55 +13,9 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
-use ringo_reactor::buf::IoBuf;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::{TcpListener, TcpStream};
-use util::{any_local, pattern};
-
-/// Serves `handle` on a free loopback port; returns the address.
-fn upstream<F, Fut>(handle: F) -> SocketAddr
-where
-    F: Fn(TcpStream) -> Fut + 'static,
-    Fut: std::future::Future<Output = ()> + 'static,
-{
-    let listener = TcpListener::bind(any_local()).expect("bind upstream");
-    let addr = listener.local_addr().expect("upstream address");
-    drop(ringo_reactor::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            drop(ringo_reactor::spawn(handle(stream)));
-        }
-    }));
-    addr
-}
-
-/// Echoes every byte until the peer closes, then closes.
-async fn echo(stream: TcpStream) {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let (read, filled) = stream.read(buf).await;
-        let n = match read {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let (written, slice) = stream.write_all(filled.slice(..n)).await;
-        if written.is_err() {
-            return;
-        }
-        buf = slice.into_inner();
-    }
-}
-
-/// Reads until end of stream; returns everything read.
-async fn read_to_end(stream: &TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut all = Vec::new();
-    loop {
-        let (n, buf) = stream.read(vec![0u8; 4096]).await;
-        match n? {
-            0 => return Ok(all),
-            n => all.extend_from_slice(&buf[..n]),
-        }
-    }
-}
+use util::{any_local, echo, pattern, read_to_end, refused_addr, spawn_server};
 
 /// Every proxied connection's result, in the order they ended.
 type Results = Rc<RefCell<Vec<std::io::Result<copy::Transferred>>>>;
@@ -87,7 +41,7 @@ fn proxy(upstream: SocketAddr) -> (SocketAddr, Results) {
 
 both_drivers! {
     async fn fifty_clients_get_their_bytes_back_exactly_through_the_proxy() {
-        let (addr, results) = proxy(upstream(echo));
+        let (addr, results) = proxy(spawn_server(echo));
         let clients: Vec<_> = (0..50u64)
             .map(|id| {
                 ringo_reactor::spawn(async move {
@@ -132,7 +86,7 @@ both_drivers! {
 both_drivers! {
     async fn a_client_half_close_reaches_the_upstream_and_its_reply_still_comes_back() {
         // An upstream that answers only once the client has finished sending.
-        let counter = upstream(|stream: TcpStream| async move {
+        let counter = spawn_server(|stream: TcpStream| async move {
             let request = read_to_end(&stream).await.expect("upstream reads to the end");
             let reply = format!("got {} bytes", request.len());
             let (written, _) = stream.write_all(reply.into_bytes()).await;
@@ -150,11 +104,8 @@ both_drivers! {
 
 both_drivers! {
     async fn a_refused_upstream_closes_the_client() {
-        let refused = {
-            let listener = TcpListener::bind(any_local()).expect("bind");
-            listener.local_addr().expect("address")
-            // Dropped here: connecting to it is refused.
-        };
+        // Held to the end: a port merely freed could go to another listener.
+        let (_guard, refused) = refused_addr();
         let (addr, results) = proxy(refused);
         let stream = TcpStream::connect(addr).await.expect("the proxy itself accepts");
         let (read, _) = stream.read(vec![0u8; 16]).await;
@@ -173,7 +124,7 @@ both_drivers! {
 
 both_drivers! {
     async fn an_upstream_reset_closes_the_client() {
-        let resetting = upstream(|stream: TcpStream| async move {
+        let resetting = spawn_server(|stream: TcpStream| async move {
             let (read, _) = stream.read(vec![0u8; 16]).await;
             read.expect("upstream reads the first bytes");
             stream.set_linger_zero().expect("linger zero");

@@ -4,43 +4,13 @@ mod util;
 
 use std::rc::Rc;
 
-use ringo_reactor::buf::IoBuf;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
-use ringo_reactor::net::{TcpListener, TcpStream};
-use util::{any_local, pattern};
-
-/// Echoes everything on `stream` until EOF.
-async fn echo(stream: TcpStream) {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let (n, b) = stream.read(buf).await;
-        let n = match n {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let (written, b) = stream.write_all(b.slice(..n)).await;
-        buf = b.into_inner();
-        if written.is_err() {
-            return;
-        }
-    }
-}
-
-/// A listener whose accepted connections are echoed by spawned tasks.
-fn echo_server() -> std::net::SocketAddr {
-    let listener = TcpListener::bind(any_local()).expect("bind");
-    let addr = listener.local_addr().expect("local_addr");
-    ringo_reactor::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            ringo_reactor::spawn(echo(stream));
-        }
-    });
-    addr
-}
+use ringo_reactor::net::TcpStream;
+use util::{echo, pattern, spawn_server};
 
 both_drivers! {
     async fn echo_one_message() {
-        let addr = echo_server();
+        let addr = spawn_server(echo);
         let client = TcpStream::connect(addr).await.expect("connect");
         let (r, _) = client.write_all(b"hello ringo".to_vec()).await;
         r.expect("write");
@@ -52,7 +22,7 @@ both_drivers! {
 
 both_drivers! {
     async fn echo_many_concurrent_connections() {
-        let addr = echo_server();
+        let addr = spawn_server(echo);
         let clients: Vec<_> = (0..200u64)
             .map(|i| {
                 ringo_reactor::spawn(async move {
@@ -77,7 +47,7 @@ both_drivers! {
 both_drivers! {
     async fn large_transfer_is_byte_exact() {
         const LEN: usize = 64 * 1024 * 1024;
-        let addr = echo_server();
+        let addr = spawn_server(echo);
         let stream = Rc::new(TcpStream::connect(addr).await.expect("connect"));
         let data = pattern(LEN, 7);
         let writer = {

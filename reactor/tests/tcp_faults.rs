@@ -13,31 +13,10 @@ use std::time::Duration;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::{ListenOptions, TcpListener, TcpStream};
 use ringo_reactor::time::timeout;
-use util::any_local;
+use util::{any_local, read_to_end, tcp_pair};
 
 /// How long a peer may take to notice a close or reset before the test fails.
 const NOTICE_LIMIT: Duration = Duration::from_secs(10);
-
-/// A connected pair: (client, the server's accepted end).
-async fn connected_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind(any_local()).expect("bind");
-    let addr = listener.local_addr().expect("local_addr");
-    let client = ringo_reactor::spawn(async move { TcpStream::connect(addr).await });
-    let (server, _) = listener.accept().await.expect("accept");
-    (client.await.expect("client task").expect("connect"), server)
-}
-
-/// Reads until EOF; returns everything read.
-async fn read_to_end(stream: &TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut all = Vec::new();
-    loop {
-        let (n, buf) = stream.read(vec![0u8; 4096]).await;
-        match n? {
-            0 => return Ok(all),
-            n => all.extend_from_slice(&buf[..n]),
-        }
-    }
-}
 
 /// Writes 64 KiB chunks (through `write`, or `writev` when `vectored`) until a
 /// write fails; returns that error. Fails the test if 1,000 chunks all succeed.
@@ -64,7 +43,7 @@ fn is_reset_or_broken_pipe(e: &std::io::Error) -> bool {
 
 both_drivers! {
     async fn peer_reset_fails_the_pending_read_with_connection_reset() {
-        let (client, server) = connected_pair().await;
+        let (client, server) = tcp_pair().await;
         let client = Rc::new(client);
         let reader = {
             let client = client.clone();
@@ -86,7 +65,7 @@ both_drivers! {
 
 both_drivers! {
     async fn peer_reset_before_the_read_fails_it_too() {
-        let (client, server) = connected_pair().await;
+        let (client, server) = tcp_pair().await;
         server.set_linger_zero().expect("linger zero");
         drop(server);
         // The RST may still be on its way when the read starts; either way the
@@ -101,7 +80,7 @@ both_drivers! {
 
 both_drivers! {
     async fn half_close_lets_the_server_reply_after_eof() {
-        let (client, server) = connected_pair().await;
+        let (client, server) = tcp_pair().await;
         let server_task = ringo_reactor::spawn(async move {
             let request = read_to_end(&server).await.expect("server reads to EOF");
             let (r, _) = server.write_all(b"reply to ".to_vec()).await;
@@ -131,7 +110,7 @@ both_drivers! {
         let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         assert_ne!(previous, libc::SIG_ERR, "set SIGPIPE to its default");
         for vectored in [false, true] {
-            let (client, server) = connected_pair().await;
+            let (client, server) = tcp_pair().await;
             drop(server);
             let err = timeout(NOTICE_LIMIT, write_until_error(&client, vectored))
                 .await
@@ -143,9 +122,7 @@ both_drivers! {
 
 both_drivers! {
     async fn connect_with_no_listener_is_refused() {
-        let port_holder = std::net::TcpListener::bind(any_local()).expect("reserve a port");
-        let addr = port_holder.local_addr().expect("addr");
-        drop(port_holder);
+        let (_held, addr) = util::refused_addr();
         let err = TcpStream::connect(addr).await.expect_err("nobody listens");
         assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
     }
@@ -153,7 +130,7 @@ both_drivers! {
 
 both_drivers! {
     async fn nodelay_round_trips() {
-        let (client, server) = connected_pair().await;
+        let (client, server) = tcp_pair().await;
         for stream in [&client, &server] {
             for on in [true, false, true] {
                 stream.set_nodelay(on).expect("set_nodelay");
@@ -238,7 +215,7 @@ both_drivers! {
 
 both_drivers! {
     async fn into_raw_fd_leaves_the_fd_open() {
-        let (client, server) = connected_pair().await;
+        let (client, server) = tcp_pair().await;
         // SAFETY: into_raw_fd hands over sole ownership of an open socket fd.
         let mut std_client = unsafe { std::net::TcpStream::from_raw_fd(client.into_raw_fd()) };
         std_client.set_nonblocking(false).expect("back to blocking");
@@ -262,7 +239,7 @@ both_drivers! {
 
 both_drivers! {
     async fn dropping_a_stream_with_a_read_in_flight_closes_the_connection() {
-        let (client, server) = connected_pair().await;
+        let (client, server) = tcp_pair().await;
         let started = Rc::new(Cell::new(false));
         let reader = {
             let started = started.clone();

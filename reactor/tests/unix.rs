@@ -7,48 +7,18 @@ use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, IntoRawFd};
 use std::path::Path;
 
-use ringo_reactor::buf::IoBuf;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::{UnixListener, UnixStream};
-use util::{pattern, TempDir};
-
-/// Echoes everything on `stream` until EOF or an error.
-async fn echo(stream: UnixStream) {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let (n, b) = stream.read(buf).await;
-        let n = match n {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let (written, b) = stream.write_all(b.slice(..n)).await;
-        buf = b.into_inner();
-        if written.is_err() {
-            return;
-        }
-    }
-}
+use util::{echo, pattern, read_to_end, TempDir};
 
 /// A listener at `path` whose accepted connections are echoed by spawned tasks.
 fn echo_server(path: &Path) {
     let listener = UnixListener::bind(path).expect("bind");
     ringo_reactor::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            ringo_reactor::spawn(echo(stream));
+            drop(ringo_reactor::spawn(echo(stream)));
         }
     });
-}
-
-/// Reads from `stream` until EOF and returns everything read.
-async fn read_to_end(stream: &UnixStream) -> Vec<u8> {
-    let mut all = Vec::new();
-    loop {
-        let (n, buf) = stream.read(vec![0u8; 4096]).await;
-        match n.expect("read to end") {
-            0 => return all,
-            n => all.extend_from_slice(&buf[..n]),
-        }
-    }
 }
 
 both_drivers! {
@@ -105,7 +75,7 @@ both_drivers! {
         r.expect("a reads");
         assert_eq!(&got, b"pong");
         a.shutdown().await.expect("shutdown a's write half");
-        assert_eq!(read_to_end(&b).await, b"", "b sees EOF after a's shutdown");
+        assert_eq!(read_to_end(&b).await.expect("read to end"), b"", "b sees EOF after a's shutdown");
         let (r, _) = b.write_all(b"still open".to_vec()).await;
         r.expect("b's write half is still open");
         let (r, got) = a.read_exact(vec![0u8; 10]).await;
@@ -127,7 +97,7 @@ both_drivers! {
                 // `a` drops here, so the reader sees EOF right after the data.
             })
         };
-        let received = read_to_end(&b).await;
+        let received = read_to_end(&b).await.expect("read to end");
         writer.await.expect("writer");
         assert_eq!(received.len(), LEN, "16 MiB arrive, then EOF");
         assert!(received == data, "16 MiB arrive byte-exact");

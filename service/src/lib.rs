@@ -20,6 +20,7 @@ pub mod pool;
 pub mod rate;
 pub mod redis;
 pub mod retry;
+mod rng;
 pub mod server;
 pub mod service;
 pub mod shed;

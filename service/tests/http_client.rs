@@ -279,10 +279,7 @@ both_drivers! {
 
 both_drivers! {
     async fn a_refused_connection_is_unavailable() {
-        let addr = {
-            let listener = std::net::TcpListener::bind(any_local()).expect("bind");
-            listener.local_addr().expect("local_addr")
-        };
+        let (_held, addr) = util::refused_addr();
         let client = Client::new();
         let error = client.get(format!("http://{addr}/")).await.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Unavailable, "{error}");

@@ -4,7 +4,7 @@
 //! the slow-loris header timeout, the idle keep-alive timeout and graceful
 //! shutdown of an idle connection.
 
-// The reactor's test helpers: driver availability and `within`.
+// The reactor's test helpers: on_both_drivers!, driver availability and `within`.
 #[path = "../../reactor/tests/util/mod.rs"]
 mod util;
 
@@ -18,37 +18,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use ringo_reactor::DriverKind;
 use ringo_service::http::{self as ringo_http, Body};
 use ringo_service::server::Running;
 use ringo_service::{service_fn, Error, ErrorKind};
 
 /// How long a client waits for a reply before the test fails.
 const REPLY_LIMIT: Duration = Duration::from_secs(10);
-
-/// Defines `name::uring` and `name::compat`, each running `body` with that
-/// driver; the uring case follows the reactor's rule for `RINGO_TEST_NO_URING`.
-macro_rules! on_both_drivers {
-    (fn $name:ident($kind:ident: DriverKind) $body:block) => {
-        mod $name {
-            use super::*;
-
-            fn body($kind: DriverKind) $body
-
-            #[test]
-            fn uring() {
-                if util::runtime(DriverKind::Uring).is_some() {
-                    body(DriverKind::Uring);
-                }
-            }
-
-            #[test]
-            fn compat() {
-                body(DriverKind::Compat);
-            }
-        }
-    };
-}
 
 /// A stream of ready chunks, for streamed response bodies.
 struct Chunks(std::vec::IntoIter<&'static str>);

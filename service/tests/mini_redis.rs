@@ -19,7 +19,7 @@ mod server;
 #[path = "../examples/mini_redis/store.rs"]
 mod store;
 
-// The reactor's test helpers: `run_on` runs an async body on a given driver.
+// The reactor's test helpers: on_both_drivers!, `run_on` runs an async body on a given driver.
 #[path = "../../reactor/tests/util/mod.rs"]
 mod util;
 
@@ -35,23 +35,6 @@ use ringo_service::server::Running;
 use ringo_service::ErrorKind;
 
 use server::Settings;
-
-/// Defines `name::uring` and `name::compat`, each calling `name(kind)`.
-macro_rules! on_both_drivers {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn uring() {
-                super::$name(ringo_reactor::DriverKind::Uring);
-            }
-
-            #[test]
-            fn compat() {
-                super::$name(ringo_reactor::DriverKind::Compat);
-            }
-        }
-    )*};
-}
 
 on_both_drivers!(
     redis_cli_gets_redis_answers_to_every_command,
@@ -70,16 +53,7 @@ fn start(kind: DriverKind, workers: usize) -> Option<Running> {
         workers: Some(workers),
         driver: Some(kind),
     };
-    match server::start(&settings) {
-        Ok(running) => Some(running),
-        Err(e)
-            if kind == DriverKind::Uring && std::env::var_os("RINGO_TEST_NO_URING").is_some() =>
-        {
-            eprintln!("io_uring unavailable and RINGO_TEST_NO_URING is set; not running: {e}");
-            None
-        }
-        Err(e) => panic!("cannot start mini_redis on {kind}: {e}"),
-    }
+    util::unless_no_uring(kind, "start mini_redis", server::start(&settings))
 }
 
 /// What redis-cli must print for one step (its output when not on a terminal:
@@ -554,11 +528,7 @@ fn the_pool_reconnects_after_the_server_closes_its_connection(kind: DriverKind) 
 }
 
 fn the_pool_reports_an_unreachable_server_as_unavailable(kind: DriverKind) {
-    let Some(running) = start(kind, 1) else {
-        return;
-    };
-    let addr = running.local_addr();
-    running.shutdown().expect("the server stops");
+    let (_held, addr) = util::refused_addr();
     util::run_on(kind, || async move {
         let pool = Pool::builder(addr).size(2).build();
         let error = pool

@@ -5,7 +5,7 @@
 //!
 //! The key-value server (`mini_redis`) has its own tests in `mini_redis.rs`.
 
-// The reactor's test helpers: `run_on` runs an async body on a given driver.
+// The reactor's test helpers: on_both_drivers!, `run_on` runs an async body on a given driver.
 #[path = "../../reactor/tests/util/mod.rs"]
 mod util;
 
@@ -20,23 +20,6 @@ use ringo_reactor::DriverKind;
 use ringo_service::redis::{self, command, Client, Frame, Pool, ReplyError};
 use ringo_service::server::Running;
 use ringo_service::{service_fn, Error, ErrorKind, Service};
-
-/// Defines `name::uring` and `name::compat`, each calling `name(kind)`.
-macro_rules! on_both_drivers {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn uring() {
-                super::$name(ringo_reactor::DriverKind::Uring);
-            }
-
-            #[test]
-            fn compat() {
-                super::$name(ringo_reactor::DriverKind::Compat);
-            }
-        }
-    )*};
-}
 
 on_both_drivers!(
     failed_calls_become_err_replies_and_the_connection_stays_open,
@@ -83,16 +66,11 @@ fn test_service() -> impl Service<Frame, Response = Frame, Error = Error> {
 /// Starts `server` on `kind` with the test service; `None` when io_uring is
 /// refused and the run declares a machine without it.
 fn start(server: redis::Server, kind: DriverKind) -> Option<Running> {
-    match server.driver(kind).serve(test_service) {
-        Ok(running) => Some(running),
-        Err(e)
-            if kind == DriverKind::Uring && std::env::var_os("RINGO_TEST_NO_URING").is_some() =>
-        {
-            eprintln!("io_uring unavailable and RINGO_TEST_NO_URING is set; not running: {e}");
-            None
-        }
-        Err(e) => panic!("cannot start a redis server on {kind}: {e}"),
-    }
+    util::unless_no_uring(
+        kind,
+        "start a redis server",
+        server.driver(kind).serve(test_service),
+    )
 }
 
 fn local() -> redis::Server {
@@ -219,14 +197,8 @@ fn the_factory_makes_one_service_per_worker(kind: DriverKind) {
         counter.fetch_add(1, Ordering::SeqCst);
         test_service()
     });
-    let running = match started {
-        Ok(running) => running,
-        Err(_)
-            if kind == DriverKind::Uring && std::env::var_os("RINGO_TEST_NO_URING").is_some() =>
-        {
-            return
-        }
-        Err(e) => panic!("cannot start a redis server on {kind}: {e}"),
+    let Some(running) = util::unless_no_uring(kind, "start a redis server", started) else {
+        return;
     };
     assert_eq!(made.load(Ordering::SeqCst), 3, "one service per worker");
     let output = exchange_until_close(running.local_addr(), b"PING\r\nQUIT\r\n");

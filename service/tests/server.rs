@@ -4,7 +4,7 @@
 //! requests in flight, the shutdown deadline, and accept back-off when the
 //! process runs out of fds (in a child process with a lowered `RLIMIT_NOFILE`).
 
-// The reactor's test helpers: driver availability and `within`.
+// The reactor's test helpers: on_both_drivers!, driver availability and `within`.
 #[path = "../../reactor/tests/util/mod.rs"]
 mod util;
 
@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ringo_reactor::buf::IoBuf;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::TcpStream as RingoStream;
 use ringo_reactor::DriverKind;
@@ -24,49 +23,8 @@ use ringo_service::server::{Running, Server, Shutdown};
 /// How long a client waits for any one reply before the test fails.
 const REPLY_LIMIT: Duration = Duration::from_secs(10);
 
-/// Defines `name::uring` and `name::compat`, each running `body` with that
-/// driver; the uring case follows the reactor's rule for `RINGO_TEST_NO_URING`.
-macro_rules! on_both_drivers {
-    (fn $name:ident($kind:ident: DriverKind) $body:block) => {
-        mod $name {
-            use super::*;
-
-            fn body($kind: DriverKind) $body
-
-            #[test]
-            fn uring() {
-                if util::runtime(DriverKind::Uring).is_some() {
-                    body(DriverKind::Uring);
-                }
-            }
-
-            #[test]
-            fn compat() {
-                body(DriverKind::Compat);
-            }
-        }
-    };
-}
-
 fn local() -> SocketAddr {
     util::any_local()
-}
-
-/// Echoes what it reads until the peer closes.
-async fn echo(stream: RingoStream) {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let (n, b) = stream.read(buf).await;
-        let n = match n {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let (written, b) = stream.write_all(b.slice(..n)).await;
-        if written.is_err() {
-            return;
-        }
-        buf = b.into_inner();
-    }
 }
 
 /// Reads one line from `stream`, then sleeps `pause`, replies `done <line>`
@@ -134,7 +92,7 @@ fn counting_echo(server: Server, workers: usize) -> (Running, Arc<Vec<AtomicUsiz
                 if let Some(count) = counts.get(me) {
                     count.fetch_add(1, Ordering::SeqCst);
                 }
-                echo(stream)
+                util::echo(stream)
             }
         })
         .expect("serve");
@@ -196,7 +154,7 @@ on_both_drivers! {
 }
 
 fn echo_handler(stream: RingoStream, _: Shutdown) -> impl Future<Output = ()> {
-    echo(stream)
+    util::echo(stream)
 }
 
 #[test]

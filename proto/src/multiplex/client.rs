@@ -31,6 +31,7 @@ use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use super::tags::TagTable;
 use super::Tag;
 use crate::codec::{Decoder, Encoder};
+use crate::dispatch::client::wake_connection_if_last;
 use crate::framed::Framed;
 use crate::pipeline::{ClientError, ClientErrorKind};
 
@@ -199,16 +200,7 @@ impl<Req, Resp> Client<Req, Resp> {
 impl<Req, Resp> Drop for Client<Req, Resp> {
     fn drop(&mut self) {
         // The last handle going lets an idle connection end: wake it to notice.
-        if Rc::strong_count(&self.shared) == 2 {
-            if let Some(w) = self
-                .shared
-                .try_borrow()
-                .ok()
-                .and_then(|s| s.connection.clone())
-            {
-                w.wake();
-            }
-        }
+        wake_connection_if_last(&self.shared, |s| s.connection.clone());
     }
 }
 

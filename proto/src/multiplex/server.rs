@@ -26,6 +26,7 @@ use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use super::unordered::Unordered;
 use super::Tag;
 use crate::codec::{Decoder, Encoder};
+use crate::dispatch::server::Ending;
 use crate::framed::{Framed, DEFAULT_BACKPRESSURE};
 
 /// Default bound on requests handled at once per connection; past it the
@@ -151,32 +152,29 @@ impl Server {
         // The tags of `in_flight`, to catch a peer reusing one.
         let mut tags: HashSet<Tag> = HashSet::with_capacity(self.max_in_flight);
         let mut shutdown = pin!(shutdown);
-        let mut reading = true;
-        let mut failure: Option<ServerError<<C as Decoder>::Error, E>> = None;
-        // A decode error's reply goes out after the responses in flight.
-        let mut last_reply: Option<(Tag, Resp)> = None;
+        let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, (Tag, Resp)> = Ending::new();
         std::future::poll_fn(|cx| loop {
-            if reading && shutdown.as_mut().poll(cx).is_ready() {
-                reading = false;
+            if ending.reading && shutdown.as_mut().poll(cx).is_ready() {
+                ending.reading = false;
             }
             let mut progressed = false;
-            while reading && !in_flight.is_full() && framed.write_buffered() < self.backpressure {
+            while ending.reading
+                && !in_flight.is_full()
+                && framed.write_buffered() < self.backpressure
+            {
                 match framed.poll_next(cx) {
                     Poll::Ready(Some(Ok((tag, request)))) => {
                         progressed = true;
                         if !tags.insert(tag) {
-                            reading = false;
-                            failure.get_or_insert(ServerError::DuplicateTag(tag));
+                            ending.fail(ServerError::DuplicateTag(tag));
                             break;
                         }
                         in_flight.push(tag, handler(request));
                     }
                     Poll::Ready(Some(Err(e))) => {
-                        reading = false;
-                        last_reply = error_reply(&e);
-                        failure.get_or_insert(ServerError::Codec(e));
+                        ending.decode_failed(error_reply(&e), ServerError::Codec(e));
                     }
-                    Poll::Ready(None) => reading = false,
+                    Poll::Ready(None) => ending.reading = false,
                     Poll::Pending => break,
                 }
             }
@@ -185,6 +183,8 @@ impl Server {
             let mut abort = false;
             // Set once encoding failed: nothing more is written.
             let mut encode_failed = false;
+            // Unlike the pipelined server, a handler failure does not drop the
+            // other responses finished this turn: they are complete and tagged.
             while let Some((tag, output)) = in_flight.pop_ready() {
                 progressed = true;
                 tags.remove(&tag);
@@ -193,42 +193,30 @@ impl Server {
                         if let Err(e) = framed.encode((tag, response)) {
                             abort = true;
                             encode_failed = true;
-                            failure.get_or_insert(ServerError::Codec(e));
+                            ending.fail(ServerError::Codec(e));
                         }
                     }
                     Ok(_) => {}
                     Err(e) => {
                         abort = true;
-                        last_reply = None;
-                        failure.get_or_insert(ServerError::Handler(e));
+                        ending.handler_failed(ServerError::Handler(e));
                     }
                 }
             }
             if abort {
-                reading = false;
                 in_flight.clear();
                 tags.clear();
             }
-            if in_flight.is_empty() {
-                if let Some(reply) = last_reply.take() {
-                    // Best effort: the connection is closing on the decode error anyway.
-                    let _ = framed.encode(reply);
-                }
-            }
-            if framed.write_buffered() > 0 {
-                match framed.poll_flush(cx) {
-                    Poll::Ready(Ok(())) => progressed = true,
-                    Poll::Ready(Err(e)) => {
-                        in_flight.clear();
-                        return Poll::Ready(Err(failure
-                            .take()
-                            .unwrap_or(ServerError::Codec(e.into()))));
-                    }
-                    Poll::Pending => {}
-                }
-            }
-            if !reading && in_flight.is_empty() && framed.write_buffered() == 0 {
-                return Poll::Ready(failure.take().map_or(Ok(()), Err));
+            let finish = ending.poll_finish(
+                &mut framed,
+                in_flight.is_empty(),
+                &mut progressed,
+                cx,
+                |e| ServerError::Codec(e.into()),
+            );
+            if let Poll::Ready(end) = finish {
+                in_flight.clear();
+                return Poll::Ready(end);
             }
             if !progressed {
                 return Poll::Pending;

@@ -2,7 +2,7 @@
 //!
 //! A bounded set of keyed futures whose outputs are taken out as they finish,
 //! in any order. Like the pipelined `Ordered` set, each slot has its own waker
-//! (`dispatch_wake`), so a turn polls only the futures woken since the last one.
+//! (`dispatch/wake.rs`), so a turn polls only the futures woken since the last one.
 //! A slot keeps its future's box after the future finishes and the next request
 //! in that slot reuses it: once every slot has been used, dispatch allocates
 //! nothing per request.
@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::dispatch_wake::WakeSet;
+use crate::dispatch::wake::WakeSet;
 
 /// What a slot holds between its future's push and its output's pop.
 enum State<K, O> {

@@ -21,6 +21,7 @@ use std::task::{Context, Poll, Waker};
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::{Decoder, Encoder};
+use crate::dispatch::client::wake_connection_if_last;
 use crate::framed::Framed;
 
 /// Default bound on calls outstanding (queued or awaiting a response) per connection.
@@ -149,16 +150,7 @@ impl<Req, Resp> Drop for Client<Req, Resp> {
     /// The last handle going away lets the connection end once it is idle:
     /// wake it so it notices.
     fn drop(&mut self) {
-        if Rc::strong_count(&self.shared) == 2 {
-            let connection = self
-                .shared
-                .try_borrow()
-                .ok()
-                .and_then(|s| s.connection.clone());
-            if let Some(w) = connection {
-                w.wake();
-            }
-        }
+        wake_connection_if_last(&self.shared, |s| s.connection.clone());
     }
 }
 
@@ -289,20 +281,8 @@ where
             Ok(()) => "connection closed".to_owned(),
             Err(e) => e.to_string(),
         };
-        self.fail_all(&cause);
+        fail_all(&self.shared, &cause);
         result
-    }
-
-    fn fail_all(&self, cause: &str) {
-        let (failed, waiters) = {
-            let mut shared = self.shared.borrow_mut();
-            let failed = shared.close(cause);
-            (failed, std::mem::take(&mut shared.room_waiters))
-        };
-        for (reply, error) in failed {
-            fulfil(&reply, Err(error));
-        }
-        waiters.into_iter().for_each(Waker::wake);
     }
 
     fn poll_turn(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), <C as Decoder>::Error>> {
@@ -371,16 +351,24 @@ where
     T: AsyncRead + AsyncWrite,
 {
     fn drop(&mut self) {
-        let (failed, waiters) = {
-            let Ok(mut shared) = self.shared.try_borrow_mut() else {
-                return;
-            };
-            let failed = shared.close("connection dropped");
-            (failed, std::mem::take(&mut shared.room_waiters))
-        };
-        for (reply, error) in failed {
-            fulfil(&reply, Err(error));
-        }
-        waiters.into_iter().for_each(Waker::wake);
+        fail_all(&self.shared, "connection dropped");
     }
+}
+
+/// Closes the connection's shared state with `cause`: fails every call (see
+/// [`Shared::close`]) and wakes the callers waiting for room, who then fail.
+/// Used both when `run` ends and when the connection is dropped; a drop that
+/// finds the state borrowed does nothing rather than panic.
+fn fail_all<Req, Resp>(shared: &RefCell<Shared<Req, Resp>>, cause: &str) {
+    let (failed, waiters) = {
+        let Ok(mut shared) = shared.try_borrow_mut() else {
+            return;
+        };
+        let failed = shared.close(cause);
+        (failed, std::mem::take(&mut shared.room_waiters))
+    };
+    for (reply, error) in failed {
+        fulfil(&reply, Err(error));
+    }
+    waiters.into_iter().for_each(Waker::wake);
 }

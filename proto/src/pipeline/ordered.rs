@@ -1,7 +1,7 @@
 //! `Ordered`: the in-flight requests of one pipelined connection.
 //!
 //! A bounded ring of futures whose outputs are taken out in arrival order. Each
-//! ring slot has its own waker (see `dispatch_wake`), created once per
+//! ring slot has its own waker (see `dispatch/wake.rs`), created once per
 //! connection: when a future is woken, only its slot index is queued, and the
 //! next poll of the set polls just the queued futures. A connection with N
 //! requests in flight therefore costs O(woken) per turn, never O(N) — the
@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::dispatch_wake::WakeSet;
+use crate::dispatch::wake::WakeSet;
 
 enum Slot<F: Future> {
     Empty,

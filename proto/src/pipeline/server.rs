@@ -25,6 +25,7 @@ use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
 use super::ordered::Ordered;
 use crate::codec::{Decoder, Encoder};
+use crate::dispatch::server::Ending;
 use crate::framed::{Framed, DEFAULT_BACKPRESSURE};
 
 /// Default bound on requests handled at once per connection.
@@ -178,73 +179,62 @@ impl Server {
     {
         let mut in_flight: Ordered<F> = Ordered::new(self.max_in_flight);
         let mut shutdown = pin!(shutdown);
-        let mut reading = true;
-        let mut failure: Option<ServerError<<C as Decoder>::Error, E>> = None;
-        // A decode error's reply goes out after the responses to earlier requests.
-        let mut last_reply: Option<Resp> = None;
+        let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, Resp> = Ending::new();
         let mut idle = IdleTimer::new(self.idle_timeout, self.request_timeout);
         std::future::poll_fn(|cx| loop {
-            if reading && (shutdown.as_mut().poll(cx).is_ready() || is_done(framed.codec())) {
-                reading = false;
+            if ending.reading && (shutdown.as_mut().poll(cx).is_ready() || is_done(framed.codec()))
+            {
+                ending.reading = false;
             }
             let mut progressed = false;
-            while reading && !in_flight.is_full() && framed.write_buffered() < self.backpressure {
+            while ending.reading
+                && !in_flight.is_full()
+                && framed.write_buffered() < self.backpressure
+            {
                 match framed.poll_next(cx) {
                     Poll::Ready(Some(Ok(request))) => {
                         in_flight.push(handler(request));
                         progressed = true;
                     }
                     Poll::Ready(Some(Err(e))) => {
-                        reading = false;
-                        last_reply = error_reply(&e);
-                        failure.get_or_insert(ServerError::Codec(e));
+                        ending.decode_failed(error_reply(&e), ServerError::Codec(e));
                     }
-                    Poll::Ready(None) => reading = false,
+                    Poll::Ready(None) => ending.reading = false,
                     Poll::Pending => break,
                 }
             }
             in_flight.poll_woken(cx);
+            // In request order: the first failure drops every later request,
+            // where the multiplexed server still writes the others finished.
             while let Some(output) = in_flight.pop_ready() {
                 progressed = true;
                 match output {
                     Ok(response) => {
                         if let Err(e) = framed.encode(response) {
-                            reading = false;
                             in_flight.clear();
-                            failure.get_or_insert(ServerError::Codec(e));
+                            ending.fail(ServerError::Codec(e));
                         }
                     }
                     Err(e) => {
-                        reading = false;
                         in_flight.clear();
-                        last_reply = None;
-                        failure.get_or_insert(ServerError::Handler(e));
+                        ending.handler_failed(ServerError::Handler(e));
                     }
                 }
             }
-            if in_flight.is_empty() {
-                if let Some(reply) = last_reply.take() {
-                    let _ = framed.encode(reply);
-                }
+            let finish = ending.poll_finish(
+                &mut framed,
+                in_flight.is_empty(),
+                &mut progressed,
+                cx,
+                |e| ServerError::Codec(e.into()),
+            );
+            if let Poll::Ready(end) = finish {
+                in_flight.clear();
+                return Poll::Ready(end);
             }
-            if framed.write_buffered() > 0 {
-                match framed.poll_flush(cx) {
-                    Poll::Ready(Ok(())) => progressed = true,
-                    Poll::Ready(Err(e)) => {
-                        in_flight.clear();
-                        return Poll::Ready(Err(failure
-                            .take()
-                            .unwrap_or(ServerError::Codec(e.into()))));
-                    }
-                    Poll::Pending => {}
-                }
-            }
-            if !reading && in_flight.is_empty() && framed.write_buffered() == 0 {
-                return Poll::Ready(failure.take().map_or(Ok(()), Err));
-            }
-            let quiet = reading && in_flight.is_empty() && framed.write_buffered() == 0;
+            let quiet = ending.reading && in_flight.is_empty() && framed.write_buffered() == 0;
             if idle.poll_expired(quiet, framed.read_buffered() > 0, progressed, cx) {
-                reading = false;
+                ending.reading = false;
                 continue;
             }
             if !progressed {

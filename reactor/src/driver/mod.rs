@@ -123,6 +123,15 @@ impl Driver {
         }
     }
 
+    /// Submits queued work without waiting, so nothing queued — in particular a
+    /// wake for another runtime — waits for a park that may never come.
+    pub(crate) fn flush(&self) {
+        match self {
+            Driver::Uring(d) => d.flush(),
+            Driver::Compat(_) => {}
+        }
+    }
+
     /// Forgets any state kept for `fd`; called right before it is closed.
     pub(crate) fn deregister(&self, fd: RawFd) {
         match self {
@@ -159,6 +168,22 @@ impl Unparker {
             Unparker::Uring(u) => u.unpark(),
             Unparker::Compat(u) => u.unpark(),
         }
+    }
+
+    /// Like [`unpark`](Self::unpark), from the thread of the runtime that
+    /// drives `current`. When both are io_uring with `IORING_OP_MSG_RING`, the
+    /// wake is a completion posted into the target's ring by an SQE queued on
+    /// `current`'s ring, which leaves with `current`'s next `io_uring_enter`:
+    /// no syscall of its own. Otherwise the target's eventfd (or mio waker) is
+    /// written. Returns whether the ring path was taken.
+    pub(crate) fn unpark_from(&self, current: &Driver) -> bool {
+        if let (Unparker::Uring(target), Driver::Uring(driver)) = (self, current) {
+            if driver.send_wake(target) {
+                return true;
+            }
+        }
+        self.unpark();
+        false
     }
 }
 

@@ -9,17 +9,31 @@
 //!
 //! Cross-thread wake-ups: an eventfd whose read is kept armed on the ring. A
 //! thread that wakes a task of a sleeping runtime writes the eventfd; the read
-//! completes, and the wait returns.
+//! completes, and the wait returns. When the waking thread runs another ringo
+//! io_uring runtime, it instead queues an `IORING_OP_MSG_RING` on its own ring
+//! (Linux 5.18, probed once): the SQE leaves with that runtime's next
+//! `io_uring_enter`, and the kernel posts a completion tagged [`MSG_WAKE_TAG`]
+//! straight into the sleeping ring, which ends its wait — with `DEFER_TASKRUN`
+//! on the sleeping ring too (the kernel queues the post as task work for the
+//! ring's owner and wakes its wait; `tests/uring_features.rs` checks it).
+//!
+//! SQPOLL ([`Builder::sqpoll`](crate::Builder::sqpoll)): a kernel thread
+//! consumes the SQ. The io-uring crate's `submit*` calls set
+//! `IORING_ENTER_SQ_WAKEUP` when that thread has gone to sleep and skip the
+//! syscall when it is awake and nothing needs waiting for; the driver uses them
+//! (not a raw enter) on SQPOLL rings. Completions are posted by the kernel on
+//! its own there (SQPOLL excludes `DEFER_TASKRUN`), so reaping the CQ sees them.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use io_uring::types::{SubmitArgs, Timespec};
-use io_uring::{cqueue, opcode, squeue, types, IoUring};
+use io_uring::{cqueue, opcode, squeue, types, IoUring, Probe};
 
 use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Slots};
 use crate::op::OpCode;
@@ -29,14 +43,55 @@ use crate::runtime::{Config, UringFeatures};
 const WAKE_TAG: u64 = Key::reserved(1);
 /// `user_data` of cancellation requests (their own completions carry no news).
 const CANCEL_TAG: u64 = Key::reserved(2);
+/// `user_data` of the completion another runtime's `IORING_OP_MSG_RING` posts
+/// into this ring: a wake-up, carrying nothing else.
+const MSG_WAKE_TAG: u64 = Key::reserved(3);
+/// Reserved tags with this bit set are this ring's own MSG_RING submissions;
+/// the other 31 bits index `msg_sent`.
+const MSG_SENT_BIT: u32 = 1 << 31;
+/// Most MSG_RING wakes one ring keeps in flight; past it, wakes go through the
+/// target's eventfd. A runtime has at most one wake pending per sleeping
+/// target (the `sleeping` flag is cleared by the first waker), so this only
+/// bounds memory against a process running a thousand runtimes.
+const MAX_MSG_IN_FLIGHT: usize = 1024;
+
+/// Ring set-ups to try when SQPOLL is asked for, best first. The kernel
+/// refuses `DEFER_TASKRUN` with SQPOLL, so it is never tried.
+const SQPOLL_SETUPS: [UringFeatures; 3] = [
+    setup(true, false, true, true),
+    setup(true, false, false, true),
+    setup(false, false, false, true),
+];
+/// Ring set-ups to try otherwise (or when every SQPOLL one is refused).
+const SETUPS: [UringFeatures; 3] = [
+    setup(true, true, true, false),
+    setup(false, false, true, false),
+    setup(false, false, false, false),
+];
+
+/// The set-up flags of one attempt; `msg_ring` is probed after the ring exists.
+const fn setup(
+    single_issuer: bool,
+    defer_taskrun: bool,
+    coop_taskrun: bool,
+    sqpoll: bool,
+) -> UringFeatures {
+    UringFeatures {
+        single_issuer,
+        defer_taskrun,
+        coop_taskrun,
+        sqpoll,
+        msg_ring: false,
+    }
+}
 
 /// The io_uring driver.
 pub(crate) struct Driver {
     ring: RefCell<IoUring<squeue::Entry, cqueue::Entry>>,
     slots: RefCell<Slots>,
-    /// The eventfd other threads write to wake us (owned by the [`Unparker`]s'
-    /// shared handle as well, so it outlives every waker).
-    wake_fd: std::sync::Arc<OwnedFd>,
+    /// How other threads wake us (shared with the [`Unparker`]s, so it
+    /// outlives every waker).
+    wake: Arc<WakeTarget>,
     /// Where the armed eventfd read writes: a leaked `Box`, so its address is
     /// stable; freed in `Drop` only if no read is left in flight.
     wake_buf: *mut u64,
@@ -45,61 +100,72 @@ pub(crate) struct Driver {
     /// Completions copied out of the CQ, processed after the ring is released.
     scratch: RefCell<Vec<(u64, i32)>>,
     features: UringFeatures,
+    /// Targets of this ring's MSG_RING wakes still in flight, indexed by the
+    /// low bits of their tag (`None`: a free index). Each `Arc` keeps its
+    /// target's ring fd open until the kernel has used it and posted the
+    /// completion here. A plain `Vec` (scanned for a free index) rather than a
+    /// slab: it holds a handful of entries, one per sleeping peer at most.
+    msg_sent: RefCell<Vec<Option<Arc<WakeTarget>>>>,
 }
 
-/// Wakes an io_uring driver from any thread: writes its eventfd.
+/// What other threads need to wake one io_uring driver.
+#[derive(Debug)]
+struct WakeTarget {
+    /// The eventfd whose read the driver keeps armed on its ring.
+    event_fd: OwnedFd,
+    /// A duplicate of the driver's ring fd, which other runtimes' MSG_RING
+    /// wakes name; `None` where MSG_RING is unavailable. Being our own
+    /// duplicate, it stays open while any [`Unparker`] (or MSG_RING in flight)
+    /// lives, so such an SQE can never name a closed — or reused — fd number.
+    /// The price: the ring's kernel memory (not the driver) outlives the
+    /// runtime until the last waker of its tasks is dropped.
+    ring_fd: Option<OwnedFd>,
+}
+
+impl WakeTarget {
+    fn write_eventfd(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live local to an eventfd this struct owns
+        // and keeps open; a full counter (EAGAIN) already guarantees a wake-up, and
+        // any other failure can only mean a missed wake we cannot report anyway.
+        unsafe {
+            libc::write(self.event_fd.as_raw_fd(), (&one as *const u64).cast(), 8);
+        }
+    }
+}
+
+/// Wakes an io_uring driver from any thread: writes its eventfd, or (through
+/// [`Driver::send_wake`]) is the target of another ring's MSG_RING.
 #[derive(Debug, Clone)]
 pub(crate) struct Unparker {
-    wake_fd: std::sync::Arc<OwnedFd>,
+    target: Arc<WakeTarget>,
 }
 
 impl Unparker {
     pub(crate) fn unpark(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a live local to an eventfd this handle keeps
-        // open (the Arc); a full counter (EAGAIN) already guarantees a wake-up, and
-        // any other failure can only mean a missed wake we cannot report anyway.
-        unsafe {
-            libc::write(self.wake_fd.as_raw_fd(), (&one as *const u64).cast(), 8);
-        }
+        self.target.write_eventfd();
     }
 }
 
-/// The ring set-ups to try, best first. A kernel that lacks a flag answers EINVAL
-/// and the next one is tried; any other error ends the attempt.
+/// Builds the ring, trying set-ups best first. With SQPOLL asked for, any
+/// refusal of an SQPOLL set-up (EINVAL for a flag mix the kernel lacks, EPERM
+/// for unprivileged users on old kernels, …) means "no SQPOLL", never "no
+/// io_uring": the plain set-ups follow. Among those, a kernel that lacks a flag
+/// answers EINVAL and the next one is tried; any other error ends the attempt.
 fn build_ring(config: &Config) -> io::Result<(IoUring, UringFeatures)> {
     if let Some(errno) = config.simulate_uring_error {
         return Err(io::Error::from_raw_os_error(errno));
     }
-    let full = UringFeatures {
-        single_issuer: true,
-        defer_taskrun: true,
-        coop_taskrun: true,
-    };
-    let coop = UringFeatures {
-        single_issuer: false,
-        defer_taskrun: false,
-        coop_taskrun: true,
-    };
-    let plain = UringFeatures {
-        single_issuer: false,
-        defer_taskrun: false,
-        coop_taskrun: false,
-    };
+    if let Some(idle_ms) = config.sqpoll_idle_ms {
+        for features in SQPOLL_SETUPS {
+            if let Ok(ring) = try_build(config, features, idle_ms) {
+                return Ok((ring, features));
+            }
+        }
+    }
     let mut last = io::Error::from_raw_os_error(libc::EINVAL);
-    for features in [full, coop, plain] {
-        let mut builder = IoUring::builder();
-        builder.setup_cqsize(config.ring_entries.saturating_mul(4));
-        if features.single_issuer {
-            builder.setup_single_issuer();
-        }
-        if features.defer_taskrun {
-            builder.setup_defer_taskrun();
-        }
-        if features.coop_taskrun {
-            builder.setup_coop_taskrun();
-        }
-        match builder.build(config.ring_entries) {
+    for features in SETUPS {
+        match try_build(config, features, 0) {
             Ok(ring) => return Ok((ring, features)),
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = e,
             Err(e) => return Err(e),
@@ -108,9 +174,51 @@ fn build_ring(config: &Config) -> io::Result<(IoUring, UringFeatures)> {
     Err(last)
 }
 
+/// One ring set-up attempt with the flags of `features`.
+fn try_build(config: &Config, features: UringFeatures, sqpoll_idle_ms: u32) -> io::Result<IoUring> {
+    let mut builder = IoUring::builder();
+    builder.setup_cqsize(config.ring_entries.saturating_mul(4));
+    if features.single_issuer {
+        builder.setup_single_issuer();
+    }
+    if features.defer_taskrun {
+        builder.setup_defer_taskrun();
+    }
+    if features.coop_taskrun {
+        builder.setup_coop_taskrun();
+    }
+    if features.sqpoll {
+        builder.setup_sqpoll(sqpoll_idle_ms);
+    }
+    builder.build(config.ring_entries)
+}
+
+/// A new close-on-exec descriptor for the file `fd` names.
+fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC only creates a descriptor, for the open ring fd the
+    // caller holds; the result is checked.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `new` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// Whether `ring` may send and receive MSG_RING wakes: the kernel knows the
+/// opcode (`IORING_REGISTER_PROBE`) and the test hook does not deny it.
+fn probe_msg_ring(ring: &IoUring, config: &Config) -> bool {
+    if config.simulate_no_msg_ring {
+        return false;
+    }
+    let mut probe = Probe::new();
+    ring.submitter().register_probe(&mut probe).is_ok()
+        && probe.is_supported(opcode::MsgRingData::CODE)
+}
+
 impl Driver {
     pub(crate) fn new(config: &Config) -> io::Result<(Driver, Unparker)> {
-        let (ring, features) = build_ring(config)?;
+        let (ring, mut features) = build_ring(config)?;
         if !ring.params().is_feature_ext_arg() {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -123,17 +231,24 @@ impl Driver {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: `fd` is a new eventfd that nothing else owns.
-        let wake_fd = std::sync::Arc::new(unsafe { OwnedFd::from_raw_fd(fd) });
+        let event_fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // Without a duplicate (EMFILE) the ring still works; wakes use the eventfd.
+        let ring_fd = probe_msg_ring(&ring, config)
+            .then(|| dup_cloexec(ring.as_raw_fd()).ok())
+            .flatten();
+        features.msg_ring = ring_fd.is_some();
+        let wake = Arc::new(WakeTarget { event_fd, ring_fd });
         let driver = Driver {
             ring: RefCell::new(ring),
             slots: RefCell::new(Slots::new()),
-            wake_fd: wake_fd.clone(),
+            wake: wake.clone(),
             wake_buf: Box::into_raw(Box::new(0)),
             wake_armed: Cell::new(false),
             scratch: RefCell::new(Vec::new()),
             features,
+            msg_sent: RefCell::new(Vec::new()),
         };
-        Ok((driver, Unparker { wake_fd }))
+        Ok((driver, Unparker { target: wake }))
     }
 
     pub(crate) fn features(&self) -> UringFeatures {
@@ -151,6 +266,11 @@ impl Driver {
                 return Ok(());
             }
             match ring.submit() {
+                // The SQPOLL thread empties the SQ on its own time: wait for room
+                // rather than spin.
+                Ok(_) if self.features.sqpoll => {
+                    ring.submitter().squeue_wait()?;
+                }
                 Ok(_) => {}
                 // The CQ is backed up: the kernel refuses new work until it is
                 // drained, so move completions out to the scratch list first.
@@ -185,6 +305,55 @@ impl Driver {
         after
     }
 
+    /// Queues a wake for `target`'s ring as an `IORING_OP_MSG_RING` on this ring,
+    /// to leave with this runtime's next `io_uring_enter` (a park, or the flush
+    /// when `block_on` returns). Returns `false`, having queued nothing, when
+    /// either ring lacks MSG_RING, too many are in flight, or the SQ cannot
+    /// take it; the caller then writes the eventfd.
+    pub(crate) fn send_wake(&self, target: &Unparker) -> bool {
+        if !self.features.msg_ring {
+            return false;
+        }
+        let Some(ring_fd) = &target.target.ring_fd else {
+            return false;
+        };
+        // A wake from inside the driver's own bookkeeping (a waker run while the
+        // ring or the list is borrowed) takes the eventfd path instead.
+        let Ok(mut sent) = self.msg_sent.try_borrow_mut() else {
+            return false;
+        };
+        let index = sent.iter().position(Option::is_none).unwrap_or(sent.len());
+        if index >= MAX_MSG_IN_FLIGHT || self.ring.try_borrow_mut().is_err() {
+            return false;
+        }
+        let Ok(tag) = u32::try_from(index) else {
+            return false;
+        };
+        let entry = opcode::MsgRingData::new(types::Fd(ring_fd.as_raw_fd()), 0, MSG_WAKE_TAG, None)
+            .build()
+            .user_data(Key::reserved(MSG_SENT_BIT | tag));
+        if self.push(&entry).is_err() {
+            return false;
+        }
+        let target = Some(target.target.clone());
+        match sent.get_mut(index) {
+            Some(free) => *free = target,
+            None => sent.push(target),
+        }
+        true
+    }
+
+    /// Submits whatever is queued without waiting. Best effort: what a failed
+    /// submit leaves queued goes with the next park or the shutdown.
+    pub(crate) fn flush(&self) {
+        let Ok(mut ring) = self.ring.try_borrow_mut() else {
+            return;
+        };
+        if !ring.submission().is_empty() {
+            let _ = ring.submit();
+        }
+    }
+
     /// Asks the kernel to cancel the request with `user_data`. Best effort: the
     /// request's own completion (cancelled or not) is what frees its slot.
     fn cancel(&self, user_data: u64) {
@@ -198,7 +367,8 @@ impl Driver {
         if self.wake_armed.get() {
             return Ok(());
         }
-        let entry = opcode::Read::new(types::Fd(self.wake_fd.as_raw_fd()), self.wake_buf.cast(), 8)
+        let fd = types::Fd(self.wake.event_fd.as_raw_fd());
+        let entry = opcode::Read::new(fd, self.wake_buf.cast(), 8)
             .build()
             .user_data(WAKE_TAG);
         self.push(&entry)?;
@@ -212,6 +382,10 @@ impl Driver {
             let mut ring = self.ring.borrow_mut();
             let to_submit = ring.submission().len() as u32;
             match timeout {
+                // The crate's submit wakes a sleeping SQPOLL thread (SQ_WAKEUP), and
+                // skips the syscall while the thread is awake; the kernel posts
+                // completions without task work of ours to run.
+                Some(t) if t.is_zero() && self.features.sqpoll => ring.submit(),
                 // SAFETY: a plain enter with no argument pointer. GETEVENTS makes the
                 // kernel run deferred task work, so completions appear without waiting.
                 Some(t) if t.is_zero() => unsafe {
@@ -252,9 +426,7 @@ impl Driver {
         }
         for (user_data, res) in scratch.drain(..) {
             let Some(key) = Key::from_user_data(user_data) else {
-                if user_data == WAKE_TAG {
-                    self.wake_armed.set(false);
-                }
+                self.complete_reserved(user_data, res);
                 continue;
             };
             let result = if res < 0 {
@@ -275,6 +447,26 @@ impl Driver {
         }
     }
 
+    /// Handles a completion of the driver's own (a reserved tag). A MSG_WAKE_TAG
+    /// completion has done its job by ending the wait; a cancel's carries no news.
+    fn complete_reserved(&self, user_data: u64, res: i32) {
+        let tag = (user_data >> 32) as u32;
+        if user_data == WAKE_TAG {
+            self.wake_armed.set(false);
+        } else if tag & MSG_SENT_BIT != 0 {
+            let target = self
+                .msg_sent
+                .borrow_mut()
+                .get_mut((tag & !MSG_SENT_BIT) as usize)
+                .and_then(Option::take);
+            // The kernel refused the MSG_RING (the target's CQ overflowed, no
+            // memory, …): the wake must not be lost, so it goes by eventfd.
+            if let Some(target) = target.filter(|_| res < 0) {
+                target.write_eventfd();
+            }
+        }
+    }
+
     pub(crate) fn shutdown(&self, deadline: Duration) {
         let keys = self.slots.borrow().in_flight_keys();
         for key in keys {
@@ -284,11 +476,18 @@ impl Driver {
             self.cancel(WAKE_TAG);
         }
         let end = Instant::now() + deadline;
-        while self.slots.borrow().in_flight() > 0 || self.wake_armed.get() {
+        // Our MSG_RING wakes are not cancelled: they complete at once, and the
+        // targets are waiting for them.
+        while self.slots.borrow().in_flight() > 0
+            || self.wake_armed.get()
+            || self.msg_sent.borrow().iter().any(Option::is_some)
+        {
             let now = Instant::now();
             if now >= end {
                 // The kernel may still write these: leak them rather than free them.
                 self.slots.borrow_mut().leak_in_flight();
+                // Nor close fd numbers a queued MSG_RING may still name.
+                std::mem::forget(std::mem::take(&mut *self.msg_sent.borrow_mut()));
                 return;
             }
             let ts = Timespec::from((end - now).min(Duration::from_millis(50)));

@@ -45,6 +45,12 @@ impl Driver {
     pub(crate) fn shutdown(&self, _: Duration) {
         match *self {}
     }
+    pub(crate) fn send_wake(&self, _: &Unparker) -> bool {
+        match *self {}
+    }
+    pub(crate) fn flush(&self) {
+        match *self {}
+    }
 }
 
 impl Unparker {

@@ -1,4 +1,5 @@
-//! Owned-buffer I/O traits: [`AsyncRead`] and [`AsyncWrite`].
+//! Owned-buffer I/O traits: [`AsyncRead`] and [`AsyncWrite`], and
+//! [`copy_bidirectional`] (a proxy's data path, zero-copy on io_uring).
 //!
 //! Every call takes its buffer by value and returns it with the result — a
 //! [`BufResult`] — because on io_uring the kernel writes into the buffer after
@@ -35,6 +36,13 @@
 // The futures of these traits are deliberately not `Send`: ringo tasks never
 // leave their thread, so requiring `Send` would only forbid `Rc` in I/O code.
 #![allow(async_fn_in_trait)]
+
+mod copy;
+
+pub use copy::copy_bidirectional;
+#[cfg(target_os = "linux")]
+#[doc(hidden)]
+pub use copy::{set_splice_refused, spliced_bytes};
 
 use std::fmt;
 use std::future::Future;

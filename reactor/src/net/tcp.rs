@@ -164,6 +164,12 @@ impl TcpStream {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.socket.take_error()
     }
+
+    /// A handle to the fd for an op built outside this module (splice).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn shared_fd(&self) -> crate::fd::SharedFd {
+        self.socket.shared()
+    }
 }
 
 stream_impls!(TcpStream);

@@ -20,10 +20,14 @@
 pub(crate) mod accept;
 pub(crate) mod connect;
 pub(crate) mod fs;
+#[cfg(target_os = "linux")]
+pub(crate) mod poll;
 pub(crate) mod recv;
 pub(crate) mod recv_from;
 pub(crate) mod send;
 pub(crate) mod send_to;
+#[cfg(target_os = "linux")]
+pub(crate) mod splice;
 pub(crate) mod writev;
 
 use std::future::Future;

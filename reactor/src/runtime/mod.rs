@@ -106,6 +106,28 @@ pub struct UringFeatures {
     pub defer_taskrun: bool,
     /// `IORING_SETUP_COOP_TASKRUN` (Linux 5.19).
     pub coop_taskrun: bool,
+    /// `IORING_SETUP_SQPOLL`: a kernel thread polls the submission queue (see
+    /// [`Builder::sqpoll`]). Set only when requested and granted; the kernel
+    /// refuses it together with `DEFER_TASKRUN` and `COOP_TASKRUN`, so an
+    /// SQPOLL ring runs without those.
+    pub sqpoll: bool,
+    /// `IORING_OP_MSG_RING` (Linux 5.18): other io_uring runtimes wake this one
+    /// by posting a completion into its ring, and this one wakes them the same
+    /// way, instead of writing an eventfd. Probed once when the ring is built.
+    pub msg_ring: bool,
+}
+
+/// How often other threads woke a sleeping runtime, by path. For tests and
+/// diagnostics; not part of the stable API.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WakeStats {
+    /// Wakes posted into this runtime's ring by another io_uring runtime's
+    /// `IORING_OP_MSG_RING`.
+    pub msg_ring: u64,
+    /// Wakes through the driver's own wake handle: the eventfd on io_uring,
+    /// mio's waker on compat.
+    pub eventfd: u64,
 }
 
 /// Default io_uring submission queue size, in entries (the completion queue is
@@ -128,6 +150,11 @@ pub(crate) struct Config {
     pub(crate) event_interval: u32,
     /// Test hook: make io_uring set-up fail with this errno.
     pub(crate) simulate_uring_error: Option<i32>,
+    /// `Some(idle)`: ask for an SQPOLL ring whose kernel thread sleeps after
+    /// `idle` milliseconds without submissions.
+    pub(crate) sqpoll_idle_ms: Option<u32>,
+    /// Test hook: treat `IORING_OP_MSG_RING` as unsupported.
+    pub(crate) simulate_no_msg_ring: bool,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -153,6 +180,8 @@ impl Builder {
                 blocking_threads: ringo_compat::DEFAULT_MAX_BLOCKING_THREADS,
                 event_interval: DEFAULT_EVENT_INTERVAL,
                 simulate_uring_error: None,
+                sqpoll_idle_ms: None,
+                simulate_no_msg_ring: false,
             },
             driver_set: false,
         }
@@ -182,6 +211,59 @@ impl Builder {
     /// favours I/O latency, higher favours throughput of ready tasks.
     pub fn event_interval(mut self, tasks: u32) -> Builder {
         self.config.event_interval = tasks.max(1);
+        self
+    }
+
+    /// Asks for an io_uring with a kernel submission-polling thread
+    /// (`IORING_SETUP_SQPOLL`) that sleeps after `idle` without new submissions
+    /// (rounded down to whole milliseconds, at least one). Off by default.
+    ///
+    /// # When it helps
+    /// A busy server whose profile is dominated by `io_uring_enter` calls, on a
+    /// machine with a core to spare: the kernel thread picks submissions up from
+    /// shared memory, so a loop turn that has I/O to submit but nothing to wait
+    /// for makes no syscall at all.
+    ///
+    /// # What it costs
+    /// The kernel thread spins a whole core for `idle` after every burst of
+    /// submissions, whether or not more come; after that it sleeps and the next
+    /// submission pays a syscall to wake it. On a machine with few cores (say
+    /// two) it competes with the application threads for CPU and usually makes
+    /// things slower. The kernel also refuses SQPOLL together with
+    /// `DEFER_TASKRUN` and `COOP_TASKRUN`, so an SQPOLL ring runs without them.
+    ///
+    /// # Where the kernel refuses it
+    /// Old kernels allow SQPOLL only to privileged users (EPERM), and a kernel
+    /// may refuse it for other reasons. The runtime is then built on a normal
+    /// ring — with [`DriverKind::Auto`] and with [`DriverKind::Uring`] alike;
+    /// SQPOLL never decides between io_uring and compat — and
+    /// [`UringFeatures::sqpoll`] reports `false`. The compat driver has no
+    /// such thread: there the option is accepted and ignored.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = ringo_reactor::Runtime::builder()
+    ///     .sqpoll(Duration::from_millis(10))
+    ///     .build()?;
+    /// if let Some(features) = rt.uring_features() {
+    ///     println!("sqpoll granted: {}", features.sqpoll);
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn sqpoll(mut self, idle: Duration) -> Builder {
+        let ms = u32::try_from(idle.as_millis()).unwrap_or(u32::MAX);
+        self.config.sqpoll_idle_ms = Some(ms.max(1));
+        self
+    }
+
+    /// Makes the io_uring driver behave as if the kernel lacked
+    /// `IORING_OP_MSG_RING`, so cross-runtime wakes go through the eventfd. For
+    /// testing the fallback; not part of the stable API.
+    #[doc(hidden)]
+    pub fn simulate_msg_ring_unsupported(mut self) -> Builder {
+        self.config.simulate_no_msg_ring = true;
         self
     }
 
@@ -316,6 +398,13 @@ impl Runtime {
         self.inner.driver.uring_features()
     }
 
+    /// How often other threads woke this runtime from sleep, by path. For tests
+    /// and diagnostics; not part of the stable API.
+    #[doc(hidden)]
+    pub fn wake_stats(&self) -> WakeStats {
+        self.inner.shared.wake_stats()
+    }
+
     /// A `Send + Sync` handle for spawning onto this runtime from other threads.
     pub fn handle(&self) -> Handle {
         Handle::new(self.inner.shared.clone())
@@ -346,6 +435,9 @@ impl Runtime {
             if main.woken.swap(false, Ordering::AcqRel) {
                 budget::reset();
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    // Wakes queued this turn for other runtimes' rings ride on
+                    // the next park, which may never come: hand them over now.
+                    inner.driver.flush();
                     return output;
                 }
             }

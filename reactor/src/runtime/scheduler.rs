@@ -13,14 +13,21 @@
 //! was set. With both sides using `SeqCst`, either the runtime sees the pushed
 //! task before parking, or the waker sees `sleeping` and unparks it: a wake is
 //! never lost.
+//!
+//! # Which wake
+//!
+//! A wake from the thread of another io_uring runtime rides on that runtime's
+//! ring as an `IORING_OP_MSG_RING`, which posts a completion into the sleeping
+//! runtime's ring: the waking side makes no syscall of its own. Any other
+//! thread (or a kernel without MSG_RING) writes the driver's eventfd.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_task::Runnable;
 use crossbeam_queue::SegQueue;
 
-use super::context;
+use super::{context, WakeStats};
 use crate::driver::Unparker;
 
 /// The part of a runtime other threads may touch.
@@ -32,6 +39,10 @@ pub(crate) struct Shared {
     /// Set when the runtime starts shutting down; spawns are refused after it.
     closed: AtomicBool,
     unparker: Unparker,
+    /// Wakes sent through another runtime's ring (diagnostics only).
+    wakes_by_msg_ring: AtomicU64,
+    /// Wakes sent through the eventfd or mio waker (diagnostics only).
+    wakes_by_eventfd: AtomicU64,
 }
 
 impl Shared {
@@ -41,6 +52,8 @@ impl Shared {
             sleeping: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             unparker,
+            wakes_by_msg_ring: AtomicU64::new(0),
+            wakes_by_eventfd: AtomicU64::new(0),
         }
     }
 
@@ -62,9 +75,31 @@ impl Shared {
     }
 
     /// Wakes the driver if it is asleep (see the module docs for the handshake).
+    ///
+    /// From the thread of another io_uring runtime, the wake travels as an
+    /// `IORING_OP_MSG_RING` on that runtime's ring; from any other thread it is
+    /// a write to the driver's eventfd (see [`Unparker::unpark_from`]).
     pub(crate) fn notify(&self) {
         if self.sleeping.swap(false, Ordering::SeqCst) {
-            self.unparker.unpark();
+            let by_ring = context::try_with(|rt| self.unparker.unpark_from(&rt.driver))
+                .unwrap_or_else(|| {
+                    self.unparker.unpark();
+                    false
+                });
+            let counter = if by_ring {
+                &self.wakes_by_msg_ring
+            } else {
+                &self.wakes_by_eventfd
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How often [`notify`](Self::notify) woke the sleeping driver, by path.
+    pub(crate) fn wake_stats(&self) -> WakeStats {
+        WakeStats {
+            msg_ring: self.wakes_by_msg_ring.load(Ordering::Relaxed),
+            eventfd: self.wakes_by_eventfd.load(Ordering::Relaxed),
         }
     }
 

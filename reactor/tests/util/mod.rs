@@ -1,16 +1,24 @@
-//! Test helpers: run a test body once per driver.
+//! Test helpers: run a test body once per driver, plus the loopback peers
+//! (echo, pairs, read-to-end, a server on its own thread) that many tests need.
 //!
 //! `both_drivers!` turns `async fn name() { .. }` into a module `name` with two
-//! tests, `name::uring` and `name::compat`, so a failure names its driver. The
+//! tests, `name::uring` and `name::compat`, so a failure names its driver;
+//! `on_both_drivers!` does the same for a plain `fn name(kind: DriverKind)` that
+//! builds its own runtimes (servers on threads, std-socket clients). The
 //! uring case fails when io_uring cannot be set up — it never skips — unless the
 //! run declares a machine without io_uring with `RINGO_TEST_NO_URING=1`.
 //! Every body runs under a time limit, so a bug shows as a failure, not a hang.
+//!
+//! proto's and service's integration tests include this file with `#[path]`, so
+//! it depends on nothing but `ringo_reactor` and std.
 
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
 use std::future::Future;
 use std::time::Duration;
 
+use ringo_reactor::buf::IoBuf;
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::{DriverKind, Runtime};
 
 /// How long one test body may run before it counts as hung.
@@ -18,16 +26,40 @@ pub const TEST_LIMIT: Duration = Duration::from_secs(60);
 
 /// A runtime on `kind`, or `None` when io_uring is declared unavailable.
 pub fn runtime(kind: DriverKind) -> Option<Runtime> {
-    match Runtime::builder().driver(kind).build() {
-        Ok(rt) => {
-            assert_eq!(rt.driver_kind(), kind, "runtime reports the driver it was asked for");
-            Some(rt)
-        }
-        Err(e) if kind == DriverKind::Uring && std::env::var_os("RINGO_TEST_NO_URING").is_some() => {
-            eprintln!("io_uring unavailable and RINGO_TEST_NO_URING is set; not running this case: {e}");
+    let rt = unless_no_uring(
+        kind,
+        "build a runtime",
+        Runtime::builder().driver(kind).build(),
+    )?;
+    assert_eq!(
+        rt.driver_kind(),
+        kind,
+        "runtime reports the driver it was asked for"
+    );
+    Some(rt)
+}
+
+/// The value of `result`, which set up something on driver `kind` (`what`
+/// says what): `None` when it failed on uring and the run declares a machine
+/// without io_uring with `RINGO_TEST_NO_URING`; any other failure fails the test.
+pub fn unless_no_uring<T, E: std::fmt::Display>(
+    kind: DriverKind,
+    what: &str,
+    result: Result<T, E>,
+) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e)
+            if kind == DriverKind::Uring && std::env::var_os("RINGO_TEST_NO_URING").is_some() =>
+        {
+            eprintln!(
+                "io_uring unavailable and RINGO_TEST_NO_URING is set; not running this case: {e}"
+            );
             None
         }
-        Err(e) => panic!("cannot build a {kind} runtime (set RINGO_TEST_NO_URING=1 on machines without io_uring): {e}"),
+        Err(e) => panic!(
+            "cannot {what} on {kind} (set RINGO_TEST_NO_URING=1 on machines without io_uring): {e}"
+        ),
     }
 }
 
@@ -68,6 +100,54 @@ macro_rules! both_drivers {
             }
         }
     };
+}
+
+/// Runs `body` with `kind`, a test that builds its own runtimes: on uring only
+/// where a uring runtime can be built, or fails as [`runtime`] does.
+pub fn on_driver(kind: DriverKind, body: impl FnOnce(DriverKind)) {
+    if kind == DriverKind::Uring && runtime(kind).is_none() {
+        return;
+    }
+    body(kind);
+}
+
+/// Defines tests that run once per driver, `name::uring` and `name::compat`,
+/// for bodies that build their own runtimes (see [`on_driver`]): either
+/// `on_both_drivers!(a, b)` for existing `fn a(kind: DriverKind)`, or
+/// `on_both_drivers! { fn name(kind: DriverKind) { .. } }` with the body inline.
+#[macro_export]
+macro_rules! on_both_drivers {
+    (fn $name:ident($kind:ident: DriverKind) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn body($kind: ringo_reactor::DriverKind) $body
+
+            #[test]
+            fn uring() {
+                $crate::util::on_driver(ringo_reactor::DriverKind::Uring, body);
+            }
+
+            #[test]
+            fn compat() {
+                $crate::util::on_driver(ringo_reactor::DriverKind::Compat, body);
+            }
+        }
+    };
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn uring() {
+                $crate::util::on_driver(ringo_reactor::DriverKind::Uring, super::$name);
+            }
+
+            #[test]
+            fn compat() {
+                $crate::util::on_driver(ringo_reactor::DriverKind::Compat, super::$name);
+            }
+        }
+    )*};
 }
 
 /// A deterministic byte pattern, different at every offset of a long stream.
@@ -229,4 +309,151 @@ pub fn within<T: Send + 'static>(
             Ok(()) => panic!("{what} ended without a result"),
         },
     }
+}
+
+/// Like [`tcp_pair`], with Nagle off on both sides, so tests that write a byte
+/// at a time are not slowed by delayed acknowledgements.
+pub async fn tcp_pair_nodelay() -> (ringo_reactor::net::TcpStream, ringo_reactor::net::TcpStream) {
+    let (client, server) = tcp_pair().await;
+    client
+        .set_nodelay(true)
+        .expect("set nodelay on the client side");
+    server
+        .set_nodelay(true)
+        .expect("set nodelay on the server side");
+    (client, server)
+}
+
+/// Echoes everything read on `stream` until end of stream or an error.
+pub async fn echo<S: AsyncRead + AsyncWrite>(stream: S) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let (n, filled) = stream.read(buf).await;
+        let n = match n {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let (written, slice) = stream.write_all(filled.slice(..n)).await;
+        buf = slice.into_inner();
+        if written.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads from `stream` until end of stream; returns everything read.
+pub async fn read_to_end<S: AsyncRead>(stream: &S) -> std::io::Result<Vec<u8>> {
+    let mut all = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let (n, back) = stream.read(buf).await;
+        buf = back;
+        match n? {
+            0 => return Ok(all),
+            n => all.extend_from_slice(buf.get(..n).expect("read within the buffer")),
+        }
+    }
+}
+
+/// Writes all of `bytes` to `stream`, failing the test on error.
+pub async fn write_all<S: AsyncWrite>(stream: &S, bytes: impl Into<Vec<u8>>) {
+    let (result, _) = stream.write_all(bytes.into()).await;
+    result.expect("peer write");
+}
+
+/// Serves `handle` on a free loopback port of the current runtime, one task
+/// per accepted connection; returns the address.
+pub fn spawn_server<F, Fut>(handle: F) -> std::net::SocketAddr
+where
+    F: Fn(ringo_reactor::net::TcpStream) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let listener = ringo_reactor::net::TcpListener::bind(any_local()).expect("bind");
+    let addr = listener.local_addr().expect("local_addr");
+    drop(ringo_reactor::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            drop(ringo_reactor::spawn(handle(stream)));
+        }
+    }));
+    addr
+}
+
+/// Starts a thread with a runtime of `kind` that serves a loopback listener
+/// until the process exits: `make` runs on that thread and returns the
+/// handler, called once per accepted connection in its own task. Returns the
+/// listener's address, or `None` when io_uring is declared unavailable.
+pub fn server_thread<M, H, Fut>(kind: DriverKind, make: M) -> Option<std::net::SocketAddr>
+where
+    M: FnOnce() -> H + Send + 'static,
+    H: FnMut(ringo_reactor::net::TcpStream) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Some(rt) = runtime(kind) else {
+            let _ = tx.send(None);
+            return;
+        };
+        rt.block_on(async move {
+            let listener = ringo_reactor::net::TcpListener::bind(any_local())
+                .expect("bind a loopback listener");
+            let addr = listener.local_addr().expect("listener address");
+            tx.send(Some(addr)).expect("the test waits for the address");
+            let mut handle = make();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                drop(ringo_reactor::spawn(handle(stream)));
+            }
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("server thread starts")
+}
+
+/// Sends `request` over a blocking std connection to `addr` and reads until
+/// the server closes the connection; a read stalled for 20 s fails the test.
+pub fn exchange_until_close(addr: std::net::SocketAddr, request: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the server");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("set a read timeout");
+    stream.write_all(request).expect("write the request");
+    let mut reply = Vec::new();
+    stream
+        .read_to_end(&mut reply)
+        .expect("the server closes the connection");
+    reply
+}
+
+/// An address every connect to is refused, held for as long as the guard
+/// lives: a TCP socket bound to a free loopback port but never listening. A
+/// port merely freed after use could be handed to another test's listener in
+/// the meantime; a bound port cannot.
+pub fn refused_addr() -> (std::os::fd::OwnedFd, std::net::SocketAddr) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket(2); the result is checked before use.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: `fd` is a new socket nobody else owns.
+    let guard = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY: all-zero is a valid sockaddr_in; family and address are set below.
+    let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    addr.sin_family = libc::AF_INET as libc::sa_family_t;
+    addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: binds our socket to a live sockaddr_in of the given length.
+    let bound = unsafe { libc::bind(fd, (&addr as *const libc::sockaddr_in).cast(), len) };
+    assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+    let mut len = len;
+    // SAFETY: getsockname writes at most `len` bytes into our sockaddr_in.
+    let named =
+        unsafe { libc::getsockname(fd, (&mut addr as *mut libc::sockaddr_in).cast(), &mut len) };
+    assert_eq!(named, 0, "getsockname: {}", std::io::Error::last_os_error());
+    (
+        guard,
+        std::net::SocketAddr::from(([127, 0, 0, 1], u16::from_be(addr.sin_port))),
+    )
 }

@@ -34,8 +34,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
 use crate::observe::{Classify, DefaultClassifier};
+use crate::rng::Rng;
 use crate::service::{Service, Status};
-use p2c::{choose, Rng};
+use p2c::choose;
 use set::{Endpoint, EndpointSet, Settings};
 
 pub use error::NoEndpoint;

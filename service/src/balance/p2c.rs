@@ -7,16 +7,13 @@
 //! and without herding (Mitzenmacher, "The Power of Two Choices in Randomized
 //! Load Balancing", 2001) — the scheme of Finagle, linkerd and tower.
 //!
-//! The random numbers come from a xorshift64* generator in the balancer
-//! itself: no global state, no `rand` dependency, and a fixed seed makes every
-//! pick reproducible in tests.
+//! The random numbers come from the crate's small `Rng` kept in the
+//! balancer itself, so a fixed seed makes every pick reproducible in tests.
 
-use std::cell::Cell;
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::time::Instant;
 
 use super::set::{Endpoint, Settings};
+use crate::rng::Rng;
 
 /// What "less loaded" means when p2c compares two endpoints.
 ///
@@ -55,53 +52,11 @@ impl Load {
     }
 }
 
-/// A xorshift64* generator (Vigna, "An experimental exploration of
-/// Marsaglia's xorshift generators, scrambled", 2016).
-#[derive(Debug)]
-pub(super) struct Rng {
-    /// Never zero: zero is xorshift's fixed point.
-    state: Cell<u64>,
-}
-
-impl Rng {
-    /// A generator seeded from std's per-process random hasher keys.
-    pub(super) fn random() -> Rng {
-        Rng::seeded(RandomState::new().hash_one(0u8))
-    }
-
-    /// A generator that repeats its sequence for the same `seed`.
-    pub(super) fn seeded(seed: u64) -> Rng {
-        // One splitmix64 finaliser step, so seeds 1, 2, 3 start far apart.
-        let mut z = seed ^ 0x9E37_79B9_7F4A_7C15;
-        z = (z ^ (z >> 33)).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-        z = (z ^ (z >> 33)).wrapping_mul(0xC4CE_B9FE_1A85_EC53);
-        z ^= z >> 33;
-        Rng {
-            state: Cell::new(z.max(1)),
-        }
-    }
-
-    fn next_u64(&self) -> u64 {
-        let mut x = self.state.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.state.set(x);
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in `0..n`; `n` must be non-zero. Lemire's multiply-shift, whose
-    /// bias (at most n / 2^64) is far below anything a balancer could notice.
-    fn below(&self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-
-    /// Two distinct values uniform in `0..n` (for `n` ≥ 2).
-    fn two_below(&self, n: usize) -> (usize, usize) {
-        let first = self.below(n);
-        let second = self.below(n - 1);
-        (first, if second >= first { second + 1 } else { second })
-    }
+/// Two distinct values uniform in `0..n` (for `n` ≥ 2).
+fn two_below(rng: &Rng, n: usize) -> (usize, usize) {
+    let first = rng.below(n);
+    let second = rng.below(n - 1);
+    (first, if second >= first { second + 1 } else { second })
 }
 
 /// Picks among `candidates` by two random choices, the lower of `cost` winning
@@ -115,7 +70,7 @@ pub(super) fn choose(
         [] => None,
         [only] => Some(*only),
         _ => {
-            let (a, b) = rng.two_below(candidates.len());
+            let (a, b) = two_below(rng, candidates.len());
             let (a, b) = (*candidates.get(a)?, *candidates.get(b)?);
             Some(if cost(b) < cost(a) { b } else { a })
         }
@@ -131,7 +86,7 @@ mod tests {
         let rng = Rng::seeded(7);
         let mut seen = [[0u32; 4]; 4];
         for _ in 0..10_000 {
-            let (a, b) = rng.two_below(4);
+            let (a, b) = two_below(&rng, 4);
             assert_ne!(a, b);
             seen[a][b] += 1;
         }
@@ -146,22 +101,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn the_same_seed_repeats_and_other_seeds_differ() {
-        let draws = |seed| {
-            let rng = Rng::seeded(seed);
-            (0..8).map(|_| rng.next_u64()).collect::<Vec<_>>()
-        };
-        assert_eq!(draws(1), draws(1));
-        assert_ne!(draws(1), draws(2));
-        assert_ne!(
-            Rng::seeded(0).next_u64(),
-            0,
-            "seed 0 is not xorshift's fixed point"
-        );
-        let _ = Rng::random().next_u64();
     }
 
     #[test]

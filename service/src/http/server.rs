@@ -18,7 +18,6 @@ use ::http::{header, HeaderValue, Request, Response, StatusCode};
 use bytes::Bytes;
 use ringo_proto::http::{serve_connection, ServerConfig};
 use ringo_reactor::net::TcpStream;
-use ringo_reactor::DriverKind;
 
 use super::Body;
 use crate::server::{self, Running, Shutdown};
@@ -54,63 +53,22 @@ where
 }
 
 /// Configures an HTTP/1.1 server: the multi-core settings of
-/// [`server::Server`] plus the protocol's [`ServerConfig`].
-#[derive(Debug, Clone)]
-pub struct Server {
-    server: server::Server,
-    config: ServerConfig,
-}
+/// [`server::Server`] (shared with every protocol, see
+/// [`server::ProtocolServer`]) plus the protocol's [`ServerConfig`] (limits,
+/// pipelining depth, timeouts; replace it whole with `config`).
+pub type Server = server::ProtocolServer<ServerConfig>;
 
 impl Server {
-    /// A server for `addr` with the defaults (see [`serve`]).
-    pub fn bind(addr: SocketAddr) -> Server {
-        Server {
-            server: server::Server::bind(addr),
-            config: ServerConfig::default(),
-        }
-    }
-
-    /// See [`server::Server::workers`].
-    pub fn workers(mut self, n: usize) -> Server {
-        self.server = self.server.workers(n);
-        self
-    }
-
-    /// See [`server::Server::max_connections`].
-    pub fn max_connections(mut self, n: usize) -> Server {
-        self.server = self.server.max_connections(n);
-        self
-    }
-
-    /// See [`server::Server::shutdown_timeout`].
-    pub fn shutdown_timeout(mut self, timeout: Duration) -> Server {
-        self.server = self.server.shutdown_timeout(timeout);
-        self
-    }
-
-    /// See [`server::Server::driver`].
-    pub fn driver(mut self, kind: DriverKind) -> Server {
-        self.server = self.server.driver(kind);
-        self
-    }
-
-    /// Replaces the whole protocol configuration (limits, pipelining depth,
-    /// timeouts).
-    pub fn config(mut self, config: ServerConfig) -> Server {
-        self.config = config;
-        self
-    }
-
     /// How long an idle keep-alive connection waits for its next request; see
     /// [`ringo_proto::http::DEFAULT_KEEP_ALIVE_TIMEOUT`].
-    pub fn keep_alive_timeout(mut self, timeout: Duration) -> Server {
+    pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
         self.config.keep_alive_timeout = timeout;
         self
     }
 
     /// How long a client may take to send a request once it started (the
     /// slow-loris bound); see [`ringo_proto::http::DEFAULT_REQUEST_TIMEOUT`].
-    pub fn request_timeout(mut self, timeout: Duration) -> Server {
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.config.request_timeout = timeout;
         self
     }

@@ -15,7 +15,6 @@ use ringo_proto::pipeline::{self, ServerError};
 use ringo_proto::resp::{self, Frame, RespCodec, ServerConfig};
 use ringo_proto::Framed;
 use ringo_reactor::net::TcpStream;
-use ringo_reactor::DriverKind;
 
 use crate::server::{self, Running, Shutdown};
 use crate::Service;
@@ -64,52 +63,25 @@ where
 ///   are not run (redis-server: "close the connection after replying").
 /// - A protocol violation is answered with `-ERR Protocol error: ...`, then the
 ///   connection closes (see `ringo_proto::resp`).
-#[derive(Debug, Clone)]
-pub struct Server {
-    server: server::Server,
-    config: ServerConfig,
-}
+///
+/// The multi-core settings (workers, driver, connection cap, shutdown
+/// timeout) are [`server::ProtocolServer`]'s, shared with every protocol;
+/// [`bind`](server::ProtocolServer::bind) starts from
+/// [`resp::DEFAULT_MAX_PIPELINED`] commands in flight per connection and no
+/// idle timeout.
+pub type Server = server::ProtocolServer<ServerConfig>;
 
 impl Server {
-    /// A server for `addr` (port 0: a free port) with the defaults of
-    /// [`server::Server::bind`], [`resp::DEFAULT_MAX_PIPELINED`] commands in
-    /// flight per connection and no idle timeout.
-    pub fn bind(addr: SocketAddr) -> Server {
-        Server {
-            server: server::Server::bind(addr),
-            config: ServerConfig::default(),
-        }
-    }
-
-    /// Runs `n` workers (at least one); default: one per core.
-    pub fn workers(mut self, n: usize) -> Server {
-        self.server = self.server.workers(n);
-        self
-    }
-
-    /// The driver every worker uses, overriding `RINGO_DRIVER`.
-    pub fn driver(mut self, kind: DriverKind) -> Server {
-        self.server = self.server.driver(kind);
-        self
-    }
-
-    /// Caps open connections across all workers; see
-    /// [`server::DEFAULT_MAX_CONNECTIONS`].
-    pub fn max_connections(mut self, n: usize) -> Server {
-        self.server = self.server.max_connections(n);
-        self
-    }
-
     /// Commands handled at once per connection (at least one); when that many
     /// are in flight the connection stops reading until one is answered.
-    pub fn max_pipelined(mut self, n: usize) -> Server {
+    pub fn max_pipelined(mut self, n: usize) -> Self {
         self.config.max_pipelined = n.max(1);
         self
     }
 
     /// Closes a connection that sends no command for `timeout` while none is in
     /// flight (Redis's `timeout` setting). Off by default, as in Redis.
-    pub fn idle_timeout(mut self, timeout: Duration) -> Server {
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.config.idle_timeout = Some(timeout);
         self
     }

@@ -3,15 +3,13 @@
 //! Retries and circuit breakers wait longer after each failure so a struggling
 //! peer gets room to recover, and they add jitter so that many clients failing
 //! at the same moment do not come back at the same moment (the "thundering
-//! herd"). The random numbers come from a xorshift64* generator kept in the
-//! `Backoff` itself: no global state, no `rand` dependency, and a fixed seed
-//! makes every delay reproducible in tests.
+//! herd"). The random numbers come from the crate's small `Rng` kept in the
+//! `Backoff` itself, so a fixed seed makes every delay reproducible in tests.
 
-use std::cell::Cell;
-use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::BuildHasher;
 use std::time::Duration;
+
+use crate::rng::Rng;
 
 /// Default delay ceiling of the first retry; it doubles per retry.
 pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(10);
@@ -65,8 +63,7 @@ pub struct Backoff {
     base: Duration,
     max: Duration,
     jitter: Jitter,
-    /// xorshift64* state; never zero.
-    state: Cell<u64>,
+    rng: Rng,
 }
 
 impl Backoff {
@@ -77,13 +74,13 @@ impl Backoff {
             base,
             max,
             jitter: Jitter::Full,
-            state: Cell::new(seed_state(random_seed())),
+            rng: Rng::random(),
         }
     }
 
     /// This backoff with a fixed seed: the same seed gives the same delays.
-    pub fn with_seed(self, seed: u64) -> Backoff {
-        self.state.set(seed_state(seed));
+    pub fn with_seed(mut self, seed: u64) -> Backoff {
+        self.rng = Rng::seeded(seed);
         self
     }
 
@@ -110,8 +107,8 @@ impl Backoff {
         };
         let span = ceiling_nanos - floor_nanos;
         let offset = match span.checked_add(1) {
-            Some(range) => self.next_u64() % range,
-            None => self.next_u64(),
+            Some(range) => self.rng.next_u64() % range,
+            None => self.rng.next_u64(),
         };
         Duration::from_nanos(floor_nanos + offset)
     }
@@ -120,22 +117,10 @@ impl Backoff {
     /// this one's: layers fork one per service so instances do not retry in
     /// lockstep, while a seeded layer stays reproducible.
     pub fn fork(&self) -> Backoff {
-        let seed = self.next_u64();
         Backoff {
-            state: Cell::new(seed_state(seed)),
+            rng: Rng::seeded(self.rng.next_u64()),
             ..self.clone()
         }
-    }
-
-    /// The next xorshift64* output (Vigna, "An experimental exploration of
-    /// Marsaglia's xorshift generators, scrambled", 2016).
-    fn next_u64(&self) -> u64 {
-        let mut x = self.state.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.state.set(x);
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 }
 
@@ -153,26 +138,6 @@ impl fmt::Debug for Backoff {
             .field("max", &self.max)
             .field("jitter", &self.jitter)
             .finish_non_exhaustive()
-    }
-}
-
-/// A seed nobody chose: std's per-process random hasher keys, which also
-/// change with every `RandomState` made, so two backoffs differ.
-fn random_seed() -> u64 {
-    RandomState::new().hash_one(0u8)
-}
-
-/// Spreads `seed` with one splitmix64 step, so nearby seeds give unrelated
-/// sequences, and keeps the state non-zero (zero is xorshift's fixed point).
-fn seed_state(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    if z == 0 {
-        0x9E37_79B9_7F4A_7C15
-    } else {
-        z
     }
 }
 
@@ -217,18 +182,14 @@ mod tests {
     }
 
     #[test]
-    fn a_zero_seed_still_yields_random_numbers() {
-        let backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(1));
-        backoff.state.set(seed_state(0));
-        assert_ne!(backoff.next_u64(), backoff.next_u64());
-    }
-
-    #[test]
     fn forks_differ_from_each_other_but_repeat_from_the_same_seed() {
         let seeded = || Backoff::new(Duration::from_secs(1), Duration::from_secs(1)).with_seed(9);
         let parent = seeded();
         let (a, b) = (parent.fork(), parent.fork());
-        assert_ne!(a.next_u64(), b.next_u64());
-        assert_eq!(seeded().fork().next_u64(), seeded().fork().next_u64());
+        assert_ne!(a.rng.next_u64(), b.rng.next_u64());
+        assert_eq!(
+            seeded().fork().rng.next_u64(),
+            seeded().fork().rng.next_u64()
+        );
     }
 }

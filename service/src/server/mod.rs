@@ -43,6 +43,7 @@
 
 mod drain;
 mod listener;
+mod protocol;
 mod worker;
 
 use std::future::Future;
@@ -56,6 +57,7 @@ use ringo_reactor::net::{ListenOptions, TcpStream};
 use ringo_reactor::DriverKind;
 
 pub use drain::{shutdown_on_ctrl_c, Shutdown, ShutdownHandle, ShutdownWait};
+pub use protocol::ProtocolServer;
 
 use worker::{ConnectionLimit, Worker};
 

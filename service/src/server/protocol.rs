@@ -1,0 +1,72 @@
+//! [`ProtocolServer`]: the multi-core [`Server`] settings plus one protocol's
+//! configuration, shared by the HTTP and Redis servers.
+//!
+//! Each protocol server is this type with its own configuration type, so the
+//! builder methods every protocol has (workers, driver, connection cap,
+//! shutdown timeout) are written once here; `http/server.rs` and
+//! `redis/server.rs` add only their protocol settings and `serve`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ringo_reactor::DriverKind;
+
+use super::Server;
+
+/// A protocol server's builder: the multi-core [`Server`] settings plus the
+/// protocol's configuration `C`. Protocol modules name it for their
+/// configuration (`http::Server`, `redis::Server`) and add their own settings
+/// and `serve`.
+#[derive(Debug, Clone)]
+pub struct ProtocolServer<C> {
+    /// The multi-core settings, handed to [`Server::serve`] by the protocol.
+    pub(crate) server: Server,
+    /// The protocol's configuration, given to each connection.
+    pub(crate) config: C,
+}
+
+impl<C: Default> ProtocolServer<C> {
+    /// A server for `addr` (port 0: a free port) with the defaults of
+    /// [`Server::bind`] and the protocol's default configuration.
+    pub fn bind(addr: SocketAddr) -> Self {
+        ProtocolServer {
+            server: Server::bind(addr),
+            config: C::default(),
+        }
+    }
+}
+
+impl<C> ProtocolServer<C> {
+    /// Runs `n` workers; see [`Server::workers`].
+    pub fn workers(mut self, n: usize) -> Self {
+        self.server = self.server.workers(n);
+        self
+    }
+
+    /// Caps open connections across all workers; see
+    /// [`Server::max_connections`].
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.server = self.server.max_connections(n);
+        self
+    }
+
+    /// How long graceful shutdown waits for open connections; see
+    /// [`Server::shutdown_timeout`].
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.server = self.server.shutdown_timeout(timeout);
+        self
+    }
+
+    /// The driver every worker uses, overriding `RINGO_DRIVER`; see
+    /// [`Server::driver`].
+    pub fn driver(mut self, kind: DriverKind) -> Self {
+        self.server = self.server.driver(kind);
+        self
+    }
+
+    /// Replaces the whole protocol configuration.
+    pub fn config(mut self, config: C) -> Self {
+        self.config = config;
+        self
+    }
+}
