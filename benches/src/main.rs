@@ -258,15 +258,17 @@ fn run_against(options: &Options, addr: std::net::SocketAddr, pid: Option<u32>) 
 
 fn run(options: &Options) -> io::Result<()> {
     raise_fd_limit();
+    // Read before pinning ourselves: afterwards we may run on one CPU only.
+    let cpus = proc::cpus();
     if let Some((addr, pid)) = options.against {
-        if proc::cpus() >= 2 {
+        if cpus >= 2 {
             proc::pin(0, SERVER_CPU + 1)?;
         }
         return run_against(options, addr, pid);
     }
     eprintln!("building servers (release)...");
     build_servers()?;
-    if proc::cpus() >= 2 {
+    if cpus >= 2 {
         proc::pin(0, SERVER_CPU + 1)?;
     } else {
         eprintln!("note: one CPU only: server and load generator share it");
@@ -382,7 +384,7 @@ fn run(options: &Options) -> io::Result<()> {
     let header = format!(
         "# ringo benchmark {stamp}\n\n- mode: {}\n- kernel: {kernel}\n- CPU: {cpu} ({} CPUs; servers pinned to CPU {SERVER_CPU}, load generator to CPU {})\n- timing: warm-up {:?}, {:?} x {} runs, medians\n\n",
         if options.quick { "quick" } else { "full" },
-        proc::cpus(),
+        cpus,
         SERVER_CPU + 1,
         timing.warmup,
         timing.duration,

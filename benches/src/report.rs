@@ -109,7 +109,7 @@ pub fn idle_markdown(rows: &[IdleRow]) -> String {
 type Metric = fn(&Row) -> f64;
 
 /// A two-panel horizontal bar chart (requests/s and server CPU µs/request) of
-/// the headline cells, as standalone SVG.
+/// the headline cells, as standalone SVG; bars are scaled within each cell.
 pub fn svg(rows: &[Row], cells: &[&str]) -> String {
     let chosen: Vec<&Row> = rows
         .iter()
@@ -134,11 +134,6 @@ pub fn svg(rows: &[Row], cells: &[&str]) -> String {
     ];
     for (p, (title, value)) in panels.iter().enumerate() {
         let x0 = label_width + p as f64 * (panel_width + 120.0);
-        let max = chosen
-            .iter()
-            .map(|r| value(r))
-            .fold(0.0f64, f64::max)
-            .max(f64::MIN_POSITIVE);
         let _ = writeln!(
             out,
             r#"<text x="{x0}" y="20" font-weight="bold">{}</text>"#,
@@ -146,6 +141,13 @@ pub fn svg(rows: &[Row], cells: &[&str]) -> String {
         );
         for (i, row) in chosen.iter().enumerate() {
             let y = 36.0 + i as f64 * (bar_height + 6.0);
+            // Bars are scaled within their cell: cells differ by orders of magnitude.
+            let max = chosen
+                .iter()
+                .filter(|r| r.cell == row.cell)
+                .map(|r| value(r))
+                .fold(0.0f64, f64::max)
+                .max(f64::MIN_POSITIVE);
             let w = value(row) / max * panel_width;
             let colour = if row.baseline {
                 "#999999"
