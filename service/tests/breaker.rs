@@ -1,6 +1,9 @@
 //! CircuitBreaker: opens on a run of failures or a failure rate, rejects
 //! fast while open, probes after a growing backoff, closes on success.
 
+#[path = "../../reactor/tests/util/mod.rs"]
+mod util;
+
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
@@ -8,7 +11,6 @@ use std::task::Poll;
 use std::time::Duration;
 
 use ringo_reactor::time::{sleep, sleep_until};
-use ringo_reactor::{DriverKind, Runtime};
 use ringo_service::breaker::{Accrual, CircuitBreaker, CircuitBreakerLayer, CircuitState};
 use ringo_service::observe::Outcome;
 use ringo_service::retry::{Backoff, Jitter};
@@ -24,15 +26,7 @@ const BASE: Duration = Duration::from_millis(20);
 const LONG: Duration = Duration::from_secs(60);
 
 fn block_on<F: Future>(body: F) -> F::Output {
-    let rt = Runtime::builder()
-        .driver(DriverKind::Compat)
-        .build()
-        .expect("compat runtime");
-    rt.block_on(async {
-        ringo_reactor::time::timeout(LIMIT, body)
-            .await
-            .expect("test body within the limit")
-    })
+    util::block_on_within(LIMIT, body)
 }
 
 /// A peer that is up or down at will, replying `status` when up; counts calls

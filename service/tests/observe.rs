@@ -1,28 +1,22 @@
 //! Observe and Metrics: counts by outcome, the in-flight gauge, latency
 //! percentiles, the summary, response classification and the access log.
 
+#[path = "../../reactor/tests/util/mod.rs"]
+mod util;
+
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::sync::Mutex;
 use std::task::Poll;
 use std::time::Duration;
 
-use ringo_reactor::{DriverKind, Runtime};
 use ringo_service::observe::{Histogram, Metrics, Observe, ObserveLayer, Outcome};
 use ringo_service::{service_fn, Error, ErrorKind, Layer, Service};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
 fn block_on<F: Future>(body: F) -> F::Output {
-    let rt = Runtime::builder()
-        .driver(DriverKind::Compat)
-        .build()
-        .expect("compat runtime");
-    rt.block_on(async {
-        ringo_reactor::time::timeout(LIMIT, body)
-            .await
-            .expect("test body within the limit")
-    })
+    util::block_on_within(LIMIT, body)
 }
 
 /// Replies `Ok(n)`, after a minute for n ≥ 2000; 1000 fails with a time-out and

@@ -1,12 +1,14 @@
 //! Retry: transient failures retried, caps and budgets respected, unwritten
 //! requests resent for free, backoff reproducible from a seed.
 
+#[path = "../../reactor/tests/util/mod.rs"]
+mod util;
+
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use ringo_reactor::{DriverKind, Runtime};
 use ringo_service::retry::{
     Backoff, Budget, Decision, DefaultPolicy, Jitter, Policy, Retry, RetryLayer,
 };
@@ -17,15 +19,7 @@ use ringo_service::{Error, ErrorKind, Layer, Service};
 const LIMIT: Duration = Duration::from_secs(10);
 
 fn block_on<F: Future>(body: F) -> F::Output {
-    let rt = Runtime::builder()
-        .driver(DriverKind::Compat)
-        .build()
-        .expect("compat runtime");
-    rt.block_on(async {
-        ringo_reactor::time::timeout(LIMIT, body)
-            .await
-            .expect("test body within the limit")
-    })
+    util::block_on_within(LIMIT, body)
 }
 
 /// Answers from a script, then with `otherwise`; counts its calls.

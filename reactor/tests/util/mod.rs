@@ -457,3 +457,17 @@ pub fn refused_addr() -> (std::os::fd::OwnedFd, std::net::SocketAddr) {
         std::net::SocketAddr::from(([127, 0, 0, 1], u16::from_be(addr.sin_port))),
     )
 }
+
+/// Runs `body` to completion on a compat runtime, failing after `limit`. For
+/// tests of timer-only logic (middleware, no I/O), where one driver is enough.
+pub fn block_on_within<F: Future>(limit: Duration, body: F) -> F::Output {
+    let rt = Runtime::builder()
+        .driver(DriverKind::Compat)
+        .build()
+        .expect("compat runtime");
+    rt.block_on(async {
+        ringo_reactor::time::timeout(limit, body)
+            .await
+            .expect("test body within the limit")
+    })
+}
