@@ -3,11 +3,17 @@
 //! ```text
 //! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000
 //! RINGO_DRIVER=compat cargo run --release -p ringo-reactor --example echo
+//! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --pooled
 //! ```
 //!
 //! Listens on the address given as the first argument (default `127.0.0.1:7000`;
 //! port 0 picks a free port), prints the driver and the bound address, and echoes
 //! every byte back on every connection until the peer closes.
+//!
+//! `--pooled` (or `RINGO_ECHO_POOLED=1`) reads with `recv_pooled` instead: the
+//! bytes arrive in buffers of the runtime's pool (on io_uring, picked by the
+//! kernel for one multishot receive per connection) and each buffer is written
+//! back as it is, so an idle connection holds no buffer at all.
 
 use std::net::SocketAddr;
 
@@ -18,6 +24,8 @@ use ringo_reactor::Runtime;
 
 const DEFAULT_ADDR: &str = "127.0.0.1:7000";
 
+/// Echoes with owned buffers: one 16 KiB buffer per connection, read into and
+/// written back.
 async fn echo(stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let mut buf = vec![0u8; 16 * 1024];
@@ -35,11 +43,25 @@ async fn echo(stream: TcpStream) {
     }
 }
 
+/// Echoes with pooled receives: each received buffer is written back, then
+/// dropped, which returns it to the pool.
+async fn echo_pooled(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    while let Ok(Some(buf)) = stream.recv_pooled().await {
+        if stream.write_all(buf).await.0.is_err() {
+            return;
+        }
+    }
+}
+
 fn main() -> std::io::Result<()> {
-    let addr: SocketAddr = std::env::args()
-        .nth(1)
-        .as_deref()
-        .unwrap_or(DEFAULT_ADDR)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let pooled = args.iter().any(|a| a == "--pooled")
+        || std::env::var("RINGO_ECHO_POOLED").is_ok_and(|v| v == "1");
+    let addr: SocketAddr = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map_or(DEFAULT_ADDR, String::as_str)
         .parse()
         .map_err(|e| {
             std::io::Error::new(
@@ -51,12 +73,14 @@ fn main() -> std::io::Result<()> {
     runtime.block_on(async {
         let listener = TcpListener::bind(addr)?;
         println!(
-            "echo: driver={} listening on {}",
+            "echo: driver={} mode={} listening on {}",
             runtime.driver_kind(),
+            if pooled { "pooled" } else { "owned" },
             listener.local_addr()?
         );
         loop {
             match listener.accept().await {
+                Ok((stream, _)) if pooled => drop(ringo_reactor::spawn(echo_pooled(stream))),
                 Ok((stream, _)) => drop(ringo_reactor::spawn(echo(stream))),
                 Err(e) => {
                     eprintln!("echo: accept failed: {e}");

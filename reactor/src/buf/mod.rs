@@ -9,13 +9,23 @@
 //! Implemented here for `Vec<u8>`, `Box<[u8]>`, [`Bytes`], [`BytesMut`],
 //! `&'static [u8]`, `&'static str` and `String`, and for a [`Slice`] of any of them.
 //!
+//! The other way to receive: a [`PooledBuf`], a buffer of the runtime's
+//! [`BufferPool`] that a pooled receive picks only once bytes have arrived, so
+//! an idle connection holds none. It implements [`IoBuf`], so it can be written
+//! back out as it is.
+//!
 //! Not implemented for arrays (`[u8; N]`) or any other type that stores its bytes inline:
 //! the runtime moves the buffer into an operation slot, and slots themselves move when
 //! the slot table grows, so inline bytes would change address while the kernel still
 //! holds the old one. Box the array (`Box<[u8]>`) to hand it over.
 
+pub(crate) mod pool;
 mod slice;
 
+pub use pool::{
+    BufferPool, PooledBuf, DEFAULT_RECV_BUFFERS, DEFAULT_RECV_BUFFER_SIZE, MAX_RECV_BUFFERS,
+    MAX_RECV_BUFFER_SIZE,
+};
 pub use slice::Slice;
 
 use std::ops::RangeBounds;

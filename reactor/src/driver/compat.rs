@@ -92,7 +92,10 @@ impl Driver {
 
     fn collect_finished(&self) {
         while let Some((key, result)) = self.finished.pop() {
-            let after = self.slots.borrow_mut().complete(key, Completion { result });
+            let after = self
+                .slots
+                .borrow_mut()
+                .complete(key, Completion::plain(result));
             match after {
                 AfterComplete::Wake(waker) => waker.wake(),
                 AfterComplete::Drop(orphan) => drop(orphan),

@@ -14,6 +14,16 @@
 //! | `Waiting`    | the `Op` future                          | the slot           |
 //! | `Completed`  | the `Op` future (the kernel is done)     | —                  |
 //! | `Orphaned`   | **the slot** (the future was dropped)    | —                  |
+//! | `Streaming`  | the stream that armed it                 | the slot, if any   |
+//!
+//! A *multishot* op (one submission, many completions: a receive that stays
+//! armed) lives in `Streaming` from its insertion: its completions queue up in
+//! the slot until the stream collects them, and the one without
+//! [`CQE_F_MORE`] — the kernel's last for that submission — frees the slot when
+//! collected. The queue is bounded by what the kernel can complete: for a
+//! receive, one completion per provided buffer plus the final one. Orphaned, a
+//! multishot slot stays `Orphaned` through completions that carry `F_MORE`
+//! (each handed to the orphan, which returns its buffer) until the last one.
 //!
 //! The one rule that makes cancellation safe: the memory the kernel may write is
 //! never freed while the slot is `Submitted`, `Waiting` or `Orphaned`. When a
@@ -24,7 +34,10 @@
 //! cannot hold every op type inline, since ops are generic over user buffer types.
 //! Dropping a future with I/O in flight is the rare path (a timeout, a closed
 //! connection); the hot path — submit, complete, collect — allocates nothing.
+//! A multishot slot's queue allocates when it first holds a completion, once
+//! per arming, and is reused for every completion after.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::task::{Context, Poll, Waker};
@@ -61,11 +74,38 @@ impl Key {
     }
 }
 
+/// `IORING_CQE_F_BUFFER` (io_uring.h): the completion used a provided buffer,
+/// whose id is in the upper 16 bits of the flags.
+const CQE_F_BUFFER: u32 = 1;
+/// `IORING_CQE_F_MORE` (io_uring.h): more completions of this submission follow.
+const CQE_F_MORE: u32 = 1 << 1;
+/// `IORING_CQE_BUFFER_SHIFT` (io_uring.h): where the buffer id sits in the flags.
+const CQE_BUFFER_SHIFT: u32 = 16;
+
 /// The outcome of an operation as the kernel (or the compat pool) reported it.
 #[derive(Debug)]
 pub(crate) struct Completion {
     /// The result: bytes transferred, a returned fd, or the OS error.
     pub(crate) result: io::Result<usize>,
+    /// The CQE flags (`CQE_F_*`); always 0 on compat.
+    pub(crate) flags: u32,
+}
+
+impl Completion {
+    /// A completion without flags: every single-shot op on compat.
+    pub(crate) fn plain(result: io::Result<usize>) -> Completion {
+        Completion { result, flags: 0 }
+    }
+
+    /// Whether more completions of the same submission follow (multishot).
+    pub(crate) fn more(&self) -> bool {
+        self.flags & CQE_F_MORE != 0
+    }
+
+    /// The provided buffer the kernel filled, if it picked one.
+    pub(crate) fn buffer_id(&self) -> Option<u16> {
+        (self.flags & CQE_F_BUFFER != 0).then_some((self.flags >> CQE_BUFFER_SHIFT) as u16)
+    }
 }
 
 /// The resources of an op whose future was dropped while the kernel had them.
@@ -83,8 +123,27 @@ enum Lifecycle {
     Waiting(Waker),
     /// Done; the future has not collected the result yet.
     Completed(Completion),
-    /// The future is gone; the slot keeps its op data until the completion.
+    /// The future is gone; the slot keeps its op data until the completion (for a
+    /// multishot op: until the completion without `F_MORE`).
     Orphaned(Box<dyn Orphan>),
+    /// A multishot op, set at insertion: completions not yet collected, oldest
+    /// first, and the waker of the stream waiting for them. Never `Completed`:
+    /// collecting the completion without `F_MORE` removes the slot.
+    Streaming {
+        queue: VecDeque<Completion>,
+        waker: Option<Waker>,
+    },
+}
+
+impl Lifecycle {
+    /// Whether the kernel may still complete this slot's op (and write its memory).
+    fn in_flight(&self) -> bool {
+        match self {
+            Lifecycle::Completed(_) => false,
+            Lifecycle::Streaming { queue, .. } => queue.back().is_none_or(Completion::more),
+            Lifecycle::Submitted | Lifecycle::Waiting(_) | Lifecycle::Orphaned(_) => true,
+        }
+    }
 }
 
 struct Slot {
@@ -110,6 +169,9 @@ pub(crate) enum AfterOrphan<T> {
     Completed(Completion, T),
     /// Still in flight: the slot now owns the data; ask the kernel to cancel.
     Cancel,
+    /// A multishot op that had already ended: the slot is gone and every queued
+    /// completion was handed to the data's [`Orphan::complete`]; drop the data.
+    Ended(T),
 }
 
 /// All slots of one driver.
@@ -126,8 +188,20 @@ impl Slots {
         }
     }
 
-    /// Takes a slot for an operation about to be submitted.
+    /// Takes a slot for a single-shot operation about to be submitted.
     pub(crate) fn insert(&mut self) -> io::Result<Key> {
+        self.insert_with(Lifecycle::Submitted)
+    }
+
+    /// Takes a slot for a multishot operation about to be submitted.
+    pub(crate) fn insert_streaming(&mut self) -> io::Result<Key> {
+        self.insert_with(Lifecycle::Streaming {
+            queue: VecDeque::new(),
+            waker: None,
+        })
+    }
+
+    fn insert_with(&mut self, state: Lifecycle) -> io::Result<Key> {
         let entry = self.slab.vacant_entry();
         let index = u32::try_from(entry.key())
             .ok()
@@ -135,10 +209,7 @@ impl Slots {
             .ok_or_else(|| io::Error::other("operations in flight over limit 4294967294"))?;
         let generation = self.next_generation;
         self.next_generation = generation.wrapping_add(1);
-        entry.insert(Slot {
-            generation,
-            state: Lifecycle::Submitted,
-        });
+        entry.insert(Slot { generation, state });
         Ok(Key { index, generation })
     }
 
@@ -177,6 +248,39 @@ impl Slots {
                 _ => unreachable!("state was Completed a line above"),
             },
             Lifecycle::Orphaned(_) => unreachable!("an orphaned slot has no future to poll it"),
+            Lifecycle::Streaming { .. } => unreachable!("a multishot slot is polled as a stream"),
+        }
+    }
+
+    /// Polls the multishot op in `key`'s slot: its oldest uncollected completion,
+    /// or Pending with the waker stored. Collecting the completion without
+    /// `F_MORE` frees the slot: the key is then dead.
+    pub(crate) fn poll_stream(&mut self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
+        let slot = self
+            .slot_mut(key)
+            .expect("invariant: a live stream's slot exists until it collects the last completion");
+        match &mut slot.state {
+            Lifecycle::Streaming { queue, waker } => match queue.pop_front() {
+                Some(completion) => {
+                    if !completion.more() {
+                        self.slab.remove(key.index as usize);
+                    }
+                    Poll::Ready(completion)
+                }
+                None => {
+                    match waker {
+                        Some(waker) if waker.will_wake(cx.waker()) => {}
+                        _ => *waker = Some(cx.waker().clone()),
+                    }
+                    Poll::Pending
+                }
+            },
+            Lifecycle::Submitted
+            | Lifecycle::Waiting(_)
+            | Lifecycle::Completed(_)
+            | Lifecycle::Orphaned(_) => {
+                unreachable!("a single-shot or orphaned slot is never polled as a stream")
+            }
         }
     }
 
@@ -186,6 +290,19 @@ impl Slots {
         let Some(slot) = self.slot_mut(key) else {
             return AfterComplete::Nothing;
         };
+        match &mut slot.state {
+            Lifecycle::Streaming { queue, waker } => {
+                queue.push_back(completion);
+                return waker
+                    .take()
+                    .map_or(AfterComplete::Nothing, AfterComplete::Wake);
+            }
+            Lifecycle::Orphaned(orphan) if completion.more() => {
+                orphan.complete(&completion);
+                return AfterComplete::Nothing;
+            }
+            _ => {}
+        }
         match std::mem::replace(&mut slot.state, Lifecycle::Completed(completion)) {
             Lifecycle::Submitted => AfterComplete::Nothing,
             Lifecycle::Waiting(waker) => AfterComplete::Wake(waker),
@@ -201,15 +318,32 @@ impl Slots {
                 debug_assert!(false, "two completions for one single-shot operation");
                 AfterComplete::Nothing
             }
+            Lifecycle::Streaming { .. } => unreachable!("handled before the replace"),
         }
     }
 
     /// The future of `key` is being dropped while it still holds `data`.
-    pub(crate) fn orphan<T: Orphan + 'static>(&mut self, key: Key, data: T) -> AfterOrphan<T> {
+    /// A multishot op's queued completions are handed to `data` at once (so it
+    /// returns their buffers); if the last of them ended the op, the slot goes too.
+    pub(crate) fn orphan<T: Orphan + 'static>(&mut self, key: Key, mut data: T) -> AfterOrphan<T> {
         let slot = self
             .slot_mut(key)
             .expect("invariant: a live Op future's slot exists until it collects the result");
-        match slot.state {
+        match &mut slot.state {
+            Lifecycle::Streaming { queue, .. } => {
+                let mut ended = false;
+                for completion in queue.drain(..) {
+                    ended = !completion.more();
+                    data.complete(&completion);
+                }
+                if ended {
+                    self.slab.remove(key.index as usize);
+                    AfterOrphan::Ended(data)
+                } else {
+                    slot.state = Lifecycle::Orphaned(Box::new(data));
+                    AfterOrphan::Cancel
+                }
+            }
             Lifecycle::Completed(_) => match self.slab.remove(key.index as usize).state {
                 Lifecycle::Completed(completion) => AfterOrphan::Completed(completion, data),
                 _ => unreachable!("state was Completed a line above"),
@@ -226,7 +360,7 @@ impl Slots {
     pub(crate) fn in_flight(&self) -> usize {
         self.slab
             .iter()
-            .filter(|(_, slot)| !matches!(slot.state, Lifecycle::Completed(_)))
+            .filter(|(_, slot)| slot.state.in_flight())
             .count()
     }
 
@@ -234,7 +368,7 @@ impl Slots {
     pub(crate) fn in_flight_keys(&self) -> Vec<Key> {
         self.slab
             .iter()
-            .filter(|(_, slot)| !matches!(slot.state, Lifecycle::Completed(_)))
+            .filter(|(_, slot)| slot.state.in_flight())
             .map(|(index, slot)| Key {
                 index: index as u32,
                 generation: slot.generation,

@@ -96,6 +96,50 @@ impl Driver {
         }
     }
 
+    /// Submits a multishot op, whose completions are collected with
+    /// [`poll_stream`](Self::poll_stream). io_uring only: compat has none.
+    pub(crate) fn submit_stream<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
+        match self {
+            Driver::Uring(d) => d.submit_stream(op),
+            Driver::Compat(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "multishot operations need io_uring",
+            )),
+        }
+    }
+
+    /// The next completion of the multishot op in `key`'s slot; the one without
+    /// `F_MORE` frees the slot.
+    pub(crate) fn poll_stream(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
+        match self {
+            Driver::Uring(d) => d.poll_stream(key, cx),
+            Driver::Compat(_) => unreachable!("compat never arms a multishot op"),
+        }
+    }
+
+    /// Registers a provided buffer ring of `entries` entries at `addr` as
+    /// buffer group `group` (io_uring with multishot receive only; compat and
+    /// older kernels answer `Unsupported`).
+    ///
+    /// # Safety
+    /// `addr` is page-aligned memory of `entries` 16-byte `io_uring_buf`
+    /// entries that stays valid until the driver's ring is closed.
+    pub(crate) unsafe fn provide_buffers(
+        &self,
+        addr: u64,
+        entries: u16,
+        group: u16,
+    ) -> io::Result<()> {
+        match self {
+            // SAFETY: the caller's contract is this method's.
+            Driver::Uring(d) => unsafe { d.provide_buffers(addr, entries, group) },
+            Driver::Compat(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "provided buffers need io_uring",
+            )),
+        }
+    }
+
     pub(crate) fn poll_slot(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
         match self {
             Driver::Uring(d) => d.poll_slot(key, cx),
@@ -155,8 +199,10 @@ impl Driver {
             Driver::Uring(d) => d.orphan(key, data),
             Driver::Compat(d) => d.orphan(key, data),
         };
-        if let AfterOrphan::Completed(completion, mut data) = after {
-            data.complete_orphan(&completion);
+        match after {
+            AfterOrphan::Completed(completion, mut data) => data.complete_orphan(&completion),
+            AfterOrphan::Ended(data) => drop(data),
+            AfterOrphan::Cancel => {}
         }
     }
 }

@@ -98,8 +98,10 @@ pub(crate) struct Driver {
     /// Whether the eventfd read is in the ring (armed and not yet completed).
     wake_armed: Cell<bool>,
     /// Completions copied out of the CQ, processed after the ring is released.
-    scratch: RefCell<Vec<(u64, i32)>>,
+    scratch: RefCell<Vec<(u64, i32, u32)>>,
     features: UringFeatures,
+    /// Test hook: refuse to register provided buffers.
+    no_provided_buffers: bool,
     /// Targets of this ring's MSG_RING wakes still in flight, indexed by the
     /// low bits of their tag (`None`: a free index). Each `Arc` keeps its
     /// target's ring fd open until the kernel has used it and posted the
@@ -205,6 +207,28 @@ fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
+/// Whether the running kernel's version is at least `major.minor` (from
+/// `uname`); `false` when it cannot be read.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    // SAFETY: `utsname` is plain bytes; all-zero is a valid value.
+    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `uname` fills the struct it is given, a live local.
+    if unsafe { libc::uname(&mut name) } != 0 {
+        return false;
+    }
+    let release: String = name
+        .release
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8 as char)
+        .collect();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|part| part.parse::<u32>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    found >= (major, minor)
+}
+
 /// Whether `ring` may send and receive MSG_RING wakes: the kernel knows the
 /// opcode (`IORING_REGISTER_PROBE`) and the test hook does not deny it.
 fn probe_msg_ring(ring: &IoUring, config: &Config) -> bool {
@@ -246,6 +270,7 @@ impl Driver {
             wake_armed: Cell::new(false),
             scratch: RefCell::new(Vec::new()),
             features,
+            no_provided_buffers: config.simulate_no_provided_buffers,
             msg_sent: RefCell::new(Vec::new()),
         };
         Ok((driver, Unparker { target: wake }))
@@ -276,7 +301,10 @@ impl Driver {
                 // drained, so move completions out to the scratch list first.
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
                     let mut scratch = self.scratch.borrow_mut();
-                    scratch.extend(ring.completion().map(|c| (c.user_data(), c.result())));
+                    scratch.extend(
+                        ring.completion()
+                            .map(|c| (c.user_data(), c.result(), c.flags())),
+                    );
                 }
                 Err(e) => return Err(e),
             }
@@ -293,8 +321,50 @@ impl Driver {
         Ok(key)
     }
 
+    pub(crate) fn submit_stream<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
+        let key = self.slots.borrow_mut().insert_streaming()?;
+        let entry = op.uring_entry().user_data(key.user_data());
+        if let Err(e) = self.push(&entry) {
+            self.slots.borrow_mut().remove_unsubmitted(key);
+            return Err(e);
+        }
+        Ok(key)
+    }
+
     pub(crate) fn poll_slot(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
         self.slots.borrow_mut().poll(key, cx)
+    }
+
+    pub(crate) fn poll_stream(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
+        self.slots.borrow_mut().poll_stream(key, cx)
+    }
+
+    /// See [`super::Driver::provide_buffers`]. Refused (`Unsupported`) when
+    /// the test hook denies provided buffers, or the kernel predates multishot
+    /// receive (Linux 6.0; provided buffer rings alone came in 5.19), so the
+    /// pool then falls back to its free list.
+    ///
+    /// # Safety
+    /// As [`super::Driver::provide_buffers`].
+    pub(crate) unsafe fn provide_buffers(
+        &self,
+        addr: u64,
+        entries: u16,
+        group: u16,
+    ) -> io::Result<()> {
+        if self.no_provided_buffers || !kernel_at_least(6, 0) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "provided buffers with multishot receive need Linux 6.0",
+            ));
+        }
+        let ring = self.ring.borrow();
+        // SAFETY: the caller guarantees the ring memory outlives the registration
+        // (the ring's own lifetime).
+        unsafe {
+            ring.submitter()
+                .register_buf_ring_with_flags(addr, entries, group, 0)
+        }
     }
 
     pub(crate) fn orphan<T: OpCode>(&self, key: Key, data: T) -> AfterOrphan<T> {
@@ -422,9 +492,12 @@ impl Driver {
         let mut scratch = std::mem::take(&mut *self.scratch.borrow_mut());
         {
             let mut ring = self.ring.borrow_mut();
-            scratch.extend(ring.completion().map(|c| (c.user_data(), c.result())));
+            scratch.extend(
+                ring.completion()
+                    .map(|c| (c.user_data(), c.result(), c.flags())),
+            );
         }
-        for (user_data, res) in scratch.drain(..) {
+        for (user_data, res, flags) in scratch.drain(..) {
             let Some(key) = Key::from_user_data(user_data) else {
                 self.complete_reserved(user_data, res);
                 continue;
@@ -434,7 +507,10 @@ impl Driver {
             } else {
                 Ok(res as usize)
             };
-            let after = self.slots.borrow_mut().complete(key, Completion { result });
+            let after = self
+                .slots
+                .borrow_mut()
+                .complete(key, Completion { result, flags });
             match after {
                 AfterComplete::Wake(waker) => waker.wake(),
                 AfterComplete::Drop(orphan) => drop(orphan),

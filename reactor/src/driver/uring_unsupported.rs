@@ -36,6 +36,17 @@ impl Driver {
     pub(crate) fn poll_slot(&self, _: Key, _: &mut Context<'_>) -> Poll<Completion> {
         match *self {}
     }
+    pub(crate) fn submit_stream<T: OpCode>(&self, _: &mut T) -> io::Result<Key> {
+        match *self {}
+    }
+    pub(crate) fn poll_stream(&self, _: Key, _: &mut Context<'_>) -> Poll<Completion> {
+        match *self {}
+    }
+    /// # Safety
+    /// Never callable: the type has no values.
+    pub(crate) unsafe fn provide_buffers(&self, _: u64, _: u16, _: u16) -> io::Result<()> {
+        match *self {}
+    }
     pub(crate) fn orphan<T: OpCode>(&self, _: Key, _: T) -> AfterOrphan<T> {
         match *self {}
     }

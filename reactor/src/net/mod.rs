@@ -47,6 +47,50 @@ macro_rules! stream_impls {
     };
 }
 
+/// `recv_pooled` and `poll_recv_pooled` for a stream type that wraps a
+/// `Socket` in a field named `socket`.
+macro_rules! recv_pooled_impls {
+    ($ty:ty) => {
+        impl $ty {
+            /// Receives the next bytes into a buffer of the runtime's
+            /// [`BufferPool`](crate::buf::BufferPool); `Ok(None)` once the peer
+            /// has closed its side (and on every call after).
+            ///
+            /// No buffer is held while waiting: on io_uring with provided
+            /// buffers, the first call arms one multishot receive that stays
+            /// armed (the kernel picks a buffer per chunk of bytes, and no SQE is
+            /// submitted per receive); elsewhere a buffer is taken only once the
+            /// socket is readable. When the pool is empty, the call waits for a
+            /// buffer to come back; no bytes are lost. Dropping the future keeps
+            /// the receive armed; dropping the stream cancels it.
+            ///
+            /// Use one reader at a time, and don't mix with
+            /// [`read`](crate::io::AsyncRead::read) on the same stream: bytes
+            /// already received for one are not seen by the other.
+            ///
+            /// # Errors
+            /// The receive's OS error (for example `ECONNRESET`), or the pool's
+            /// memory could not be mapped.
+            pub fn recv_pooled(
+                &self,
+            ) -> impl std::future::Future<
+                Output = std::io::Result<Option<crate::buf::PooledBuf>>,
+            > + '_ {
+                std::future::poll_fn(move |cx| self.socket.poll_recv_pooled(cx))
+            }
+
+            /// [`recv_pooled`](Self::recv_pooled) as a poll function, for code
+            /// that drives reads from its own `poll` (codecs).
+            pub fn poll_recv_pooled(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<Option<crate::buf::PooledBuf>>> {
+                self.socket.poll_recv_pooled(cx)
+            }
+        }
+    };
+}
+
 /// `AsRawFd` and `IntoRawFd` for any type wrapping a `Socket` in `socket`.
 macro_rules! fd_impls {
     ($ty:ty) => {
@@ -64,4 +108,4 @@ macro_rules! fd_impls {
     };
 }
 
-pub(crate) use {fd_impls, stream_impls};
+pub(crate) use {fd_impls, recv_pooled_impls, stream_impls};

@@ -8,19 +8,23 @@
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::task::{Context, Poll};
 
 use super::addr::RawAddr;
-use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
 use crate::fd::SharedFd;
 use crate::op::{
-    accept::Accept, connect::Connect, recv::Recv, recv_from::RecvFrom, send::Send, send_to::SendTo,
-    writev::Writev, Op,
+    accept::Accept, connect::Connect, recv::Recv, recv_from::RecvFrom, recv_pooled::PooledRecv,
+    send::Send, send_to::SendTo, writev::Writev, Op,
 };
 
 /// An owned socket fd, shared with the ops in flight on it.
 #[derive(Debug)]
 pub(crate) struct Socket {
     fd: SharedFd,
+    /// The pooled receive's state (a multishot receive kept armed between
+    /// calls); idle, and a few bytes, until the first pooled receive.
+    pooled: PooledRecv,
 }
 
 /// Calls a libc function and turns -1 into the thread's `errno`.
@@ -65,6 +69,7 @@ impl Socket {
     pub(crate) fn from_owned(fd: OwnedFd) -> Socket {
         Socket {
             fd: SharedFd::new(fd),
+            pooled: PooledRecv::new(),
         }
     }
 
@@ -159,6 +164,14 @@ impl Socket {
 
     pub(crate) fn recv<B: IoBufMut>(&self, buf: B) -> Op<Recv<B>> {
         Op::new(Recv::new(self.shared(), buf))
+    }
+
+    /// The next bytes received into the runtime's buffer pool; `None` at EOF.
+    pub(crate) fn poll_recv_pooled(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Option<PooledBuf>>> {
+        self.pooled.poll_recv(&self.fd, cx)
     }
 
     pub(crate) fn send<B: IoBuf>(&self, buf: B) -> Op<Send<B>> {

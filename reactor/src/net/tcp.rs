@@ -6,7 +6,7 @@ use std::os::fd::OwnedFd;
 
 use super::addr::RawAddr;
 use super::socket::Socket;
-use super::{fd_impls, stream_impls};
+use super::{fd_impls, recv_pooled_impls, stream_impls};
 
 /// Default `listen(2)` backlog: pending connections the kernel queues before it
 /// refuses (or, with syncookies, drops) new ones. Clamped by `net.core.somaxconn`.
@@ -173,6 +173,7 @@ impl TcpStream {
 }
 
 stream_impls!(TcpStream);
+recv_pooled_impls!(TcpStream);
 fd_impls!(TcpStream);
 
 pub(crate) fn ip_domain(addr: &SocketAddr) -> libc::c_int {

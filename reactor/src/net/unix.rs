@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::addr::RawAddr;
 use super::socket::Socket;
 use super::tcp::DEFAULT_BACKLOG;
-use super::{fd_impls, stream_impls};
+use super::{fd_impls, recv_pooled_impls, stream_impls};
 
 /// A Unix socket listening for connections at a path.
 #[derive(Debug)]
@@ -83,4 +83,5 @@ impl UnixStream {
 }
 
 stream_impls!(UnixStream);
+recv_pooled_impls!(UnixStream);
 fd_impls!(UnixStream);

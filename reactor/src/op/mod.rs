@@ -24,6 +24,7 @@ pub(crate) mod fs;
 pub(crate) mod poll;
 pub(crate) mod recv;
 pub(crate) mod recv_from;
+pub(crate) mod recv_pooled;
 pub(crate) mod send;
 pub(crate) mod send_to;
 #[cfg(target_os = "linux")]
@@ -157,7 +158,7 @@ impl<T: OpCode> Future for Op<T> {
                     match context::with(|rt| rt.driver.submit(data)) {
                         Ok(Submission::InFlight(key)) => this.state = State::InFlight(key),
                         Ok(Submission::Readiness) => this.state = State::Readiness,
-                        Err(e) => return Poll::Ready(this.finish(Completion { result: Err(e) })),
+                        Err(e) => return Poll::Ready(this.finish(Completion::plain(Err(e)))),
                     }
                 }
                 State::InFlight(key) => {
@@ -172,7 +173,7 @@ impl<T: OpCode> Future for Op<T> {
                         .expect("invariant: readiness op has data");
                     let result =
                         std::task::ready!(context::with(|rt| rt.driver.poll_readiness(data, cx)));
-                    return Poll::Ready(this.finish(Completion { result }));
+                    return Poll::Ready(this.finish(Completion::plain(result)));
                 }
                 State::Done => panic!("Op polled after it returned its output"),
             }

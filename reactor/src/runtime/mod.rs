@@ -30,7 +30,7 @@ pub(crate) mod context;
 mod handle;
 pub(crate) mod scheduler;
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -47,6 +47,8 @@ use slab::Slab;
 
 pub use handle::Handle;
 
+use crate::buf::pool::PoolInner;
+use crate::buf::{DEFAULT_RECV_BUFFERS, DEFAULT_RECV_BUFFER_SIZE};
 use crate::driver::Driver;
 use crate::time::wheel::Wheel;
 use scheduler::Shared;
@@ -155,6 +157,12 @@ pub(crate) struct Config {
     pub(crate) sqpoll_idle_ms: Option<u32>,
     /// Test hook: treat `IORING_OP_MSG_RING` as unsupported.
     pub(crate) simulate_no_msg_ring: bool,
+    /// Buffers in the receive buffer pool.
+    pub(crate) recv_buffers: usize,
+    /// Bytes per receive buffer.
+    pub(crate) recv_buffer_size: usize,
+    /// Test hook: io_uring refuses provided buffer rings.
+    pub(crate) simulate_no_provided_buffers: bool,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -182,6 +190,9 @@ impl Builder {
                 simulate_uring_error: None,
                 sqpoll_idle_ms: None,
                 simulate_no_msg_ring: false,
+                recv_buffers: DEFAULT_RECV_BUFFERS,
+                recv_buffer_size: DEFAULT_RECV_BUFFER_SIZE,
+                simulate_no_provided_buffers: false,
             },
             driver_set: false,
         }
@@ -258,6 +269,28 @@ impl Builder {
         self
     }
 
+    /// Sizes the runtime's receive [`BufferPool`](crate::buf::BufferPool):
+    /// `count` buffers of `size` bytes, clamped to
+    /// [`MAX_RECV_BUFFERS`](crate::buf::MAX_RECV_BUFFERS) and
+    /// [`MAX_RECV_BUFFER_SIZE`](crate::buf::MAX_RECV_BUFFER_SIZE) (and to at
+    /// least 1). Defaults: [`DEFAULT_RECV_BUFFERS`] of
+    /// [`DEFAULT_RECV_BUFFER_SIZE`]. The pool is mapped on the first pooled
+    /// receive, and its pages are backed as buffers are used.
+    pub fn recv_buffers(mut self, count: usize, size: usize) -> Builder {
+        self.config.recv_buffers = count;
+        self.config.recv_buffer_size = size;
+        self
+    }
+
+    /// Makes the io_uring driver behave as if the kernel lacked provided buffer
+    /// rings, so pooled receives use the free-list path compat uses. For testing
+    /// the fallback; not part of the stable API.
+    #[doc(hidden)]
+    pub fn simulate_provided_buffers_unsupported(mut self) -> Builder {
+        self.config.simulate_no_provided_buffers = true;
+        self
+    }
+
     /// Makes the io_uring driver behave as if the kernel lacked
     /// `IORING_OP_MSG_RING`, so cross-runtime wakes go through the eventfd. For
     /// testing the fallback; not part of the stable API.
@@ -302,6 +335,8 @@ impl Builder {
             tasks: RefCell::new(Slab::new()),
             event_interval: config.event_interval,
             in_block_on: Cell::new(false),
+            pool: OnceCell::new(),
+            pool_size: (config.recv_buffers, config.recv_buffer_size),
         });
         Ok(Runtime { inner })
     }
@@ -333,6 +368,11 @@ pub(crate) struct Inner {
     tasks: RefCell<Slab<Waker>>,
     event_interval: u32,
     in_block_on: Cell<bool>,
+    /// The receive buffer pool, made on first use. Declared after `driver`, so
+    /// the ring that may name its memory is closed before the pool is dropped.
+    pool: OnceCell<Rc<PoolInner>>,
+    /// `(count, size)` of the pool to make.
+    pool_size: (usize, usize),
 }
 
 impl Inner {
@@ -342,6 +382,22 @@ impl Inner {
 
     pub(crate) fn unregister_task(&self, index: usize) {
         self.tasks.borrow_mut().try_remove(index);
+    }
+
+    /// The runtime's receive buffer pool, made (and on io_uring registered) on
+    /// the first call.
+    pub(crate) fn buffer_pool(&self) -> io::Result<Rc<PoolInner>> {
+        if let Some(pool) = self.pool.get() {
+            return Ok(pool.clone());
+        }
+        let register = |addr: u64, entries: u16, group: u16| {
+            // SAFETY: the pool maps the ring page-aligned and keeps it for its
+            // own lifetime, which (see `pool`) outlasts the driver's ring.
+            unsafe { self.driver.provide_buffers(addr, entries, group) }
+        };
+        let (count, size) = self.pool_size;
+        let pool = Rc::new(PoolInner::new(count, size, Some(&register))?);
+        Ok(self.pool.get_or_init(|| pool).clone())
     }
 
     fn next_task(&self) -> Option<Runnable> {

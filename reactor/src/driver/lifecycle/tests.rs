@@ -1,6 +1,6 @@
 //! Every transition of the op state machine, and the generation check.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +23,7 @@ fn waker() -> (Arc<CountingWaker>, Waker) {
 }
 
 fn ok(n: usize) -> Completion {
-    Completion { result: Ok(n) }
+    Completion::plain(Ok(n))
 }
 
 /// Op data that records whether it was completed as an orphan and dropped.
@@ -136,7 +136,7 @@ fn orphan_after_completion_returns_data_and_result() {
             assert!(!dropped.get());
             drop(data);
         }
-        AfterOrphan::Cancel => panic!("a completed op needs no cancel"),
+        AfterOrphan::Cancel | AfterOrphan::Ended(_) => panic!("a completed op needs no cancel"),
     }
     assert!(dropped.get());
     assert_eq!(slots.slab.len(), 0);
@@ -179,9 +179,7 @@ fn errors_are_delivered_unchanged() {
     let key = slots.insert().unwrap();
     let _ = slots.complete(
         key,
-        Completion {
-            result: Err(io::Error::from_raw_os_error(libc::ECONNRESET)),
-        },
+        Completion::plain(Err(io::Error::from_raw_os_error(libc::ECONNRESET))),
     );
     let (_, w) = waker();
     match slots.poll(key, &mut Context::from_waker(&w)) {
@@ -197,4 +195,135 @@ fn removing_an_unsubmitted_slot_frees_it() {
     slots.remove_unsubmitted(key);
     assert_eq!(slots.slab.len(), 0);
     slots.remove_unsubmitted(key);
+}
+
+/// A multishot completion of `n` bytes, with `F_MORE` if `more`, in `buffer`.
+fn shot(n: usize, more: bool, buffer: Option<u16>) -> Completion {
+    let mut flags = if more { CQE_F_MORE } else { 0 };
+    if let Some(id) = buffer {
+        flags |= CQE_F_BUFFER | (u32::from(id) << CQE_BUFFER_SHIFT);
+    }
+    Completion {
+        result: Ok(n),
+        flags,
+    }
+}
+
+/// Orphaned multishot data that records the buffers its completions returned.
+struct Releases(Rc<RefCell<Vec<u16>>>);
+
+impl Orphan for Releases {
+    fn complete(&mut self, completion: &Completion) {
+        if let Some(id) = completion.buffer_id() {
+            self.0.borrow_mut().push(id);
+        }
+    }
+}
+
+fn collect(slots: &mut Slots, key: Key) -> Option<Completion> {
+    let (_, w) = waker();
+    match slots.poll_stream(key, &mut Context::from_waker(&w)) {
+        Poll::Ready(c) => Some(c),
+        Poll::Pending => None,
+    }
+}
+
+#[test]
+fn buffer_id_and_more_are_read_from_the_flags() {
+    let c = shot(10, true, Some(513));
+    assert!(c.more());
+    assert_eq!(c.buffer_id(), Some(513));
+    let c = shot(0, false, None);
+    assert!(!c.more());
+    assert_eq!(c.buffer_id(), None);
+    assert!(!Completion::plain(Ok(1)).more());
+}
+
+#[test]
+fn completions_with_more_queue_up_and_wake_the_stream_once() {
+    let mut slots = Slots::new();
+    let key = slots.insert_streaming().unwrap();
+    let (count, w) = waker();
+    assert!(slots
+        .poll_stream(key, &mut Context::from_waker(&w))
+        .is_pending());
+    match slots.complete(key, shot(5, true, Some(3))) {
+        AfterComplete::Wake(waker) => waker.wake(),
+        _ => panic!("a waiting stream is woken by its first completion"),
+    }
+    assert!(matches!(
+        slots.complete(key, shot(6, true, Some(4))),
+        AfterComplete::Nothing
+    ));
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    let ids: Vec<_> = (0..2)
+        .map(|_| collect(&mut slots, key).and_then(|c| c.buffer_id()))
+        .collect();
+    assert_eq!(ids, [Some(3), Some(4)], "oldest first");
+    assert!(collect(&mut slots, key).is_none(), "drained: pending");
+    assert_eq!(slots.in_flight(), 1, "still armed");
+}
+
+#[test]
+fn the_final_completion_frees_the_slot_when_collected() {
+    let mut slots = Slots::new();
+    let key = slots.insert_streaming().unwrap();
+    let _ = slots.complete(key, shot(5, true, Some(1)));
+    let _ = slots.complete(key, shot(0, false, None));
+    assert_eq!(
+        slots.in_flight(),
+        0,
+        "the kernel is done once the final one came"
+    );
+    assert!(collect(&mut slots, key).is_some_and(|c| c.more()));
+    assert_eq!(
+        slots.slab.len(),
+        1,
+        "the final completion is not collected yet"
+    );
+    assert!(collect(&mut slots, key).is_some_and(|c| !c.more()));
+    assert_eq!(
+        slots.slab.len(),
+        0,
+        "collecting the final completion frees the slot"
+    );
+}
+
+#[test]
+fn orphan_while_armed_returns_queued_and_late_buffers_then_frees() {
+    let mut slots = Slots::new();
+    let key = slots.insert_streaming().unwrap();
+    let _ = slots.complete(key, shot(5, true, Some(1)));
+    let _ = slots.complete(key, shot(5, true, Some(2)));
+    let released = Rc::new(RefCell::new(Vec::new()));
+    let data = Releases(released.clone());
+    assert!(matches!(slots.orphan(key, data), AfterOrphan::Cancel));
+    assert_eq!(*released.borrow(), [1, 2], "queued buffers go back at once");
+    assert!(matches!(
+        slots.complete(key, shot(5, true, Some(7))),
+        AfterComplete::Nothing
+    ));
+    assert_eq!(*released.borrow(), [1, 2, 7], "a late buffer goes back too");
+    assert_eq!(slots.in_flight(), 1, "armed until the final completion");
+    let cancelled = Completion::plain(Err(io::Error::from_raw_os_error(libc::ECANCELED)));
+    match slots.complete(key, cancelled) {
+        AfterComplete::Drop(orphan) => drop(orphan),
+        _ => panic!("the final completion hands the orphan back to be dropped"),
+    }
+    assert_eq!(slots.slab.len(), 0);
+}
+
+#[test]
+fn orphan_after_the_stream_ended_frees_the_slot_at_once() {
+    let mut slots = Slots::new();
+    let key = slots.insert_streaming().unwrap();
+    let _ = slots.complete(key, shot(5, true, Some(4)));
+    let _ = slots.complete(key, shot(0, false, None));
+    let released = Rc::new(RefCell::new(Vec::new()));
+    match slots.orphan(key, Releases(released.clone())) {
+        AfterOrphan::Ended(data) => drop(data),
+        _ => panic!("an ended stream needs no cancel"),
+    }
+    assert_eq!(*released.borrow(), [4]);
+    assert_eq!(slots.slab.len(), 0);
 }

@@ -1,0 +1,559 @@
+//! The receive buffer pool: [`BufferPool`] and the [`PooledBuf`] a pooled
+//! receive yields.
+//!
+//! A connection that reads into its own buffer holds that buffer while it waits,
+//! so ten thousand idle connections pin ten thousand buffers. With a pool, the
+//! buffer is picked only when bytes arrive: on io_uring the *kernel* picks it from
+//! a provided buffer ring (`IORING_REGISTER_PBUF_RING`, Linux 5.19) that a
+//! multishot receive draws from; on compat, or where the kernel lacks that, the
+//! receive takes one from a user-space free list right before its `recv(2)`. The
+//! API is the same either way: one pool per runtime, created on first use, and a
+//! [`PooledBuf`] that gives its buffer back when dropped.
+//!
+//! # Who owns what, when
+//!
+//! Each buffer is, at any time, in exactly one place:
+//! - **free**: in the kernel's ring (io_uring; the kernel may fill it at any
+//!   time) or in the free list (compat; nobody touches it);
+//! - **picked**: the kernel filled it and its completion is queued in a slot;
+//!   the slot's stream (or, orphaned, the op) gives it back;
+//! - **out**: a [`PooledBuf`], or the owner of a [`Bytes`] made by
+//!   [`PooledBuf::into_bytes`]: only that value reads it;
+//! - **returned**: a `Bytes` owner dropped it, possibly on another thread; it
+//!   waits in a lock-free queue until the runtime's thread moves it back to the
+//!   ring or the free list (only that thread may write the ring's tail).
+//!
+//! The memory is one anonymous mapping, filled in lazily by the kernel: an
+//! unused pool costs address space, not memory. It lives until every buffer
+//! handed out is gone, and the ring's memory until the runtime's ring is closed
+//! (the runtime drops its driver before its pool).
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Waker};
+
+use bytes::Bytes;
+use crossbeam_queue::SegQueue;
+
+use super::IoBuf;
+use crate::runtime::context;
+
+/// Default number of receive buffers per runtime. Enough for 256 connections
+/// to have bytes in hand at once; idle connections hold none, so a server with
+/// far more connections than that still fits. At the limit a receive waits for
+/// a buffer to come back (the connection is not lost).
+pub const DEFAULT_RECV_BUFFERS: usize = 256;
+
+/// Default size of one receive buffer, in bytes: 16 KiB, the size of the
+/// largest TLS record and of the buffer the owned-buffer examples read into.
+/// One receive returns at most this many bytes. 256 of them make 4 MiB of
+/// address space per runtime, backed by memory only as buffers are used.
+pub const DEFAULT_RECV_BUFFER_SIZE: usize = 16 * 1024;
+
+/// Most receive buffers a pool may have: buffer ids are 16 bits, and the
+/// kernel's provided buffer ring holds at most 32768 entries. Larger requests
+/// are clamped to it.
+pub const MAX_RECV_BUFFERS: usize = 1 << 15;
+
+/// Largest receive buffer, in bytes (1 MiB): more than one receive returns from
+/// a socket with default buffer sizes. Larger requests are clamped to it.
+pub const MAX_RECV_BUFFER_SIZE: usize = 1 << 20;
+
+/// The buffer group id of the runtime's pool in its io_uring (one pool per
+/// ring, so one fixed group).
+pub(crate) const BUFFER_GROUP: u16 = 0;
+
+/// One anonymous private mapping, unmapped on drop.
+struct Region {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a `Region` is plain memory with no thread affinity; who may read or
+// write which part of it, from which thread, is governed by the buffer states
+// in the module docs, which the types around it uphold.
+unsafe impl Send for Region {}
+// SAFETY: as for `Send`: shared access only ever reads buffers that are out.
+unsafe impl Sync for Region {}
+
+impl Region {
+    /// Maps `len` zeroed, page-aligned bytes (`len` > 0).
+    fn new(len: usize) -> io::Result<Region> {
+        // SAFETY: an anonymous private mapping with no address hint touches no
+        // existing memory; the result is checked before use.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = NonNull::new(ptr.cast()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        Ok(Region { ptr, len })
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` are exactly the mapping made in `new`, and the last
+        // owner is dropping it: no buffer of it is out and no ring names it.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
+    }
+}
+
+/// The part of a pool that threads other than the runtime's may reach: the
+/// buffer memory (read through a [`Bytes`] sent elsewhere), the queue of
+/// buffers such `Bytes` gave back, and the readers waiting for a buffer.
+struct Shared {
+    data: Region,
+    size: usize,
+    returned: SegQueue<u16>,
+    waiters: Mutex<Vec<Waker>>,
+    /// Set while `waiters` is not empty, so a return checks it without locking.
+    has_waiters: AtomicBool,
+}
+
+impl Shared {
+    /// The start of buffer `id` (`id` < the pool's count).
+    fn buffer_ptr(&self, id: u16) -> *mut u8 {
+        // SAFETY: `id < count` and the region holds `count * size` bytes, so the
+        // offset stays inside the mapping.
+        unsafe { self.data.ptr.as_ptr().add(usize::from(id) * self.size) }
+    }
+
+    fn wake_waiters(&self) {
+        if self.has_waiters.swap(false, Ordering::SeqCst) {
+            let waiters =
+                std::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+            for waker in waiters {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// One entry of a provided buffer ring: `struct io_uring_buf` (io_uring.h),
+/// the layout of `io_uring::types::BufRingEntry`. Entry 0's `resv` is the
+/// ring's tail, which the kernel reads concurrently: the fields are only ever
+/// written through raw pointers, never through a reference to a whole entry.
+#[repr(C)]
+struct RawBufEntry {
+    addr: u64,
+    len: u32,
+    bid: u16,
+    resv: u16,
+}
+
+/// A provided buffer ring registered with the runtime's io_uring.
+struct KernelRing {
+    entries: Region,
+    /// Ring size minus one (the size is a power of two).
+    mask: u16,
+    /// Our copy of the tail: entries before it are the kernel's to take.
+    tail: Cell<u16>,
+}
+
+impl KernelRing {
+    fn base(&self) -> *mut RawBufEntry {
+        self.entries.ptr.as_ptr().cast()
+    }
+
+    /// Hands buffer `id` (of `len` bytes at `addr`) to the kernel.
+    fn push(&self, addr: *mut u8, len: u32, id: u16) {
+        let tail = self.tail.get();
+        // SAFETY: `tail & mask` indexes one of the ring's entries; that entry is
+        // past the published tail, so the kernel does not read it now. Entry 0's
+        // `resv` (the tail) is not written here.
+        unsafe {
+            let entry = self.base().add(usize::from(tail & self.mask));
+            std::ptr::addr_of_mut!((*entry).addr).write(addr as u64);
+            std::ptr::addr_of_mut!((*entry).len).write(len);
+            std::ptr::addr_of_mut!((*entry).bid).write(id);
+        }
+        let tail = tail.wrapping_add(1);
+        self.tail.set(tail);
+        // SAFETY: the tail is entry 0's `resv`, a 2-byte aligned u16 inside the
+        // mapping, shared with the kernel and written only by this thread; the
+        // release store publishes the entry written above before the new tail.
+        unsafe {
+            let shared_tail = std::ptr::addr_of_mut!((*self.base()).resv);
+            AtomicU16::from_ptr(shared_tail).store(tail, Ordering::Release);
+        }
+    }
+}
+
+/// A runtime's pool; see the [module docs](self). Lives on the runtime's thread.
+pub(crate) struct PoolInner {
+    shared: Arc<Shared>,
+    count: usize,
+    /// `Some` on io_uring with a registered ring; `None`: the free list is used.
+    ring: Option<KernelRing>,
+    free: RefCell<Vec<u16>>,
+    /// Buffers out (see the module docs), including returned ones not yet
+    /// reclaimed.
+    out: Cell<usize>,
+    /// Buffers made free so far: a reader out of buffers waits for it to move.
+    returns: Cell<u64>,
+}
+
+/// How a pool asks the kernel to take its ring: `(ring address, ring entries,
+/// buffer group)`, or an error when it cannot (then the free list is used).
+pub(crate) type Register<'a> = &'a dyn Fn(u64, u16, u16) -> io::Result<()>;
+
+impl PoolInner {
+    /// A pool of `count` buffers of `size` bytes (both clamped to their
+    /// limits). `register`, if given, is tried for a provided buffer ring;
+    /// without it, or when it fails, buffers come from a free list.
+    pub(crate) fn new(
+        count: usize,
+        size: usize,
+        register: Option<Register<'_>>,
+    ) -> io::Result<PoolInner> {
+        let count = count.clamp(1, MAX_RECV_BUFFERS);
+        let size = size.clamp(1, MAX_RECV_BUFFER_SIZE);
+        let data = Region::new(count * size)?;
+        let shared = Arc::new(Shared {
+            data,
+            size,
+            returned: SegQueue::new(),
+            waiters: Mutex::new(Vec::new()),
+            has_waiters: AtomicBool::new(false),
+        });
+        let ring = match register {
+            Some(register) => Self::kernel_ring(&shared, count, register),
+            None => None,
+        };
+        let ids = 0..count as u16;
+        let free = if ring.is_some() {
+            Vec::new()
+        } else {
+            ids.rev().collect()
+        };
+        Ok(PoolInner {
+            shared,
+            count,
+            ring,
+            free: RefCell::new(free),
+            out: Cell::new(0),
+            returns: Cell::new(0),
+        })
+    }
+
+    /// Builds, fills and registers a provided buffer ring; `None` if the kernel
+    /// refuses it (or there is no memory for it).
+    fn kernel_ring(shared: &Shared, count: usize, register: Register<'_>) -> Option<KernelRing> {
+        let entries = count.next_power_of_two();
+        let region = Region::new(entries * std::mem::size_of::<RawBufEntry>()).ok()?;
+        let ring = KernelRing {
+            entries: region,
+            mask: (entries - 1) as u16,
+            tail: Cell::new(0),
+        };
+        for id in 0..count as u16 {
+            ring.push(shared.buffer_ptr(id), shared.size as u32, id);
+        }
+        let addr = ring.entries.ptr.as_ptr() as u64;
+        let entries = u16::try_from(entries).ok()?;
+        register(addr, entries, BUFFER_GROUP).ok()?;
+        Some(ring)
+    }
+
+    /// Whether the kernel picks buffers (a registered provided buffer ring).
+    pub(crate) fn is_provided(&self) -> bool {
+        self.ring.is_some()
+    }
+
+    /// How many times a buffer was made free; see [`PoolInner::returns`].
+    pub(crate) fn returns(&self) -> u64 {
+        self.reclaim();
+        self.returns.get()
+    }
+
+    /// Buffers not out.
+    pub(crate) fn available(&self) -> usize {
+        self.reclaim();
+        self.count - self.out.get()
+    }
+
+    /// Moves buffers that `Bytes` owners gave back to the ring or free list.
+    fn reclaim(&self) {
+        while let Some(id) = self.shared.returned.pop() {
+            self.out.set(self.out.get().saturating_sub(1));
+            self.put(id);
+        }
+    }
+
+    /// Makes buffer `id` free (to the kernel's ring or the free list).
+    pub(crate) fn put(&self, id: u16) {
+        if usize::from(id) >= self.count {
+            debug_assert!(false, "buffer id {id} over pool count {}", self.count);
+            return;
+        }
+        match &self.ring {
+            Some(ring) => ring.push(self.shared.buffer_ptr(id), self.shared.size as u32, id),
+            None => self.free.borrow_mut().push(id),
+        }
+        self.returns.set(self.returns.get().wrapping_add(1));
+    }
+
+    /// Registers `cx`'s waker to be woken when a buffer is made free.
+    pub(crate) fn wait_for_buffer(&self, cx: &mut Context<'_>) {
+        let mut waiters = self
+            .shared
+            .waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
+        }
+        self.shared.has_waiters.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Takes buffer `id`, which the kernel filled with `len` bytes, out of `pool`.
+/// `None` for an id or length the pool cannot have handed out.
+pub(crate) fn claim(pool: &Rc<PoolInner>, id: u16, len: usize) -> Option<PooledBuf> {
+    if usize::from(id) >= pool.count || len > pool.shared.size {
+        return None;
+    }
+    pool.out.set(pool.out.get() + 1);
+    Some(PooledBuf {
+        pool: pool.clone(),
+        id,
+        len,
+    })
+}
+
+/// Takes a buffer from the free list (empty, `len` 0), if one is free.
+pub(crate) fn take_free(pool: &Rc<PoolInner>) -> Option<PooledBuf> {
+    pool.reclaim();
+    let id = pool.free.borrow_mut().pop()?;
+    pool.out.set(pool.out.get() + 1);
+    Some(PooledBuf {
+        pool: pool.clone(),
+        id,
+        len: 0,
+    })
+}
+
+impl fmt::Debug for PoolInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BufferPool")
+            .field("count", &self.count)
+            .field("buffer_size", &self.shared.size)
+            .field("provided", &self.is_provided())
+            .field("out", &self.out.get())
+            .finish()
+    }
+}
+
+/// The current runtime's receive buffer pool: what
+/// [`TcpStream::recv_pooled`](crate::net::TcpStream::recv_pooled) and
+/// [`UnixStream::recv_pooled`](crate::net::UnixStream::recv_pooled) receive
+/// into. Sized by [`Builder::recv_buffers`](crate::Builder::recv_buffers).
+///
+/// # Examples
+/// ```
+/// use ringo_reactor::buf::BufferPool;
+///
+/// ringo_reactor::run(async {
+///     let pool = BufferPool::current()?;
+///     assert_eq!(pool.count(), ringo_reactor::buf::DEFAULT_RECV_BUFFERS);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BufferPool {
+    inner: Rc<PoolInner>,
+}
+
+impl BufferPool {
+    /// The pool of the runtime running on this thread, created on first use.
+    ///
+    /// # Errors
+    /// No ringo runtime runs on this thread, or the pool's memory could not be
+    /// mapped.
+    pub fn current() -> io::Result<BufferPool> {
+        let inner = context::try_with(|rt| rt.buffer_pool()).ok_or_else(|| {
+            io::Error::other("no ringo runtime on this thread for the receive buffer pool")
+        })??;
+        Ok(BufferPool { inner })
+    }
+
+    /// How many buffers the pool has.
+    pub fn count(&self) -> usize {
+        self.inner.count
+    }
+
+    /// The size of each buffer in bytes: the most one pooled receive returns.
+    pub fn buffer_size(&self) -> usize {
+        self.inner.shared.size
+    }
+
+    /// Whether the kernel picks the buffers (io_uring provided buffer ring,
+    /// fed by a multishot receive); `false` on compat, or where the kernel
+    /// lacks them, where each receive takes a buffer from a user-space list.
+    pub fn is_provided(&self) -> bool {
+        self.inner.is_provided()
+    }
+
+    /// Buffers not held by the application: free, or picked by the kernel but
+    /// not yet collected by a receive. For tests and diagnostics; not part of
+    /// the stable API.
+    #[doc(hidden)]
+    pub fn available(&self) -> usize {
+        self.inner.available()
+    }
+}
+
+/// Bytes received into a buffer of the runtime's [`BufferPool`]; dropping it
+/// gives the buffer back to the pool.
+///
+/// It dereferences to the received bytes, and implements [`IoBuf`], so it can
+/// be written out as it is (an echo needs no copy). It cannot leave the
+/// runtime's thread; [`into_bytes`](PooledBuf::into_bytes) makes a [`Bytes`]
+/// that can, without copying.
+pub struct PooledBuf {
+    pool: Rc<PoolInner>,
+    id: u16,
+    len: usize,
+}
+
+impl PooledBuf {
+    /// How many bytes were received.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no bytes were received (a pooled receive never yields one).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Turns the buffer into [`Bytes`] without copying. The buffer goes back to
+    /// the pool when the last clone of the `Bytes` is dropped, on any thread
+    /// (the runtime's thread picks it up on its next pooled receive).
+    pub fn into_bytes(self) -> Bytes {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so moving the `Rc` out
+        // of it transfers its one reference count instead of duplicating it.
+        let pool = unsafe { std::ptr::read(&this.pool) };
+        Bytes::from_owner(PoolBytes {
+            shared: pool.shared.clone(),
+            id: this.id,
+            len: this.len,
+        })
+    }
+
+    /// Where the kernel (or the compat `recv`) writes this buffer.
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.pool.shared.buffer_ptr(self.id)
+    }
+
+    /// The buffer's capacity in bytes.
+    pub(crate) fn capacity(&self) -> usize {
+        self.pool.shared.size
+    }
+
+    /// Records that the first `len` bytes were received.
+    ///
+    /// # Safety
+    /// `len <= capacity()`, and those bytes were written.
+    pub(crate) unsafe fn set_len(&mut self, len: usize) {
+        self.len = len;
+    }
+}
+
+impl Deref for PooledBuf {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the buffer is out (owned by this value), so nothing writes it;
+        // its first `len` bytes were received (and the mapping is zero-filled,
+        // so every byte is initialised anyway).
+        unsafe { std::slice::from_raw_parts(self.pool.shared.buffer_ptr(self.id), self.len) }
+    }
+}
+
+impl AsRef<[u8]> for PooledBuf {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl Drop for PooledBuf {
+    fn drop(&mut self) {
+        self.pool.out.set(self.pool.out.get().saturating_sub(1));
+        self.pool.put(self.id);
+        self.pool.shared.wake_waiters();
+    }
+}
+
+impl fmt::Debug for PooledBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PooledBuf")
+            .field("id", &self.id)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+// SAFETY: the bytes live in the pool's mapping, which a move of the value does
+// not touch and which outlives it (the value holds the pool); the first `len`
+// are initialised; the buffer is out, so nothing else writes it, and the value
+// offers no way to change it or its length.
+unsafe impl IoBuf for PooledBuf {
+    fn stable_ptr(&self) -> *const u8 {
+        self.pool.shared.buffer_ptr(self.id)
+    }
+
+    fn bytes_init(&self) -> usize {
+        self.len
+    }
+
+    fn bytes_total(&self) -> usize {
+        self.len
+    }
+}
+
+/// The owner behind [`PooledBuf::into_bytes`]: `Send`, so it returns its
+/// buffer through the lock-free queue.
+struct PoolBytes {
+    shared: Arc<Shared>,
+    id: u16,
+    len: usize,
+}
+
+impl AsRef<[u8]> for PoolBytes {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: as for `PooledBuf::deref`: the buffer stays out until this
+        // owner is dropped, and the mapping lives as long as `shared`.
+        unsafe { std::slice::from_raw_parts(self.shared.buffer_ptr(self.id), self.len) }
+    }
+}
+
+impl Drop for PoolBytes {
+    fn drop(&mut self) {
+        self.shared.returned.push(self.id);
+        self.shared.wake_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,319 @@
+//! Pooled receive (`recv_pooled`) on both drivers: byte-exact echo over many
+//! connections, pool exhaustion without loss, dropping a stream whose multishot
+//! receive is armed (every buffer comes back), the io_uring fallback when
+//! provided buffers are absent, EOF, peer reset, Unix streams, `Bytes` dropped
+//! on another thread, and the pool size limits.
+
+mod util;
+
+use std::future::Future;
+use std::time::Duration;
+
+use ringo_reactor::buf::{BufferPool, PooledBuf, MAX_RECV_BUFFERS, MAX_RECV_BUFFER_SIZE};
+use ringo_reactor::io::AsyncWrite;
+use ringo_reactor::net::{TcpStream, UnixStream};
+use ringo_reactor::time::{sleep, timeout};
+use ringo_reactor::{Builder, DriverKind, Runtime};
+use util::{pattern, tcp_pair_nodelay, unless_no_uring, TEST_LIMIT};
+
+/// How long a pool may take to get its buffers back after a cancellation.
+const SETTLE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Runs `body` on a runtime of `kind` built from `builder`, under [`TEST_LIMIT`].
+fn run_with<Fut: Future<Output = ()>>(
+    kind: DriverKind,
+    builder: Builder,
+    body: impl FnOnce() -> Fut,
+) {
+    let Some(rt) = unless_no_uring(kind, "build a runtime", builder.driver(kind).build()) else {
+        return;
+    };
+    rt.block_on(async {
+        timeout(TEST_LIMIT, body())
+            .await
+            .unwrap_or_else(|_| panic!("test on {kind} did not finish within {TEST_LIMIT:?}"));
+    });
+}
+
+/// Reads pooled buffers from `stream` until `len` bytes have come.
+async fn recv_exactly(stream: &TcpStream, len: usize) -> Vec<u8> {
+    let mut all = Vec::with_capacity(len);
+    while all.len() < len {
+        let buf = stream
+            .recv_pooled()
+            .await
+            .expect("pooled receive")
+            .unwrap_or_else(|| panic!("EOF after {} of {len} bytes", all.len()));
+        all.extend_from_slice(&buf);
+    }
+    all
+}
+
+/// Waits until the current pool has every buffer back; fails after [`SETTLE_LIMIT`].
+async fn all_buffers_back(pool: &BufferPool) {
+    let waited = timeout(SETTLE_LIMIT, async {
+        while pool.available() != pool.count() {
+            sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(
+        waited.is_ok(),
+        "{} of {} buffers back after {SETTLE_LIMIT:?}",
+        pool.available(),
+        pool.count()
+    );
+}
+
+/// Echoes with `recv_pooled`, writing each pooled buffer back as it is.
+async fn pooled_echo(stream: TcpStream) {
+    while let Ok(Some(buf)) = stream.recv_pooled().await {
+        if stream.write_all(buf).await.0.is_err() {
+            return;
+        }
+    }
+}
+
+on_both_drivers! {
+    fn pooled_echo_is_byte_exact_over_many_connections(kind: DriverKind) {
+        run_with(kind, Runtime::builder(), || async move {
+            let pool = BufferPool::current().expect("pool");
+            assert_eq!(pool.is_provided(), kind == DriverKind::Uring, "kernel-picked buffers on uring only");
+            let addr = util::spawn_server(pooled_echo);
+            let clients: Vec<_> = (0..32u64)
+                .map(|seed| {
+                    ringo_reactor::spawn(async move {
+                        let stream = TcpStream::connect(addr).await.expect("connect");
+                        let sent = pattern(100_000 + seed as usize * 997, seed);
+                        let len = sent.len();
+                        let writer = stream.write_all(sent.clone());
+                        let (written, echoed) = futures_join(writer, recv_exactly(&stream, len)).await;
+                        written.0.expect("write");
+                        assert!(echoed == sent, "connection {seed}: echo differs");
+                    })
+                })
+                .collect();
+            for client in clients {
+                client.await.expect("client task");
+            }
+            all_buffers_back(&pool).await;
+        });
+    }
+}
+
+/// Runs two futures concurrently on the current task; returns both outputs.
+async fn futures_join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    let (mut out_a, mut out_b) = (None, None);
+    std::future::poll_fn(|cx| {
+        if out_a.is_none() {
+            if let std::task::Poll::Ready(v) = a.as_mut().poll(cx) {
+                out_a = Some(v);
+            }
+        }
+        if out_b.is_none() {
+            if let std::task::Poll::Ready(v) = b.as_mut().poll(cx) {
+                out_b = Some(v);
+            }
+        }
+        if out_a.is_some() && out_b.is_some() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    (
+        out_a.expect("first future done"),
+        out_b.expect("second future done"),
+    )
+}
+
+on_both_drivers! {
+    fn exhausted_pool_loses_no_bytes_and_resumes(kind: DriverKind) {
+        run_with(kind, Runtime::builder().recv_buffers(4, 1024), || async move {
+            let pool = BufferPool::current().expect("pool");
+            let (client, server) = tcp_pair_nodelay().await;
+            let sent = pattern(256 * 1024, 7);
+            let writer = ringo_reactor::spawn({
+                let sent = sent.clone();
+                async move { client.write_all(sent).await.0.expect("write") ; client }
+            });
+            let mut received = Vec::new();
+            let mut held: Vec<PooledBuf> = Vec::new();
+            while held.len() < 4 {
+                let buf = server.recv_pooled().await.expect("receive").expect("not EOF");
+                received.extend_from_slice(&buf);
+                held.push(buf);
+            }
+            assert_eq!(pool.available(), 0, "the reader holds every buffer");
+            let waiting = timeout(Duration::from_millis(50), server.recv_pooled()).await;
+            assert!(waiting.is_err(), "a receive with the pool empty waits");
+            held.clear();
+            while received.len() < sent.len() {
+                let buf = server.recv_pooled().await.expect("receive").expect("not EOF");
+                received.extend_from_slice(&buf);
+            }
+            assert!(received == sent, "bytes lost or reordered across exhaustion");
+            drop(writer.await.expect("writer task"));
+            assert!(server.recv_pooled().await.expect("receive").is_none(), "EOF after close");
+            all_buffers_back(&pool).await;
+        });
+    }
+}
+
+on_both_drivers! {
+    fn dropping_an_armed_stream_returns_every_buffer(kind: DriverKind) {
+        run_with(kind, Runtime::builder().recv_buffers(8, 512), || async move {
+            let pool = BufferPool::current().expect("pool");
+            let (client, server) = tcp_pair_nodelay().await;
+            client.write_all(pattern(2048, 3)).await.0.expect("write");
+            let first = server.recv_pooled().await.expect("receive").expect("not EOF");
+            assert!(!first.is_empty());
+            drop(first);
+            // Let the armed receive fill (and queue) more buffers, uncollected.
+            client.write_all(pattern(2048, 4)).await.0.expect("write");
+            sleep(Duration::from_millis(20)).await;
+            drop(server);
+            all_buffers_back(&pool).await;
+            drop(client);
+        });
+    }
+}
+
+on_both_drivers! {
+    fn pooled_receive_works_without_provided_buffers(kind: DriverKind) {
+        let builder = Runtime::builder().simulate_provided_buffers_unsupported();
+        run_with(kind, builder, || async move {
+            let pool = BufferPool::current().expect("pool");
+            assert!(!pool.is_provided(), "the hook denies provided buffers");
+            let (client, server) = tcp_pair_nodelay().await;
+            let sent = pattern(100_000, 11);
+            let writer = client.write_all(sent.clone());
+            let (written, got) = futures_join(writer, recv_exactly(&server, sent.len())).await;
+            written.0.expect("write");
+            assert!(got == sent, "bytes differ on the free-list path");
+            client.shutdown().await.expect("shutdown");
+            assert!(server.recv_pooled().await.expect("receive").is_none());
+            all_buffers_back(&pool).await;
+        });
+    }
+}
+
+on_both_drivers! {
+    fn eof_yields_none_on_every_call(kind: DriverKind) {
+        run_with(kind, Runtime::builder(), || async move {
+            let (client, server) = tcp_pair_nodelay().await;
+            client.write_all(b"hello".to_vec()).await.0.expect("write");
+            client.shutdown().await.expect("shutdown");
+            assert_eq!(recv_exactly(&server, 5).await, b"hello");
+            for call in 0..3 {
+                let got = server.recv_pooled().await.expect("receive");
+                assert!(got.is_none(), "call {call} after EOF yields None");
+            }
+        });
+    }
+}
+
+on_both_drivers! {
+    fn peer_reset_is_an_error(kind: DriverKind) {
+        run_with(kind, Runtime::builder(), || async move {
+            let (client, server) = tcp_pair_nodelay().await;
+            client.write_all(b"x".to_vec()).await.0.expect("write");
+            assert_eq!(recv_exactly(&server, 1).await, b"x");
+            client.set_linger_zero().expect("linger");
+            drop(client);
+            let err = server
+                .recv_pooled()
+                .await
+                .expect_err("a reset connection fails the receive");
+            assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+        });
+    }
+}
+
+on_both_drivers! {
+    fn unix_streams_receive_pooled(kind: DriverKind) {
+        run_with(kind, Runtime::builder(), || async move {
+            let (a, b) = UnixStream::pair().expect("pair");
+            let sent = pattern(50_000, 5);
+            a.write_all(sent.clone()).await.0.expect("write");
+            a.shutdown().await.expect("shutdown");
+            let mut got = Vec::new();
+            while let Some(buf) = b.recv_pooled().await.expect("receive") {
+                got.extend_from_slice(&buf);
+            }
+            assert!(got == sent, "bytes differ over a Unix stream");
+        });
+    }
+}
+
+on_both_drivers! {
+    fn bytes_dropped_on_another_thread_return_their_buffer(kind: DriverKind) {
+        run_with(kind, Runtime::builder().recv_buffers(2, 4096), || async move {
+            let pool = BufferPool::current().expect("pool");
+            let (client, server) = tcp_pair_nodelay().await;
+            client.write_all(b"payload".to_vec()).await.0.expect("write");
+            let bytes = recv_bytes(&server).await;
+            assert_eq!(&bytes[..], b"payload");
+            assert_eq!(pool.available(), 1, "the Bytes holds its buffer");
+            std::thread::spawn(move || drop(bytes)).join().expect("dropping thread");
+            assert_eq!(pool.available(), 2, "the buffer came back through the queue");
+            client.write_all(b"more".to_vec()).await.0.expect("write");
+            assert_eq!(recv_exactly(&server, 4).await, b"more");
+        });
+    }
+}
+
+/// One pooled receive as `Bytes`.
+async fn recv_bytes(stream: &TcpStream) -> bytes::Bytes {
+    let buf = stream
+        .recv_pooled()
+        .await
+        .expect("receive")
+        .expect("not EOF");
+    buf.into_bytes()
+}
+
+#[test]
+fn pool_sizes_are_clamped_at_their_limits() {
+    let cases = [
+        ("count at limit", MAX_RECV_BUFFERS, 1, MAX_RECV_BUFFERS, 1),
+        (
+            "count over limit",
+            MAX_RECV_BUFFERS + 1,
+            1,
+            MAX_RECV_BUFFERS,
+            1,
+        ),
+        (
+            "size at limit",
+            1,
+            MAX_RECV_BUFFER_SIZE,
+            1,
+            MAX_RECV_BUFFER_SIZE,
+        ),
+        (
+            "size over limit",
+            1,
+            MAX_RECV_BUFFER_SIZE + 1,
+            1,
+            MAX_RECV_BUFFER_SIZE,
+        ),
+        ("zero count and size", 0, 0, 1, 1),
+    ];
+    for (name, count, size, want_count, want_size) in cases {
+        let rt = Runtime::builder()
+            .driver(DriverKind::Compat)
+            .recv_buffers(count, size)
+            .build()
+            .expect("compat runtime");
+        let pool = rt.block_on(async { BufferPool::current() }).expect("pool");
+        assert_eq!(
+            (pool.count(), pool.buffer_size()),
+            (want_count, want_size),
+            "{name}"
+        );
+    }
+}
