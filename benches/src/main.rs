@@ -35,6 +35,8 @@ struct Options {
     quick: bool,
     filter: Option<String>,
     out_dir: PathBuf,
+    /// Only the idle-connection memory measurement.
+    idle: bool,
     /// Load an already running server instead (for profiling it).
     against: Option<(std::net::SocketAddr, Option<u32>)>,
 }
@@ -45,11 +47,13 @@ fn parse_args() -> Result<Options, String> {
         filter: None,
         out_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"),
         against: None,
+        idle: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
+            "--idle" => options.idle = true,
             "--filter" => {
                 options.filter = Some(
                     args.next()
@@ -72,7 +76,8 @@ fn parse_args() -> Result<Options, String> {
                     Some((addr.parse().map_err(|_| "bad address for --against")?, pid));
             }
             "-h" | "--help" => {
-                println!("usage: ringo-benches [--quick] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
+                println!("usage: ringo-benches [--quick] [--idle] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
+                println!("  --idle: only the idle-connection memory measurement");
                 println!("  --against: only generate the filtered cells' load against a server you started (to profile it)");
                 std::process::exit(0);
             }
@@ -306,7 +311,7 @@ fn run(options: &Options) -> io::Result<()> {
     };
     let cells: Vec<Cell> = cells::all()
         .into_iter()
-        .filter(|c| !options.quick || c.quick)
+        .filter(|c| !options.idle && (!options.quick || c.quick))
         .filter(|c| {
             options
                 .filter
@@ -319,7 +324,7 @@ fn run(options: &Options) -> io::Result<()> {
         .flat_map(|c| {
             servers
                 .iter()
-                .filter(move |s| s.protocol == c.protocol)
+                .filter(move |s| s.protocol == c.protocol && !s.idle_only)
                 .map(move |s| (c, s))
         })
         .collect();

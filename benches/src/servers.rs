@@ -34,6 +34,8 @@ pub struct ServerSpec {
     /// The server cannot print its address (redis-server): pick a free port and
     /// pass it with this flag instead.
     pub port_flag: Option<&'static str>,
+    /// Only measured for idle-connection memory, not in the load cells.
+    pub idle_only: bool,
 }
 
 /// A started server; killed when dropped.
@@ -151,6 +153,7 @@ pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
         args: args.iter().map(|s| s.to_string()).collect(),
         env: vec![("RINGO_DRIVER", driver)],
         port_flag: None,
+        idle_only: false,
     };
     let mut servers = vec![
         ServerSpec {
@@ -177,6 +180,17 @@ pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
             &["127.0.0.1:0"],
             "compat",
         ),
+        // Receives into the provided-buffer ring: an idle connection holds no buffer.
+        ServerSpec {
+            idle_only: true,
+            ..ringo(
+                "ringo-uring-pooled",
+                Protocol::Echo,
+                examples.join("echo"),
+                &["127.0.0.1:0", "--pooled"],
+                "uring",
+            )
+        },
         ServerSpec {
             baseline: true,
             ..ringo(
@@ -237,6 +251,7 @@ pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
             .collect(),
             env: Vec::new(),
             port_flag: Some("--port"),
+            idle_only: false,
         });
     }
     servers
