@@ -108,6 +108,15 @@ impl Driver {
         }
     }
 
+    /// Whether listeners accept through one armed multishot accept (io_uring on
+    /// Linux 5.19 or later); otherwise each accept is its own op.
+    pub(crate) fn multishot_accept(&self) -> bool {
+        match self {
+            Driver::Uring(d) => d.multishot_accept(),
+            Driver::Compat(_) => false,
+        }
+    }
+
     /// The next completion of the multishot op in `key`'s slot; the one without
     /// `F_MORE` frees the slot.
     pub(crate) fn poll_stream(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
@@ -173,6 +182,16 @@ impl Driver {
         match self {
             Driver::Uring(d) => d.flush(),
             Driver::Compat(_) => {}
+        }
+    }
+
+    /// Submits queued work without waiting and reports whether the kernel has
+    /// taken all of it, so the fds it names may close under in-flight ops
+    /// (see [`uring::Driver::flush_taken`]). Compat queues nothing: `true`.
+    pub(crate) fn flush_taken(&self) -> bool {
+        match self {
+            Driver::Uring(d) => d.flush_taken(),
+            Driver::Compat(_) => true,
         }
     }
 

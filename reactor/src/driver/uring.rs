@@ -102,6 +102,9 @@ pub(crate) struct Driver {
     features: UringFeatures,
     /// Test hook: refuse to register provided buffers.
     no_provided_buffers: bool,
+    /// Whether listeners arm multishot accepts: Linux 5.19 or later, and the
+    /// test hook does not deny it.
+    multishot_accept: bool,
     /// Targets of this ring's MSG_RING wakes still in flight, indexed by the
     /// low bits of their tag (`None`: a free index). Each `Arc` keeps its
     /// target's ring fd open until the kernel has used it and posted the
@@ -271,6 +274,7 @@ impl Driver {
             scratch: RefCell::new(Vec::new()),
             features,
             no_provided_buffers: config.simulate_no_provided_buffers,
+            multishot_accept: !config.simulate_no_multishot_accept && kernel_at_least(5, 19),
             msg_sent: RefCell::new(Vec::new()),
         };
         Ok((driver, Unparker { target: wake }))
@@ -329,6 +333,11 @@ impl Driver {
             return Err(e);
         }
         Ok(key)
+    }
+
+    /// Whether listeners should arm one multishot accept (Linux 5.19 or later).
+    pub(crate) fn multishot_accept(&self) -> bool {
+        self.multishot_accept
     }
 
     pub(crate) fn poll_slot(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
@@ -422,6 +431,21 @@ impl Driver {
         if !ring.submission().is_empty() {
             let _ = ring.submit();
         }
+    }
+
+    /// Like [`flush`](Self::flush), and reports whether the kernel has taken
+    /// every queued SQE (the SQ is empty). Once it has, each submitted op holds
+    /// its own reference to the files its SQE named (no flags defer that), so
+    /// the fd numbers may close while the ops are still in flight.
+    pub(crate) fn flush_taken(&self) -> bool {
+        let Ok(mut ring) = self.ring.try_borrow_mut() else {
+            return false;
+        };
+        if !ring.submission().is_empty() && ring.submit().is_err() {
+            return false;
+        }
+        let taken = ring.submission().is_empty();
+        taken
     }
 
     /// Asks the kernel to cancel the request with `user_data`. Best effort: the

@@ -42,6 +42,12 @@ impl Driver {
     pub(crate) fn poll_stream(&self, _: Key, _: &mut Context<'_>) -> Poll<Completion> {
         match *self {}
     }
+    pub(crate) fn multishot_accept(&self) -> bool {
+        match *self {}
+    }
+    pub(crate) fn flush_taken(&self) -> bool {
+        match *self {}
+    }
     /// # Safety
     /// Never callable: the type has no values.
     pub(crate) unsafe fn provide_buffers(&self, _: u64, _: u16, _: u16) -> io::Result<()> {

@@ -14,8 +14,8 @@ use super::addr::RawAddr;
 use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
 use crate::fd::SharedFd;
 use crate::op::{
-    accept::Accept, connect::Connect, recv::Recv, recv_from::RecvFrom, recv_pooled::PooledRecv,
-    send::Send, send_to::SendTo, writev::Writev, Op,
+    accept::Accept, accept_multi::Accepting, connect::Connect, recv::Recv, recv_from::RecvFrom,
+    recv_pooled::PooledRecv, send::Send, send_to::SendTo, writev::Writev, Op,
 };
 
 /// An owned socket fd, shared with the ops in flight on it.
@@ -182,9 +182,25 @@ impl Socket {
         Op::new(Writev::new(self.shared(), bufs)).await
     }
 
-    pub(crate) async fn accept(&self) -> io::Result<(Socket, RawAddr)> {
-        let (fd, addr) = Op::new(Accept::new(self.shared())).await?;
-        Ok((Socket::from_owned(fd), addr))
+    /// The next connection of this listening socket and its peer's address:
+    /// from the listener's multishot accept (`accepting`) where the driver has
+    /// one, else from a single-shot accept.
+    pub(crate) async fn accept(&self, accepting: &Accepting) -> io::Result<(Socket, RawAddr)> {
+        loop {
+            let Some(fd) = std::future::poll_fn(|cx| accepting.poll_accept(&self.fd, cx)).await?
+            else {
+                let (fd, addr) = Op::new(Accept::new(self.shared())).await?;
+                return Ok((Socket::from_owned(fd), addr));
+            };
+            let socket = Socket::from_owned(fd);
+            match socket.peer_addr() {
+                Ok(addr) => return Ok((socket, addr)),
+                // Reset before we asked: a single-shot accept would have returned
+                // a dead connection; skip it and take the next.
+                Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     pub(crate) async fn connect(&self, addr: RawAddr) -> io::Result<()> {

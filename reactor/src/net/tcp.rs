@@ -7,6 +7,7 @@ use std::os::fd::OwnedFd;
 use super::addr::RawAddr;
 use super::socket::Socket;
 use super::{fd_impls, recv_pooled_impls, stream_impls};
+use crate::op::accept_multi::Accepting;
 
 /// Default `listen(2)` backlog: pending connections the kernel queues before it
 /// refuses (or, with syncookies, drops) new ones. Clamped by `net.core.somaxconn`.
@@ -51,6 +52,8 @@ impl Default for ListenOptions {
 #[derive(Debug)]
 pub struct TcpListener {
     socket: Socket,
+    /// The multishot accept kept armed between accepts (io_uring only).
+    accepting: Accepting,
 }
 
 impl TcpListener {
@@ -69,12 +72,15 @@ impl TcpListener {
         }
         socket.bind(&RawAddr::from_socket_addr(&addr))?;
         socket.listen(options.backlog.min(libc::c_int::MAX as u32) as libc::c_int)?;
-        Ok(TcpListener { socket })
+        Ok(TcpListener {
+            socket,
+            accepting: Accepting::new(),
+        })
     }
 
     /// Waits for a connection; returns it and the peer's address.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (socket, addr) = self.socket.accept().await?;
+        let (socket, addr) = self.socket.accept(&self.accepting).await?;
         Ok((TcpStream { socket }, addr.socket_addr()?))
     }
 
@@ -87,6 +93,7 @@ impl TcpListener {
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
             socket: Socket::from_std(OwnedFd::from(listener))?,
+            accepting: Accepting::new(),
         })
     }
 }

@@ -9,11 +9,14 @@ use super::addr::RawAddr;
 use super::socket::Socket;
 use super::tcp::DEFAULT_BACKLOG;
 use super::{fd_impls, recv_pooled_impls, stream_impls};
+use crate::op::accept_multi::Accepting;
 
 /// A Unix socket listening for connections at a path.
 #[derive(Debug)]
 pub struct UnixListener {
     socket: Socket,
+    /// The multishot accept kept armed between accepts (io_uring only).
+    accepting: Accepting,
 }
 
 impl UnixListener {
@@ -22,13 +25,16 @@ impl UnixListener {
         let socket = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
         socket.bind(&RawAddr::from_path(path.as_ref())?)?;
         socket.listen(DEFAULT_BACKLOG as libc::c_int)?;
-        Ok(UnixListener { socket })
+        Ok(UnixListener {
+            socket,
+            accepting: Accepting::new(),
+        })
     }
 
     /// Waits for a connection; returns it and the peer's path (usually `None`:
     /// connecting sockets are rarely bound to a path).
     pub async fn accept(&self) -> io::Result<(UnixStream, Option<PathBuf>)> {
-        let (socket, addr) = self.socket.accept().await?;
+        let (socket, addr) = self.socket.accept(&self.accepting).await?;
         Ok((UnixStream { socket }, addr.path()))
     }
 
@@ -41,6 +47,7 @@ impl UnixListener {
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         Ok(UnixListener {
             socket: Socket::from_std(OwnedFd::from(listener))?,
+            accepting: Accepting::new(),
         })
     }
 }

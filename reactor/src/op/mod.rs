@@ -18,6 +18,7 @@
 //! requires storage that does not move with the value.
 
 pub(crate) mod accept;
+pub(crate) mod accept_multi;
 pub(crate) mod connect;
 pub(crate) mod fs;
 #[cfg(target_os = "linux")]

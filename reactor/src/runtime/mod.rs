@@ -163,6 +163,8 @@ pub(crate) struct Config {
     pub(crate) recv_buffer_size: usize,
     /// Test hook: io_uring refuses provided buffer rings.
     pub(crate) simulate_no_provided_buffers: bool,
+    /// Test hook: io_uring listeners accept with single-shot accepts.
+    pub(crate) simulate_no_multishot_accept: bool,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -193,6 +195,7 @@ impl Builder {
                 recv_buffers: DEFAULT_RECV_BUFFERS,
                 recv_buffer_size: DEFAULT_RECV_BUFFER_SIZE,
                 simulate_no_provided_buffers: false,
+                simulate_no_multishot_accept: false,
             },
             driver_set: false,
         }
@@ -288,6 +291,15 @@ impl Builder {
     #[doc(hidden)]
     pub fn simulate_provided_buffers_unsupported(mut self) -> Builder {
         self.config.simulate_no_provided_buffers = true;
+        self
+    }
+
+    /// Makes the io_uring driver behave as if the kernel lacked multishot
+    /// accept, so listeners submit one single-shot accept per connection, as on
+    /// kernels before 5.19. For testing the fallback; not part of the stable API.
+    #[doc(hidden)]
+    pub fn simulate_multishot_accept_unsupported(mut self) -> Builder {
+        self.config.simulate_no_multishot_accept = true;
         self
     }
 
