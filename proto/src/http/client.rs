@@ -14,8 +14,9 @@ use bytes::{Bytes, BytesMut};
 use super::body::{BodyDecoder, BodyEvent, BodyWriter};
 use super::encode::request_head;
 use super::error::{Error, ErrorKind};
-use super::head::{parse_response, HeadScanner, HeaderSlots};
+use super::head::HeadScanner;
 use super::limits::Limits;
+use super::parse::{parse_response, Scratch};
 use super::{BodyLength, RequestPart, ResponsePart};
 use crate::codec::{Decoder, Encoder};
 
@@ -46,7 +47,7 @@ enum DecodeState {
 pub struct ClientCodec {
     limits: Limits,
     state: DecodeState,
-    slots: HeaderSlots,
+    scratch: Scratch,
     /// Methods of requests written and not yet answered, oldest first.
     outstanding: VecDeque<Method>,
     /// The body writer of the request being encoded; `None` between requests.
@@ -72,7 +73,7 @@ impl ClientCodec {
         ClientCodec {
             limits,
             state: DecodeState::Head(HeadScanner::new(false)),
-            slots: HeaderSlots::default(),
+            scratch: Scratch::default(),
             outstanding: VecDeque::new(),
             writer: None,
             close_after: false,
@@ -123,7 +124,7 @@ impl ClientCodec {
                 .front()
                 .ok_or(ErrorKind::UnexpectedResponse)?;
             let head = src.split_to(len).freeze();
-            let parsed = parse_response(&head, &mut self.slots, &self.limits, method)?;
+            let parsed = parse_response(&head, &mut self.scratch, &self.limits, method)?;
             let status = parsed.response.status();
             let tunnel = status == StatusCode::SWITCHING_PROTOCOLS
                 || (*method == Method::CONNECT && status.is_success());

@@ -8,13 +8,12 @@
 
 use ::http::header::{CONNECTION, CONTENT_LENGTH, DATE, HOST, TRANSFER_ENCODING};
 use ::http::{HeaderMap, HeaderName, Method, Request, Response, StatusCode, Version};
-use std::fmt::Write;
 
 use bytes::{BufMut, BytesMut};
 
 use super::body::BodyWriter;
 use super::date::DateCache;
-use super::fields::has_token;
+use super::fields::value_has_token;
 use super::BodyLength;
 
 /// What the server knows of the request a response answers.
@@ -68,13 +67,14 @@ pub(crate) fn response_head(
         dst.put_slice(b"\r\n");
         return (BodyWriter::Discard, false);
     }
-    if !headers.contains_key(DATE) {
+    let user = UserFields::of(headers);
+    if !user.date {
         // RFC 9110 §6.6.1: an origin server with a clock MUST send Date.
         dst.put_slice(b"date: ");
         dst.put_slice(date.now());
         dst.put_slice(b"\r\n");
     }
-    let user_close = has_token(headers, &CONNECTION, "close");
+    let user_close = user.close;
     let mut close = force_close || user_close || !req.keep_alive;
     // RFC 9110 §6.4.1 and RFC 9112 §6.3: 204 and 304 never have a body;
     // §8.6 forbids Content-Length in 204, allows it in 304.
@@ -88,9 +88,8 @@ pub(crate) fn response_head(
     } else if req.head {
         // RFC 9110 §9.3.2: a HEAD response carries the fields a GET would,
         // so a Content-Length the user set (for the GET body) is kept.
-        let user_cl = headers.contains_key(CONTENT_LENGTH);
         write_fields(headers, dst, |n| *n != TRANSFER_ENCODING);
-        if !user_cl {
+        if !user.content_length {
             close |= framing_fields(body, req.version, dst).1;
         }
         BodyWriter::Discard
@@ -104,10 +103,7 @@ pub(crate) fn response_head(
     };
     if close && !user_close {
         dst.put_slice(b"connection: close\r\n");
-    } else if !close
-        && req.version == Version::HTTP_10
-        && !has_token(headers, &CONNECTION, "keep-alive")
-    {
+    } else if !close && req.version == Version::HTTP_10 && !user.keep_alive {
         // RFC 9112 §9.3: an HTTP/1.0 peer closes unless told keep-alive.
         dst.put_slice(b"connection: keep-alive\r\n");
     }
@@ -130,8 +126,9 @@ fn framing_fields(body: BodyLength, version: Version, dst: &mut BytesMut) -> (Bo
             )
         }
         BodyLength::Length(n) => {
-            // BytesMut's fmt::Write grows the buffer and never fails.
-            let _ = write!(dst, "content-length: {n}\r\n");
+            dst.put_slice(b"content-length: ");
+            put_decimal(n, dst);
+            dst.put_slice(b"\r\n");
             (
                 BodyWriter::Length {
                     declared: n,
@@ -200,6 +197,55 @@ pub(crate) fn request_head(
     writer
 }
 
+/// What a response's own fields say that its framing depends on, found in one
+/// pass over them: they are few, and a map lookup hashes the name each time.
+struct UserFields {
+    date: bool,
+    content_length: bool,
+    /// `Connection` lists `close`.
+    close: bool,
+    /// `Connection` lists `keep-alive`.
+    keep_alive: bool,
+}
+
+impl UserFields {
+    fn of(headers: &HeaderMap) -> UserFields {
+        let mut user = UserFields {
+            date: false,
+            content_length: false,
+            close: false,
+            keep_alive: false,
+        };
+        for (name, value) in headers {
+            if *name == DATE {
+                user.date = true;
+            } else if *name == CONTENT_LENGTH {
+                user.content_length = true;
+            } else if *name == CONNECTION {
+                user.close |= value_has_token(value, "close");
+                user.keep_alive |= value_has_token(value, "keep-alive");
+            }
+        }
+        user
+    }
+}
+
+/// Writes `n` in decimal, without `fmt`'s machinery (a response head's
+/// `content-length` is written once per response).
+fn put_decimal(mut n: u64, dst: &mut BytesMut) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    dst.put_slice(&digits[start..]);
+}
+
 /// Writes each field whose name `keep` accepts.
 fn write_fields(headers: &HeaderMap, dst: &mut BytesMut, keep: impl Fn(&HeaderName) -> bool) {
     for (name, value) in headers {
@@ -208,6 +254,20 @@ fn write_fields(headers: &HeaderMap, dst: &mut BytesMut, keep: impl Fn(&HeaderNa
             dst.put_slice(b": ");
             dst.put_slice(value.as_bytes());
             dst.put_slice(b"\r\n");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_match_display() {
+        for n in [0, 7, 9, 10, 13, 99, 100, 65_535, 1 << 32, u64::MAX] {
+            let mut dst = BytesMut::new();
+            put_decimal(n, &mut dst);
+            assert_eq!(&dst[..], n.to_string().as_bytes());
         }
     }
 }

@@ -5,11 +5,12 @@
 //! smuggling works, so every ambiguous case here is an error rather than a guess,
 //! each beside the RFC rule it applies.
 
-use ::http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
-use ::http::{HeaderMap, HeaderName, Method, StatusCode, Version};
+use ::http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
+use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 
 use super::error::{Error, ErrorKind};
 use super::limits::Limits;
+use super::parse::Present;
 use super::BodyLength;
 
 /// How a request's body is framed and what the connection does after it.
@@ -39,19 +40,22 @@ enum Coding {
 }
 
 /// Applies RFC 9112 §3.2 (Host) and §6.3 (message body length) to a request.
+///
+/// `present` says which framing fields `map` has; absent ones are not looked up.
 pub(crate) fn request_framing(
     map: &HeaderMap,
+    present: Present,
     version: Version,
     limits: &Limits,
 ) -> Result<RequestFraming, Error> {
     // RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any
     // request with more than one.
-    match map.get_all(HOST).iter().count() {
+    match present.host {
         0 if version == Version::HTTP_11 => return Err(ErrorKind::MissingHost.into()),
         0 | 1 => {}
         _ => return Err(ErrorKind::MultipleHosts.into()),
     }
-    let coding = transfer_coding(map)?;
+    let coding = transfer_coding(map, present)?;
     // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty
     // framing, even with a Content-Length.
     if coding.is_some() && version == Version::HTTP_10 {
@@ -74,10 +78,10 @@ pub(crate) fn request_framing(
         Some(Coding::NotChunkedLast) => return Err(ErrorKind::NotChunkedLast.into()),
         Some(Coding::ChunkedAfterOthers) => return Err(ErrorKind::UnsupportedTransferCoding.into()),
         Some(Coding::Chunked) => {
-            smuggling_risk = map.contains_key(CONTENT_LENGTH);
+            smuggling_risk = present.content_length;
             BodyLength::Chunked
         }
-        None => match content_length(map)? {
+        None => match content_length(map, present)? {
             None | Some(0) => BodyLength::Empty,
             Some(len) if len > limits.max_body => {
                 return Err(ErrorKind::BodyTooLarge {
@@ -89,12 +93,13 @@ pub(crate) fn request_framing(
             Some(len) => BodyLength::Length(len),
         },
     };
-    let keep_alive = !smuggling_risk && keep_alive(map, version);
+    let keep_alive = !smuggling_risk && keep_alive(map, present, version);
     // RFC 9110 §10.1.1: 100-continue is the only expectation; a server MUST
     // ignore it in an HTTP/1.0 request. Without a body there is nothing to wait
     // for.
     let expect_continue = version == Version::HTTP_11
         && body != BodyLength::Empty
+        && present.expect
         && map
             .get_all(EXPECT)
             .iter()
@@ -109,12 +114,13 @@ pub(crate) fn request_framing(
 /// Applies RFC 9112 §6.3 to a response to a request made with `method`.
 pub(crate) fn response_framing(
     map: &HeaderMap,
+    present: Present,
     version: Version,
     status: StatusCode,
     method: &Method,
     limits: &Limits,
 ) -> Result<ResponseFraming, Error> {
-    let keep_alive = keep_alive(map, version);
+    let keep_alive = keep_alive(map, present, version);
     // RFC 9112 §6.3:
     // 1. A response to HEAD, and any 1xx, 204 or 304, ends at its head.
     // 2. A 2xx to CONNECT turns the connection into a tunnel: no body.
@@ -129,7 +135,7 @@ pub(crate) fn response_framing(
             keep_alive,
         });
     }
-    let body = match transfer_coding(map)? {
+    let body = match transfer_coding(map, present)? {
         // §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing; reading to
         // the close is the only reading that cannot desynchronise.
         Some(_) if version == Version::HTTP_10 => BodyLength::CloseDelimited,
@@ -140,7 +146,7 @@ pub(crate) fn response_framing(
         Some(Coding::NotChunkedLast) => BodyLength::CloseDelimited,
         // 5., 6. Content-Length, which must be valid.
         // 8. Otherwise the body runs until the server closes.
-        None => match content_length(map)? {
+        None => match content_length(map, present)? {
             Some(0) => BodyLength::Empty,
             Some(len) if len > limits.max_body => {
                 return Err(ErrorKind::BodyTooLarge {
@@ -159,7 +165,10 @@ pub(crate) fn response_framing(
 
 /// RFC 9112 §9.3: HTTP/1.1 persists unless `close` is sent; HTTP/1.0 persists
 /// only with `keep-alive` (and without `close`).
-fn keep_alive(map: &HeaderMap, version: Version) -> bool {
+fn keep_alive(map: &HeaderMap, present: Present, version: Version) -> bool {
+    if !present.connection {
+        return version == Version::HTTP_11;
+    }
     if has_token(map, &CONNECTION, "close") {
         return false;
     }
@@ -168,23 +177,33 @@ fn keep_alive(map: &HeaderMap, version: Version) -> bool {
 
 /// True when the comma-separated list in the `name` fields holds `token`,
 /// compared case-insensitively (RFC 9110 §5.6.1, §7.6.1).
-pub(crate) fn has_token(map: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    list_items(map, name).any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
+fn has_token(map: &HeaderMap, name: &HeaderName, token: &str) -> bool {
+    map.get_all(name).iter().any(|v| value_has_token(v, token))
+}
+
+/// True when the comma-separated list in one field value holds `token`.
+pub(crate) fn value_has_token(value: &HeaderValue, token: &str) -> bool {
+    items(value).any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
 }
 
 /// The non-empty items of a comma-separated list spread over `name` fields,
 /// with optional whitespace trimmed. RFC 9110 §5.6.1: empty items are ignored.
 fn list_items<'m>(map: &'m HeaderMap, name: &HeaderName) -> impl Iterator<Item = &'m [u8]> {
-    map.get_all(name)
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+    map.get_all(name).iter().flat_map(items)
+}
+
+/// The non-empty, trimmed items of one field value's list.
+fn items(value: &HeaderValue) -> impl Iterator<Item = &[u8]> {
+    value
+        .as_bytes()
+        .split(|&b| b == b',')
         .map(|t| t.trim_ascii())
         .filter(|t| !t.is_empty())
 }
 
 /// Reads `Transfer-Encoding` (RFC 9112 §6.1, §7): `None` when absent.
-fn transfer_coding(map: &HeaderMap) -> Result<Option<Coding>, Error> {
-    if !map.contains_key(TRANSFER_ENCODING) {
+fn transfer_coding(map: &HeaderMap, present: Present) -> Result<Option<Coding>, Error> {
+    if !present.transfer_encoding {
         return Ok(None);
     }
     let mut chunked = 0usize;
@@ -217,7 +236,10 @@ fn transfer_coding(map: &HeaderMap) -> Result<Option<Coding>, Error> {
 
 /// Reads `Content-Length` (RFC 9110 §8.6, RFC 9112 §6.3 step 5): `None` when
 /// absent. Each field may be a list; all items must be the same decimal number.
-fn content_length(map: &HeaderMap) -> Result<Option<u64>, Error> {
+fn content_length(map: &HeaderMap, present: Present) -> Result<Option<u64>, Error> {
+    if !present.content_length {
+        return Ok(None);
+    }
     let mut found: Option<u64> = None;
     for value in map.get_all(CONTENT_LENGTH) {
         for item in value.as_bytes().split(|&b| b == b',') {

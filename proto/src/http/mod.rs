@@ -41,6 +41,7 @@ mod error;
 mod fields;
 mod head;
 mod limits;
+mod parse;
 mod server;
 
 #[cfg(test)]

@@ -16,8 +16,9 @@ use super::body::{BodyDecoder, BodyEvent, BodyWriter};
 use super::date::DateCache;
 use super::encode::{response_head, Answering};
 use super::error::{Error, ErrorKind};
-use super::head::{parse_request, HeadScanner, HeaderSlots};
+use super::head::HeadScanner;
 use super::limits::Limits;
+use super::parse::{parse_request, parse_whole_request, Scratch};
 use super::{BodyLength, RequestPart, ResponsePart};
 use crate::codec::{Decoder, Encoder};
 
@@ -70,7 +71,7 @@ pub struct ServerCodec {
     /// The request being decoded sent `Expect: 100-continue`, and neither a
     /// `100 Continue`, a body byte nor its final response has happened yet.
     expecting: bool,
-    slots: HeaderSlots,
+    scratch: Scratch,
     /// Requests decoded and not yet answered by a final response, oldest first.
     unanswered: VecDeque<Answering>,
     /// The body writer of the response being encoded; `None` between responses.
@@ -99,7 +100,7 @@ impl ServerCodec {
             state: DecodeState::Head(HeadScanner::new(true)),
             keep_alive: true,
             expecting: false,
-            slots: HeaderSlots::default(),
+            scratch: Scratch::default(),
             unanswered: VecDeque::new(),
             writer: None,
             close_after: false,
@@ -174,11 +175,21 @@ impl ServerCodec {
                 return Ok(None);
             }
         }
-        let Some(len) = scanner.scan(src, &self.limits)? else {
-            return Ok(None);
+        let whole = if scanner.at_start() {
+            parse_whole_request(src, &mut self.scratch, &self.limits)
+        } else {
+            None
         };
-        let head = src.split_to(len).freeze();
-        let parsed = parse_request(&head, &mut self.slots, &self.limits)?;
+        let parsed = match whole {
+            Some(parsed) => parsed?,
+            None => {
+                let Some(len) = scanner.scan(src, &self.limits)? else {
+                    return Ok(None);
+                };
+                let head = src.split_to(len).freeze();
+                parse_request(&head, &mut self.scratch, &self.limits)?
+            }
+        };
         if self.unanswered.len() >= MAX_UNANSWERED {
             return Err(ErrorKind::TooManyUnanswered {
                 limit: MAX_UNANSWERED,

@@ -52,15 +52,20 @@ impl<F: Future> Ordered<F> {
         self.len == self.slots.len()
     }
 
-    /// Adds a future behind the others and polls it once.
+    /// Adds the future `make` builds behind the others and polls it once.
+    ///
+    /// Taking a constructor rather than the future lets the compiler build a
+    /// large future (a whole request's handler) straight in its box instead of
+    /// on the stack and then copying it there.
     ///
     /// # Panics
     /// If the set is full: callers check [`is_full`](Self::is_full) first.
-    pub(crate) fn push(&mut self, future: F) {
+    #[inline]
+    pub(crate) fn push_with(&mut self, make: impl FnOnce() -> F) {
         assert!(!self.is_full(), "Ordered::push on a full set");
         let index = (self.head + self.len) % self.slots.len();
         self.len += 1;
-        self.slots[index] = Slot::Running(Box::pin(future));
+        self.slots[index] = Slot::Running(Box::pin(make()));
         self.poll_slot(index);
     }
 
@@ -167,8 +172,8 @@ mod tests {
         let mut set = Ordered::new(4);
         let (a, (open_a, _, wake_a)) = gate(1);
         let (b, (open_b, _, wake_b)) = gate(2);
-        set.push(a);
-        set.push(b);
+        set.push_with(|| a);
+        set.push_with(|| b);
         open_b.set(true);
         wake_b.borrow().as_ref().unwrap().wake_by_ref();
         set.poll_woken(&mut Context::from_waker(Waker::noop()));
@@ -187,7 +192,7 @@ mod tests {
         let mut handles = Vec::new();
         for i in 0..64 {
             let (g, (open, polls, waker)) = gate(i);
-            set.push(g);
+            set.push_with(|| g);
             handles.push((open, polls, waker));
         }
         for _ in 0..10 {
@@ -212,7 +217,7 @@ mod tests {
     fn ring_wraps_around() {
         let mut set = Ordered::new(2);
         for round in 0..10 {
-            set.push(std::future::ready(round));
+            set.push_with(|| std::future::ready(round));
             assert_eq!(set.pop_ready(), Some(round));
         }
         assert!(set.is_empty());

@@ -193,7 +193,7 @@ impl Server {
             {
                 match framed.poll_next(cx) {
                     Poll::Ready(Some(Ok(request))) => {
-                        in_flight.push(handler(request));
+                        in_flight.push_with(|| handler(request));
                         progressed = true;
                     }
                     Poll::Ready(Some(Err(e))) => {

@@ -111,10 +111,7 @@ async fn connection<S>(
         log::debug!("http: cannot set TCP_NODELAY: {e}");
     }
     let peer = stream.peer_addr().ok();
-    let handler = |request: Request<Bytes>| {
-        let service = service.clone();
-        async move { Ok::<_, Infallible>(respond(&*service, request).await) }
-    };
+    let handler = |request: Request<Bytes>| respond(service.clone(), request);
     if let Err(e) = serve_connection(stream, &config, handler, shutdown.wait()).await {
         log::debug!("http: connection from {peer:?} ended: {e}");
     }
@@ -122,7 +119,12 @@ async fn connection<S>(
 
 /// Calls the service and turns its answer into what the codec writes: a
 /// streamed body is collected; an error becomes a logged 500.
-async fn respond<S>(service: &S, request: Request<Bytes>) -> Response<Bytes>
+///
+/// This future is stored once per request in flight and moved into place, so
+/// its size is per-request work: it takes the service by `Rc` rather than
+/// being wrapped in another future, and keeps the rare streamed-body collect
+/// behind a box.
+async fn respond<S>(service: Rc<S>, request: Request<Bytes>) -> Result<Response<Bytes>, Infallible>
 where
     S: Service<Request<Body>, Response = Response<Body>>,
     S::Error: Into<Error>,
@@ -134,17 +136,21 @@ where
         Err(e) => {
             let e: Error = e.into();
             log::error!("http: {method} {uri}: service failed: {e}");
-            return internal_error();
+            return Ok(internal_error());
         }
     };
     let (parts, body) = response.into_parts();
-    match body.collect().await {
+    let collected = match body.as_bytes() {
+        Some(bytes) => Ok(bytes.clone()),
+        None => Box::pin(body.collect()).await,
+    };
+    Ok(match collected {
         Ok(bytes) => Response::from_parts(parts, bytes),
         Err(e) => {
             log::error!("http: {method} {uri}: response body failed: {e}");
             internal_error()
         }
-    }
+    })
 }
 
 /// The reply to a request whose service or body failed.
