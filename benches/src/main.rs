@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p ringo-benches            # full matrix, a few minutes
 //! cargo run --release -p ringo-benches -- --quick # under a minute
+//! cargo run --release -p ringo-benches -- --ab    # io_uring features on vs off
 //! ```
 //!
 //! Every server runs as its own process with one worker thread, pinned to CPU
@@ -37,6 +38,9 @@ struct Options {
     out_dir: PathBuf,
     /// Only the idle-connection memory measurement.
     idle: bool,
+    /// The io_uring feature A/B (echo cells, [`servers::ab`]) instead of the
+    /// comparison with other servers.
+    ab: bool,
     /// Load an already running server instead (for profiling it).
     against: Option<(std::net::SocketAddr, Option<u32>)>,
 }
@@ -48,12 +52,14 @@ fn parse_args() -> Result<Options, String> {
         out_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"),
         against: None,
         idle: false,
+        ab: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--idle" => options.idle = true,
+            "--ab" => options.ab = true,
             "--filter" => {
                 options.filter = Some(
                     args.next()
@@ -76,8 +82,9 @@ fn parse_args() -> Result<Options, String> {
                     Some((addr.parse().map_err(|_| "bad address for --against")?, pid));
             }
             "-h" | "--help" => {
-                println!("usage: ringo-benches [--quick] [--idle] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
+                println!("usage: ringo-benches [--quick] [--idle] [--ab] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
                 println!("  --idle: only the idle-connection memory measurement");
+                println!("  --ab: io_uring features on vs off (echo cells and idle memory)");
                 println!("  --against: only generate the filtered cells' load against a server you started (to profile it)");
                 std::process::exit(0);
             }
@@ -278,11 +285,16 @@ fn run(options: &Options) -> io::Result<()> {
     } else {
         eprintln!("note: one CPU only: server and load generator share it");
     }
-    let redis = find_redis_server();
-    if redis.is_none() {
-        eprintln!("note: redis-server not installed: the RESP baseline is skipped (apt-get install redis-server)");
-    }
-    let servers: Vec<ServerSpec> = servers::all(redis)
+    let candidates = if options.ab {
+        servers::ab()
+    } else {
+        let redis = find_redis_server();
+        if redis.is_none() {
+            eprintln!("note: redis-server not installed: the RESP baseline is skipped (apt-get install redis-server)");
+        }
+        servers::all(redis)
+    };
+    let servers: Vec<ServerSpec> = candidates
         .into_iter()
         .filter(|s| {
             let present = s.program.exists();
@@ -388,7 +400,11 @@ fn run(options: &Options) -> io::Result<()> {
     let stamp = utc_stamp();
     let header = format!(
         "# ringo benchmark {stamp}\n\n- mode: {}\n- kernel: {kernel}\n- CPU: {cpu} ({} CPUs; servers pinned to CPU {SERVER_CPU}, load generator to CPU {})\n- timing: warm-up {:?}, {:?} x {} runs, medians\n\n",
-        if options.quick { "quick" } else { "full" },
+        match (options.ab, options.quick) {
+            (true, _) => "io_uring feature A/B",
+            (false, true) => "quick",
+            (false, false) => "full",
+        },
         cpus,
         SERVER_CPU + 1,
         timing.warmup,
@@ -396,10 +412,10 @@ fn run(options: &Options) -> io::Result<()> {
         timing.repetitions,
     );
     std::fs::create_dir_all(&options.out_dir)?;
-    let name = if options.quick {
-        format!("{stamp}-quick")
-    } else {
-        stamp.clone()
+    let name = match (options.ab, options.quick) {
+        (true, _) => format!("{stamp}-ab"),
+        (false, true) => format!("{stamp}-quick"),
+        (false, false) => stamp.clone(),
     };
     let svg_name = format!("{name}.svg");
     let headline = [

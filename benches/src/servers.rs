@@ -256,3 +256,31 @@ pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
     }
     servers
 }
+
+/// The io_uring feature A/B set (`--ab`): the echo server with its defaults
+/// as the baseline, and once per opt-in feature, in the same run and cells.
+pub fn ab() -> Vec<ServerSpec> {
+    let echo = bin_dir().join("examples").join("echo");
+    let variant = |name, flags: &[&str]| ServerSpec {
+        name,
+        protocol: Protocol::Echo,
+        baseline: false,
+        program: echo.clone(),
+        args: ["127.0.0.1:0"]
+            .iter()
+            .chain(flags)
+            .map(|s| s.to_string())
+            .collect(),
+        env: vec![("RINGO_DRIVER", "uring")],
+        port_flag: None,
+        idle_only: false,
+    };
+    vec![
+        ServerSpec {
+            baseline: true,
+            ..variant("uring defaults", &[])
+        },
+        // Provided buffer ring + one multishot receive per connection.
+        variant("+pooled recv", &["--pooled"]),
+    ]
+}
