@@ -185,7 +185,7 @@ impl TcpStream {
     ///
     /// Zero-copy saves copying large buffers into the kernel, but costs page
     /// pinning and a later completion, so it loses on small ones; on loopback
-    /// the kernel copies on delivery anyway, so nothing is saved there.
+    /// the kernel copies on delivery anyway, so the copy only moves there.
     ///
     /// # Errors
     /// As `write`: the send's OS error, for example `ECONNRESET` or `EPIPE`.

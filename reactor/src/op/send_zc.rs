@@ -6,7 +6,7 @@
 //! network stack (ideally the NIC) read them in place, which saves that copy —
 //! CPU and memory bandwidth — on large writes, at the price of pinning pages,
 //! tracking their release, and a second completion. Below some size the price
-//! is higher than the copy; [`Builder::zero_copy_send_threshold`] sets where a
+//! is higher than the copy; [`Builder::zero_copy_send_threshold`](crate::Builder::zero_copy_send_threshold) sets where a
 //! stream's writes switch over (and whether they ever do).
 //!
 //! # Two completions, one buffer
@@ -38,7 +38,9 @@
 //! Bytes sent zero-copy to a socket on the same host are copied anyway, on
 //! delivery: the kernel will not let a local receiver that never reads keep
 //! the sender's pages pinned (`Documentation/networking/msg_zerocopy.rst`,
-//! "Loopback"). So on loopback zero-copy saves nothing and adds its own costs.
+//! "Loopback"). So on loopback zero-copy does not save the copy, it moves it;
+//! measured there, it loses below 64 KiB per send and is about even above
+//! (the numbers: [`Builder::zero_copy_send_threshold`](crate::Builder::zero_copy_send_threshold)).
 //!
 //! # Elsewhere
 //!

@@ -89,7 +89,8 @@ pub const DEFAULT_RING_ENTRIES: u32 = 1024;
 pub const DEFAULT_EVENT_INTERVAL: u32 = 128;
 
 /// Default [`Builder::zero_copy_send_threshold`]: `None`, plain sends only —
-/// on loopback, the one network measured, zero-copy never paid (see there).
+/// on loopback, the one network measured, zero-copy's gain was too small and
+/// noisy for its costs (see there).
 pub const DEFAULT_ZERO_COPY_SEND_THRESHOLD: Option<usize> = None;
 
 /// Settings a runtime is built from.
@@ -258,15 +259,18 @@ impl Builder {
     /// up to its shutdown limit, then leaks it rather than free it).
     ///
     /// # Why it is off by default
-    /// Measured on loopback (kernel 6.18, 2-CPU VM, 1 GiB per run, medians of
-    /// 7 alternating runs; `cargo test --release -p ringo-reactor --test
-    /// send_zc measure -- --ignored --nocapture`): with 4–64 KiB per send,
-    /// zero-copy is 1.3–5x slower and costs the sender 1.5–3x the CPU; with
-    /// 256 KiB–1 MiB it is within noise in throughput and 5–25% cheaper for
-    /// the sender, while the receiver pays the copy instead — on loopback the
-    /// kernel copies zero-copy bytes on delivery, so nothing is saved overall.
-    /// Between hosts the copy saved is real; there 256 KiB is the place to
-    /// start measuring.
+    /// Measured on loopback only (kernel 6.18, 2-CPU VM shared with other
+    /// work, 1 GiB per run, medians of 7 alternating runs, three sessions;
+    /// `cargo test --release -p ringo-reactor --test send_zc measure --
+    /// --ignored --nocapture`): with 4–64 KiB per send, zero-copy was 1.2–5x
+    /// slower and cost the sender 1.3–3x the CPU; with 256 KiB it cost
+    /// sender and receiver together 12–22% less CPU in every session, with
+    /// throughput within noise (0.8–1.4x); with 1 MiB the sessions disagreed.
+    /// On loopback the kernel copies zero-copy bytes on delivery, so what
+    /// would be saved between hosts is not measured here. A gain that small
+    /// and noisy does not pay for the round trip every large write would
+    /// then wait, so the default stays off; a bulk sender between hosts
+    /// should measure `Some(256 * 1024)`.
     ///
     /// On compat, and where the kernel lacks `SEND_ZC`
     /// ([`UringFeatures::send_zc`]), the setting is accepted and every write
