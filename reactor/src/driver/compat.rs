@@ -66,6 +66,10 @@ impl Driver {
         self.slots.borrow_mut().poll(key, cx)
     }
 
+    pub(crate) fn op_slots(&self) -> usize {
+        self.slots.borrow().len()
+    }
+
     pub(crate) fn poll_readiness<T: OpCode>(
         &self,
         op: &mut T,

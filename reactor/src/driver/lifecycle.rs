@@ -79,6 +79,9 @@ impl Key {
 const CQE_F_BUFFER: u32 = 1;
 /// `IORING_CQE_F_MORE` (io_uring.h): more completions of this submission follow.
 const CQE_F_MORE: u32 = 1 << 1;
+/// `IORING_CQE_F_NOTIF` (io_uring.h): a zero-copy send's notification, posted
+/// once the kernel no longer reads the buffer.
+const CQE_F_NOTIF: u32 = 1 << 3;
 /// `IORING_CQE_BUFFER_SHIFT` (io_uring.h): where the buffer id sits in the flags.
 const CQE_BUFFER_SHIFT: u32 = 16;
 
@@ -100,6 +103,11 @@ impl Completion {
     /// Whether more completions of the same submission follow (multishot).
     pub(crate) fn more(&self) -> bool {
         self.flags & CQE_F_MORE != 0
+    }
+
+    /// Whether this is a zero-copy send's notification rather than its result.
+    pub(crate) fn notification(&self) -> bool {
+        self.flags & CQE_F_NOTIF != 0
     }
 
     /// The provided buffer the kernel filled, if it picked one.
@@ -354,6 +362,11 @@ impl Slots {
             }
             Lifecycle::Orphaned(_) => unreachable!("a slot is orphaned once, by its only future"),
         }
+    }
+
+    /// Slots taken: in flight, or completed and not yet collected.
+    pub(crate) fn len(&self) -> usize {
+        self.slab.len()
     }
 
     /// Slots whose operation the kernel still has.

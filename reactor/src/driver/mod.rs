@@ -108,6 +108,23 @@ impl Driver {
         }
     }
 
+    /// Whether sends can go zero-copy (`IORING_OP_SEND_ZC`, probed once). Compat:
+    /// no; see [`send_zc`](crate::op::send_zc).
+    pub(crate) fn send_zc(&self) -> bool {
+        match self {
+            Driver::Uring(d) => d.features().send_zc,
+            Driver::Compat(_) => false,
+        }
+    }
+
+    /// Slots taken by ops in flight or not yet collected.
+    pub(crate) fn op_slots(&self) -> usize {
+        match self {
+            Driver::Uring(d) => d.op_slots(),
+            Driver::Compat(d) => d.op_slots(),
+        }
+    }
+
     /// Whether listeners accept through one armed multishot accept (io_uring on
     /// Linux 5.19 or later); otherwise each accept is its own op.
     pub(crate) fn multishot_accept(&self) -> bool {

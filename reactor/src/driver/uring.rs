@@ -69,7 +69,8 @@ const SETUPS: [UringFeatures; 3] = [
     setup(false, false, false, false),
 ];
 
-/// The set-up flags of one attempt; `msg_ring` is probed after the ring exists.
+/// The set-up flags of one attempt; the opcodes (`msg_ring`, `send_zc`) are
+/// probed after the ring exists.
 const fn setup(
     single_issuer: bool,
     defer_taskrun: bool,
@@ -82,6 +83,7 @@ const fn setup(
         coop_taskrun,
         sqpoll,
         msg_ring: false,
+        send_zc: false,
     }
 }
 
@@ -232,15 +234,20 @@ fn kernel_at_least(major: u32, minor: u32) -> bool {
     found >= (major, minor)
 }
 
-/// Whether `ring` may send and receive MSG_RING wakes: the kernel knows the
-/// opcode (`IORING_REGISTER_PROBE`) and the test hook does not deny it.
-fn probe_msg_ring(ring: &IoUring, config: &Config) -> bool {
-    if config.simulate_no_msg_ring {
-        return false;
-    }
+/// The opcodes the kernel knows (`IORING_REGISTER_PROBE`, asked once per
+/// ring); `None` when it cannot say, which counts as knowing none of the
+/// optional ones.
+fn probe_opcodes(ring: &IoUring) -> Option<Probe> {
     let mut probe = Probe::new();
-    ring.submitter().register_probe(&mut probe).is_ok()
-        && probe.is_supported(opcode::MsgRingData::CODE)
+    ring.submitter()
+        .register_probe(&mut probe)
+        .ok()
+        .map(|()| probe)
+}
+
+/// Whether `probe` lists `opcode` and the test hook `denied` does not deny it.
+fn supports(probe: Option<&Probe>, opcode: u8, denied: bool) -> bool {
+    !denied && probe.is_some_and(|probe| probe.is_supported(opcode))
 }
 
 impl Driver {
@@ -259,11 +266,22 @@ impl Driver {
         }
         // SAFETY: `fd` is a new eventfd that nothing else owns.
         let event_fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let probe = probe_opcodes(&ring);
+        let msg_ring = supports(
+            probe.as_ref(),
+            opcode::MsgRingData::CODE,
+            config.simulate_no_msg_ring,
+        );
         // Without a duplicate (EMFILE) the ring still works; wakes use the eventfd.
-        let ring_fd = probe_msg_ring(&ring, config)
+        let ring_fd = msg_ring
             .then(|| dup_cloexec(ring.as_raw_fd()).ok())
             .flatten();
         features.msg_ring = ring_fd.is_some();
+        features.send_zc = supports(
+            probe.as_ref(),
+            opcode::SendZc::CODE,
+            config.simulate_no_send_zc,
+        );
         let wake = Arc::new(WakeTarget { event_fd, ring_fd });
         let driver = Driver {
             ring: RefCell::new(ring),
@@ -342,6 +360,10 @@ impl Driver {
 
     pub(crate) fn poll_slot(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
         self.slots.borrow_mut().poll(key, cx)
+    }
+
+    pub(crate) fn op_slots(&self) -> usize {
+        self.slots.borrow().len()
     }
 
     pub(crate) fn poll_stream(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {

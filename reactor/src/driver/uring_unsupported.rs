@@ -42,6 +42,9 @@ impl Driver {
     pub(crate) fn poll_stream(&self, _: Key, _: &mut Context<'_>) -> Poll<Completion> {
         match *self {}
     }
+    pub(crate) fn op_slots(&self) -> usize {
+        match *self {}
+    }
     pub(crate) fn multishot_accept(&self) -> bool {
         match *self {}
     }

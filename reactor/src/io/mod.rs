@@ -52,7 +52,7 @@ use std::task::{Context, Poll};
 
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::op::recv::Recv;
-use crate::op::send::Send;
+use crate::op::send_zc::SendFuture;
 use crate::op::Op;
 
 /// Reading into owned buffers.
@@ -154,8 +154,10 @@ impl<B: IoBufMut> fmt::Debug for ReadFuture<B> {
     }
 }
 
-/// The future of a socket write; see [`AsyncWrite::write`].
-pub struct WriteFuture<B: IoBuf>(pub(crate) Op<Send<B>>);
+/// The future of a socket write; see [`AsyncWrite::write`]. On a TCP stream it
+/// may be a zero-copy send (see
+/// [`Builder::zero_copy_send_threshold`](crate::Builder::zero_copy_send_threshold)).
+pub struct WriteFuture<B: IoBuf>(pub(crate) SendFuture<B>);
 
 impl<B: IoBuf> Future for WriteFuture<B> {
     type Output = BufResult<usize, B>;

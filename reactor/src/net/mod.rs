@@ -15,9 +15,10 @@ pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
 
 /// Implements `AsyncRead` and `AsyncWrite` for a stream type that wraps a
-/// `Socket` in a field named `socket`.
+/// `Socket` in a field named `socket`; its writes go zero-copy per the
+/// [`ZeroCopy`](crate::op::send_zc::ZeroCopy) variant named second.
 macro_rules! stream_impls {
-    ($ty:ty) => {
+    ($ty:ty, $zero_copy:ident) => {
         impl crate::io::AsyncRead for $ty {
             type Read<B: crate::buf::IoBufMut> = crate::io::ReadFuture<B>;
 
@@ -30,7 +31,10 @@ macro_rules! stream_impls {
             type Write<B: crate::buf::IoBuf> = crate::io::WriteFuture<B>;
 
             fn write<B: crate::buf::IoBuf>(&self, buf: B) -> crate::io::WriteFuture<B> {
-                crate::io::WriteFuture(self.socket.send(buf))
+                crate::io::WriteFuture(
+                    self.socket
+                        .write(buf, crate::op::send_zc::ZeroCopy::$zero_copy),
+                )
             }
 
             async fn writev<B: crate::buf::IoBuf>(

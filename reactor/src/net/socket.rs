@@ -15,7 +15,8 @@ use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
 use crate::fd::SharedFd;
 use crate::op::{
     accept::Accept, accept_multi::Accepting, connect::Connect, recv::Recv, recv_from::RecvFrom,
-    recv_pooled::PooledRecv, send::Send, send_to::SendTo, writev::Writev, Op,
+    recv_pooled::PooledRecv, send::Send, send_to::SendTo, send_zc::SendFuture, send_zc::ZeroCopy,
+    writev::Writev, Op,
 };
 
 /// An owned socket fd, shared with the ops in flight on it.
@@ -176,6 +177,12 @@ impl Socket {
 
     pub(crate) fn send<B: IoBuf>(&self, buf: B) -> Op<Send<B>> {
         Op::new(Send::new(self.shared(), buf))
+    }
+
+    /// A stream write of `buf`: zero-copy or plain as `policy` and the runtime
+    /// decide on its first poll.
+    pub(crate) fn write<B: IoBuf>(&self, buf: B, policy: ZeroCopy) -> SendFuture<B> {
+        SendFuture::new(self.shared(), buf, policy)
     }
 
     pub(crate) async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {

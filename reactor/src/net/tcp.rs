@@ -7,7 +7,10 @@ use std::os::fd::OwnedFd;
 use super::addr::RawAddr;
 use super::socket::Socket;
 use super::{fd_impls, recv_pooled_impls, stream_impls};
+use crate::buf::IoBuf;
+use crate::io::WriteFuture;
 use crate::op::accept_multi::Accepting;
+use crate::op::send_zc::ZeroCopy;
 
 /// Default `listen(2)` backlog: pending connections the kernel queues before it
 /// refuses (or, with syncookies, drops) new ones. Clamped by `net.core.somaxconn`.
@@ -167,6 +170,29 @@ impl TcpStream {
         .map(drop)
     }
 
+    /// Writes some of `buf`'s initialised bytes as a zero-copy send, whatever
+    /// its size and the runtime's
+    /// [threshold](crate::Builder::zero_copy_send_threshold); returns how many.
+    ///
+    /// On io_uring with `IORING_OP_SEND_ZC` (Linux 6.0) the kernel sends
+    /// from `buf`'s pages without copying them, and the future resolves — and
+    /// hands `buf` back — only once the kernel has let go of them: for TCP,
+    /// when the peer has acknowledged the bytes. Dropping the future in
+    /// flight is safe: the runtime keeps `buf` until then. Elsewhere (compat,
+    /// older kernels) this is a plain [`write`](crate::io::AsyncWrite::write),
+    /// with the same results. [`UringFeatures::send_zc`](crate::UringFeatures::send_zc)
+    /// says which one a runtime does.
+    ///
+    /// Zero-copy saves copying large buffers into the kernel, but costs page
+    /// pinning and a later completion, so it loses on small ones; on loopback
+    /// the kernel copies on delivery anyway, so the copy only moves there.
+    ///
+    /// # Errors
+    /// As `write`: the send's OS error, for example `ECONNRESET` or `EPIPE`.
+    pub fn send_zc<B: IoBuf>(&self, buf: B) -> WriteFuture<B> {
+        WriteFuture(self.socket.write(buf, ZeroCopy::Always))
+    }
+
     /// The pending socket error (`SO_ERROR`), if any.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.socket.take_error()
@@ -179,7 +205,7 @@ impl TcpStream {
     }
 }
 
-stream_impls!(TcpStream);
+stream_impls!(TcpStream, Threshold);
 recv_pooled_impls!(TcpStream);
 fd_impls!(TcpStream);
 

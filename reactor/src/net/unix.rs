@@ -89,6 +89,7 @@ impl UnixStream {
     }
 }
 
-stream_impls!(UnixStream);
+// The kernel has no zero-copy send for Unix sockets (`EOPNOTSUPP`).
+stream_impls!(UnixStream, Never);
 recv_pooled_impls!(UnixStream);
 fd_impls!(UnixStream);

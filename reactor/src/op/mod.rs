@@ -28,6 +28,7 @@ pub(crate) mod recv_from;
 pub(crate) mod recv_pooled;
 pub(crate) mod send;
 pub(crate) mod send_to;
+pub(crate) mod send_zc;
 #[cfg(target_os = "linux")]
 pub(crate) mod splice;
 pub(crate) mod writev;

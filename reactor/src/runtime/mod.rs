@@ -49,11 +49,13 @@ use slab::Slab;
 pub(crate) use builder::Config;
 pub use builder::{
     Builder, DriverKind, UringFeatures, DEFAULT_EVENT_INTERVAL, DEFAULT_RING_ENTRIES,
+    DEFAULT_ZERO_COPY_SEND_THRESHOLD,
 };
 pub use handle::Handle;
 
 use crate::buf::pool::PoolInner;
 use crate::driver::Driver;
+use crate::op::send_zc::ZeroCopy;
 use crate::time::wheel::Wheel;
 use scheduler::Shared;
 
@@ -68,6 +70,17 @@ pub struct WakeStats {
     /// Wakes through the driver's own wake handle: the eventfd on io_uring,
     /// mio's waker on compat.
     pub eventfd: u64,
+}
+
+/// Zero-copy sends of one runtime. For tests and diagnostics; not part of the
+/// stable API.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ZeroCopyStats {
+    /// Sends submitted as `IORING_OP_SEND_ZC`.
+    pub sends: u64,
+    /// Their notifications: the kernel let go of the buffer.
+    pub notifications: u64,
 }
 
 /// How long dropping a runtime waits for in-flight I/O to complete after
@@ -105,6 +118,10 @@ pub(crate) struct Inner {
     pool: OnceCell<Rc<PoolInner>>,
     /// `(count, size)` of the pool to make.
     pool_size: (usize, usize),
+    /// Writes of at least this many bytes send zero-copy where they can.
+    zero_copy_send_threshold: Option<usize>,
+    /// What [`Runtime::zero_copy_stats`] reports.
+    zero_copy_stats: Cell<ZeroCopyStats>,
 }
 
 impl Inner {
@@ -130,6 +147,27 @@ impl Inner {
         let (count, size) = self.pool_size;
         let pool = Rc::new(PoolInner::new(count, size, Some(&register))?);
         Ok(self.pool.get_or_init(|| pool).clone())
+    }
+
+    /// Whether a send of `len` bytes under `policy` goes zero-copy: the driver
+    /// can (io_uring with `IORING_OP_SEND_ZC`) and the policy asks for it.
+    pub(crate) fn send_zero_copy(&self, len: usize, policy: ZeroCopy) -> bool {
+        let wanted = match policy {
+            ZeroCopy::Never => false,
+            ZeroCopy::Always => true,
+            ZeroCopy::Threshold => self
+                .zero_copy_send_threshold
+                .is_some_and(|threshold| len >= threshold),
+        };
+        // An empty send has no pages to pin: nothing to gain.
+        wanted && len > 0 && self.driver.send_zc()
+    }
+
+    /// Updates the zero-copy counters with `f`.
+    pub(crate) fn count_zero_copy(&self, f: impl FnOnce(&mut ZeroCopyStats)) {
+        let mut stats = self.zero_copy_stats.get();
+        f(&mut stats);
+        self.zero_copy_stats.set(stats);
     }
 
     fn next_task(&self) -> Option<Runnable> {
@@ -181,6 +219,8 @@ impl Runtime {
             in_block_on: Cell::new(false),
             pool: OnceCell::new(),
             pool_size: (config.recv_buffers, config.recv_buffer_size),
+            zero_copy_send_threshold: config.zero_copy_send_threshold,
+            zero_copy_stats: Cell::new(ZeroCopyStats::default()),
         });
         Ok(Runtime { inner })
     }
@@ -206,6 +246,21 @@ impl Runtime {
     /// The io_uring set-up flags in use, or `None` on compat.
     pub fn uring_features(&self) -> Option<UringFeatures> {
         self.inner.driver.uring_features()
+    }
+
+    /// Operation slots taken: ops in flight, and completions not yet collected.
+    /// Zero once every op (a dropped zero-copy send included) is done. For
+    /// tests and diagnostics; not part of the stable API.
+    #[doc(hidden)]
+    pub fn op_slots(&self) -> usize {
+        self.inner.driver.op_slots()
+    }
+
+    /// How many sends went zero-copy, and how many of their notifications
+    /// came. For tests and diagnostics; not part of the stable API.
+    #[doc(hidden)]
+    pub fn zero_copy_stats(&self) -> ZeroCopyStats {
+        self.inner.zero_copy_stats.get()
     }
 
     /// How often other threads woke this runtime from sleep, by path. For tests

@@ -327,3 +327,49 @@ fn orphan_after_the_stream_ended_frees_the_slot_at_once() {
     assert_eq!(*released.borrow(), [4]);
     assert_eq!(slots.slab.len(), 0);
 }
+
+/// A zero-copy send's notification: no `F_MORE`, `F_NOTIF` set.
+fn notification() -> Completion {
+    Completion {
+        result: Ok(0),
+        flags: CQE_F_NOTIF,
+    }
+}
+
+#[test]
+fn an_orphaned_zero_copy_send_keeps_its_data_until_the_notification() {
+    let mut slots = Slots::new();
+    let key = slots.insert_streaming().unwrap();
+    let (data, (_, dropped)) = tracked();
+    assert!(matches!(slots.orphan(key, data), AfterOrphan::Cancel));
+    let sent = shot(4096, true, None);
+    assert!(!sent.notification());
+    assert!(matches!(slots.complete(key, sent), AfterComplete::Nothing));
+    assert!(
+        !dropped.get(),
+        "the result alone does not release the buffer"
+    );
+    assert_eq!(slots.in_flight(), 1, "the notification is still to come");
+    let notified = notification();
+    assert!(notified.notification() && !notified.more());
+    match slots.complete(key, notified) {
+        AfterComplete::Drop(orphan) => drop(orphan),
+        _ => panic!("the notification hands the orphan back to be dropped"),
+    }
+    assert!(dropped.get());
+    assert_eq!(slots.slab.len(), 0);
+}
+
+#[test]
+fn a_zero_copy_send_that_failed_without_notification_ends_at_its_result() {
+    let mut slots = Slots::new();
+    let key = slots.insert_streaming().unwrap();
+    let failed = Completion::plain(Err(io::Error::from_raw_os_error(libc::EINVAL)));
+    assert!(matches!(
+        slots.complete(key, failed),
+        AfterComplete::Nothing
+    ));
+    assert_eq!(slots.in_flight(), 0, "no notification follows");
+    assert!(collect(&mut slots, key).is_some_and(|c| c.result.is_err() && !c.more()));
+    assert_eq!(slots.len(), 0, "collecting the result frees the slot");
+}
