@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{cqueue, opcode, squeue, types, IoUring, Probe};
 
-use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Slots};
+use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Orphan, Slots};
 use crate::op::OpCode;
 use crate::runtime::{Config, UringFeatures};
 
@@ -46,6 +46,10 @@ const CANCEL_TAG: u64 = Key::reserved(2);
 /// `user_data` of the completion another runtime's `IORING_OP_MSG_RING` posts
 /// into this ring: a wake-up, carrying nothing else.
 const MSG_WAKE_TAG: u64 = Key::reserved(3);
+/// `user_data` of linked timeouts: their completions carry no news (the op
+/// they guard completes with `-ECANCELED` when they fire), and with a reserved
+/// tag they never reach a slot, however late they arrive.
+const LINK_TIMEOUT_TAG: u64 = Key::reserved(4);
 /// Reserved tags with this bit set are this ring's own MSG_RING submissions;
 /// the other 31 bits index `msg_sent`.
 const MSG_SENT_BIT: u32 = 1 << 31;
@@ -82,6 +86,7 @@ const fn setup(
         coop_taskrun,
         sqpoll,
         msg_ring: false,
+        link_timeout: false,
     }
 }
 
@@ -105,6 +110,8 @@ pub(crate) struct Driver {
     /// Whether listeners arm multishot accepts: Linux 5.19 or later, and the
     /// test hook does not deny it.
     multishot_accept: bool,
+    /// Whether ops with a deadline are submitted with a linked timeout.
+    link_timeouts: bool,
     /// Targets of this ring's MSG_RING wakes still in flight, indexed by the
     /// low bits of their tag (`None`: a free index). Each `Arc` keeps its
     /// target's ring fd open until the kernel has used it and posted the
@@ -264,6 +271,9 @@ impl Driver {
             .then(|| dup_cloexec(ring.as_raw_fd()).ok())
             .flatten();
         features.msg_ring = ring_fd.is_some();
+        // `IORING_OP_LINK_TIMEOUT` is older (5.5) than the EXT_ARG this driver
+        // requires, so no probe; but the pair must fit in the SQ together.
+        features.link_timeout = !config.simulate_no_link_timeout && ring.params().sq_entries() >= 2;
         let wake = Arc::new(WakeTarget { event_fd, ring_fd });
         let driver = Driver {
             ring: RefCell::new(ring),
@@ -275,6 +285,7 @@ impl Driver {
             features,
             no_provided_buffers: config.simulate_no_provided_buffers,
             multishot_accept: !config.simulate_no_multishot_accept && kernel_at_least(5, 19),
+            link_timeouts: features.link_timeout,
             msg_sent: RefCell::new(Vec::new()),
         };
         Ok((driver, Unparker { target: wake }))
@@ -286,12 +297,20 @@ impl Driver {
 
     /// Queues an SQE; when the SQ is full, submits to make room and retries.
     fn push(&self, entry: &squeue::Entry) -> io::Result<()> {
+        self.push_all(std::slice::from_ref(entry))
+    }
+
+    /// Queues SQEs all together or not at all, so a linked pair is never split
+    /// by a submission between its halves (the kernel would run the op
+    /// unlinked). `entries` must fit in the SQ.
+    fn push_all(&self, entries: &[squeue::Entry]) -> io::Result<()> {
         let mut ring = self.ring.borrow_mut();
+        debug_assert!(entries.len() <= ring.submission().capacity());
         loop {
             // SAFETY: every entry pushed here points only at memory owned by its op
             // (kept alive by the op's slot until the completion) or by this driver
             // (`wake_buf`, alive until shutdown has seen the read complete).
-            if unsafe { ring.submission().push(entry) }.is_ok() {
+            if unsafe { ring.submission().push_multiple(entries) }.is_ok() {
                 return Ok(());
             }
             match ring.submit() {
@@ -318,21 +337,51 @@ impl Driver {
     pub(crate) fn submit<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
         let key = self.slots.borrow_mut().insert()?;
         let entry = op.uring_entry().user_data(key.user_data());
-        if let Err(e) = self.push(&entry) {
+        self.push_for(key, &[entry])
+    }
+
+    pub(crate) fn submit_stream<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
+        let key = self.slots.borrow_mut().insert_streaming()?;
+        let entry = op.uring_entry().user_data(key.user_data());
+        self.push_for(key, &[entry])
+    }
+
+    /// See [`super::Driver::submit_linked`].
+    ///
+    /// # Safety
+    /// As [`super::Driver::submit_linked`].
+    pub(crate) unsafe fn submit_linked<T: OpCode>(
+        &self,
+        op: &mut T,
+        timespec: &Timespec,
+    ) -> io::Result<Key> {
+        let key = self.slots.borrow_mut().insert()?;
+        let entries = [
+            op.uring_entry()
+                .flags(squeue::Flags::IO_LINK)
+                .user_data(key.user_data()),
+            opcode::LinkTimeout::new(timespec)
+                .flags(types::TimeoutFlags::ABS)
+                .build()
+                .user_data(LINK_TIMEOUT_TAG),
+        ];
+        self.push_for(key, &entries)
+    }
+
+    /// Queues the SQEs of the op in `key`'s fresh slot; frees the slot if they
+    /// cannot be queued.
+    fn push_for(&self, key: Key, entries: &[squeue::Entry]) -> io::Result<Key> {
+        if let Err(e) = self.push_all(entries) {
             self.slots.borrow_mut().remove_unsubmitted(key);
             return Err(e);
         }
         Ok(key)
     }
 
-    pub(crate) fn submit_stream<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
-        let key = self.slots.borrow_mut().insert_streaming()?;
-        let entry = op.uring_entry().user_data(key.user_data());
-        if let Err(e) = self.push(&entry) {
-            self.slots.borrow_mut().remove_unsubmitted(key);
-            return Err(e);
-        }
-        Ok(key)
+    /// Whether ops with a deadline go out with a linked timeout: always, but
+    /// for a one-entry SQ or the test hook.
+    pub(crate) fn link_timeouts(&self) -> bool {
+        self.link_timeouts
     }
 
     /// Whether listeners should arm one multishot accept (Linux 5.19 or later).
@@ -376,7 +425,7 @@ impl Driver {
         }
     }
 
-    pub(crate) fn orphan<T: OpCode>(&self, key: Key, data: T) -> AfterOrphan<T> {
+    pub(crate) fn orphan<T: Orphan + 'static>(&self, key: Key, data: T) -> AfterOrphan<T> {
         let after = self.slots.borrow_mut().orphan(key, data);
         if let AfterOrphan::Cancel = after {
             self.cancel(key.user_data());
@@ -450,7 +499,7 @@ impl Driver {
 
     /// Asks the kernel to cancel the request with `user_data`. Best effort: the
     /// request's own completion (cancelled or not) is what frees its slot.
-    fn cancel(&self, user_data: u64) {
+    pub(crate) fn cancel(&self, user_data: u64) {
         let entry = opcode::AsyncCancel::new(user_data)
             .build()
             .user_data(CANCEL_TAG);
@@ -548,7 +597,8 @@ impl Driver {
     }
 
     /// Handles a completion of the driver's own (a reserved tag). A MSG_WAKE_TAG
-    /// completion has done its job by ending the wait; a cancel's carries no news.
+    /// completion has done its job by ending the wait; a cancel's or a linked
+    /// timeout's carries no news.
     fn complete_reserved(&self, user_data: u64, res: i32) {
         let tag = (user_data >> 32) as u32;
         if user_data == WAKE_TAG {

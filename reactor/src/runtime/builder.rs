@@ -76,6 +76,12 @@ pub struct UringFeatures {
     /// by posting a completion into its ring, and this one wakes them the same
     /// way, instead of writing an eventfd. Probed once when the ring is built.
     pub msg_ring: bool,
+    /// `IORING_OP_LINK_TIMEOUT`: a read or write with a deadline
+    /// ([`ReadFuture::timeout`](crate::io::ReadFuture::timeout)) goes to the
+    /// kernel as the op linked to a timeout, one SQE pair, instead of a timer
+    /// in the wheel plus a cancel when it fires. Every kernel this driver runs
+    /// on has it; `false` only for a one-entry SQ (the pair needs two).
+    pub link_timeout: bool,
 }
 
 /// Default io_uring submission queue size, in entries (the completion queue is
@@ -107,6 +113,8 @@ pub(crate) struct Config {
     pub(crate) simulate_no_provided_buffers: bool,
     /// Test hook: io_uring listeners accept with single-shot accepts.
     pub(crate) simulate_no_multishot_accept: bool,
+    /// Test hook: io_uring enforces op deadlines with the timer wheel.
+    pub(crate) simulate_no_link_timeout: bool,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -138,6 +146,7 @@ impl Builder {
                 recv_buffer_size: DEFAULT_RECV_BUFFER_SIZE,
                 simulate_no_provided_buffers: false,
                 simulate_no_multishot_accept: false,
+                simulate_no_link_timeout: false,
             },
             driver_set: false,
         }
@@ -242,6 +251,15 @@ impl Builder {
     #[doc(hidden)]
     pub fn simulate_multishot_accept_unsupported(mut self) -> Builder {
         self.config.simulate_no_multishot_accept = true;
+        self
+    }
+
+    /// Makes the io_uring driver behave as if it could not link timeouts, so
+    /// op deadlines use the timer wheel and a cancel, as on compat. For testing
+    /// the fallback; not part of the stable API.
+    #[doc(hidden)]
+    pub fn simulate_link_timeout_unsupported(mut self) -> Builder {
+        self.config.simulate_no_link_timeout = true;
         self
     }
 
