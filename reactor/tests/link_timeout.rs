@@ -378,3 +378,138 @@ fn a_runtime_dropped_with_timed_reads_in_flight_shuts_down() {
         });
     }
 }
+
+/// Alternating runs per variant in the measurements; medians are reported.
+const MEASURE_RUNS: usize = 7;
+
+/// CPU time this thread has used (`/proc/thread-self/schedstat`, in ns):
+/// with `DEFER_TASKRUN` the kernel's completion work runs here too.
+fn thread_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").expect("schedstat");
+    let ns = text.split_whitespace().next().and_then(|n| n.parse().ok());
+    Duration::from_nanos(ns.expect("schedstat starts with ns on CPU"))
+}
+
+/// Runs each of `variants` `MEASURE_RUNS` times, rotating their order every
+/// run; each run performs `ops` ops and is timed in wall and thread CPU
+/// time. Prints the medians per op, in µs.
+async fn measure<F, Fut>(label: &str, variants: &[&str], ops: usize, mut run: F)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut samples = vec![(Vec::new(), Vec::new()); variants.len()];
+    for round in 0..MEASURE_RUNS {
+        for i in 0..variants.len() {
+            let v = (i + round) % variants.len();
+            let (wall, cpu) = (Instant::now(), thread_cpu());
+            run(v).await;
+            let per_op = |d: Duration| d.as_secs_f64() * 1e6 / ops as f64;
+            samples[v].0.push(per_op(wall.elapsed()));
+            samples[v].1.push(per_op(thread_cpu() - cpu));
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for (name, (wall, cpu)) in variants.iter().zip(samples) {
+        println!(
+            "{label:<44} {name:<30} wall {:>8.2} µs/op  cpu {:>7.2} µs/op",
+            median(wall),
+            median(cpu)
+        );
+    }
+}
+
+/// A/B: one timed read per echo round trip (64 B, the echo on the same
+/// runtime), the deadline never reached.
+#[test]
+#[ignore = "measurement: prints medians, asserts no speed"]
+fn measure_a_timed_read_that_completes() {
+    const OPS: usize = 20_000;
+    for kind in [DriverKind::Uring, DriverKind::Compat] {
+        run_with(
+            kind,
+            Runtime::builder(),
+            kind == DriverKind::Uring,
+            || async move {
+                let (client, server) = tcp_pair_nodelay().await;
+                drop(spawn(util::echo(server)));
+                let client = Rc::new(client);
+                let variants = [
+                    "plain read",
+                    "read(..).timeout(1 s)",
+                    "time::timeout(1 s, read(..))",
+                ];
+                let label = format!("{kind}: timed read, completes (round trip)");
+                measure(&label, &variants, OPS, |variant| {
+                    let client = client.clone();
+                    async move {
+                        let mut message = vec![7u8; 64];
+                        let mut buf = vec![0u8; 64];
+                        for _ in 0..OPS {
+                            message = client.write_all(message).await.1;
+                            let (result, back) = match variant {
+                                0 => client.read(buf).await,
+                                1 => client.read(buf).timeout(Duration::from_secs(1)).await,
+                                _ => timeout(Duration::from_secs(1), client.read(buf))
+                                    .await
+                                    .expect("the echo comes back in time"),
+                            };
+                            assert_eq!(result.expect("echo read"), 64, "one read per 64 B echo");
+                            buf = back;
+                        }
+                    }
+                })
+                .await;
+            },
+        );
+    }
+}
+
+/// A/B: timed reads that time out (nothing is ever sent), with a zero and
+/// a 1 ms deadline. `time::timeout` drops the read, so it needs a new buffer
+/// each time; each run ends with a 2 ms sleep for every variant, so the
+/// cancellations it leaves behind are paid inside the measured window.
+#[test]
+#[ignore = "measurement: prints medians, asserts no speed"]
+fn measure_a_timed_read_that_times_out() {
+    for kind in [DriverKind::Uring, DriverKind::Compat] {
+        run_with(
+            kind,
+            Runtime::builder(),
+            kind == DriverKind::Uring,
+            || async move {
+                let (_client, server) = tcp_pair_nodelay().await;
+                let server = Rc::new(server);
+                for (limit, ops) in [(Duration::ZERO, 5000), (Duration::from_millis(1), 300)] {
+                    let variants = [
+                        format!("read(..).timeout({limit:?})"),
+                        format!("time::timeout({limit:?}, read(..))"),
+                    ];
+                    let names: Vec<&str> = variants.iter().map(String::as_str).collect();
+                    let label = format!("{kind}: timed read, times out");
+                    measure(&label, &names, ops, |variant| {
+                        let server = server.clone();
+                        async move {
+                            let mut buf = vec![0u8; 64];
+                            for _ in 0..ops {
+                                if variant == 0 {
+                                    let (result, back) = server.read(buf).timeout(limit).await;
+                                    assert_timed_out(result, &back, 64);
+                                    buf = back;
+                                } else {
+                                    let read = server.read(vec![0u8; 64]);
+                                    assert!(timeout(limit, read).await.is_err(), "no bytes come");
+                                }
+                            }
+                            sleep(Duration::from_millis(2)).await;
+                        }
+                    })
+                    .await;
+                }
+            },
+        );
+    }
+}
