@@ -24,20 +24,23 @@
 //! (not a raw enter) on SQPOLL rings. Completions are posted by the kernel on
 //! its own there (SQPOLL excludes `DEFER_TASKRUN`), so reaping the CQ sees them.
 
+mod setup;
+
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use io_uring::types::{SubmitArgs, Timespec};
-use io_uring::{cqueue, opcode, squeue, types, IoUring, Probe};
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
 use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Orphan, Slots};
 use crate::op::OpCode;
 use crate::runtime::{Config, UringFeatures};
+use setup::{build_ring, dup_cloexec, kernel_at_least, probe_msg_ring};
 
 /// `user_data` of the armed eventfd read.
 const WAKE_TAG: u64 = Key::reserved(1);
@@ -58,37 +61,6 @@ const MSG_SENT_BIT: u32 = 1 << 31;
 /// target (the `sleeping` flag is cleared by the first waker), so this only
 /// bounds memory against a process running a thousand runtimes.
 const MAX_MSG_IN_FLIGHT: usize = 1024;
-
-/// Ring set-ups to try when SQPOLL is asked for, best first. The kernel
-/// refuses `DEFER_TASKRUN` with SQPOLL, so it is never tried.
-const SQPOLL_SETUPS: [UringFeatures; 3] = [
-    setup(true, false, true, true),
-    setup(true, false, false, true),
-    setup(false, false, false, true),
-];
-/// Ring set-ups to try otherwise (or when every SQPOLL one is refused).
-const SETUPS: [UringFeatures; 3] = [
-    setup(true, true, true, false),
-    setup(false, false, true, false),
-    setup(false, false, false, false),
-];
-
-/// The set-up flags of one attempt; `msg_ring` is probed after the ring exists.
-const fn setup(
-    single_issuer: bool,
-    defer_taskrun: bool,
-    coop_taskrun: bool,
-    sqpoll: bool,
-) -> UringFeatures {
-    UringFeatures {
-        single_issuer,
-        defer_taskrun,
-        coop_taskrun,
-        sqpoll,
-        msg_ring: false,
-        link_timeout: false,
-    }
-}
 
 /// The io_uring driver.
 pub(crate) struct Driver {
@@ -157,97 +129,6 @@ impl Unparker {
     pub(crate) fn unpark(&self) {
         self.target.write_eventfd();
     }
-}
-
-/// Builds the ring, trying set-ups best first. With SQPOLL asked for, any
-/// refusal of an SQPOLL set-up (EINVAL for a flag mix the kernel lacks, EPERM
-/// for unprivileged users on old kernels, …) means "no SQPOLL", never "no
-/// io_uring": the plain set-ups follow. Among those, a kernel that lacks a flag
-/// answers EINVAL and the next one is tried; any other error ends the attempt.
-fn build_ring(config: &Config) -> io::Result<(IoUring, UringFeatures)> {
-    if let Some(errno) = config.simulate_uring_error {
-        return Err(io::Error::from_raw_os_error(errno));
-    }
-    if let Some(idle_ms) = config.sqpoll_idle_ms {
-        for features in SQPOLL_SETUPS {
-            if let Ok(ring) = try_build(config, features, idle_ms) {
-                return Ok((ring, features));
-            }
-        }
-    }
-    let mut last = io::Error::from_raw_os_error(libc::EINVAL);
-    for features in SETUPS {
-        match try_build(config, features, 0) {
-            Ok(ring) => return Ok((ring, features)),
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = e,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last)
-}
-
-/// One ring set-up attempt with the flags of `features`.
-fn try_build(config: &Config, features: UringFeatures, sqpoll_idle_ms: u32) -> io::Result<IoUring> {
-    let mut builder = IoUring::builder();
-    builder.setup_cqsize(config.ring_entries.saturating_mul(4));
-    if features.single_issuer {
-        builder.setup_single_issuer();
-    }
-    if features.defer_taskrun {
-        builder.setup_defer_taskrun();
-    }
-    if features.coop_taskrun {
-        builder.setup_coop_taskrun();
-    }
-    if features.sqpoll {
-        builder.setup_sqpoll(sqpoll_idle_ms);
-    }
-    builder.build(config.ring_entries)
-}
-
-/// A new close-on-exec descriptor for the file `fd` names.
-fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: F_DUPFD_CLOEXEC only creates a descriptor, for the open ring fd the
-    // caller holds; the result is checked.
-    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if new < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `new` is a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
-}
-
-/// Whether the running kernel's version is at least `major.minor` (from
-/// `uname`); `false` when it cannot be read.
-fn kernel_at_least(major: u32, minor: u32) -> bool {
-    // SAFETY: `utsname` is plain bytes; all-zero is a valid value.
-    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: `uname` fills the struct it is given, a live local.
-    if unsafe { libc::uname(&mut name) } != 0 {
-        return false;
-    }
-    let release: String = name
-        .release
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8 as char)
-        .collect();
-    let mut parts = release
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|part| part.parse::<u32>().unwrap_or(0));
-    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    found >= (major, minor)
-}
-
-/// Whether `ring` may send and receive MSG_RING wakes: the kernel knows the
-/// opcode (`IORING_REGISTER_PROBE`) and the test hook does not deny it.
-fn probe_msg_ring(ring: &IoUring, config: &Config) -> bool {
-    if config.simulate_no_msg_ring {
-        return false;
-    }
-    let mut probe = Probe::new();
-    ring.submitter().register_probe(&mut probe).is_ok()
-        && probe.is_supported(opcode::MsgRingData::CODE)
 }
 
 impl Driver {
