@@ -4,6 +4,7 @@
 //! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000
 //! RINGO_DRIVER=compat cargo run --release -p ringo-reactor --example echo
 //! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --pooled
+//! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --sqpoll 10
 //! ```
 //!
 //! Listens on the address given as the first argument (default `127.0.0.1:7000`;
@@ -14,8 +15,14 @@
 //! bytes arrive in buffers of the runtime's pool (on io_uring, picked by the
 //! kernel for one multishot receive per connection) and each buffer is written
 //! back as it is, so an idle connection holds no buffer at all.
+//!
+//! `--sqpoll MS` asks for an SQPOLL ring whose kernel thread (`iou-sqp-PID`)
+//! sleeps after `MS` milliseconds without submissions (see
+//! [`Builder::sqpoll`](ringo_reactor::Builder::sqpoll)); the start-up line
+//! says whether the kernel granted it. Compat ignores it.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use ringo_reactor::buf::IoBuf;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
@@ -54,28 +61,73 @@ async fn echo_pooled(stream: TcpStream) {
     }
 }
 
-fn main() -> std::io::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let pooled = args.iter().any(|a| a == "--pooled")
-        || std::env::var("RINGO_ECHO_POOLED").is_ok_and(|v| v == "1");
-    let addr: SocketAddr = args
-        .iter()
-        .find(|a| !a.starts_with("--"))
-        .map_or(DEFAULT_ADDR, String::as_str)
+/// The command line: `[ADDR] [--pooled] [--sqpoll MS]`.
+struct Options {
+    addr: SocketAddr,
+    pooled: bool,
+    sqpoll: Option<Duration>,
+}
+
+fn invalid(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
+}
+
+fn options() -> std::io::Result<Options> {
+    let mut addr = None;
+    let mut pooled = std::env::var("RINGO_ECHO_POOLED").is_ok_and(|v| v == "1");
+    let mut sqpoll = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--pooled" => pooled = true,
+            "--sqpoll" => {
+                let ms = args
+                    .next()
+                    .ok_or_else(|| invalid("--sqpoll needs MS".into()))?;
+                let ms = ms
+                    .parse()
+                    .map_err(|e| invalid(format!("--sqpoll {ms:?}: {e}")))?;
+                sqpoll = Some(Duration::from_millis(ms));
+            }
+            flag if flag.starts_with("--") => return Err(invalid(format!("unknown flag {flag}"))),
+            _ => addr = Some(arg),
+        }
+    }
+    let addr = addr
+        .as_deref()
+        .unwrap_or(DEFAULT_ADDR)
         .parse()
-        .map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("listen address: {e}"),
-            )
-        })?;
-    let runtime = Runtime::new()?;
+        .map_err(|e| invalid(format!("listen address: {e}")))?;
+    Ok(Options {
+        addr,
+        pooled,
+        sqpoll,
+    })
+}
+
+fn main() -> std::io::Result<()> {
+    let Options {
+        addr,
+        pooled,
+        sqpoll,
+    } = options()?;
+    let mut builder = Runtime::builder();
+    if let Some(idle) = sqpoll {
+        builder = builder.sqpoll(idle);
+    }
+    let runtime = builder.build()?;
+    let sqpoll_granted = runtime.uring_features().is_some_and(|f| f.sqpoll);
     runtime.block_on(async {
         let listener = TcpListener::bind(addr)?;
         println!(
-            "echo: driver={} mode={} listening on {}",
+            "echo: driver={} mode={} sqpoll={} listening on {}",
             runtime.driver_kind(),
             if pooled { "pooled" } else { "owned" },
+            match (sqpoll, sqpoll_granted) {
+                (None, _) => "off".to_owned(),
+                (Some(idle), true) => format!("{} ms", idle.as_millis()),
+                (Some(_), false) => "refused".to_owned(),
+            },
             listener.local_addr()?
         );
         loop {

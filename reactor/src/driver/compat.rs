@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::SegQueue;
 use ringo_compat::{Proactor, Unparker};
 
-use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Slots};
+use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Orphan, Slots};
 use super::Submission;
 use crate::op::{CompatMode, OpCode};
 use crate::runtime::Config;
@@ -79,7 +79,7 @@ impl Driver {
     }
 
     /// A blocking call cannot be cancelled: the slot waits for it to finish.
-    pub(crate) fn orphan<T: OpCode>(&self, key: Key, data: T) -> AfterOrphan<T> {
+    pub(crate) fn orphan<T: Orphan + 'static>(&self, key: Key, data: T) -> AfterOrphan<T> {
         self.slots.borrow_mut().orphan(key, data)
     }
 

@@ -25,7 +25,7 @@ use std::os::fd::RawFd;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use lifecycle::{AfterOrphan, Completion, Key};
+use lifecycle::{AfterOrphan, Completion, Key, Orphan};
 
 use crate::op::OpCode;
 use crate::runtime::{context, Config, DriverKind};
@@ -93,6 +93,48 @@ impl Driver {
         match self {
             Driver::Uring(d) => d.submit(op).map(Submission::InFlight),
             Driver::Compat(d) => d.submit(op),
+        }
+    }
+
+    /// Whether an op's deadline can go to the kernel as a linked timeout
+    /// ([`submit_linked`](Self::submit_linked)); otherwise the timer wheel
+    /// keeps it and [`cancel`](Self::cancel) ends the op.
+    pub(crate) fn link_timeouts(&self) -> bool {
+        match self {
+            Driver::Uring(d) => d.link_timeouts(),
+            Driver::Compat(_) => false,
+        }
+    }
+
+    /// Submits `op` with an `IORING_OP_LINK_TIMEOUT` at the absolute
+    /// `CLOCK_MONOTONIC` time `timespec` linked to it: the kernel cancels the
+    /// op if the time comes first. Only where [`link_timeouts`](Self::link_timeouts).
+    ///
+    /// # Safety
+    /// `timespec` stays valid, at the same address, until the op's completion
+    /// (the kernel reads it when it takes the SQE pair, which it does before
+    /// the op can complete).
+    #[cfg(target_os = "linux")]
+    pub(crate) unsafe fn submit_linked<T: OpCode>(
+        &self,
+        op: &mut T,
+        timespec: &io_uring::types::Timespec,
+    ) -> io::Result<Key> {
+        match self {
+            // SAFETY: the caller's contract is this method's.
+            Driver::Uring(d) => unsafe { d.submit_linked(op, timespec) },
+            Driver::Compat(_) => unreachable!("compat never links a timeout"),
+        }
+    }
+
+    /// Asks the kernel to cancel the op in `key`'s slot, whose future still
+    /// waits for it: the completion (cancelled, or a result that won the race)
+    /// arrives as usual. A compat blocking call cannot be stopped: it runs to
+    /// its end.
+    pub(crate) fn cancel(&self, key: Key) {
+        match self {
+            Driver::Uring(d) => d.cancel(key.user_data()),
+            Driver::Compat(_) => {}
         }
     }
 
@@ -230,13 +272,13 @@ impl Driver {
         }
     }
 
-    fn orphan<T: OpCode>(&self, key: Key, data: T) {
+    fn orphan<T: Orphan + 'static>(&self, key: Key, data: T) {
         let after = match self {
             Driver::Uring(d) => d.orphan(key, data),
             Driver::Compat(d) => d.orphan(key, data),
         };
         match after {
-            AfterOrphan::Completed(completion, mut data) => data.complete_orphan(&completion),
+            AfterOrphan::Completed(completion, mut data) => data.complete(&completion),
             AfterOrphan::Ended(data) => drop(data),
             AfterOrphan::Cancel => {}
         }
@@ -273,7 +315,7 @@ impl Unparker {
 ///
 /// Without a runtime on this thread (the op outlived it, which the runtime's own
 /// shutdown prevents), the data is leaked rather than freed under the kernel.
-pub(crate) fn orphan<T: OpCode>(key: Key, data: T) {
+pub(crate) fn orphan<T: Orphan + 'static>(key: Key, data: T) {
     let mut data = Some(data);
     context::try_with(|rt| {
         if let Some(data) = data.take() {

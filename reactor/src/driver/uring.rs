@@ -24,20 +24,23 @@
 //! (not a raw enter) on SQPOLL rings. Completions are posted by the kernel on
 //! its own there (SQPOLL excludes `DEFER_TASKRUN`), so reaping the CQ sees them.
 
+mod setup;
+
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use io_uring::types::{SubmitArgs, Timespec};
-use io_uring::{cqueue, opcode, squeue, types, IoUring, Probe};
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
-use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Slots};
+use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Orphan, Slots};
 use crate::op::OpCode;
 use crate::runtime::{Config, UringFeatures};
+use setup::{build_ring, dup_cloexec, kernel_at_least, probe_opcodes, supports};
 
 /// `user_data` of the armed eventfd read.
 const WAKE_TAG: u64 = Key::reserved(1);
@@ -46,6 +49,10 @@ const CANCEL_TAG: u64 = Key::reserved(2);
 /// `user_data` of the completion another runtime's `IORING_OP_MSG_RING` posts
 /// into this ring: a wake-up, carrying nothing else.
 const MSG_WAKE_TAG: u64 = Key::reserved(3);
+/// `user_data` of linked timeouts: their completions carry no news (the op
+/// they guard completes with `-ECANCELED` when they fire), and with a reserved
+/// tag they never reach a slot, however late they arrive.
+const LINK_TIMEOUT_TAG: u64 = Key::reserved(4);
 /// Reserved tags with this bit set are this ring's own MSG_RING submissions;
 /// the other 31 bits index `msg_sent`.
 const MSG_SENT_BIT: u32 = 1 << 31;
@@ -54,38 +61,6 @@ const MSG_SENT_BIT: u32 = 1 << 31;
 /// target (the `sleeping` flag is cleared by the first waker), so this only
 /// bounds memory against a process running a thousand runtimes.
 const MAX_MSG_IN_FLIGHT: usize = 1024;
-
-/// Ring set-ups to try when SQPOLL is asked for, best first. The kernel
-/// refuses `DEFER_TASKRUN` with SQPOLL, so it is never tried.
-const SQPOLL_SETUPS: [UringFeatures; 3] = [
-    setup(true, false, true, true),
-    setup(true, false, false, true),
-    setup(false, false, false, true),
-];
-/// Ring set-ups to try otherwise (or when every SQPOLL one is refused).
-const SETUPS: [UringFeatures; 3] = [
-    setup(true, true, true, false),
-    setup(false, false, true, false),
-    setup(false, false, false, false),
-];
-
-/// The set-up flags of one attempt; the opcodes (`msg_ring`, `send_zc`) are
-/// probed after the ring exists.
-const fn setup(
-    single_issuer: bool,
-    defer_taskrun: bool,
-    coop_taskrun: bool,
-    sqpoll: bool,
-) -> UringFeatures {
-    UringFeatures {
-        single_issuer,
-        defer_taskrun,
-        coop_taskrun,
-        sqpoll,
-        msg_ring: false,
-        send_zc: false,
-    }
-}
 
 /// The io_uring driver.
 pub(crate) struct Driver {
@@ -107,6 +82,8 @@ pub(crate) struct Driver {
     /// Whether listeners arm multishot accepts: Linux 5.19 or later, and the
     /// test hook does not deny it.
     multishot_accept: bool,
+    /// Whether ops with a deadline are submitted with a linked timeout.
+    link_timeouts: bool,
     /// Targets of this ring's MSG_RING wakes still in flight, indexed by the
     /// low bits of their tag (`None`: a free index). Each `Arc` keeps its
     /// target's ring fd open until the kernel has used it and posted the
@@ -154,102 +131,6 @@ impl Unparker {
     }
 }
 
-/// Builds the ring, trying set-ups best first. With SQPOLL asked for, any
-/// refusal of an SQPOLL set-up (EINVAL for a flag mix the kernel lacks, EPERM
-/// for unprivileged users on old kernels, …) means "no SQPOLL", never "no
-/// io_uring": the plain set-ups follow. Among those, a kernel that lacks a flag
-/// answers EINVAL and the next one is tried; any other error ends the attempt.
-fn build_ring(config: &Config) -> io::Result<(IoUring, UringFeatures)> {
-    if let Some(errno) = config.simulate_uring_error {
-        return Err(io::Error::from_raw_os_error(errno));
-    }
-    if let Some(idle_ms) = config.sqpoll_idle_ms {
-        for features in SQPOLL_SETUPS {
-            if let Ok(ring) = try_build(config, features, idle_ms) {
-                return Ok((ring, features));
-            }
-        }
-    }
-    let mut last = io::Error::from_raw_os_error(libc::EINVAL);
-    for features in SETUPS {
-        match try_build(config, features, 0) {
-            Ok(ring) => return Ok((ring, features)),
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = e,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last)
-}
-
-/// One ring set-up attempt with the flags of `features`.
-fn try_build(config: &Config, features: UringFeatures, sqpoll_idle_ms: u32) -> io::Result<IoUring> {
-    let mut builder = IoUring::builder();
-    builder.setup_cqsize(config.ring_entries.saturating_mul(4));
-    if features.single_issuer {
-        builder.setup_single_issuer();
-    }
-    if features.defer_taskrun {
-        builder.setup_defer_taskrun();
-    }
-    if features.coop_taskrun {
-        builder.setup_coop_taskrun();
-    }
-    if features.sqpoll {
-        builder.setup_sqpoll(sqpoll_idle_ms);
-    }
-    builder.build(config.ring_entries)
-}
-
-/// A new close-on-exec descriptor for the file `fd` names.
-fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: F_DUPFD_CLOEXEC only creates a descriptor, for the open ring fd the
-    // caller holds; the result is checked.
-    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if new < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `new` is a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
-}
-
-/// Whether the running kernel's version is at least `major.minor` (from
-/// `uname`); `false` when it cannot be read.
-fn kernel_at_least(major: u32, minor: u32) -> bool {
-    // SAFETY: `utsname` is plain bytes; all-zero is a valid value.
-    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: `uname` fills the struct it is given, a live local.
-    if unsafe { libc::uname(&mut name) } != 0 {
-        return false;
-    }
-    let release: String = name
-        .release
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8 as char)
-        .collect();
-    let mut parts = release
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|part| part.parse::<u32>().unwrap_or(0));
-    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    found >= (major, minor)
-}
-
-/// The opcodes the kernel knows (`IORING_REGISTER_PROBE`, asked once per
-/// ring); `None` when it cannot say, which counts as knowing none of the
-/// optional ones.
-fn probe_opcodes(ring: &IoUring) -> Option<Probe> {
-    let mut probe = Probe::new();
-    ring.submitter()
-        .register_probe(&mut probe)
-        .ok()
-        .map(|()| probe)
-}
-
-/// Whether `probe` lists `opcode` and the test hook `denied` does not deny it.
-fn supports(probe: Option<&Probe>, opcode: u8, denied: bool) -> bool {
-    !denied && probe.is_some_and(|probe| probe.is_supported(opcode))
-}
-
 impl Driver {
     pub(crate) fn new(config: &Config) -> io::Result<(Driver, Unparker)> {
         let (ring, mut features) = build_ring(config)?;
@@ -282,6 +163,9 @@ impl Driver {
             opcode::SendZc::CODE,
             config.simulate_no_send_zc,
         );
+        // `IORING_OP_LINK_TIMEOUT` is older (5.5) than the EXT_ARG this driver
+        // requires, so no probe; but the pair must fit in the SQ together.
+        features.link_timeout = !config.simulate_no_link_timeout && ring.params().sq_entries() >= 2;
         let wake = Arc::new(WakeTarget { event_fd, ring_fd });
         let driver = Driver {
             ring: RefCell::new(ring),
@@ -293,6 +177,7 @@ impl Driver {
             features,
             no_provided_buffers: config.simulate_no_provided_buffers,
             multishot_accept: !config.simulate_no_multishot_accept && kernel_at_least(5, 19),
+            link_timeouts: features.link_timeout,
             msg_sent: RefCell::new(Vec::new()),
         };
         Ok((driver, Unparker { target: wake }))
@@ -304,12 +189,20 @@ impl Driver {
 
     /// Queues an SQE; when the SQ is full, submits to make room and retries.
     fn push(&self, entry: &squeue::Entry) -> io::Result<()> {
+        self.push_all(std::slice::from_ref(entry))
+    }
+
+    /// Queues SQEs all together or not at all, so a linked pair is never split
+    /// by a submission between its halves (the kernel would run the op
+    /// unlinked). `entries` must fit in the SQ.
+    fn push_all(&self, entries: &[squeue::Entry]) -> io::Result<()> {
         let mut ring = self.ring.borrow_mut();
+        debug_assert!(entries.len() <= ring.submission().capacity());
         loop {
             // SAFETY: every entry pushed here points only at memory owned by its op
             // (kept alive by the op's slot until the completion) or by this driver
             // (`wake_buf`, alive until shutdown has seen the read complete).
-            if unsafe { ring.submission().push(entry) }.is_ok() {
+            if unsafe { ring.submission().push_multiple(entries) }.is_ok() {
                 return Ok(());
             }
             match ring.submit() {
@@ -336,21 +229,51 @@ impl Driver {
     pub(crate) fn submit<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
         let key = self.slots.borrow_mut().insert()?;
         let entry = op.uring_entry().user_data(key.user_data());
-        if let Err(e) = self.push(&entry) {
+        self.push_for(key, &[entry])
+    }
+
+    pub(crate) fn submit_stream<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
+        let key = self.slots.borrow_mut().insert_streaming()?;
+        let entry = op.uring_entry().user_data(key.user_data());
+        self.push_for(key, &[entry])
+    }
+
+    /// See [`super::Driver::submit_linked`].
+    ///
+    /// # Safety
+    /// As [`super::Driver::submit_linked`].
+    pub(crate) unsafe fn submit_linked<T: OpCode>(
+        &self,
+        op: &mut T,
+        timespec: &Timespec,
+    ) -> io::Result<Key> {
+        let key = self.slots.borrow_mut().insert()?;
+        let entries = [
+            op.uring_entry()
+                .flags(squeue::Flags::IO_LINK)
+                .user_data(key.user_data()),
+            opcode::LinkTimeout::new(timespec)
+                .flags(types::TimeoutFlags::ABS)
+                .build()
+                .user_data(LINK_TIMEOUT_TAG),
+        ];
+        self.push_for(key, &entries)
+    }
+
+    /// Queues the SQEs of the op in `key`'s fresh slot; frees the slot if they
+    /// cannot be queued.
+    fn push_for(&self, key: Key, entries: &[squeue::Entry]) -> io::Result<Key> {
+        if let Err(e) = self.push_all(entries) {
             self.slots.borrow_mut().remove_unsubmitted(key);
             return Err(e);
         }
         Ok(key)
     }
 
-    pub(crate) fn submit_stream<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
-        let key = self.slots.borrow_mut().insert_streaming()?;
-        let entry = op.uring_entry().user_data(key.user_data());
-        if let Err(e) = self.push(&entry) {
-            self.slots.borrow_mut().remove_unsubmitted(key);
-            return Err(e);
-        }
-        Ok(key)
+    /// Whether ops with a deadline go out with a linked timeout: always, but
+    /// for a one-entry SQ or the test hook.
+    pub(crate) fn link_timeouts(&self) -> bool {
+        self.link_timeouts
     }
 
     /// Whether listeners should arm one multishot accept (Linux 5.19 or later).
@@ -398,7 +321,7 @@ impl Driver {
         }
     }
 
-    pub(crate) fn orphan<T: OpCode>(&self, key: Key, data: T) -> AfterOrphan<T> {
+    pub(crate) fn orphan<T: Orphan + 'static>(&self, key: Key, data: T) -> AfterOrphan<T> {
         let after = self.slots.borrow_mut().orphan(key, data);
         if let AfterOrphan::Cancel = after {
             self.cancel(key.user_data());
@@ -472,7 +395,7 @@ impl Driver {
 
     /// Asks the kernel to cancel the request with `user_data`. Best effort: the
     /// request's own completion (cancelled or not) is what frees its slot.
-    fn cancel(&self, user_data: u64) {
+    pub(crate) fn cancel(&self, user_data: u64) {
         let entry = opcode::AsyncCancel::new(user_data)
             .build()
             .user_data(CANCEL_TAG);
@@ -570,7 +493,8 @@ impl Driver {
     }
 
     /// Handles a completion of the driver's own (a reserved tag). A MSG_WAKE_TAG
-    /// completion has done its job by ending the wait; a cancel's carries no news.
+    /// completion has done its job by ending the wait; a cancel's or a linked
+    /// timeout's carries no news.
     fn complete_reserved(&self, user_data: u64, res: i32) {
         let tag = (user_data >> 32) as u32;
         if user_data == WAKE_TAG {

@@ -8,7 +8,7 @@ use std::io;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::lifecycle::{AfterOrphan, Completion, Key};
+use super::lifecycle::{AfterOrphan, Completion, Key, Orphan};
 use crate::op::OpCode;
 use crate::runtime::{Config, UringFeatures};
 
@@ -48,6 +48,12 @@ impl Driver {
     pub(crate) fn multishot_accept(&self) -> bool {
         match *self {}
     }
+    pub(crate) fn link_timeouts(&self) -> bool {
+        match *self {}
+    }
+    pub(crate) fn cancel(&self, _: u64) {
+        match *self {}
+    }
     pub(crate) fn flush_taken(&self) -> bool {
         match *self {}
     }
@@ -56,7 +62,7 @@ impl Driver {
     pub(crate) unsafe fn provide_buffers(&self, _: u64, _: u16, _: u16) -> io::Result<()> {
         match *self {}
     }
-    pub(crate) fn orphan<T: OpCode>(&self, _: Key, _: T) -> AfterOrphan<T> {
+    pub(crate) fn orphan<T: Orphan + 'static>(&self, _: Key, _: T) -> AfterOrphan<T> {
         match *self {}
     }
     pub(crate) fn park(&self, _: Option<Duration>) -> io::Result<()> {

@@ -16,6 +16,32 @@
 //! in flight and resume it on its next call, so a caller's dropped future (a
 //! timeout) loses no bytes and no buffer, and no future is boxed per read.
 //!
+//! A single read or write can carry its own time limit:
+//! [`ReadFuture::timeout`] / [`deadline`](ReadFuture::deadline) (and the same
+//! on [`WriteFuture`]). Unlike [`time::timeout`](crate::time::timeout) around
+//! the future, the op ends with [`io::ErrorKind::TimedOut`] and hands the
+//! buffer back, and bytes that arrived in time are never lost; on io_uring the
+//! limit is a timeout linked to the op in the kernel, with no timer and no
+//! cancel of ours.
+//!
+//! ```
+//! use std::io::ErrorKind;
+//! use std::time::Duration;
+//! use ringo_reactor::io::{AsyncRead, AsyncWrite};
+//! use ringo_reactor::net::UnixStream;
+//!
+//! ringo_reactor::run(async {
+//!     let (a, b) = UnixStream::pair()?;
+//!     let (result, buf) = a.read(vec![0u8; 64]).timeout(Duration::from_millis(5)).await;
+//!     assert_eq!(result.unwrap_err().kind(), ErrorKind::TimedOut);
+//!     b.write_all(b"late".to_vec()).await.0?;
+//!     let (result, buf) = a.read(buf).timeout(Duration::from_secs(5)).await;
+//!     assert_eq!(&buf[..result?], b"late");
+//!     Ok::<(), std::io::Error>(())
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
 //! # Examples
 //! ```no_run
 //! use ringo_reactor::io::{AsyncRead, AsyncWrite};
@@ -49,6 +75,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::op::recv::Recv;
@@ -153,6 +180,44 @@ impl<B: IoBufMut> fmt::Debug for ReadFuture<B> {
         f.debug_tuple("ReadFuture").field(&self.0).finish()
     }
 }
+
+/// `deadline` and `timeout` for an op future wrapping `Op` in field 0; `$what`
+/// names the op in the docs.
+macro_rules! deadline_methods {
+    ($future:ident, $bound:ident, $what:literal) => {
+        impl<B: $bound> $future<B> {
+            #[doc = concat!("Makes the ", $what, " give up at `deadline`: it then")]
+            /// completes with [`io::ErrorKind::TimedOut`] and hands the buffer
+            /// back, having transferred nothing; the stream stays usable.
+            /// Bytes transferred before the deadline are reported as usual.
+            /// A deadline already past ends the op as soon as it would have to
+            /// wait. Set before the first poll, it replaces any earlier
+            /// deadline; on a future already polled, only an earlier one applies.
+            ///
+            /// On io_uring, set before the first poll (as in
+            #[doc = concat!("`stream.", $what, "(buf).timeout(d).await`),")]
+            /// the deadline is an `IORING_OP_LINK_TIMEOUT` linked to the op:
+            /// one SQE pair, no timer. Otherwise the timer wheel keeps it.
+            pub fn deadline(mut self, deadline: Instant) -> $future<B> {
+                self.0.set_deadline(deadline);
+                self
+            }
+
+            #[doc = concat!("Makes the ", $what, " give up after `duration`; see")]
+            /// [`deadline`](Self::deadline). A duration too long to name an
+            /// instant means no limit.
+            pub fn timeout(self, duration: Duration) -> $future<B> {
+                match Instant::now().checked_add(duration) {
+                    Some(deadline) => self.deadline(deadline),
+                    None => self,
+                }
+            }
+        }
+    };
+}
+
+deadline_methods!(ReadFuture, IoBufMut, "read");
+deadline_methods!(WriteFuture, IoBuf, "write");
 
 /// The future of a socket write; see [`AsyncWrite::write`]. On a TCP stream it
 /// may be a zero-copy send (see

@@ -15,7 +15,7 @@ use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
 use crate::fd::SharedFd;
 use crate::op::{
     accept::Accept, accept_multi::Accepting, connect::Connect, recv::Recv, recv_from::RecvFrom,
-    recv_pooled::PooledRecv, send::Send, send_to::SendTo, send_zc::SendFuture, send_zc::ZeroCopy,
+    recv_pooled::PooledRecv, send_to::SendTo, send_zc::SendFuture, send_zc::ZeroCopy,
     writev::Writev, Op,
 };
 
@@ -173,10 +173,6 @@ impl Socket {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<Option<PooledBuf>>> {
         self.pooled.poll_recv(&self.fd, cx)
-    }
-
-    pub(crate) fn send<B: IoBuf>(&self, buf: B) -> Op<Send<B>> {
-        Op::new(Send::new(self.shared(), buf))
     }
 
     /// A stream write of `buf`: zero-copy or plain as `policy` and the runtime

@@ -9,6 +9,8 @@ use super::fd_impls;
 use super::socket::Socket;
 use super::tcp::ip_domain;
 use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::io::{ReadFuture, WriteFuture};
+use crate::op::send_zc::ZeroCopy;
 
 /// A UDP socket.
 ///
@@ -71,14 +73,16 @@ impl UdpSocket {
         )
     }
 
-    /// Sends one datagram to the connected peer.
-    pub async fn send<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
-        self.socket.send(buf).await
+    /// Sends one datagram to the connected peer. The future can carry a
+    /// time limit: [`WriteFuture::timeout`].
+    pub fn send<B: IoBuf>(&self, buf: B) -> WriteFuture<B> {
+        WriteFuture(self.socket.write(buf, ZeroCopy::Never))
     }
 
-    /// Receives one datagram from the connected peer.
-    pub async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        self.socket.recv(buf).await
+    /// Receives one datagram from the connected peer. The future can carry a
+    /// time limit: [`ReadFuture::timeout`].
+    pub fn recv<B: IoBufMut>(&self, buf: B) -> ReadFuture<B> {
+        ReadFuture(self.socket.recv(buf))
     }
 
     /// The address this socket is bound to.

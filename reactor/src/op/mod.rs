@@ -12,6 +12,10 @@
 //! moves the op data into the slot and asks the kernel to cancel: the memory stays
 //! alive until the kernel is done with it.
 //!
+//! An op may carry a [deadline](deadline): on io_uring it goes to the kernel as
+//! a linked timeout, elsewhere the timer wheel keeps it; either way the op
+//! completes with `TimedOut` and hands its buffer back.
+//!
 //! Memory the kernel reads *through a pointer kept in the op* (a `sockaddr`, a
 //! `msghdr`, an `iovec` array) lives in a `Box` inside the op, so it does not move
 //! when the op moves into its slot. Buffers need no box: [`IoBuf`](crate::buf::IoBuf)
@@ -20,6 +24,7 @@
 pub(crate) mod accept;
 pub(crate) mod accept_multi;
 pub(crate) mod connect;
+pub(crate) mod deadline;
 pub(crate) mod fs;
 #[cfg(target_os = "linux")]
 pub(crate) mod poll;
@@ -37,10 +42,12 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use crate::driver::lifecycle::{Completion, Key, Orphan};
-use crate::driver::{self, Submission};
+use crate::driver::Submission;
 use crate::runtime::{budget, context};
+use deadline::Deadline;
 
 /// How the compat driver runs an operation.
 pub(crate) enum CompatMode {
@@ -108,6 +115,8 @@ pub(crate) struct Op<T: OpCode> {
     /// `Some` until the output is built or the data moves into an orphaned slot.
     data: Option<T>,
     state: State,
+    /// When to give up, if ever.
+    deadline: Option<Deadline>,
 }
 
 impl<T: OpCode> Op<T> {
@@ -115,11 +124,27 @@ impl<T: OpCode> Op<T> {
         Op {
             data: Some(data),
             state: State::Unsubmitted,
+            deadline: None,
+        }
+    }
+
+    /// Makes the op give up at `at` with `TimedOut` (see [`deadline`]). Set
+    /// before the first poll, it replaces any earlier deadline and goes to
+    /// io_uring as a linked timeout; once the op has started, only an earlier
+    /// deadline applies, and the timer wheel enforces it.
+    pub(crate) fn set_deadline(&mut self, at: Instant) {
+        match &mut self.deadline {
+            Some(deadline) if !matches!(self.state, State::Unsubmitted) => deadline.tighten(at),
+            _ => self.deadline = Some(Deadline::new(at)),
         }
     }
 
     fn finish(&mut self, completion: Completion) -> T::Output {
         self.state = State::Done;
+        let completion = match &self.deadline {
+            Some(deadline) => deadline.completion(completion),
+            None => completion,
+        };
         self.data
             .take()
             .expect("invariant: op data is present until finish")
@@ -157,24 +182,44 @@ impl<T: OpCode> Future for Op<T> {
                         .data
                         .as_mut()
                         .expect("invariant: unsubmitted op has data");
-                    match context::with(|rt| rt.driver.submit(data)) {
+                    let submitted = context::with(|rt| match &mut this.deadline {
+                        Some(deadline) => deadline.submit(&rt.driver, data),
+                        None => rt.driver.submit(data),
+                    });
+                    match submitted {
                         Ok(Submission::InFlight(key)) => this.state = State::InFlight(key),
                         Ok(Submission::Readiness) => this.state = State::Readiness,
                         Err(e) => return Poll::Ready(this.finish(Completion::plain(Err(e)))),
                     }
                 }
                 State::InFlight(key) => {
-                    let completion =
-                        std::task::ready!(context::with(|rt| rt.driver.poll_slot(key, cx)));
-                    return Poll::Ready(this.finish(completion));
+                    if let Poll::Ready(completion) =
+                        context::with(|rt| rt.driver.poll_slot(key, cx))
+                    {
+                        return Poll::Ready(this.finish(completion));
+                    }
+                    // Past the deadline the op is cancelled; its completion (a
+                    // cancellation, or a result that won the race) ends the wait.
+                    if this.deadline.as_mut().is_some_and(|d| d.poll_expired(cx)) {
+                        context::with(|rt| rt.driver.cancel(key));
+                    }
+                    return Poll::Pending;
                 }
                 State::Readiness => {
                     let data = this
                         .data
                         .as_mut()
                         .expect("invariant: readiness op has data");
-                    let result =
-                        std::task::ready!(context::with(|rt| rt.driver.poll_readiness(data, cx)));
+                    let result = match context::with(|rt| rt.driver.poll_readiness(data, cx)) {
+                        Poll::Ready(result) => result,
+                        // Nothing is outstanding between attempts: give up at once.
+                        Poll::Pending
+                            if this.deadline.as_mut().is_some_and(|d| d.poll_expired(cx)) =>
+                        {
+                            Err(deadline::timed_out())
+                        }
+                        Poll::Pending => return Poll::Pending,
+                    };
                     return Poll::Ready(this.finish(Completion::plain(result)));
                 }
                 State::Done => panic!("Op polled after it returned its output"),
@@ -189,7 +234,7 @@ impl<T: OpCode> Drop for Op<T> {
             return;
         };
         let Some(data) = self.data.take() else { return };
-        driver::orphan(key, data);
+        deadline::orphan(self.deadline.take(), key, data);
     }
 }
 

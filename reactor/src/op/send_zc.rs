@@ -59,6 +59,7 @@ use std::io;
 use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use ringo_compat::{Interest, Operation};
 
@@ -152,8 +153,14 @@ enum State<B: IoBuf> {
 
 /// The future of a stream write: a plain send, or a zero-copy one that
 /// resolves with its notification (see the [module docs](self)).
+///
+/// A write with a [deadline](super::deadline) is always a plain send: its
+/// linked timeout bounds the send itself, where a zero-copy send's
+/// notification waits on the peer's acknowledgement, which no deadline on the
+/// SQE covers.
 pub(crate) struct SendFuture<B: IoBuf> {
     state: State<B>,
+    deadline: Option<Instant>,
 }
 
 impl<B: IoBuf> SendFuture<B> {
@@ -165,6 +172,18 @@ impl<B: IoBuf> SendFuture<B> {
         };
         SendFuture {
             state: State::Start(op, policy),
+            deadline: None,
+        }
+    }
+
+    /// See [`Op::set_deadline`]. Not started, the write becomes a plain send
+    /// with the deadline; a plain send takes it as an op does; a zero-copy
+    /// send already in flight cannot take one and ignores it.
+    pub(crate) fn set_deadline(&mut self, at: Instant) {
+        match &mut self.state {
+            State::Start(..) => self.deadline = Some(at),
+            State::Plain(op) => op.set_deadline(at),
+            State::Armed { .. } | State::Done => {}
         }
     }
 
@@ -188,10 +207,16 @@ impl<B: IoBuf> Future for SendFuture<B> {
             match &mut this.state {
                 State::Start(op, policy) => {
                     let len = op.buf.bytes_init();
-                    if !context::with(|rt| rt.send_zero_copy(len, *policy)) {
+                    if this.deadline.is_some()
+                        || !context::with(|rt| rt.send_zero_copy(len, *policy))
+                    {
                         let SendZc { fd, buf, .. } = this.take_op();
                         let fd = fd.expect("invariant: an unsubmitted send holds its fd");
-                        this.state = State::Plain(Op::new(Send::new(fd, buf)));
+                        let mut plain = Op::new(Send::new(fd, buf));
+                        if let Some(at) = this.deadline {
+                            plain.set_deadline(at);
+                        }
+                        this.state = State::Plain(plain);
                         continue;
                     }
                     if !budget::try_spend() {

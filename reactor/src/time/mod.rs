@@ -166,7 +166,7 @@ impl<F: Future> Future for Timeout<F> {
 
 /// The error of a [`timeout`] whose time ran out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Elapsed(());
+pub struct Elapsed(pub(crate) ());
 
 impl fmt::Display for Elapsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
