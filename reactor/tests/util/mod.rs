@@ -14,6 +14,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
+pub mod process;
+
 use std::future::Future;
 use std::time::Duration;
 
