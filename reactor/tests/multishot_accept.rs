@@ -6,9 +6,9 @@
 //!
 //! Every test here holds [`SERIAL`] for its whole run, runtime included: the fd
 //! leak check counts `/proc/self/fd`, which any test running beside it would
-//! skew. `EMFILE` (the kernel ending the multishot) is not provoked here: it
-//! needs a lowered `RLIMIT_NOFILE`, which would disturb every other test of
-//! this process.
+//! skew. Running out of fds (`EMFILE`, which ends the kernel's multishot) is
+//! tested in a child process with a lowered `RLIMIT_NOFILE`, which would
+//! disturb every other test of this process.
 
 mod util;
 
@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use ringo_reactor::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use ringo_reactor::time::{sleep, timeout};
 use ringo_reactor::{spawn, Builder, DriverKind, Runtime};
+use util::process::{self, cpu_time, leave_free_fds, open_fds};
 use util::{any_local, unless_no_uring, TempDir, TEST_LIMIT};
 
 /// Serialises this file's tests (see the module docs).
@@ -77,13 +78,6 @@ macro_rules! serial_both_drivers {
             }
         }
     };
-}
-
-/// The number of open fds of this process.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("read /proc/self/fd")
-        .count()
 }
 
 /// Whether `fd` is non-blocking and close-on-exec, as every accepted fd must be.
@@ -268,5 +262,160 @@ serial_both_drivers! {
         sleep(Duration::from_millis(1)).await;
         let again = TcpListener::bind(addr).expect("rebind the port just freed");
         assert_eq!(again.local_addr().expect("local addr"), addr);
+    }
+}
+
+/// Connections queued before the fd limit is lowered in the `EMFILE` test.
+const QUEUED: usize = 48;
+
+/// Fds the `EMFILE` test leaves free under its lowered limit.
+const FREE_FDS: usize = 4;
+
+/// How long an `accept` at the fd limit may take to fail.
+const FAIL_LIMIT: Duration = Duration::from_secs(5);
+
+/// The next accept, which must fail at once with `EMFILE`.
+async fn accept_fails_with_emfile(listener: &TcpListener, what: &str) {
+    let accepted = timeout(FAIL_LIMIT, listener.accept())
+        .await
+        .unwrap_or_else(|_| panic!("{what}: accept at the fd limit hangs"));
+    let err = accepted
+        .err()
+        .unwrap_or_else(|| panic!("{what}: accepted at the fd limit"));
+    assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{what}: {err}");
+}
+
+/// The `EMFILE` case's body: `QUEUED` connections wait in the backlog, the
+/// fd limit leaves room for a few; accepting takes what fits, then fails with
+/// `EMFILE` — promptly, on every call, without burning CPU meanwhile. Once fds
+/// are freed, every queued connection is accepted exactly once, and (where the
+/// listener has a multishot) the multishot is armed again: the kernel accepts
+/// a new connection before any `accept` call asks for it.
+async fn accept_at_the_fd_limit(multishot: bool) {
+    let listener = TcpListener::bind(any_local()).expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let clients: Vec<_> = (0..QUEUED)
+        .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+        .collect();
+    let mut waiting: Vec<_> = clients
+        .iter()
+        .map(|c| c.local_addr().expect("client addr"))
+        .collect();
+    let room = leave_free_fds(FREE_FDS);
+    let mut accepted = Vec::new();
+    let first_failure = loop {
+        let next = timeout(FAIL_LIMIT, listener.accept())
+            .await
+            .expect("accept at the fd limit returns");
+        match next {
+            Ok(connection) => accepted.push(connection),
+            Err(e) => break e,
+        }
+        assert!(
+            accepted.len() < QUEUED,
+            "accepted every queued connection under the limit"
+        );
+    };
+    assert_eq!(
+        first_failure.raw_os_error(),
+        Some(libc::EMFILE),
+        "{first_failure}"
+    );
+    assert_eq!(accepted.len(), room, "accepted as many as fds were free");
+    let cpu_before = cpu_time();
+    for round in 0..20 {
+        accept_fails_with_emfile(&listener, &format!("call {round} at the limit")).await;
+        sleep(Duration::from_millis(10)).await;
+    }
+    let spent = cpu_time() - cpu_before;
+    assert!(
+        spent < Duration::from_millis(100),
+        "{spent:?} of CPU in 20 failing accepts over 200 ms"
+    );
+    for (stream, peer) in accepted.drain(..) {
+        assert_eq!(stream.peer_addr().expect("peer addr"), peer);
+        waiting.retain(|&client| client != peer);
+    }
+    while !waiting.is_empty() {
+        let (stream, peer) = timeout(FAIL_LIMIT, listener.accept())
+            .await
+            .expect("accept after fds were freed")
+            .expect("accept once fds are free");
+        let before = waiting.len();
+        waiting.retain(|&client| client != peer);
+        assert_eq!(
+            waiting.len(),
+            before - 1,
+            "{peer} is a queued client, accepted once"
+        );
+        drop(stream);
+    }
+    let before = open_fds();
+    let fresh = std::net::TcpStream::connect(addr).expect("connect once fds are free");
+    // An armed multishot accepts as the connection arrives (during this wait).
+    sleep(Duration::from_millis(50)).await;
+    let opened = open_fds() - before;
+    assert_eq!(
+        opened,
+        if multishot { 2 } else { 1 },
+        "fds opened by a new connection before accept"
+    );
+    let (_stream, peer) = listener.accept().await.expect("accept a new connection");
+    assert_eq!(peer, fresh.local_addr().expect("client addr"));
+    drop(clients);
+}
+
+/// Runs [`accept_at_the_fd_limit`] in a child process (see [`process`]) on a
+/// runtime of `kind` from `builder`. The parent holds [`SERIAL`] meanwhile:
+/// starting a child opens fds that this file's fd counts would see.
+fn accept_at_the_fd_limit_in_child(
+    name: &str,
+    kind: DriverKind,
+    builder: Builder,
+    multishot: bool,
+) {
+    if process::in_child() {
+        run_serial(kind, builder, || accept_at_the_fd_limit(multishot));
+        return;
+    }
+    let _serial = serial();
+    if util::runtime(kind).is_none() {
+        return;
+    }
+    process::run_in_child(name);
+}
+
+mod accept_at_the_fd_limit {
+    use super::*;
+
+    #[test]
+    fn uring() {
+        accept_at_the_fd_limit_in_child(
+            "accept_at_the_fd_limit::uring",
+            DriverKind::Uring,
+            Runtime::builder(),
+            true,
+        );
+    }
+
+    #[test]
+    fn uring_single_shot() {
+        let builder = Runtime::builder().simulate_multishot_accept_unsupported();
+        accept_at_the_fd_limit_in_child(
+            "accept_at_the_fd_limit::uring_single_shot",
+            DriverKind::Uring,
+            builder,
+            false,
+        );
+    }
+
+    #[test]
+    fn compat() {
+        accept_at_the_fd_limit_in_child(
+            "accept_at_the_fd_limit::compat",
+            DriverKind::Compat,
+            Runtime::builder(),
+            false,
+        );
     }
 }

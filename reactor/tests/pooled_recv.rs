@@ -13,27 +13,8 @@ use ringo_reactor::buf::{BufferPool, PooledBuf, MAX_RECV_BUFFERS, MAX_RECV_BUFFE
 use ringo_reactor::io::AsyncWrite;
 use ringo_reactor::net::{TcpStream, UnixStream};
 use ringo_reactor::time::{sleep, timeout};
-use ringo_reactor::{Builder, DriverKind, Runtime};
-use util::{pattern, tcp_pair_nodelay, unless_no_uring, TEST_LIMIT};
-
-/// How long a pool may take to get its buffers back after a cancellation.
-const SETTLE_LIMIT: Duration = Duration::from_secs(10);
-
-/// Runs `body` on a runtime of `kind` built from `builder`, under [`TEST_LIMIT`].
-fn run_with<Fut: Future<Output = ()>>(
-    kind: DriverKind,
-    builder: Builder,
-    body: impl FnOnce() -> Fut,
-) {
-    let Some(rt) = unless_no_uring(kind, "build a runtime", builder.driver(kind).build()) else {
-        return;
-    };
-    rt.block_on(async {
-        timeout(TEST_LIMIT, body())
-            .await
-            .unwrap_or_else(|_| panic!("test on {kind} did not finish within {TEST_LIMIT:?}"));
-    });
-}
+use ringo_reactor::{DriverKind, Runtime};
+use util::{all_buffers_back, pattern, run_with, tcp_pair_nodelay};
 
 /// Reads pooled buffers from `stream` until `len` bytes have come.
 async fn recv_exactly(stream: &TcpStream, len: usize) -> Vec<u8> {
@@ -47,22 +28,6 @@ async fn recv_exactly(stream: &TcpStream, len: usize) -> Vec<u8> {
         all.extend_from_slice(&buf);
     }
     all
-}
-
-/// Waits until the current pool has every buffer back; fails after [`SETTLE_LIMIT`].
-async fn all_buffers_back(pool: &BufferPool) {
-    let waited = timeout(SETTLE_LIMIT, async {
-        while pool.available() != pool.count() {
-            sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
-    assert!(
-        waited.is_ok(),
-        "{} of {} buffers back after {SETTLE_LIMIT:?}",
-        pool.available(),
-        pool.count()
-    );
 }
 
 /// Echoes with `recv_pooled`, writing each pooled buffer back as it is.

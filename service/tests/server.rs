@@ -19,6 +19,7 @@ use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::TcpStream as RingoStream;
 use ringo_reactor::DriverKind;
 use ringo_service::server::{Running, Server, Shutdown};
+use util::process::{self, cpu_time, highest_fd, set_fd_limit};
 
 /// How long a client waits for any one reply before the test fails.
 const REPLY_LIMIT: Duration = Duration::from_secs(10);
@@ -299,36 +300,12 @@ on_both_drivers! {
     }
 }
 
-/// Set in a child process of this test binary: run the case's child body.
-const CHILD: &str = "RINGO_SERVER_TEST_CHILD";
-
-/// Runs the test `name` alone in a child process of this binary with
-/// [`CHILD`] set, and fails if it fails. For cases that change process-wide
-/// state (fd limits, signal handlers) the other tests must not see.
-fn run_in_child(name: String) {
-    let exe = std::env::current_exe().expect("current exe");
-    let output = util::within(Duration::from_secs(60), "child test", move || {
-        std::process::Command::new(exe)
-            .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD, "1")
-            .output()
-    })
-    .expect("run the child");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("1 passed"),
-        "the child ran the case:\n{stdout}"
-    );
-}
-
 on_both_drivers! {
     fn accept_backs_off_under_emfile_and_serves_again_when_fds_free_up(kind: DriverKind) {
-        if std::env::var_os(CHILD).is_some() {
+        if process::in_child() {
             emfile_child(kind);
         } else {
-            run_in_child(format!(
+            process::run_in_child(&format!(
                 "accept_backs_off_under_emfile_and_serves_again_when_fds_free_up::{}",
                 kind.as_str()
             ));
@@ -338,8 +315,8 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn sigterm_starts_a_graceful_shutdown_after_shutdown_on_ctrl_c(kind: DriverKind) {
-        if std::env::var_os(CHILD).is_none() {
-            run_in_child(format!(
+        if !process::in_child() {
+            process::run_in_child(&format!(
                 "sigterm_starts_a_graceful_shutdown_after_shutdown_on_ctrl_c::{}",
                 kind.as_str()
             ));
@@ -359,42 +336,6 @@ on_both_drivers! {
         let refused = TcpStream::connect(addr).map_err(|e| e.kind()).err();
         assert_eq!(refused, Some(io::ErrorKind::ConnectionRefused));
     }
-}
-
-/// The highest fd this process has open.
-fn highest_fd() -> u64 {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("list /proc/self/fd")
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .max()
-        .unwrap_or(2)
-}
-
-/// CPU time (user + system) this process has used.
-fn cpu_time() -> Duration {
-    // SAFETY: `rusage` is a plain C struct; all-zeroes is a valid value, and
-    // getrusage fills it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a live, writable rusage.
-    let ret = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    assert_eq!(ret, 0, "getrusage");
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    time(usage.ru_utime) + time(usage.ru_stime)
-}
-
-fn set_fd_limit(limit: u64) {
-    let mut rlimit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `rlimit` is a live, writable struct of the type getrlimit fills.
-    let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rlimit) };
-    assert_eq!(got, 0, "getrlimit");
-    rlimit.rlim_cur = (limit as libc::rlim_t).min(rlimit.rlim_max);
-    // SAFETY: `rlimit` is a live, initialised struct; only the soft limit moved,
-    // and never above the hard limit.
-    let set = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) };
-    assert_eq!(set, 0, "setrlimit");
 }
 
 /// The child's body: exhaust fds with clients, check the stuck server does not

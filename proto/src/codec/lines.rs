@@ -28,7 +28,9 @@ pub const DEFAULT_MAX_LINE_LENGTH: usize = 64 * 1024;
 /// as lines ended by `\n`.
 ///
 /// The decoder keeps the offset it has already scanned, so a long line arriving in
-/// many reads is scanned once in all, not once per read.
+/// many reads is scanned once in all, not once per read. It also decodes lines
+/// straight from received buffers ([`Decoder::decode_slice`]), so on a pooled
+/// [`Framed`](crate::Framed) a line is copied once, into its `String`.
 ///
 /// # Errors and the stream
 ///
@@ -146,6 +148,29 @@ impl Decoder for LinesCodec {
         Self::text(line.get(..length).unwrap_or_default()).map(Some)
     }
 
+    /// Decodes a line as [`decode`](Decoder::decode) does, from the received
+    /// bytes straight into its `String`. Without a `\n` in the window a line
+    /// within the limit would fit, it answers `None` and leaves the limit to
+    /// `decode`, which then sees the same bytes.
+    fn decode_slice(&mut self, src: &mut &[u8]) -> Result<Option<String>, LinesCodecError> {
+        let end = src.len().min(self.max_length.saturating_add(2));
+        let Some(newline) = src
+            .get(..end)
+            .and_then(|w| w.iter().position(|&b| b == b'\n'))
+        else {
+            return Ok(None);
+        };
+        let length = src.get(..newline).map_or(0, text_length);
+        if length > self.max_length {
+            return Err(LinesCodecError::MaxLineLengthExceeded {
+                limit: self.max_length,
+            });
+        }
+        let (line, rest) = src.split_at(newline + 1);
+        *src = rest;
+        Self::text(line.get(..length).unwrap_or_default()).map(Some)
+    }
+
     /// Decodes a line as [`decode`](Decoder::decode) does; at end of stream, the text
     /// after the last `\n` (less a final `\r`) is the last line.
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<String>, LinesCodecError> {
@@ -249,12 +274,22 @@ mod tests {
 
     /// Feeds `chunks` in order to a fresh codec with limit `max`, decoding after each
     /// chunk, then decodes at end of stream. Returns the lines and the first error.
-    fn decode_chunks(max: usize, chunks: &[&[u8]]) -> (Vec<String>, Option<String>) {
+    /// With `slices`, decodes as a pooled `Framed` does: straight from a chunk while
+    /// nothing is buffered, copying only what `decode_slice` leaves.
+    fn decode_chunks(max: usize, chunks: &[&[u8]], slices: bool) -> (Vec<String>, Option<String>) {
         let mut codec = LinesCodec::with_max_length(max);
         let mut buf = BytesMut::new();
         let mut lines = Vec::new();
         for chunk in chunks {
-            buf.extend_from_slice(chunk);
+            let mut rest = *chunk;
+            while slices && buf.is_empty() {
+                match codec.decode_slice(&mut rest) {
+                    Ok(Some(line)) => lines.push(line),
+                    Ok(None) => break,
+                    Err(e) => return (lines, Some(e.to_string())),
+                }
+            }
+            buf.extend_from_slice(rest);
             loop {
                 match codec.decode(&mut buf) {
                     Ok(Some(line)) => lines.push(line),
@@ -279,16 +314,23 @@ mod tests {
             expected.0.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
             expected.1.map(str::to_owned),
         );
-        assert_eq!(decode_chunks(max, &[input]), want, "{name}: whole");
-        let bytes: Vec<&[u8]> = input.chunks(1).collect();
-        assert_eq!(decode_chunks(max, &bytes), want, "{name}: byte at a time");
-        for at in 0..=input.len() {
-            let (head, tail) = input.split_at(at);
+        for slices in [false, true] {
+            let name = format!("{name} (from slices: {slices})");
+            assert_eq!(decode_chunks(max, &[input], slices), want, "{name}: whole");
+            let bytes: Vec<&[u8]> = input.chunks(1).collect();
             assert_eq!(
-                decode_chunks(max, &[head, tail]),
+                decode_chunks(max, &bytes, slices),
                 want,
-                "{name}: split at {at}"
+                "{name}: byte at a time"
             );
+            for at in 0..=input.len() {
+                let (head, tail) = input.split_at(at);
+                assert_eq!(
+                    decode_chunks(max, &[head, tail], slices),
+                    want,
+                    "{name}: split at {at}"
+                );
+            }
         }
     }
 
@@ -479,7 +521,7 @@ mod tests {
             &buf[..],
             "\nhello\na\rb\nhéllo\ntab\tand space \nowned\n".as_bytes()
         );
-        let (decoded, error) = decode_chunks(DEFAULT_MAX_LINE_LENGTH, &[&buf]);
+        let (decoded, error) = decode_chunks(DEFAULT_MAX_LINE_LENGTH, &[&buf], true);
         assert_eq!(error, None);
         assert_eq!(decoded, [&lines[..], &["owned"]].concat());
     }

@@ -20,6 +20,10 @@
 //! At end of stream, [`Decoder::decode_eof`] is called until it returns `Ok(None)`;
 //! bytes left over after that are an error (the peer closed mid-frame).
 //!
+//! A codec may also implement [`Decoder::decode_slice`], which a pooled
+//! [`Framed`](crate::Framed) uses to decode frames straight from the buffers
+//! the transport received into, without copying them into its read buffer.
+//!
 //! Every decoder in ringo has finite default limits: a peer can never make a
 //! decoder buffer without bound.
 
@@ -36,6 +40,32 @@ pub trait Decoder {
 
     /// Decodes one frame from the front of `src`, if a whole one is there.
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error>;
+
+    /// Decodes one frame straight from the front of `src`, bytes received
+    /// into a pooled buffer that the transport has not copied into its read
+    /// buffer, and advances `src` past the frame. A pooled
+    /// [`Framed`](crate::Framed) calls it only when its read buffer is empty,
+    /// so a frame that lies whole inside one received buffer is never copied
+    /// into the read buffer. For a codec that removes bytes from the read
+    /// buffer only with whole frames, an empty buffer is a frame boundary; one
+    /// that removes a frame's first bytes early (keeping state) must answer
+    /// `Ok(None)` until that frame is done.
+    ///
+    /// `Ok(None)` means `src` has no whole frame at its front: the transport
+    /// then copies the rest of `src` into its read buffer and goes on with
+    /// [`decode`](Decoder::decode). So this method must leave no state behind
+    /// when it answers `Ok(None)`, and must decode exactly what `decode` would
+    /// from a read buffer holding the same bytes. An error ends the stream, as
+    /// one from `decode` does.
+    ///
+    /// The default answers `Ok(None)`, which is correct for every codec and
+    /// copies every byte. It is worth implementing where a frame is built by
+    /// copying its bytes anyway (into a `String`, say), not where `decode`
+    /// hands out a zero-copy part of the read buffer (`BytesMut::split_to`).
+    fn decode_slice(&mut self, src: &mut &[u8]) -> Result<Option<Self::Item>, Self::Error> {
+        let _ = src;
+        Ok(None)
+    }
 
     /// Decodes one frame at end of stream.
     ///

@@ -3,6 +3,8 @@
 //! [`Framed`] owns a transport, a codec, one read buffer and one write buffer.
 //! [`FramedRead`] and [`FramedWrite`] are the one-direction forms; all three are
 //! thin wrappers over the same two engines (`read.rs`, `write.rs`).
+//! [`Framed::pooled`] and [`FramedRead::pooled`] read through the runtime's
+//! receive buffer pool instead of a read buffer of their own (`pooled.rs`).
 //!
 //! # Example: a line echo server in a few lines
 //!
@@ -30,6 +32,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod pooled;
 mod read;
 mod write;
 
@@ -38,7 +41,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
-use ringo_reactor::io::{AsyncRead, AsyncWrite};
+use ringo_reactor::io::{AsyncRead, AsyncReadPooled, AsyncWrite};
 
 use crate::codec::{Decoder, Encoder};
 use read::ReadState;
@@ -65,8 +68,12 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     /// Frames `io` with `codec`, starting with bytes already read (for example
     /// by a protocol detector).
     pub fn with_read_buffer(io: T, codec: C, buffered: BytesMut) -> Framed<T, C> {
+        Framed::with_read_state(io, codec, ReadState::new(buffered))
+    }
+
+    fn with_read_state(io: T, codec: C, read: ReadState<T>) -> Framed<T, C> {
         Framed {
-            read: ReadState::new(buffered),
+            read,
             write: WriteState::new(),
             io,
             codec,
@@ -150,17 +157,22 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     }
 
     /// How many bytes are read but not yet decoded (also while a read is in
-    /// flight, when [`read_buffer`](Self::read_buffer) is lent out and empty).
+    /// flight, when [`read_buffer`](Self::read_buffer) is lent out and empty,
+    /// and on the pooled path those still in a received buffer).
     pub fn read_buffered(&self) -> usize {
         self.read.buffered()
     }
 
-    /// Bytes read but not yet decoded.
+    /// Bytes read but not yet decoded. On the pooled path
+    /// ([`pooled`](Self::pooled)) only those copied into the read buffer: the
+    /// rest of a received buffer joins them in
+    /// [`read_buffer_mut`](Self::read_buffer_mut).
     pub fn read_buffer(&self) -> &BytesMut {
         self.read.buffer()
     }
 
-    /// Bytes read but not yet decoded, to hand over to another protocol.
+    /// Bytes read but not yet decoded (all of them, on the pooled path too),
+    /// to hand over to another protocol.
     pub fn read_buffer_mut(&mut self) -> &mut BytesMut {
         self.read.buffer_mut()
     }
@@ -178,6 +190,48 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     /// The codec, mutably.
     pub fn codec_mut(&mut self) -> &mut C {
         &mut self.codec
+    }
+}
+
+impl<T: AsyncReadPooled + AsyncWrite, C> Framed<T, C> {
+    /// Frames `io` with `codec`, receiving into the runtime's
+    /// [`BufferPool`](ringo_reactor::buf::BufferPool) rather than into a read
+    /// buffer of its own.
+    ///
+    /// An idle connection then holds no receive buffer (on io_uring one
+    /// multishot receive stays armed, with no submission per read), and
+    /// frames are decoded straight from the received buffers where the codec
+    /// can ([`Decoder::decode_slice`], which
+    /// [`LinesCodec`](crate::codec::LinesCodec) implements): only a frame
+    /// that straddles two buffers is copied into the read buffer. With a codec
+    /// that cannot, every byte is copied once into the read buffer — which an
+    /// owned read avoids — so this path is opt-in.
+    ///
+    /// Everything else is as with [`new`](Self::new): the same frames, the
+    /// cap of [`set_max_buffer`](Self::set_max_buffer) (a frame is decoded
+    /// from a received buffer only if it fits in the cap), and cancel safety.
+    /// When the pool is empty, reading waits for a buffer to come back. Don't
+    /// read `io` by other means meanwhile: bytes received for one reader are
+    /// not seen by another.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use ringo_proto::codec::LinesCodec;
+    /// use ringo_proto::Framed;
+    /// use ringo_reactor::net::TcpStream;
+    ///
+    /// ringo_reactor::run(async {
+    ///     let stream = TcpStream::connect("127.0.0.1:7001".parse().unwrap()).await?;
+    ///     let mut lines = Framed::pooled(stream, LinesCodec::new());
+    ///     while let Some(line) = lines.next().await {
+    ///         lines.send(line?).await?;
+    ///     }
+    ///     Ok::<(), ringo_proto::codec::LinesCodecError>(())
+    /// })?;
+    /// # Ok::<(), ringo_proto::codec::LinesCodecError>(())
+    /// ```
+    pub fn pooled(io: T, codec: C) -> Framed<T, C> {
+        Framed::with_read_state(io, codec, ReadState::pooled(BytesMut::new()))
     }
 }
 

@@ -5,6 +5,11 @@
 //! in flight is stored here — not in the caller's future — so a caller that
 //! gives up (a timeout, a `select`) loses neither the buffer nor the bytes
 //! already read: the next call resumes the same read.
+//!
+//! On the pooled path ([`Framed::pooled`](super::Framed::pooled)) the transport
+//! receives into the runtime's buffer pool instead, and frames are decoded from
+//! those buffers, copying into the read buffer only what must be (see
+//! `pooled.rs`).
 
 use std::fmt;
 use std::future::Future;
@@ -14,8 +19,9 @@ use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use ringo_reactor::buf::{IoBuf, Slice};
-use ringo_reactor::io::AsyncRead;
+use ringo_reactor::io::{AsyncRead, AsyncReadPooled};
 
+use super::pooled::Pooled;
 use crate::codec::Decoder;
 
 /// Default cap on bytes buffered without a whole frame: past it, the read fails
@@ -26,47 +32,116 @@ pub const DEFAULT_MAX_BUFFER: usize = 8 * 1024 * 1024;
 /// one read; bigger frames grow the buffer as they arrive (codecs may `reserve`).
 const READ_CHUNK: usize = 8 * 1024;
 
-/// Decoding state shared by [`Framed`](super::Framed) and [`FramedRead`].
-pub(crate) struct ReadState<T: AsyncRead> {
-    /// The read in flight, if any; it owns `buf` meanwhile.
-    pending: Option<T::Read<Slice<BytesMut>>>,
+/// The read buffer and what decoding it depends on.
+struct Buffer {
     buf: BytesMut,
     max_buffer: usize,
     eof: bool,
-    /// Bytes the buffer held when it was lent to the read in flight.
-    lent: usize,
     /// Set once `decode_eof` returned `None` (or an error): the stream is done.
     finished: bool,
+}
+
+/// What decoding the read buffer came to.
+enum Decoded<I, E> {
+    /// What `poll_next` returns: a frame, an error or the end (the last two
+    /// finish the stream).
+    Ready(Option<Result<I, E>>),
+    /// No whole frame: more bytes are needed, and the cap allows them.
+    NeedBytes,
+}
+
+impl Buffer {
+    fn decode<D: Decoder>(&mut self, codec: &mut D) -> Decoded<D::Item, D::Error> {
+        let decoded = if self.eof {
+            codec.decode_eof(&mut self.buf)
+        } else {
+            codec.decode(&mut self.buf)
+        };
+        match decoded {
+            Ok(Some(item)) => return Decoded::Ready(Some(Ok(item))),
+            Ok(None) if self.eof => {
+                self.finished = true;
+                return Decoded::Ready(None);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.finished = true;
+                return Decoded::Ready(Some(Err(e)));
+            }
+        }
+        if self.buf.len() >= self.max_buffer {
+            self.finished = true;
+            let message = format!(
+                "buffered {} bytes without a whole frame, over limit {}",
+                self.buf.len(),
+                self.max_buffer
+            );
+            return Decoded::Ready(Some(Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                message,
+            )
+            .into())));
+        }
+        Decoded::NeedBytes
+    }
+
+    /// Ends the stream with a read's error, unless it only says "try again".
+    fn failed<E: From<io::Error>>(&mut self, e: io::Error) -> Option<E> {
+        if e.kind() == io::ErrorKind::Interrupted {
+            return None;
+        }
+        self.finished = true;
+        Some(e.into())
+    }
+}
+
+/// Decoding state shared by [`Framed`](super::Framed) and [`FramedRead`].
+pub(crate) struct ReadState<T: AsyncRead> {
+    /// The read in flight, if any; it owns `buffer.buf` meanwhile.
+    pending: Option<T::Read<Slice<BytesMut>>>,
+    /// `Some` on the pooled path, which never has a read in flight.
+    pooled: Option<Pooled<T>>,
+    buffer: Buffer,
+    /// Bytes the buffer held when it was lent to the read in flight.
+    lent: usize,
 }
 
 impl<T: AsyncRead> ReadState<T> {
     pub(crate) fn new(buf: BytesMut) -> ReadState<T> {
         ReadState {
             pending: None,
-            buf,
-            max_buffer: DEFAULT_MAX_BUFFER,
-            eof: false,
+            pooled: None,
+            buffer: Buffer {
+                buf,
+                max_buffer: DEFAULT_MAX_BUFFER,
+                eof: false,
+                finished: false,
+            },
             lent: 0,
-            finished: false,
         }
     }
 
     pub(crate) fn set_max_buffer(&mut self, max: usize) {
-        self.max_buffer = max.max(1);
+        self.buffer.max_buffer = max.max(1);
     }
 
     pub(crate) fn buffer(&self) -> &BytesMut {
-        &self.buf
+        &self.buffer.buf
     }
 
     /// Bytes read and not yet decoded, including while a read is in flight (when
-    /// the buffer itself is lent to that read).
+    /// the buffer itself is lent to that read) and those of a pooled buffer.
     pub(crate) fn buffered(&self) -> usize {
-        self.buf.len().max(self.lent)
+        let held = self.pooled.as_ref().map_or(0, Pooled::held);
+        self.buffer.buf.len().max(self.lent) + held
     }
 
+    /// The read buffer, with every byte of a pooled buffer moved in first.
     pub(crate) fn buffer_mut(&mut self) -> &mut BytesMut {
-        &mut self.buf
+        if let Some(pooled) = &mut self.pooled {
+            pooled.drain_into(&mut self.buffer.buf);
+        }
+        &mut self.buffer.buf
     }
 
     /// Decodes the next frame, reading as needed. `None` at a clean end of stream.
@@ -76,48 +151,27 @@ impl<T: AsyncRead> ReadState<T> {
         codec: &mut D,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<D::Item, D::Error>>> {
+        if self.pooled.is_some() {
+            return self.poll_next_pooled(io, codec, cx);
+        }
+        let buffer = &mut self.buffer;
         loop {
-            if self.finished {
+            if buffer.finished {
                 return Poll::Ready(None);
             }
             if self.pending.is_none() {
-                let decoded = if self.eof {
-                    codec.decode_eof(&mut self.buf)
-                } else {
-                    codec.decode(&mut self.buf)
-                };
-                match decoded {
-                    Ok(Some(item)) => return Poll::Ready(Some(Ok(item))),
-                    Ok(None) if self.eof => {
-                        self.finished = true;
-                        return Poll::Ready(None);
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        self.finished = true;
-                        return Poll::Ready(Some(Err(e)));
-                    }
+                if let Decoded::Ready(next) = buffer.decode(codec) {
+                    return Poll::Ready(next);
                 }
-                if self.buf.len() >= self.max_buffer {
-                    self.finished = true;
-                    let message = format!(
-                        "buffered {} bytes without a whole frame, over limit {}",
-                        self.buf.len(),
-                        self.max_buffer
-                    );
-                    return Poll::Ready(Some(Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        message,
-                    )
-                    .into())));
-                }
-                let mut buf = std::mem::take(&mut self.buf);
+                let mut buf = std::mem::take(&mut buffer.buf);
                 if buf.capacity() - buf.len() < READ_CHUNK {
                     buf.reserve(READ_CHUNK);
                 }
                 let start = buf.len();
                 self.lent = start;
-                let end = buf.capacity().min(start + (self.max_buffer - start).max(1));
+                let end = buf
+                    .capacity()
+                    .min(start + (buffer.max_buffer - start).max(1));
                 self.pending = Some(io.read(buf.slice(start..end)));
             }
             let pending = self
@@ -127,26 +181,84 @@ impl<T: AsyncRead> ReadState<T> {
             let (result, slice) = std::task::ready!(Pin::new(pending).poll(cx));
             self.pending = None;
             self.lent = 0;
-            self.buf = slice.into_inner();
+            buffer.buf = slice.into_inner();
             match result {
-                Ok(0) => self.eof = true,
+                Ok(0) => buffer.eof = true,
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.finished = true;
-                    return Poll::Ready(Some(Err(e.into())));
+                    if let Some(e) = buffer.failed(e) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`poll_next`](Self::poll_next) on the pooled path (see `pooled.rs`).
+    fn poll_next_pooled<D: Decoder>(
+        &mut self,
+        io: &T,
+        codec: &mut D,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<D::Item, D::Error>>> {
+        let buffer = &mut self.buffer;
+        let pooled = self
+            .pooled
+            .as_mut()
+            .expect("invariant: called on the pooled path");
+        loop {
+            if buffer.finished {
+                return Poll::Ready(None);
+            }
+            if buffer.buf.is_empty() && !buffer.eof {
+                match pooled.decode_front(codec, buffer.max_buffer) {
+                    Ok(Some(item)) => return Poll::Ready(Some(Ok(item))),
+                    Ok(None) => {}
+                    Err(e) => {
+                        buffer.finished = true;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+            }
+            pooled.copy_into(&mut buffer.buf, buffer.max_buffer);
+            if let Decoded::Ready(next) = buffer.decode(codec) {
+                if let Some(Ok(_)) = next {
+                    pooled.give_back(&mut buffer.buf);
+                }
+                return Poll::Ready(next);
+            }
+            if pooled.has_held() {
+                continue;
+            }
+            match std::task::ready!(pooled.poll_receive(io, cx)) {
+                Ok(true) => {}
+                Ok(false) => buffer.eof = true,
+                Err(e) => {
+                    if let Some(e) = buffer.failed(e) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
                 }
             }
         }
     }
 }
 
+impl<T: AsyncReadPooled> ReadState<T> {
+    /// A read state on the pooled path.
+    pub(crate) fn pooled(buf: BytesMut) -> ReadState<T> {
+        let mut state = ReadState::new(buf);
+        state.pooled = Some(Pooled::new());
+        state
+    }
+}
+
 impl<T: AsyncRead> fmt::Debug for ReadState<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadState")
-            .field("buffered", &self.buf.len())
+            .field("buffered", &self.buffer.buf.len())
             .field("reading", &self.pending.is_some())
-            .field("eof", &self.eof)
+            .field("pooled", &self.pooled)
+            .field("eof", &self.buffer.eof)
             .finish()
     }
 }
@@ -168,7 +280,21 @@ impl<T: AsyncRead, D: Decoder> FramedRead<T, D> {
             codec,
         }
     }
+}
 
+impl<T: AsyncReadPooled, D: Decoder> FramedRead<T, D> {
+    /// Decodes frames from `io` with `codec`, receiving into the runtime's
+    /// buffer pool; see [`Framed::pooled`](super::Framed::pooled).
+    pub fn pooled(io: T, codec: D) -> FramedRead<T, D> {
+        FramedRead {
+            state: ReadState::pooled(BytesMut::new()),
+            io,
+            codec,
+        }
+    }
+}
+
+impl<T: AsyncRead, D: Decoder> FramedRead<T, D> {
     /// Sets the cap on bytes buffered without a whole frame (default [`DEFAULT_MAX_BUFFER`]).
     pub fn set_max_buffer(&mut self, max: usize) {
         self.state.set_max_buffer(max);
@@ -194,7 +320,8 @@ impl<T: AsyncRead, D: Decoder> FramedRead<T, D> {
         &mut self.codec
     }
 
-    /// Bytes read but not yet decoded.
+    /// Bytes read but not yet decoded (on the pooled path, only those copied
+    /// into the read buffer).
     pub fn read_buffer(&self) -> &BytesMut {
         self.state.buffer()
     }

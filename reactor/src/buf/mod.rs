@@ -23,8 +23,8 @@ pub(crate) mod pool;
 mod slice;
 
 pub use pool::{
-    BufferPool, PooledBuf, DEFAULT_RECV_BUFFERS, DEFAULT_RECV_BUFFER_SIZE, MAX_RECV_BUFFERS,
-    MAX_RECV_BUFFER_SIZE,
+    BufferPool, PooledBuf, DATAGRAM_HEADROOM, DEFAULT_RECV_BUFFERS, DEFAULT_RECV_BUFFER_SIZE,
+    MAX_RECV_BUFFERS, MAX_RECV_BUFFER_SIZE,
 };
 pub use slice::Slice;
 

@@ -16,7 +16,7 @@
 //! - **free**: in the kernel's ring (io_uring; the kernel may fill it at any
 //!   time) or in the free list (compat; nobody touches it);
 //! - **picked**: the kernel filled it and its completion is queued in a slot;
-//!   the slot's stream (or, orphaned, the op) gives it back;
+//!   the slot's socket (or, orphaned, the op) gives it back;
 //! - **out**: a [`PooledBuf`], or the owner of a [`Bytes`] made by
 //!   [`PooledBuf::into_bytes`]: only that value reads it;
 //! - **returned**: a `Bytes` owner dropped it, possibly on another thread; it
@@ -31,19 +31,20 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
-use std::mem::ManuallyDrop;
-use std::ops::Deref;
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Waker};
 
-use bytes::Bytes;
 use crossbeam_queue::SegQueue;
 
-use super::IoBuf;
 use crate::runtime::context;
+
+mod pooled_buf;
+
+pub use pooled_buf::PooledBuf;
+pub(crate) use pooled_buf::{claim, take_free};
 
 /// Default number of receive buffers per runtime. Enough for 256 connections
 /// to have bytes in hand at once; idle connections hold none, so a server with
@@ -65,6 +66,15 @@ pub const MAX_RECV_BUFFERS: usize = 1 << 15;
 /// Largest receive buffer, in bytes (1 MiB): more than one receive returns from
 /// a socket with default buffer sizes. Larger requests are clamped to it.
 pub const MAX_RECV_BUFFER_SIZE: usize = 1 << 20;
+
+/// Bytes at the start of each buffer that a pooled datagram receive
+/// ([`UdpSocket::recv_from_pooled`](crate::net::UdpSocket::recv_from_pooled))
+/// gives to the kernel's header (16, `struct io_uring_recvmsg_out`) and the
+/// sender's address (28, a `sockaddr_in6`) instead of the payload: a datagram
+/// is received whole when it has at most [`buffer_size`](BufferPool::buffer_size)
+/// less this many bytes. The same limit holds on every driver, so a program
+/// behaves alike on all of them.
+pub const DATAGRAM_HEADROOM: usize = 16 + std::mem::size_of::<libc::sockaddr_in6>();
 
 /// The buffer group id of the runtime's pool in its io_uring (one pool per
 /// ring, so one fixed group).
@@ -278,6 +288,11 @@ impl PoolInner {
         self.ring.is_some()
     }
 
+    /// The size of each buffer in bytes.
+    pub(crate) fn buffer_size(&self) -> usize {
+        self.shared.size
+    }
+
     /// How many times a buffer was made free; see [`PoolInner::returns`].
     pub(crate) fn returns(&self) -> u64 {
         self.reclaim();
@@ -325,32 +340,6 @@ impl PoolInner {
     }
 }
 
-/// Takes buffer `id`, which the kernel filled with `len` bytes, out of `pool`.
-/// `None` for an id or length the pool cannot have handed out.
-pub(crate) fn claim(pool: &Rc<PoolInner>, id: u16, len: usize) -> Option<PooledBuf> {
-    if usize::from(id) >= pool.count || len > pool.shared.size {
-        return None;
-    }
-    pool.out.set(pool.out.get() + 1);
-    Some(PooledBuf {
-        pool: pool.clone(),
-        id,
-        len,
-    })
-}
-
-/// Takes a buffer from the free list (empty, `len` 0), if one is free.
-pub(crate) fn take_free(pool: &Rc<PoolInner>) -> Option<PooledBuf> {
-    pool.reclaim();
-    let id = pool.free.borrow_mut().pop()?;
-    pool.out.set(pool.out.get() + 1);
-    Some(PooledBuf {
-        pool: pool.clone(),
-        id,
-        len: 0,
-    })
-}
-
 impl fmt::Debug for PoolInner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BufferPool")
@@ -363,9 +352,10 @@ impl fmt::Debug for PoolInner {
 }
 
 /// The current runtime's receive buffer pool: what
-/// [`TcpStream::recv_pooled`](crate::net::TcpStream::recv_pooled) and
-/// [`UnixStream::recv_pooled`](crate::net::UnixStream::recv_pooled) receive
-/// into. Sized by [`Builder::recv_buffers`](crate::Builder::recv_buffers).
+/// [`TcpStream::recv_pooled`](crate::net::TcpStream::recv_pooled),
+/// [`UnixStream::recv_pooled`](crate::net::UnixStream::recv_pooled) and
+/// [`UdpSocket::recv_from_pooled`](crate::net::UdpSocket::recv_from_pooled)
+/// receive into. Sized by [`Builder::recv_buffers`](crate::Builder::recv_buffers).
 ///
 /// # Examples
 /// ```
@@ -401,7 +391,8 @@ impl BufferPool {
         self.inner.count
     }
 
-    /// The size of each buffer in bytes: the most one pooled receive returns.
+    /// The size of each buffer in bytes: the most one pooled receive returns
+    /// (a datagram's, less [`DATAGRAM_HEADROOM`]).
     pub fn buffer_size(&self) -> usize {
         self.inner.shared.size
     }
@@ -419,139 +410,6 @@ impl BufferPool {
     #[doc(hidden)]
     pub fn available(&self) -> usize {
         self.inner.available()
-    }
-}
-
-/// Bytes received into a buffer of the runtime's [`BufferPool`]; dropping it
-/// gives the buffer back to the pool.
-///
-/// It dereferences to the received bytes, and implements [`IoBuf`], so it can
-/// be written out as it is (an echo needs no copy). It cannot leave the
-/// runtime's thread; [`into_bytes`](PooledBuf::into_bytes) makes a [`Bytes`]
-/// that can, without copying.
-pub struct PooledBuf {
-    pool: Rc<PoolInner>,
-    id: u16,
-    len: usize,
-}
-
-impl PooledBuf {
-    /// How many bytes were received.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether no bytes were received (a pooled receive never yields one).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Turns the buffer into [`Bytes`] without copying. The buffer goes back to
-    /// the pool when the last clone of the `Bytes` is dropped, on any thread
-    /// (the runtime's thread picks it up on its next pooled receive).
-    pub fn into_bytes(self) -> Bytes {
-        let this = ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again, so moving the `Rc` out
-        // of it transfers its one reference count instead of duplicating it.
-        let pool = unsafe { std::ptr::read(&this.pool) };
-        Bytes::from_owner(PoolBytes {
-            shared: pool.shared.clone(),
-            id: this.id,
-            len: this.len,
-        })
-    }
-
-    /// Where the kernel (or the compat `recv`) writes this buffer.
-    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
-        self.pool.shared.buffer_ptr(self.id)
-    }
-
-    /// The buffer's capacity in bytes.
-    pub(crate) fn capacity(&self) -> usize {
-        self.pool.shared.size
-    }
-
-    /// Records that the first `len` bytes were received.
-    ///
-    /// # Safety
-    /// `len <= capacity()`, and those bytes were written.
-    pub(crate) unsafe fn set_len(&mut self, len: usize) {
-        self.len = len;
-    }
-}
-
-impl Deref for PooledBuf {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        // SAFETY: the buffer is out (owned by this value), so nothing writes it;
-        // its first `len` bytes were received (and the mapping is zero-filled,
-        // so every byte is initialised anyway).
-        unsafe { std::slice::from_raw_parts(self.pool.shared.buffer_ptr(self.id), self.len) }
-    }
-}
-
-impl AsRef<[u8]> for PooledBuf {
-    fn as_ref(&self) -> &[u8] {
-        self
-    }
-}
-
-impl Drop for PooledBuf {
-    fn drop(&mut self) {
-        self.pool.out.set(self.pool.out.get().saturating_sub(1));
-        self.pool.put(self.id);
-        self.pool.shared.wake_waiters();
-    }
-}
-
-impl fmt::Debug for PooledBuf {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PooledBuf")
-            .field("id", &self.id)
-            .field("len", &self.len)
-            .finish()
-    }
-}
-
-// SAFETY: the bytes live in the pool's mapping, which a move of the value does
-// not touch and which outlives it (the value holds the pool); the first `len`
-// are initialised; the buffer is out, so nothing else writes it, and the value
-// offers no way to change it or its length.
-unsafe impl IoBuf for PooledBuf {
-    fn stable_ptr(&self) -> *const u8 {
-        self.pool.shared.buffer_ptr(self.id)
-    }
-
-    fn bytes_init(&self) -> usize {
-        self.len
-    }
-
-    fn bytes_total(&self) -> usize {
-        self.len
-    }
-}
-
-/// The owner behind [`PooledBuf::into_bytes`]: `Send`, so it returns its
-/// buffer through the lock-free queue.
-struct PoolBytes {
-    shared: Arc<Shared>,
-    id: u16,
-    len: usize,
-}
-
-impl AsRef<[u8]> for PoolBytes {
-    fn as_ref(&self) -> &[u8] {
-        // SAFETY: as for `PooledBuf::deref`: the buffer stays out until this
-        // owner is dropped, and the mapping lives as long as `shared`.
-        unsafe { std::slice::from_raw_parts(self.shared.buffer_ptr(self.id), self.len) }
-    }
-}
-
-impl Drop for PoolBytes {
-    fn drop(&mut self) {
-        self.shared.returned.push(self.id);
-        self.shared.wake_waiters();
     }
 }
 

@@ -1,5 +1,7 @@
 //! Owned-buffer I/O traits: [`AsyncRead`] and [`AsyncWrite`], and
 //! [`copy_bidirectional`] (a proxy's data path, zero-copy on io_uring).
+//! [`AsyncReadPooled`] is the other way to read: into the runtime's buffer
+//! pool, for transports that have a pooled receive.
 //!
 //! Every call takes its buffer by value and returns it with the result — a
 //! [`BufResult`] — because on io_uring the kernel writes into the buffer after
@@ -77,7 +79,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
 use crate::op::recv::Recv;
 use crate::op::send_zc::SendFuture;
 use crate::op::Op;
@@ -119,6 +121,21 @@ pub trait AsyncRead {
         }
         (Ok(()), buf)
     }
+}
+
+/// Reading into buffers of the runtime's [`BufferPool`](crate::buf::BufferPool)
+/// instead of the caller's: implemented by the transports with a pooled
+/// receive ([`TcpStream`](crate::net::TcpStream),
+/// [`UnixStream`](crate::net::UnixStream)), so generic code — a framed
+/// transport — can use it where it exists.
+pub trait AsyncReadPooled: AsyncRead {
+    /// Polls for the next bytes received into a pooled buffer; `Ok(None)` at
+    /// end of stream. The receive's state lives in the transport, not in the
+    /// caller, so a caller that stops polling (a dropped future) loses no
+    /// bytes: the next poll picks up where it left off. See the transport's
+    /// `recv_pooled` for how buffers are picked and what happens when the
+    /// pool is empty.
+    fn poll_recv_pooled(&self, cx: &mut Context<'_>) -> Poll<io::Result<Option<PooledBuf>>>;
 }
 
 /// Writing from owned buffers.

@@ -24,6 +24,24 @@ impl RawAddr {
         }
     }
 
+    /// The address in `bytes`, a `sockaddr` the kernel wrote (cut to the
+    /// storage's size).
+    pub(crate) fn from_bytes(bytes: &[u8]) -> RawAddr {
+        let mut raw = RawAddr::empty();
+        let len = bytes.len().min(mem::size_of::<libc::sockaddr_storage>());
+        // SAFETY: copies `len` bytes, no more than either side holds, between
+        // a live slice and the storage; both are plain bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                (&mut raw.storage as *mut libc::sockaddr_storage).cast::<u8>(),
+                len,
+            );
+        }
+        raw.len = len as libc::socklen_t;
+        raw
+    }
+
     pub(crate) fn as_ptrs(&self) -> (*const libc::sockaddr, libc::socklen_t) {
         (
             (&self.storage as *const libc::sockaddr_storage).cast(),

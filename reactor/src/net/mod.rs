@@ -51,8 +51,9 @@ macro_rules! stream_impls {
     };
 }
 
-/// `recv_pooled` and `poll_recv_pooled` for a stream type that wraps a
-/// `Socket` in a field named `socket`.
+/// `recv_pooled` and `poll_recv_pooled`, inherent and as
+/// [`AsyncReadPooled`](crate::io::AsyncReadPooled), for a stream type that
+/// wraps a `Socket` in a field named `socket`.
 macro_rules! recv_pooled_impls {
     ($ty:ty) => {
         impl $ty {
@@ -86,6 +87,15 @@ macro_rules! recv_pooled_impls {
             /// [`recv_pooled`](Self::recv_pooled) as a poll function, for code
             /// that drives reads from its own `poll` (codecs).
             pub fn poll_recv_pooled(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<Option<crate::buf::PooledBuf>>> {
+                self.socket.poll_recv_pooled(cx)
+            }
+        }
+
+        impl crate::io::AsyncReadPooled for $ty {
+            fn poll_recv_pooled(
                 &self,
                 cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<Option<crate::buf::PooledBuf>>> {

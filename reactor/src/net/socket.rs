@@ -14,9 +14,17 @@ use super::addr::RawAddr;
 use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
 use crate::fd::SharedFd;
 use crate::op::{
-    accept::Accept, accept_multi::Accepting, connect::Connect, recv::Recv, recv_from::RecvFrom,
-    recv_pooled::PooledRecv, send_to::SendTo, send_zc::SendFuture, send_zc::ZeroCopy,
-    writev::Writev, Op,
+    accept::Accept,
+    accept_multi::Accepting,
+    connect::Connect,
+    recv::Recv,
+    recv_from::RecvFrom,
+    recv_from_pooled::Datagrams,
+    recv_pooled::{PooledRecv, Stream},
+    send_to::SendTo,
+    send_zc::{SendFuture, ZeroCopy},
+    writev::Writev,
+    Op,
 };
 
 /// An owned socket fd, shared with the ops in flight on it.
@@ -25,7 +33,7 @@ pub(crate) struct Socket {
     fd: SharedFd,
     /// The pooled receive's state (a multishot receive kept armed between
     /// calls); idle, and a few bytes, until the first pooled receive.
-    pooled: PooledRecv,
+    pooled: PooledRecv<Stream>,
 }
 
 /// Calls a libc function and turns -1 into the thread's `errno`.
@@ -173,6 +181,22 @@ impl Socket {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<Option<PooledBuf>>> {
         self.pooled.poll_recv(&self.fd, cx)
+    }
+
+    /// The next datagram received into the runtime's buffer pool, and its
+    /// sender, through `pooled` (the datagram socket's own receive state).
+    pub(crate) fn poll_recv_from_pooled(
+        &self,
+        pooled: &PooledRecv<Datagrams>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(PooledBuf, RawAddr)>> {
+        let received = std::task::ready!(pooled.poll_recv(&self.fd, cx))?;
+        Poll::Ready(received.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the socket's receiving side was shut down",
+            )
+        }))
     }
 
     /// A stream write of `buf`: zero-copy or plain as `policy` and the runtime

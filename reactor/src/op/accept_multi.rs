@@ -11,6 +11,15 @@
 //! multishot flag answers the first completion with `EINVAL`; the listener then
 //! falls back to single-shot accepts for good.
 //!
+//! Running out of fds needs care. The kernel accepts greedily, ahead of the
+//! caller: near the fd limit it fills the room with connections queued here,
+//! then ends with `EMFILE` — while the caller, taking one connection at a time
+//! and closing it, was never short of an fd. So an `EMFILE` (or `ENFILE`) that
+//! ends an arming which had accepted connections arms again instead of
+//! failing; only one that ends a fresh arming at once reaches the caller.
+//! Each re-arming thus follows a connection handed out: no loop without
+//! progress, and a process really at its limit gets the error on every call.
+//!
 //! Elsewhere (compat, older kernels, or the test hook) [`Accepting::poll_accept`]
 //! answers `None` and the listener uses the single-shot
 //! [`Accept`](super::accept::Accept).
@@ -176,6 +185,18 @@ impl Accepting {
                         Err(e) if first && !more && e.raw_os_error() == Some(libc::EINVAL) => {
                             // The kernel does not know the multishot flag.
                             *state = State::Single;
+                        }
+                        Err(e)
+                            if !first
+                                && !more
+                                && matches!(
+                                    e.raw_os_error(),
+                                    Some(libc::EMFILE | libc::ENFILE)
+                                ) =>
+                        {
+                            // Out of fds after accepting ahead of the caller:
+                            // arm again (see the module docs); the state is
+                            // already idle.
                         }
                         Err(e) => {
                             self.wake_waiters();

@@ -30,6 +30,7 @@ pub(crate) mod fs;
 pub(crate) mod poll;
 pub(crate) mod recv;
 pub(crate) mod recv_from;
+pub(crate) mod recv_from_pooled;
 pub(crate) mod recv_pooled;
 pub(crate) mod send;
 pub(crate) mod send_to;

@@ -1,22 +1,28 @@
-//! Pooled receive: a stream's receive into the runtime's
+//! Pooled receive: a socket's receive into the runtime's
 //! [`BufferPool`](crate::buf::BufferPool), kept armed between calls.
 //!
-//! On io_uring with a provided buffer ring, a stream arms **one multishot
+//! On io_uring with a provided buffer ring, a socket arms **one multishot
 //! receive** ([`RecvMulti`]) on its first pooled receive; the kernel completes it
-//! once per chunk of bytes, each time into a buffer it takes from the pool, and
-//! the completions queue in the op's slot until the stream collects them. No SQE
-//! per receive, and no buffer held while the connection is idle. The kernel ends
-//! the multishot (a completion without `F_MORE`) at EOF, on an error, or when the
-//! pool is empty (`ENOBUFS`, no bytes lost: they stay in the socket); the stream
-//! re-arms on its next receive — after a buffer has come back, for `ENOBUFS`.
+//! once per chunk of bytes (per datagram, on a datagram socket), each time into
+//! a buffer it takes from the pool, and the completions queue in the op's slot
+//! until the socket collects them. No SQE per receive, and no buffer held while
+//! the socket is idle. The kernel ends the multishot (a completion without
+//! `F_MORE`) at EOF, on an error, or when the pool is empty (`ENOBUFS`, no bytes
+//! lost: they stay in the socket); the socket re-arms on its next receive —
+//! after a buffer has come back, for `ENOBUFS`.
 //!
 //! Elsewhere (compat, or io_uring without provided buffers) each receive is one
 //! [`RecvOnce`]: wait until the socket is readable, then take a free buffer and
-//! `recv(2)` into it, so here too no buffer is held while waiting.
+//! receive into it, so here too no buffer is held while waiting.
 //!
-//! The state lives in the stream ([`PooledRecv`]), not in the future, so dropping
-//! a `recv_pooled` future leaves the multishot armed; dropping the stream
-//! cancels it, and completions that arrive after that give their buffers back.
+//! What differs between a byte stream and a datagram socket — the multishot
+//! opcode, what the kernel writes into the buffer, the syscall of one receive —
+//! is a [`Flavor`]: [`Stream`] here, `Datagrams` in
+//! [`recv_from_pooled`](super::recv_from_pooled). The state machine is shared.
+//!
+//! The state lives in the socket ([`PooledRecv`]), not in the future, so dropping
+//! a receive's future leaves the multishot armed; dropping the socket cancels
+//! it, and completions that arrive after that give their buffers back.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -37,16 +43,78 @@ use crate::driver::lifecycle::{Completion, Key};
 use crate::fd::SharedFd;
 use crate::runtime::{budget, context};
 
-/// The multishot receive: armed once, completes into kernel-picked buffers.
-/// Its completions are collected through the slot as a stream, so
-/// [`OpCode::complete`] is never called; what it owns matters when the stream
-/// is dropped while it is armed.
-pub(crate) struct RecvMulti {
-    fd: SharedFd,
-    pool: Rc<PoolInner>,
+/// What a pooled receive receives, and how; see the [module docs](self).
+pub(crate) trait Flavor: Sized + 'static {
+    /// What one receive yields.
+    type Item: 'static;
+    /// What the multishot op owns besides the fd and the pool: memory the
+    /// kernel reads through a pointer in the SQE, kept until the op is done.
+    type Armed: 'static;
+
+    /// Fails when the runtime's pool cannot serve this flavor (before anything
+    /// is armed, on every driver alike).
+    fn check(pool: &PoolInner) -> io::Result<()>;
+
+    /// The multishot op's own state.
+    fn armed() -> Self::Armed;
+
+    /// The multishot receive's SQE (`BUFFER_SELECT` from
+    /// [`pool::BUFFER_GROUP`]).
+    #[cfg(target_os = "linux")]
+    fn multishot_entry(fd: RawFd, armed: &mut Self::Armed) -> io_uring::squeue::Entry;
+
+    /// The item in `buf`, holding the bytes one multishot completion reported.
+    fn delivered(armed: &Self::Armed, buf: PooledBuf) -> io::Result<Self::Item>;
+
+    /// One non-blocking receive on `fd` into the free, empty `buf`; `None` at
+    /// end of stream.
+    fn receive(fd: RawFd, buf: PooledBuf) -> io::Result<Option<Self::Item>>;
 }
 
-impl Operation for RecvMulti {
+/// A byte stream's pooled receive: a buffer per chunk of bytes.
+pub(crate) struct Stream;
+
+impl Flavor for Stream {
+    type Item = PooledBuf;
+    type Armed = ();
+
+    fn check(_: &PoolInner) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn armed() {}
+
+    #[cfg(target_os = "linux")]
+    fn multishot_entry(fd: RawFd, _: &mut ()) -> io_uring::squeue::Entry {
+        io_uring::opcode::RecvMulti::new(io_uring::types::Fd(fd), pool::BUFFER_GROUP).build()
+    }
+
+    fn delivered(_: &(), buf: PooledBuf) -> io::Result<PooledBuf> {
+        Ok(buf)
+    }
+
+    fn receive(fd: RawFd, mut buf: PooledBuf) -> io::Result<Option<PooledBuf>> {
+        let (ptr, len) = (buf.as_mut_ptr(), buf.capacity());
+        // SAFETY: `ptr` is valid for `len` bytes of writes: the buffer is out,
+        // owned by `buf`, which lives across the call.
+        let n = cvt(unsafe { libc::recv(fd, ptr.cast(), len, 0) })?;
+        // SAFETY: the kernel wrote `n <= len` bytes at the start of the buffer.
+        unsafe { buf.set_len(n) };
+        Ok((n > 0).then_some(buf))
+    }
+}
+
+/// The multishot receive: armed once, completes into kernel-picked buffers.
+/// Its completions are collected through the slot as a stream, so
+/// [`OpCode::complete`] is never called; what it owns matters when the socket
+/// is dropped while it is armed.
+pub(crate) struct RecvMulti<F: Flavor> {
+    fd: SharedFd,
+    pool: Rc<PoolInner>,
+    armed: F::Armed,
+}
+
+impl<F: Flavor> Operation for RecvMulti<F> {
     fn readiness(&self) -> (RawFd, Interest) {
         (self.fd.raw(), Interest::READABLE)
     }
@@ -59,18 +127,17 @@ impl Operation for RecvMulti {
     }
 }
 
-impl OpCode for RecvMulti {
+impl<F: Flavor> OpCode for RecvMulti<F> {
     type Output = ();
 
     #[cfg(target_os = "linux")]
     fn uring_entry(&mut self) -> io_uring::squeue::Entry {
-        io_uring::opcode::RecvMulti::new(io_uring::types::Fd(self.fd.raw()), pool::BUFFER_GROUP)
-            .build()
+        F::multishot_entry(self.fd.raw(), &mut self.armed)
     }
 
     fn complete(self, _: Completion) {}
 
-    /// A completion for a dropped stream: its buffer goes straight back.
+    /// A completion for a dropped socket: its buffer goes straight back.
     fn complete_orphan(&mut self, completion: &Completion) {
         if let Some(id) = completion.buffer_id() {
             self.pool.put(id);
@@ -78,38 +145,32 @@ impl OpCode for RecvMulti {
     }
 }
 
-/// One emulated pooled receive: wait for readability, then `recv(2)` into a
+/// One emulated pooled receive: wait for readability, then receive into a
 /// free buffer. Yields `Ok(None)` at EOF, `ENOBUFS` when no buffer is free, and
 /// (on io_uring, after a spurious wake) `WouldBlock`.
-pub(crate) struct RecvOnce {
+pub(crate) struct RecvOnce<F: Flavor> {
     fd: SharedFd,
     pool: Rc<PoolInner>,
-    /// The buffer of a compat attempt that received (0 bytes: EOF).
-    got: Option<PooledBuf>,
+    /// What a compat attempt received (`Some(None)`: EOF).
+    got: Option<Option<F::Item>>,
 }
 
-impl Operation for RecvOnce {
+impl<F: Flavor> Operation for RecvOnce<F> {
     fn readiness(&self) -> (RawFd, Interest) {
         (self.fd.raw(), Interest::READABLE)
     }
 
     fn attempt(&mut self) -> io::Result<usize> {
-        let Some(mut buf) = pool::take_free(&self.pool) else {
+        let Some(buf) = pool::take_free(&self.pool) else {
             return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
         };
-        let (ptr, len) = (buf.as_mut_ptr(), buf.capacity());
-        // SAFETY: `ptr` is valid for `len` bytes of writes: the buffer is out,
-        // owned by `buf`, which lives across the call.
-        let n = cvt(unsafe { libc::recv(self.fd.raw(), ptr.cast(), len, 0) })?;
-        // SAFETY: the kernel wrote `n <= len` bytes at the start of the buffer.
-        unsafe { buf.set_len(n) };
-        self.got = Some(buf);
-        Ok(n)
+        self.got = Some(F::receive(self.fd.raw(), buf)?);
+        Ok(0)
     }
 }
 
-impl OpCode for RecvOnce {
-    type Output = io::Result<Option<PooledBuf>>;
+impl<F: Flavor> OpCode for RecvOnce<F> {
+    type Output = io::Result<Option<F::Item>>;
 
     /// On io_uring the op is only the wait: a one-shot poll for readability.
     #[cfg(target_os = "linux")]
@@ -118,58 +179,59 @@ impl OpCode for RecvOnce {
         io_uring::opcode::PollAdd::new(io_uring::types::Fd(self.fd.raw()), events).build()
     }
 
-    fn complete(mut self, completion: Completion) -> io::Result<Option<PooledBuf>> {
+    fn complete(mut self, completion: Completion) -> io::Result<Option<F::Item>> {
         completion.result?;
         if self.got.is_none() {
             // io_uring: the poll reported readability; receive now, on the loop
             // thread (the fd is non-blocking).
             self.attempt()?;
         }
-        Ok(self.got.take().filter(|buf| !buf.is_empty()))
+        Ok(self.got.take().flatten())
     }
 }
 
-/// Where a stream's pooled receive is.
-enum State {
+/// Where a socket's pooled receive is.
+enum State<F: Flavor> {
     /// Nothing armed: the next receive arms (or starts) one.
     Idle,
     /// A multishot receive is armed in `key`'s slot; `returns` is the pool's
     /// [`returns`](PoolInner::returns) count when it was armed.
     Armed {
         key: Key,
-        op: RecvMulti,
+        op: RecvMulti<F>,
         returns: u64,
     },
     /// An emulated receive is in progress.
-    Once(Op<RecvOnce>),
+    Once(Op<RecvOnce<F>>),
     /// The pool was empty: waiting until its `returns` count moves past this.
     NoBuffers(u64),
     /// The peer closed its side; every receive yields `None`.
     Eof,
 }
 
-/// A stream's pooled receive state; see the [module docs](self).
-pub(crate) struct PooledRecv {
-    state: RefCell<State>,
+/// A socket's pooled receive state; see the [module docs](self).
+pub(crate) struct PooledRecv<F: Flavor> {
+    state: RefCell<State<F>>,
 }
 
-impl PooledRecv {
-    pub(crate) fn new() -> PooledRecv {
+impl<F: Flavor> PooledRecv<F> {
+    pub(crate) fn new() -> PooledRecv<F> {
         PooledRecv {
             state: RefCell::new(State::Idle),
         }
     }
 
-    /// The next received buffer of `fd`, `None` at EOF.
+    /// The next item received on `fd`, `None` at EOF.
     pub(crate) fn poll_recv(
         &self,
         fd: &SharedFd,
         cx: &mut Context<'_>,
-    ) -> Poll<io::Result<Option<PooledBuf>>> {
+    ) -> Poll<io::Result<Option<F::Item>>> {
         let pool = context::with(|rt| rt.buffer_pool())?;
+        F::check(&pool)?;
         let Ok(mut state) = self.state.try_borrow_mut() else {
             return Poll::Ready(Err(io::Error::other(
-                "pooled receive re-entered on the same stream",
+                "pooled receive re-entered on the same socket",
             )));
         };
         loop {
@@ -180,6 +242,7 @@ impl PooledRecv {
                     let mut op = RecvMulti {
                         fd: fd.clone(),
                         pool: pool.clone(),
+                        armed: F::armed(),
                     };
                     let key = context::with(|rt| rt.driver.submit_stream(&mut op))?;
                     *state = State::Armed { key, op, returns };
@@ -191,7 +254,7 @@ impl PooledRecv {
                         got: None,
                     }));
                 }
-                State::Armed { key, returns, .. } => {
+                State::Armed { key, op, returns } => {
                     if !budget::try_spend() {
                         cx.waker().wake_by_ref();
                         return Poll::Pending;
@@ -200,31 +263,35 @@ impl PooledRecv {
                     let completion =
                         std::task::ready!(context::with(|rt| rt.driver.poll_stream(key, cx)));
                     let more = completion.more();
+                    let id = completion.buffer_id();
+                    // Built while the op (a datagram's header layout) is at hand.
+                    let delivered = match (&completion.result, id) {
+                        (Ok(n), Some(id)) => Some(match pool::claim(&pool, id, *n) {
+                            Some(buf) => F::delivered(&op.armed, buf).map(Some),
+                            None => Err(io::Error::other(format!(
+                                "kernel picked buffer {id} of {n} bytes outside the pool"
+                            ))),
+                        }),
+                        _ => None,
+                    };
                     if !more {
                         // The slot is gone with this completion; so is the op.
                         *state = State::Idle;
                     }
-                    let id = completion.buffer_id();
-                    match (completion.result, id) {
-                        (Ok(n), Some(id)) => {
-                            return Poll::Ready(pool::claim(&pool, id, n).map(Some).ok_or_else(
-                                || {
-                                    io::Error::other(format!(
-                                        "kernel picked buffer {id} of {n} bytes outside the pool"
-                                    ))
-                                },
-                            ));
-                        }
-                        (Ok(0), None) if !more => {
+                    if let Some(delivered) = delivered {
+                        return Poll::Ready(delivered);
+                    }
+                    match completion.result {
+                        Ok(0) if !more => {
                             *state = State::Eof;
                             return Poll::Ready(Ok(None));
                         }
-                        (Ok(n), None) => {
+                        Ok(n) => {
                             return Poll::Ready(Err(io::Error::other(format!(
                                 "multishot receive of {n} bytes came without a buffer"
                             ))));
                         }
-                        (Err(e), id) => {
+                        Err(e) => {
                             if let Some(id) = id {
                                 pool.put(id);
                             }
@@ -242,7 +309,7 @@ impl PooledRecv {
                     let result = std::task::ready!(Pin::new(op).poll(cx));
                     *state = State::Idle;
                     match result {
-                        Ok(Some(buf)) => return Poll::Ready(Ok(Some(buf))),
+                        Ok(Some(item)) => return Poll::Ready(Ok(Some(item))),
                         Ok(None) => {
                             *state = State::Eof;
                             return Poll::Ready(Ok(None));
@@ -273,7 +340,7 @@ impl PooledRecv {
     }
 }
 
-impl Drop for PooledRecv {
+impl<F: Flavor> Drop for PooledRecv<F> {
     fn drop(&mut self) {
         if let State::Armed { key, op, .. } = std::mem::replace(self.state.get_mut(), State::Idle) {
             driver::orphan(key, op);
@@ -281,7 +348,7 @@ impl Drop for PooledRecv {
     }
 }
 
-impl fmt::Debug for PooledRecv {
+impl<F: Flavor> fmt::Debug for PooledRecv<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state.try_borrow().as_deref() {
             Ok(State::Idle) => "idle",

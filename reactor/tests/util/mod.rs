@@ -14,23 +14,27 @@
 
 #![allow(dead_code)] // each test binary uses a different subset of the helpers
 
+pub mod process;
+
 use std::future::Future;
 use std::time::Duration;
 
 use ringo_reactor::buf::IoBuf;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
-use ringo_reactor::{DriverKind, Runtime};
+use ringo_reactor::{Builder, DriverKind, Runtime};
 
 /// How long one test body may run before it counts as hung.
 pub const TEST_LIMIT: Duration = Duration::from_secs(60);
 
 /// A runtime on `kind`, or `None` when io_uring is declared unavailable.
 pub fn runtime(kind: DriverKind) -> Option<Runtime> {
-    let rt = unless_no_uring(
-        kind,
-        "build a runtime",
-        Runtime::builder().driver(kind).build(),
-    )?;
+    runtime_from(kind, Runtime::builder())
+}
+
+/// A runtime on `kind` built from `builder`, or `None` when io_uring is
+/// declared unavailable.
+pub fn runtime_from(kind: DriverKind, builder: Builder) -> Option<Runtime> {
+    let rt = unless_no_uring(kind, "build a runtime", builder.driver(kind).build())?;
     assert_eq!(
         rt.driver_kind(),
         kind,
@@ -69,7 +73,19 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some(rt) = runtime(kind) else { return };
+    run_with(kind, Runtime::builder(), body);
+}
+
+/// Runs `body` on a fresh runtime of `kind` built from `builder`, failing if
+/// it takes over [`TEST_LIMIT`].
+pub fn run_with<F, Fut>(kind: DriverKind, builder: Builder, body: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(rt) = runtime_from(kind, builder) else {
+        return;
+    };
     rt.block_on(async {
         ringo_reactor::time::timeout(TEST_LIMIT, body())
             .await
@@ -100,6 +116,81 @@ macro_rules! both_drivers {
             }
         }
     };
+}
+
+/// Defines tests of the receive buffer pool that run three ways, each on a
+/// runtime built from `builder`: `name::uring`, `name::uring_free_list`
+/// (provided buffers denied by the test hook, so io_uring's fallback to the
+/// free list stays tested) and `name::compat`.
+#[macro_export]
+macro_rules! pool_drivers {
+    ($builder:expr; $(#[$meta:meta])* async fn $name:ident() $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body() $body
+
+            fn builder() -> ringo_reactor::Builder {
+                $builder
+            }
+
+            $(#[$meta])*
+            #[test]
+            fn uring() {
+                $crate::util::run_with(ringo_reactor::DriverKind::Uring, builder(), || {
+                    $crate::util::with_pool_provided(true, body)
+                });
+            }
+
+            $(#[$meta])*
+            #[test]
+            fn uring_free_list() {
+                let builder = builder().simulate_provided_buffers_unsupported();
+                $crate::util::run_with(ringo_reactor::DriverKind::Uring, builder, || {
+                    $crate::util::with_pool_provided(false, body)
+                });
+            }
+
+            $(#[$meta])*
+            #[test]
+            fn compat() {
+                $crate::util::run_with(ringo_reactor::DriverKind::Compat, builder(), || {
+                    $crate::util::with_pool_provided(false, body)
+                });
+            }
+        }
+    };
+}
+
+/// Runs `body` after checking that the current runtime's buffer pool is
+/// (`provided`) or is not fed to the kernel as provided buffers, so each
+/// variant of [`pool_drivers!`] tests the path it names.
+pub async fn with_pool_provided<Fut: Future<Output = ()>>(
+    provided: bool,
+    body: impl FnOnce() -> Fut,
+) {
+    let pool = ringo_reactor::buf::BufferPool::current().expect("the runtime's buffer pool");
+    assert_eq!(pool.is_provided(), provided, "kernel-provided buffers");
+    body().await;
+}
+
+/// Waits until the current runtime's receive buffer pool has every buffer
+/// back (none held by the application); fails after 10 s.
+pub async fn all_buffers_back(pool: &ringo_reactor::buf::BufferPool) {
+    let limit = Duration::from_secs(10);
+    let waited = ringo_reactor::time::timeout(limit, async {
+        while pool.available() != pool.count() {
+            ringo_reactor::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(
+        waited.is_ok(),
+        "{} of {} buffers back after {limit:?}",
+        pool.available(),
+        pool.count()
+    );
 }
 
 /// Runs `body` with `kind`, a test that builds its own runtimes: on uring only

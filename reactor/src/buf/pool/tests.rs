@@ -4,6 +4,7 @@
 use std::cell::Cell;
 
 use super::*;
+use crate::buf::IoBuf;
 
 fn free_list(count: usize, size: usize) -> Rc<PoolInner> {
     Rc::new(PoolInner::new(count, size, None).unwrap())
@@ -28,15 +29,61 @@ fn free_list_hands_out_every_buffer_once_then_none() {
 #[test]
 fn a_buffer_holds_what_was_written_and_nothing_more() {
     let pool = free_list(2, 16);
-    let mut buf = take_free(&pool).unwrap();
+    let buf = filled(&pool, b"hello");
     assert_eq!(buf.capacity(), 16);
-    // SAFETY: writes 5 bytes into the 16-byte buffer `buf` owns.
-    unsafe {
-        std::ptr::copy_nonoverlapping(b"hello".as_ptr(), buf.as_mut_ptr(), 5);
-        buf.set_len(5);
-    }
     assert_eq!(&buf[..], b"hello");
     assert_eq!((buf.bytes_init(), buf.bytes_total()), (5, 5));
+}
+
+/// A buffer holding `bytes`, as a receive would leave it.
+fn filled(pool: &Rc<PoolInner>, bytes: &[u8]) -> PooledBuf {
+    let mut buf = take_free(pool).unwrap();
+    assert!(bytes.len() <= buf.capacity());
+    // SAFETY: writes `bytes.len()` bytes, at most its capacity, into the
+    // buffer `buf` owns.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.as_mut_ptr(), bytes.len());
+        buf.set_len(bytes.len());
+    }
+    buf
+}
+
+#[test]
+fn a_narrowed_buffer_shows_only_its_range_everywhere() {
+    let pool = free_list(1, 16);
+    let mut buf = filled(&pool, b"headerPAYLOAD");
+    buf.narrow(6, 7);
+    assert_eq!(&buf[..], b"PAYLOAD");
+    assert_eq!((buf.bytes_init(), buf.bytes_total()), (7, 7));
+    // SAFETY: `stable_ptr` points at `bytes_init` initialised bytes.
+    let written = unsafe { std::slice::from_raw_parts(buf.stable_ptr(), buf.bytes_init()) };
+    assert_eq!(written, b"PAYLOAD", "a write sends the view only");
+    buf.narrow(3, 2);
+    assert_eq!(&buf[..], b"LO", "narrowing again is relative to the view");
+    let bytes = buf.into_bytes();
+    assert_eq!(&bytes[..], b"LO", "the Bytes keeps the view");
+    drop(bytes);
+    assert_eq!(pool.available(), 1);
+}
+
+#[test]
+fn narrowing_past_the_view_panics() {
+    let pool = free_list(1, 16);
+    let cases = [
+        ("past the end", 2, 4),
+        ("start past the end", 6, 0),
+        ("overflow", 1, usize::MAX),
+    ];
+    for (name, start, len) in cases {
+        let mut buf = filled(&pool, b"hello");
+        let narrowed =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| buf.narrow(start, len)));
+        assert!(narrowed.is_err(), "{name}");
+        assert_eq!(&buf[..], b"hello", "{name}: the view is unchanged");
+    }
+    let mut buf = filled(&pool, b"hello");
+    buf.narrow(5, 0);
+    assert!(buf.is_empty(), "an empty range at the end is inside");
 }
 
 #[test]
