@@ -28,6 +28,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -35,6 +36,7 @@ use std::time::{Duration, Instant};
 use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{cqueue, opcode, squeue, types, IoUring, Probe};
 
+use super::fixed::FixedFiles;
 use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Slots};
 use crate::op::OpCode;
 use crate::runtime::{Config, UringFeatures};
@@ -69,7 +71,8 @@ const SETUPS: [UringFeatures; 3] = [
     setup(false, false, false, false),
 ];
 
-/// The set-up flags of one attempt; `msg_ring` is probed after the ring exists.
+/// The set-up flags of one attempt; `msg_ring` and `registered_fds` are
+/// probed after the ring exists.
 const fn setup(
     single_issuer: bool,
     defer_taskrun: bool,
@@ -82,12 +85,17 @@ const fn setup(
         coop_taskrun,
         sqpoll,
         msg_ring: false,
+        registered_fds: 0,
     }
 }
 
 /// The io_uring driver.
 pub(crate) struct Driver {
-    ring: RefCell<IoUring<squeue::Entry, cqueue::Entry>>,
+    /// Shared (weakly) with the registered file table, which sockets may keep
+    /// beyond the driver's life.
+    ring: Rc<RefCell<IoUring<squeue::Entry, cqueue::Entry>>>,
+    /// The registered file table (size 0 when off); SQEs are built with it.
+    files: FixedFiles,
     slots: RefCell<Slots>,
     /// How other threads wake us (shared with the [`Unparker`]s, so it
     /// outlives every waker).
@@ -265,8 +273,12 @@ impl Driver {
             .flatten();
         features.msg_ring = ring_fd.is_some();
         let wake = Arc::new(WakeTarget { event_fd, ring_fd });
+        let ring = Rc::new(RefCell::new(ring));
+        let files = FixedFiles::new(&ring, config);
+        features.registered_fds = files.size();
         let driver = Driver {
-            ring: RefCell::new(ring),
+            ring,
+            files,
             slots: RefCell::new(Slots::new()),
             wake: wake.clone(),
             wake_buf: Box::into_raw(Box::new(0)),
@@ -282,6 +294,10 @@ impl Driver {
 
     pub(crate) fn features(&self) -> UringFeatures {
         self.features
+    }
+
+    pub(crate) fn registered_fds_in_use(&self) -> u32 {
+        self.files.in_use()
     }
 
     /// Queues an SQE; when the SQ is full, submits to make room and retries.
@@ -317,7 +333,7 @@ impl Driver {
 
     pub(crate) fn submit<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
         let key = self.slots.borrow_mut().insert()?;
-        let entry = op.uring_entry().user_data(key.user_data());
+        let entry = op.uring_entry(&self.files).user_data(key.user_data());
         if let Err(e) = self.push(&entry) {
             self.slots.borrow_mut().remove_unsubmitted(key);
             return Err(e);
@@ -327,7 +343,7 @@ impl Driver {
 
     pub(crate) fn submit_stream<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
         let key = self.slots.borrow_mut().insert_streaming()?;
-        let entry = op.uring_entry().user_data(key.user_data());
+        let entry = op.uring_entry(&self.files).user_data(key.user_data());
         if let Err(e) = self.push(&entry) {
             self.slots.borrow_mut().remove_unsubmitted(key);
             return Err(e);

@@ -33,6 +33,8 @@ use super::{cvt, Op, OpCode};
 use crate::buf::pool::{self, PoolInner};
 use crate::buf::PooledBuf;
 use crate::driver;
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::{Completion, Key};
 use crate::fd::SharedFd;
 use crate::runtime::{budget, context};
@@ -63,9 +65,10 @@ impl OpCode for RecvMulti {
     type Output = ();
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
-        io_uring::opcode::RecvMulti::new(io_uring::types::Fd(self.fd.raw()), pool::BUFFER_GROUP)
-            .build()
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
+        self.fd.sqe(files, |fd| {
+            io_uring::opcode::RecvMulti::new(fd, pool::BUFFER_GROUP).build()
+        })
     }
 
     fn complete(self, _: Completion) {}
@@ -113,9 +116,11 @@ impl OpCode for RecvOnce {
 
     /// On io_uring the op is only the wait: a one-shot poll for readability.
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
         let events = u32::from(libc::POLLIN as u16);
-        io_uring::opcode::PollAdd::new(io_uring::types::Fd(self.fd.raw()), events).build()
+        self.fd.sqe(files, |fd| {
+            io_uring::opcode::PollAdd::new(fd, events).build()
+        })
     }
 
     fn complete(mut self, completion: Completion) -> io::Result<Option<PooledBuf>> {
