@@ -631,6 +631,7 @@ impl fmt::Debug for Driver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("uring::Driver")
             .field("features", &self.features)
+            .field("files", &self.files)
             .field("slots", &self.slots)
             .finish()
     }
