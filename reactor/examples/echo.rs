@@ -4,6 +4,7 @@
 //! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000
 //! RINGO_DRIVER=compat cargo run --release -p ringo-reactor --example echo
 //! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --pooled
+//! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --registered-fds 4096
 //! ```
 //!
 //! Listens on the address given as the first argument (default `127.0.0.1:7000`;
@@ -14,7 +15,14 @@
 //! bytes arrive in buffers of the runtime's pool (on io_uring, picked by the
 //! kernel for one multishot receive per connection) and each buffer is written
 //! back as it is, so an idle connection holds no buffer at all.
+//!
+//! `--registered-fds N` gives the io_uring ring a table of `N` registered file
+//! descriptors ([`Builder::registered_fds`](ringo_reactor::Builder::registered_fds)):
+//! each connection's ops then name its slot instead of its fd number, which
+//! saves the kernel's per-op fd lookup. Connections past `N` use plain fds.
+//! The startup line shows the table size granted (0: off, or compat).
 
+use std::io;
 use std::net::SocketAddr;
 
 use ringo_reactor::buf::IoBuf;
@@ -54,26 +62,52 @@ async fn echo_pooled(stream: TcpStream) {
     }
 }
 
-fn main() -> std::io::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let pooled = args.iter().any(|a| a == "--pooled")
-        || std::env::var("RINGO_ECHO_POOLED").is_ok_and(|v| v == "1");
-    let addr: SocketAddr = args
-        .iter()
-        .find(|a| !a.starts_with("--"))
-        .map_or(DEFAULT_ADDR, String::as_str)
-        .parse()
-        .map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("listen address: {e}"),
-            )
-        })?;
-    let runtime = Runtime::new()?;
+/// The command line: `[ADDR] [--pooled] [--registered-fds N]`.
+struct Args {
+    addr: SocketAddr,
+    pooled: bool,
+    registered_fds: u32,
+}
+
+fn invalid(what: &str, e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {e}"))
+}
+
+fn parse_args() -> io::Result<Args> {
+    let mut args = Args {
+        addr: DEFAULT_ADDR
+            .parse()
+            .map_err(|e| invalid("default address", e))?,
+        pooled: std::env::var("RINGO_ECHO_POOLED").is_ok_and(|v| v == "1"),
+        registered_fds: 0,
+    };
+    let mut argv = std::env::args().skip(1);
+    while let Some(arg) = argv.next() {
+        match arg.as_str() {
+            "--pooled" => args.pooled = true,
+            "--registered-fds" => {
+                let n = argv.next().unwrap_or_default();
+                args.registered_fds = n.parse().map_err(|e| invalid("--registered-fds", e))?;
+            }
+            flag if flag.starts_with("--") => return Err(invalid("unknown flag", flag)),
+            addr => args.addr = addr.parse().map_err(|e| invalid("listen address", e))?,
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> io::Result<()> {
+    let Args {
+        addr,
+        pooled,
+        registered_fds,
+    } = parse_args()?;
+    let runtime = Runtime::builder().registered_fds(registered_fds).build()?;
+    let table = runtime.uring_features().map_or(0, |f| f.registered_fds);
     runtime.block_on(async {
         let listener = TcpListener::bind(addr)?;
         println!(
-            "echo: driver={} mode={} listening on {}",
+            "echo: driver={} mode={} registered-fds={table} listening on {}",
             runtime.driver_kind(),
             if pooled { "pooled" } else { "owned" },
             listener.local_addr()?
