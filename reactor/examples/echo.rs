@@ -5,6 +5,7 @@
 //! RINGO_DRIVER=compat cargo run --release -p ringo-reactor --example echo
 //! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --pooled
 //! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --sqpoll 10
+//! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --registered-fds 4096
 //! ```
 //!
 //! Listens on the address given as the first argument (default `127.0.0.1:7000`;
@@ -20,7 +21,13 @@
 //! sleeps after `MS` milliseconds without submissions (see
 //! [`Builder::sqpoll`](ringo_reactor::Builder::sqpoll)); the start-up line
 //! says whether the kernel granted it. Compat ignores it.
+//! `--registered-fds N` gives the io_uring ring a table of `N` registered file
+//! descriptors ([`Builder::registered_fds`](ringo_reactor::Builder::registered_fds)):
+//! each connection's ops then name its slot instead of its fd number, which
+//! saves the kernel's per-op fd lookup. Connections past `N` use plain fds.
+//! The startup line shows the table size granted (0: off, or compat).
 
+use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -61,66 +68,68 @@ async fn echo_pooled(stream: TcpStream) {
     }
 }
 
-/// The command line: `[ADDR] [--pooled] [--sqpoll MS]`.
-struct Options {
+/// The command line: `[ADDR] [--pooled] [--sqpoll MS] [--registered-fds N]`.
+struct Args {
     addr: SocketAddr,
     pooled: bool,
     sqpoll: Option<Duration>,
+    registered_fds: u32,
 }
 
-fn invalid(message: String) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
+fn invalid(what: &str, e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {e}"))
 }
 
-fn options() -> std::io::Result<Options> {
-    let mut addr = None;
-    let mut pooled = std::env::var("RINGO_ECHO_POOLED").is_ok_and(|v| v == "1");
-    let mut sqpoll = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
+fn parse_args() -> io::Result<Args> {
+    let mut args = Args {
+        addr: DEFAULT_ADDR
+            .parse()
+            .map_err(|e| invalid("default address", e))?,
+        pooled: std::env::var("RINGO_ECHO_POOLED").is_ok_and(|v| v == "1"),
+        sqpoll: None,
+        registered_fds: 0,
+    };
+    let mut argv = std::env::args().skip(1);
+    while let Some(arg) = argv.next() {
         match arg.as_str() {
-            "--pooled" => pooled = true,
+            "--pooled" => args.pooled = true,
             "--sqpoll" => {
-                let ms = args
+                let ms: u64 = argv
                     .next()
-                    .ok_or_else(|| invalid("--sqpoll needs MS".into()))?;
-                let ms = ms
+                    .unwrap_or_default()
                     .parse()
-                    .map_err(|e| invalid(format!("--sqpoll {ms:?}: {e}")))?;
-                sqpoll = Some(Duration::from_millis(ms));
+                    .map_err(|e| invalid("--sqpoll", e))?;
+                args.sqpoll = Some(Duration::from_millis(ms));
             }
-            flag if flag.starts_with("--") => return Err(invalid(format!("unknown flag {flag}"))),
-            _ => addr = Some(arg),
+            "--registered-fds" => {
+                let n = argv.next().unwrap_or_default();
+                args.registered_fds = n.parse().map_err(|e| invalid("--registered-fds", e))?;
+            }
+            flag if flag.starts_with("--") => return Err(invalid("unknown flag", flag)),
+            addr => args.addr = addr.parse().map_err(|e| invalid("listen address", e))?,
         }
     }
-    let addr = addr
-        .as_deref()
-        .unwrap_or(DEFAULT_ADDR)
-        .parse()
-        .map_err(|e| invalid(format!("listen address: {e}")))?;
-    Ok(Options {
-        addr,
-        pooled,
-        sqpoll,
-    })
+    Ok(args)
 }
 
-fn main() -> std::io::Result<()> {
-    let Options {
+fn main() -> io::Result<()> {
+    let Args {
         addr,
         pooled,
         sqpoll,
-    } = options()?;
-    let mut builder = Runtime::builder();
+        registered_fds,
+    } = parse_args()?;
+    let mut builder = Runtime::builder().registered_fds(registered_fds);
     if let Some(idle) = sqpoll {
         builder = builder.sqpoll(idle);
     }
     let runtime = builder.build()?;
     let sqpoll_granted = runtime.uring_features().is_some_and(|f| f.sqpoll);
+    let table = runtime.uring_features().map_or(0, |f| f.registered_fds);
     runtime.block_on(async {
         let listener = TcpListener::bind(addr)?;
         println!(
-            "echo: driver={} mode={} sqpoll={} listening on {}",
+            "echo: driver={} mode={} sqpoll={} registered-fds={table} listening on {}",
             runtime.driver_kind(),
             if pooled { "pooled" } else { "owned" },
             match (sqpoll, sqpoll_granted) {

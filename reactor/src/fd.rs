@@ -7,11 +7,19 @@
 //! driver — only when the owning socket *and* every op using it are gone. This
 //! also means an op can never run against a different file that reused a closed
 //! fd's number.
+//!
+//! A socket's `SharedFd` may also hold a slot in the io_uring driver's
+//! registered file table ([`FixedSlot`]); [`SharedFd::sqe`] is the one place
+//! that decides whether an SQE names the slot or the plain fd. The same
+//! ownership rule makes emptying the slot safe: when the last clone goes, no op
+//! that could name it is left (see [`crate::driver::fixed`]).
 
 use std::cell::Cell;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::{FixedFiles, FixedSlot};
 use crate::runtime::context;
 
 /// A reference-counted fd; the last clone closes it.
@@ -26,14 +34,31 @@ struct Inner {
     /// The last receive on this fd emptied the socket (got less than it asked
     /// for): the next one will most likely find nothing and must wait.
     drained: Cell<bool>,
+    /// The fd's slot in a ring's registered file table, if it takes one.
+    #[cfg(target_os = "linux")]
+    fixed: FixedSlot,
 }
 
 impl SharedFd {
+    /// An fd that ops always name by number (files, pipes).
     pub(crate) fn new(fd: OwnedFd) -> SharedFd {
+        SharedFd::with(fd, false)
+    }
+
+    /// A socket's fd, which may also take a slot in the io_uring driver's
+    /// registered file table (when the runtime has one).
+    pub(crate) fn socket(fd: OwnedFd) -> SharedFd {
+        SharedFd::with(fd, true)
+    }
+
+    #[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+    fn with(fd: OwnedFd, registrable: bool) -> SharedFd {
         SharedFd {
             inner: Rc::new(Inner {
                 fd: Some(fd),
                 drained: Cell::new(false),
+                #[cfg(target_os = "linux")]
+                fixed: FixedSlot::new(registrable),
             }),
         }
     }
@@ -51,11 +76,34 @@ impl SharedFd {
         self.inner.fd.as_ref().map_or(-1, AsRawFd::as_raw_fd)
     }
 
+    /// The SQE `build` makes when given the fd to name: this fd's slot in
+    /// `files` (the submitting ring's table) where it holds or can take one,
+    /// else its plain number. `build` gets the slot as a plain fd; the
+    /// `FIXED_FILE` flag added here makes the kernel read it as a slot, exactly
+    /// as building with `types::Fixed` would. For ops whose fd is the SQE's
+    /// `fd` field only (not splice's input).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn sqe(
+        &self,
+        files: &FixedFiles,
+        build: impl FnOnce(io_uring::types::Fd) -> io_uring::squeue::Entry,
+    ) -> io_uring::squeue::Entry {
+        let fd = self.raw();
+        match self.inner.fixed.index(files, fd) {
+            // Slots are below the kernel's table limit (2^20): they fit.
+            Some(index) => build(io_uring::types::Fd(index as RawFd))
+                .flags(io_uring::squeue::Flags::FIXED_FILE),
+            None => build(io_uring::types::Fd(fd)),
+        }
+    }
+
     /// Takes the fd out without closing it, if no op holds a clone; otherwise
     /// gives `self` back.
     fn try_into_owned(self) -> Result<OwnedFd, SharedFd> {
         match Rc::try_unwrap(self.inner) {
             Ok(mut inner) => {
+                #[cfg(target_os = "linux")]
+                inner.fixed.release();
                 let fd = inner
                     .fd
                     .take()
@@ -93,6 +141,8 @@ impl SharedFd {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        self.fixed.release();
         if let Some(fd) = self.fd.take() {
             // Forget compat readiness state before the number can be reused.
             context::try_with(|rt| rt.driver.deregister(fd.as_raw_fd()));

@@ -16,6 +16,8 @@
 //! no `match` arm needs a `cfg`.
 
 pub(crate) mod compat;
+#[cfg(target_os = "linux")]
+pub(crate) mod fixed;
 pub(crate) mod lifecycle;
 #[cfg_attr(not(target_os = "linux"), path = "uring_unsupported.rs")]
 pub(crate) mod uring;
@@ -86,6 +88,15 @@ impl Driver {
         match self {
             Driver::Uring(d) => Some(d.features()),
             Driver::Compat(_) => None,
+        }
+    }
+
+    /// Slots of the registered file table that hold a socket now (0 on compat,
+    /// or when the table is off).
+    pub(crate) fn registered_fds_in_use(&self) -> u32 {
+        match self {
+            Driver::Uring(d) => d.registered_fds_in_use(),
+            Driver::Compat(_) => 0,
         }
     }
 

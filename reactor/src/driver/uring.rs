@@ -30,6 +30,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -37,6 +38,7 @@ use std::time::{Duration, Instant};
 use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
+use super::fixed::FixedFiles;
 use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Orphan, Slots};
 use crate::op::OpCode;
 use crate::runtime::{Config, UringFeatures};
@@ -64,7 +66,11 @@ const MAX_MSG_IN_FLIGHT: usize = 1024;
 
 /// The io_uring driver.
 pub(crate) struct Driver {
-    ring: RefCell<IoUring<squeue::Entry, cqueue::Entry>>,
+    /// Shared (weakly) with the registered file table, which sockets may keep
+    /// beyond the driver's life.
+    ring: Rc<RefCell<IoUring<squeue::Entry, cqueue::Entry>>>,
+    /// The registered file table (size 0 when off); SQEs are built with it.
+    files: FixedFiles,
     slots: RefCell<Slots>,
     /// How other threads wake us (shared with the [`Unparker`]s, so it
     /// outlives every waker).
@@ -167,8 +173,12 @@ impl Driver {
         // requires, so no probe; but the pair must fit in the SQ together.
         features.link_timeout = !config.simulate_no_link_timeout && ring.params().sq_entries() >= 2;
         let wake = Arc::new(WakeTarget { event_fd, ring_fd });
+        let ring = Rc::new(RefCell::new(ring));
+        let files = FixedFiles::new(&ring, config);
+        features.registered_fds = files.size();
         let driver = Driver {
-            ring: RefCell::new(ring),
+            ring,
+            files,
             slots: RefCell::new(Slots::new()),
             wake: wake.clone(),
             wake_buf: Box::into_raw(Box::new(0)),
@@ -185,6 +195,10 @@ impl Driver {
 
     pub(crate) fn features(&self) -> UringFeatures {
         self.features
+    }
+
+    pub(crate) fn registered_fds_in_use(&self) -> u32 {
+        self.files.in_use()
     }
 
     /// Queues an SQE; when the SQ is full, submits to make room and retries.
@@ -228,13 +242,13 @@ impl Driver {
 
     pub(crate) fn submit<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
         let key = self.slots.borrow_mut().insert()?;
-        let entry = op.uring_entry().user_data(key.user_data());
+        let entry = op.uring_entry(&self.files).user_data(key.user_data());
         self.push_for(key, &[entry])
     }
 
     pub(crate) fn submit_stream<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
         let key = self.slots.borrow_mut().insert_streaming()?;
-        let entry = op.uring_entry().user_data(key.user_data());
+        let entry = op.uring_entry(&self.files).user_data(key.user_data());
         self.push_for(key, &[entry])
     }
 
@@ -249,7 +263,7 @@ impl Driver {
     ) -> io::Result<Key> {
         let key = self.slots.borrow_mut().insert()?;
         let entries = [
-            op.uring_entry()
+            op.uring_entry(&self.files)
                 .flags(squeue::Flags::IO_LINK)
                 .user_data(key.user_data()),
             opcode::LinkTimeout::new(timespec)
@@ -561,6 +575,7 @@ impl fmt::Debug for Driver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("uring::Driver")
             .field("features", &self.features)
+            .field("files", &self.files)
             .field("slots", &self.slots)
             .finish()
     }

@@ -30,6 +30,9 @@ impl Driver {
     pub(crate) fn features(&self) -> UringFeatures {
         match *self {}
     }
+    pub(crate) fn registered_fds_in_use(&self) -> u32 {
+        match *self {}
+    }
     pub(crate) fn submit<T: OpCode>(&self, _: &mut T) -> io::Result<Key> {
         match *self {}
     }

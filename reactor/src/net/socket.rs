@@ -77,7 +77,7 @@ impl Socket {
 
     pub(crate) fn from_owned(fd: OwnedFd) -> Socket {
         Socket {
-            fd: SharedFd::new(fd),
+            fd: SharedFd::socket(fd),
             pooled: PooledRecv::new(),
         }
     }

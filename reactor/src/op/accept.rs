@@ -10,6 +10,8 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use ringo_compat::{Interest, Operation};
 
 use super::{cvt, OpCode};
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 use crate::net::addr::RawAddr;
@@ -64,11 +66,13 @@ impl OpCode for Accept {
     type Output = io::Result<(OwnedFd, RawAddr)>;
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
         let (addr, len) = self.peer.as_mut_ptrs();
-        io_uring::opcode::Accept::new(io_uring::types::Fd(self.fd.raw()), addr, len)
-            .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
-            .build()
+        self.fd.sqe(files, |fd| {
+            io_uring::opcode::Accept::new(fd, addr, len)
+                .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+                .build()
+        })
     }
 
     fn complete(self, completion: Completion) -> Self::Output {

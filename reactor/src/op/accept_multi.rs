@@ -40,6 +40,8 @@ use ringo_compat::{Interest, Operation};
 
 use super::OpCode;
 use crate::driver;
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::{Completion, Key};
 use crate::fd::SharedFd;
 use crate::runtime::{budget, context};
@@ -49,16 +51,18 @@ use crate::runtime::{budget, context};
 /// [`OpCode::complete`] is never called; what it owns matters when the
 /// listener is dropped while it is armed.
 pub(crate) struct AcceptMulti {
-    /// The listener's fd number, as the SQE names it.
-    raw: RawFd,
-    /// Keeps the fd number open until the kernel has taken the SQE; released
-    /// early when the listener is dropped (see [`Accepting`]'s `Drop`).
+    /// The listener's fd, which the SQE names (by number or by registered
+    /// slot). Kept until the kernel has taken the SQE; released early when the
+    /// listener is dropped (see [`Accepting`]'s `Drop`).
     fd: Option<SharedFd>,
 }
 
 impl Operation for AcceptMulti {
     fn readiness(&self) -> (RawFd, Interest) {
-        (self.raw, Interest::READABLE)
+        (
+            self.fd.as_ref().map_or(-1, SharedFd::raw),
+            Interest::READABLE,
+        )
     }
 
     fn attempt(&mut self) -> io::Result<usize> {
@@ -73,10 +77,16 @@ impl OpCode for AcceptMulti {
     type Output = ();
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
-        io_uring::opcode::AcceptMulti::new(io_uring::types::Fd(self.raw))
-            .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
-            .build()
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
+        let fd = self
+            .fd
+            .as_ref()
+            .expect("invariant: the op holds the listener's fd until its SQE is taken");
+        fd.sqe(files, |fd| {
+            io_uring::opcode::AcceptMulti::new(fd)
+                .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+                .build()
+        })
     }
 
     fn complete(self, _: Completion) {}
@@ -145,7 +155,6 @@ impl Accepting {
                         continue;
                     }
                     let mut op = AcceptMulti {
-                        raw: fd.raw(),
                         fd: Some(fd.clone()),
                     };
                     let key = context::with(|rt| rt.driver.submit_stream(&mut op))?;

@@ -10,6 +10,8 @@ use std::os::fd::RawFd;
 use ringo_compat::{Interest, Operation};
 
 use super::{cvt, OpCode};
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 use crate::net::addr::RawAddr;
@@ -58,9 +60,11 @@ impl OpCode for Connect {
     type Output = io::Result<()>;
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
         let (addr, len) = self.addr.as_ptrs();
-        io_uring::opcode::Connect::new(io_uring::types::Fd(self.fd.raw()), addr, len).build()
+        self.fd.sqe(files, |fd| {
+            io_uring::opcode::Connect::new(fd, addr, len).build()
+        })
     }
 
     fn complete(self, completion: Completion) -> io::Result<()> {

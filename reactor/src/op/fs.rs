@@ -14,6 +14,8 @@ use ringo_compat::{Interest, Operation};
 
 use super::{cvt, BlockingCall, CompatMode, OpCode};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 
@@ -65,7 +67,7 @@ impl<B: IoBufMut> OpCode for ReadAt<B> {
     type Output = BufResult<usize, B>;
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
         let len = u32::try_from(self.buf.bytes_total()).unwrap_or(u32::MAX);
         io_uring::opcode::Read::new(
             io_uring::types::Fd(self.fd.raw()),
@@ -120,7 +122,7 @@ impl<B: IoBuf> OpCode for WriteAt<B> {
     type Output = BufResult<usize, B>;
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
         let len = u32::try_from(self.buf.bytes_init()).unwrap_or(u32::MAX);
         io_uring::opcode::Write::new(
             io_uring::types::Fd(self.fd.raw()),
@@ -170,7 +172,7 @@ impl OpCode for Fsync {
     type Output = io::Result<()>;
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
         let flags = if self.data_only {
             io_uring::types::FsyncFlags::DATASYNC
         } else {
@@ -226,7 +228,7 @@ impl OpCode for Open {
     type Output = io::Result<OwnedFd>;
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
         io_uring::opcode::OpenAt::new(io_uring::types::Fd(libc::AT_FDCWD), self.path.as_ptr())
             .flags(self.flags)
             .mode(self.mode)

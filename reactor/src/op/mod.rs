@@ -45,6 +45,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::{Completion, Key, Orphan};
 use crate::driver::Submission;
 use crate::runtime::{budget, context};
@@ -72,13 +74,16 @@ pub(crate) trait OpCode: ringo_compat::Operation + 'static {
     /// What the awaiting caller gets.
     type Output;
 
-    /// The io_uring submission for this op.
+    /// The io_uring submission for this op, for the ring whose registered
+    /// file table is `files`: an op names its socket through
+    /// [`SharedFd::sqe`](crate::fd::SharedFd::sqe), which picks the table slot
+    /// or the plain fd.
     ///
     /// Pointers in the entry must stay valid until the completion: into buffers
     /// (stable by [`IoBuf`](crate::buf::IoBuf)'s contract) or into boxed storage
     /// owned by the op.
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry;
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry;
 
     /// How the compat driver runs this op.
     fn compat_mode(&mut self) -> CompatMode {

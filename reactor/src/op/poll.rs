@@ -11,6 +11,7 @@ use std::os::fd::RawFd;
 use ringo_compat::{Interest, Operation};
 
 use super::{cvt, OpCode};
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 
@@ -70,9 +71,11 @@ impl Operation for PollOnce {
 impl OpCode for PollOnce {
     type Output = io::Result<usize>;
 
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
         let events = u32::from(self.events() as u16);
-        io_uring::opcode::PollAdd::new(io_uring::types::Fd(self.fd.raw()), events).build()
+        self.fd.sqe(files, |fd| {
+            io_uring::opcode::PollAdd::new(fd, events).build()
+        })
     }
 
     fn complete(self, completion: Completion) -> io::Result<usize> {

@@ -7,6 +7,8 @@ use ringo_compat::{Interest, Operation};
 
 use super::{cvt, OpCode};
 use crate::buf::{BufResult, IoBufMut};
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 
@@ -44,7 +46,7 @@ impl<B: IoBufMut> OpCode for Recv<B> {
     type Output = BufResult<usize, B>;
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
         let len = u32::try_from(self.buf.bytes_total()).unwrap_or(u32::MAX);
         // When the last receive emptied the socket, this one would fail its
         // first, inline attempt and only then arm a poll: ask for the poll first
@@ -54,13 +56,12 @@ impl<B: IoBufMut> OpCode for Recv<B> {
         } else {
             0
         };
-        io_uring::opcode::Recv::new(
-            io_uring::types::Fd(self.fd.raw()),
-            self.buf.stable_mut_ptr(),
-            len,
-        )
-        .ioprio(ioprio)
-        .build()
+        let ptr = self.buf.stable_mut_ptr();
+        self.fd.sqe(files, |fd| {
+            io_uring::opcode::Recv::new(fd, ptr, len)
+                .ioprio(ioprio)
+                .build()
+        })
     }
 
     fn complete(mut self, completion: Completion) -> BufResult<usize, B> {

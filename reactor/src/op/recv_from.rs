@@ -11,6 +11,8 @@ use ringo_compat::{Interest, Operation};
 
 use super::{cvt, OpCode};
 use crate::buf::{BufResult, IoBufMut};
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 use crate::net::addr::RawAddr;
@@ -78,9 +80,11 @@ impl<B: IoBufMut> OpCode for RecvFrom<B> {
     type Output = BufResult<(usize, RawAddr), B>;
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
-        io_uring::opcode::RecvMsg::new(io_uring::types::Fd(self.fd.raw()), &mut self.state.header)
-            .build()
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
+        let header: *mut libc::msghdr = &mut self.state.header;
+        self.fd.sqe(files, |fd| {
+            io_uring::opcode::RecvMsg::new(fd, header).build()
+        })
     }
 
     fn complete(mut self, completion: Completion) -> Self::Output {

@@ -62,9 +62,12 @@ impl Flavor for Datagrams {
     }
 
     #[cfg(target_os = "linux")]
-    fn multishot_entry(fd: RawFd, armed: &mut MultiHeader) -> io_uring::squeue::Entry {
+    fn multishot_entry(
+        fd: io_uring::types::Fd,
+        armed: &mut MultiHeader,
+    ) -> io_uring::squeue::Entry {
         io_uring::opcode::RecvMsgMulti::new(
-            io_uring::types::Fd(fd),
+            fd,
             &*armed.0 as *const libc::msghdr,
             crate::buf::pool::BUFFER_GROUP,
         )

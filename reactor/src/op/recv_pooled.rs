@@ -39,6 +39,8 @@ use super::{cvt, Op, OpCode};
 use crate::buf::pool::{self, PoolInner};
 use crate::buf::PooledBuf;
 use crate::driver;
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::{Completion, Key};
 use crate::fd::SharedFd;
 use crate::runtime::{budget, context};
@@ -61,7 +63,8 @@ pub(crate) trait Flavor: Sized + 'static {
     /// The multishot receive's SQE (`BUFFER_SELECT` from
     /// [`pool::BUFFER_GROUP`]).
     #[cfg(target_os = "linux")]
-    fn multishot_entry(fd: RawFd, armed: &mut Self::Armed) -> io_uring::squeue::Entry;
+    fn multishot_entry(fd: io_uring::types::Fd, armed: &mut Self::Armed)
+        -> io_uring::squeue::Entry;
 
     /// The item in `buf`, holding the bytes one multishot completion reported.
     fn delivered(armed: &Self::Armed, buf: PooledBuf) -> io::Result<Self::Item>;
@@ -85,8 +88,8 @@ impl Flavor for Stream {
     fn armed() {}
 
     #[cfg(target_os = "linux")]
-    fn multishot_entry(fd: RawFd, _: &mut ()) -> io_uring::squeue::Entry {
-        io_uring::opcode::RecvMulti::new(io_uring::types::Fd(fd), pool::BUFFER_GROUP).build()
+    fn multishot_entry(fd: io_uring::types::Fd, _: &mut ()) -> io_uring::squeue::Entry {
+        io_uring::opcode::RecvMulti::new(fd, pool::BUFFER_GROUP).build()
     }
 
     fn delivered(_: &(), buf: PooledBuf) -> io::Result<PooledBuf> {
@@ -131,8 +134,9 @@ impl<F: Flavor> OpCode for RecvMulti<F> {
     type Output = ();
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
-        F::multishot_entry(self.fd.raw(), &mut self.armed)
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
+        let armed = &mut self.armed;
+        self.fd.sqe(files, |fd| F::multishot_entry(fd, armed))
     }
 
     fn complete(self, _: Completion) {}
@@ -174,9 +178,11 @@ impl<F: Flavor> OpCode for RecvOnce<F> {
 
     /// On io_uring the op is only the wait: a one-shot poll for readability.
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
         let events = u32::from(libc::POLLIN as u16);
-        io_uring::opcode::PollAdd::new(io_uring::types::Fd(self.fd.raw()), events).build()
+        self.fd.sqe(files, |fd| {
+            io_uring::opcode::PollAdd::new(fd, events).build()
+        })
     }
 
     fn complete(mut self, completion: Completion) -> io::Result<Option<F::Item>> {

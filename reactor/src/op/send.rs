@@ -7,6 +7,8 @@ use ringo_compat::{Interest, Operation};
 
 use super::{cvt, OpCode};
 use crate::buf::{BufResult, IoBuf};
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 
@@ -58,15 +60,14 @@ impl<B: IoBuf> OpCode for Send<B> {
     type Output = BufResult<usize, B>;
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
         let len = u32::try_from(self.buf.bytes_init()).unwrap_or(u32::MAX);
-        io_uring::opcode::Send::new(
-            io_uring::types::Fd(self.fd.raw()),
-            self.buf.stable_ptr(),
-            len,
-        )
-        .flags(SEND_FLAGS)
-        .build()
+        let ptr = self.buf.stable_ptr();
+        self.fd.sqe(files, |fd| {
+            io_uring::opcode::Send::new(fd, ptr, len)
+                .flags(SEND_FLAGS)
+                .build()
+        })
     }
 
     fn complete(self, completion: Completion) -> BufResult<usize, B> {

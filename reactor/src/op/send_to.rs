@@ -12,6 +12,8 @@ use super::recv_from::MsgState;
 use super::send::SEND_FLAGS;
 use super::{cvt, OpCode};
 use crate::buf::{BufResult, IoBuf};
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 use crate::net::addr::RawAddr;
@@ -48,10 +50,13 @@ impl<B: IoBuf> OpCode for SendTo<B> {
     type Output = BufResult<usize, B>;
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
-        io_uring::opcode::SendMsg::new(io_uring::types::Fd(self.fd.raw()), &self.state.header)
-            .flags(SEND_FLAGS as u32)
-            .build()
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
+        let header: *const libc::msghdr = &self.state.header;
+        self.fd.sqe(files, |fd| {
+            io_uring::opcode::SendMsg::new(fd, header)
+                .flags(SEND_FLAGS as u32)
+                .build()
+        })
     }
 
     fn complete(self, completion: Completion) -> Self::Output {

@@ -67,6 +67,8 @@ use super::send::{Send, SEND_FLAGS};
 use super::{Op, OpCode};
 use crate::buf::{BufResult, IoBuf};
 use crate::driver;
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::{Completion, Key};
 use crate::fd::SharedFd;
 use crate::runtime::{budget, context};
@@ -111,11 +113,18 @@ impl<B: IoBuf> OpCode for SendZc<B> {
     type Output = ();
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
         let len = u32::try_from(self.buf.bytes_init()).unwrap_or(u32::MAX);
-        io_uring::opcode::SendZc::new(io_uring::types::Fd(self.raw), self.buf.stable_ptr(), len)
-            .flags(SEND_FLAGS)
-            .build()
+        let ptr = self.buf.stable_ptr();
+        let build = |fd| {
+            io_uring::opcode::SendZc::new(fd, ptr, len)
+                .flags(SEND_FLAGS)
+                .build()
+        };
+        match &self.fd {
+            Some(fd) => fd.sqe(files, build),
+            None => build(io_uring::types::Fd(self.raw)),
+        }
     }
 
     fn complete(self, _: Completion) {}

@@ -22,6 +22,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use ringo_compat::{Interest, Operation};
 
 use super::{cvt, OpCode};
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 
@@ -90,7 +91,7 @@ impl Operation for Splice {
 impl OpCode for Splice {
     type Output = io::Result<usize>;
 
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
+    fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
         // No SPLICE_F_NONBLOCK: the pipe is O_NONBLOCK already and the socket
         // is non-blocking, so the io-wq worker never sleeps in the splice.
         // Offset -1: both ends are streams without a position.

@@ -12,6 +12,8 @@ use ringo_compat::{Interest, Operation};
 use super::send::SEND_FLAGS;
 use super::{cvt, OpCode};
 use crate::buf::{BufResult, IoBuf};
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 
@@ -63,10 +65,13 @@ impl<B: IoBuf> OpCode for Writev<B> {
     type Output = BufResult<usize, Vec<B>>;
 
     #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self) -> io_uring::squeue::Entry {
-        io_uring::opcode::SendMsg::new(io_uring::types::Fd(self.fd.raw()), &self.vectors.header)
-            .flags(SEND_FLAGS as u32)
-            .build()
+    fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
+        let header: *const libc::msghdr = &self.vectors.header;
+        self.fd.sqe(files, |fd| {
+            io_uring::opcode::SendMsg::new(fd, header)
+                .flags(SEND_FLAGS as u32)
+                .build()
+        })
     }
 
     fn complete(self, completion: Completion) -> BufResult<usize, Vec<B>> {

@@ -270,6 +270,14 @@ impl Runtime {
         self.inner.shared.wake_stats()
     }
 
+    /// How many slots of the registered file table
+    /// ([`Builder::registered_fds`]) hold a socket now; 0 on compat or with
+    /// the table off. For tests and diagnostics; not part of the stable API.
+    #[doc(hidden)]
+    pub fn registered_fds_in_use(&self) -> u32 {
+        self.inner.driver.registered_fds_in_use()
+    }
+
     /// A `Send + Sync` handle for spawning onto this runtime from other threads.
     pub fn handle(&self) -> Handle {
         Handle::new(self.inner.shared.clone())

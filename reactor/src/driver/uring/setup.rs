@@ -27,8 +27,8 @@ const SETUPS: [UringFeatures; 3] = [
     setup(false, false, false, false),
 ];
 
-/// The set-up flags of one attempt; the opcodes (`msg_ring`, `send_zc`) and
-/// `link_timeout` are settled after the ring exists.
+/// The set-up flags of one attempt; the opcodes (`msg_ring`, `send_zc`),
+/// `link_timeout` and `registered_fds` are settled after the ring exists.
 const fn setup(
     single_issuer: bool,
     defer_taskrun: bool,
@@ -43,6 +43,7 @@ const fn setup(
         msg_ring: false,
         send_zc: false,
         link_timeout: false,
+        registered_fds: 0,
     }
 }
 
