@@ -282,5 +282,13 @@ pub fn ab() -> Vec<ServerSpec> {
         },
         // Provided buffer ring + one multishot receive per connection.
         variant("+pooled recv", &["--pooled"]),
+        // Ops name a slot of the ring's file table instead of an fd number.
+        variant("+registered fds", &["--registered-fds", "4096"]),
+        variant(
+            "+pooled +registered",
+            &["--pooled", "--registered-fds", "4096"],
+        ),
+        // A kernel thread polls the SQ; its CPU is in the server's task list.
+        variant("+sqpoll 10ms", &["--sqpoll", "10"]),
     ]
 }
