@@ -280,7 +280,9 @@ pub fn ab() -> Vec<ServerSpec> {
             baseline: true,
             ..variant("uring defaults", &[])
         },
-        // Provided buffer ring + one multishot receive per connection.
+        // Provided buffer ring + one multishot receive per connection (bundled
+        // where the kernel has it), and the same with bundles off.
         variant("+pooled recv", &["--pooled"]),
+        variant("+pooled recv -bundle", &["--pooled", "--no-bundle"]),
     ]
 }

@@ -36,9 +36,11 @@
 //! one, so callers (proto's `Framed::pooled` included) see the same API as
 //! without bundles, on compat too. A bundle that takes the ring's last buffer
 //! ends the multishot (no `F_MORE`): the next receive re-arms it, as after
-//! `ENOBUFS`. Measured (the `#[ignore]`d test in
-//! `tests/recv_bundle.rs`): 1 GiB into 4 KiB buffers took the receiver a third
-//! of the CPU and ran 1.45x faster. A datagram's `recvmsg` cannot bundle.
+//! `ENOBUFS`. It pays where more bytes wait than one buffer holds: 1 GiB into
+//! 4 KiB buffers took the receiver 0.35–0.39x the CPU at 1.45–1.6x the
+//! throughput (`tests/recv_bundle.rs`, numbers in `benches/README.md`); echo
+//! cells whose batches fit one buffer measured within noise. A datagram's
+//! `recvmsg` cannot bundle.
 //!
 //! There are no send bundles. A send bundle sends from a provided buffer ring:
 //! the bytes would first be copied into ring buffers, each socket would need a
