@@ -280,8 +280,11 @@ pub fn ab() -> Vec<ServerSpec> {
             baseline: true,
             ..variant("uring defaults", &[])
         },
-        // Provided buffer ring + one multishot receive per connection.
+        // Provided buffer ring + one multishot receive per connection (bundled
+        // where the kernel has it), and the same with bundles off.
         variant("+pooled recv", &["--pooled"]),
+        // The same without bundles: one buffer per receive completion.
+        variant("+pooled recv -bundle", &["--pooled", "--no-bundle"]),
         // Ops name a slot of the ring's file table instead of an fd number.
         variant("+registered fds", &["--registered-fds", "4096"]),
         variant(

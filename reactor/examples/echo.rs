@@ -4,6 +4,7 @@
 //! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000
 //! RINGO_DRIVER=compat cargo run --release -p ringo-reactor --example echo
 //! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --pooled
+//! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --pooled --no-bundle
 //! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --sqpoll 10
 //! cargo run --release -p ringo-reactor --example echo -- 127.0.0.1:7000 --registered-fds 4096
 //! ```
@@ -15,7 +16,9 @@
 //! `--pooled` (or `RINGO_ECHO_POOLED=1`) reads with `recv_pooled` instead: the
 //! bytes arrive in buffers of the runtime's pool (on io_uring, picked by the
 //! kernel for one multishot receive per connection) and each buffer is written
-//! back as it is, so an idle connection holds no buffer at all.
+//! back as it is, so an idle connection holds no buffer at all. Where the
+//! kernel has receive bundles, one completion may fill several buffers;
+//! `--no-bundle` turns them off (through the runtime's test hook) for A/B runs.
 //!
 //! `--sqpoll MS` asks for an SQPOLL ring whose kernel thread (`iou-sqp-PID`)
 //! sleeps after `MS` milliseconds without submissions (see
@@ -68,10 +71,12 @@ async fn echo_pooled(stream: TcpStream) {
     }
 }
 
-/// The command line: `[ADDR] [--pooled] [--sqpoll MS] [--registered-fds N]`.
+/// The command line: `[ADDR] [--pooled] [--no-bundle] [--sqpoll MS]
+/// [--registered-fds N]`.
 struct Args {
     addr: SocketAddr,
     pooled: bool,
+    no_bundle: bool,
     sqpoll: Option<Duration>,
     registered_fds: u32,
 }
@@ -86,6 +91,7 @@ fn parse_args() -> io::Result<Args> {
             .parse()
             .map_err(|e| invalid("default address", e))?,
         pooled: std::env::var("RINGO_ECHO_POOLED").is_ok_and(|v| v == "1"),
+        no_bundle: false,
         sqpoll: None,
         registered_fds: 0,
     };
@@ -93,6 +99,7 @@ fn parse_args() -> io::Result<Args> {
     while let Some(arg) = argv.next() {
         match arg.as_str() {
             "--pooled" => args.pooled = true,
+            "--no-bundle" => args.no_bundle = true,
             "--sqpoll" => {
                 let ms: u64 = argv
                     .next()
@@ -116,6 +123,7 @@ fn main() -> io::Result<()> {
     let Args {
         addr,
         pooled,
+        no_bundle,
         sqpoll,
         registered_fds,
     } = parse_args()?;
@@ -123,13 +131,17 @@ fn main() -> io::Result<()> {
     if let Some(idle) = sqpoll {
         builder = builder.sqpoll(idle);
     }
+    if no_bundle {
+        builder = builder.simulate_recv_bundle_unsupported();
+    }
     let runtime = builder.build()?;
     let sqpoll_granted = runtime.uring_features().is_some_and(|f| f.sqpoll);
     let table = runtime.uring_features().map_or(0, |f| f.registered_fds);
+    let bundle = runtime.uring_features().is_some_and(|f| f.recv_bundle);
     runtime.block_on(async {
         let listener = TcpListener::bind(addr)?;
         println!(
-            "echo: driver={} mode={} sqpoll={} registered-fds={table} listening on {}",
+            "echo: driver={} mode={} bundle={bundle} sqpoll={} registered-fds={table} listening on {}",
             runtime.driver_kind(),
             if pooled { "pooled" } else { "owned" },
             match (sqpoll, sqpoll_granted) {

@@ -28,7 +28,9 @@ use ringo_reactor::net::{TcpStream, UnixStream};
 use ringo_reactor::runtime::ZeroCopyStats;
 use ringo_reactor::time::{sleep, timeout};
 use ringo_reactor::{spawn, Builder, DriverKind, JoinHandle, Runtime};
-use util::{any_local, pattern, read_to_end, tcp_pair, unless_no_uring, TEST_LIMIT};
+use util::{
+    any_local, median, pattern, read_to_end, tcp_pair, thread_cpu_ns, unless_no_uring, TEST_LIMIT,
+};
 
 const MIB: usize = 1024 * 1024;
 
@@ -458,16 +460,6 @@ on_both_drivers! {
     }
 }
 
-/// CPU time this thread has run, in nanoseconds (`/proc/thread-self/schedstat`).
-fn thread_cpu_ns() -> u64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("read schedstat");
-    let first = stat
-        .split_whitespace()
-        .next()
-        .expect("schedstat has fields");
-    first.parse().expect("schedstat starts with nanoseconds")
-}
-
 /// One run of the A/B: `total` bytes over loopback TCP in sends of `size`
 /// bytes (each looped until written), zero-copy or plain, from a uring
 /// runtime on this thread to a blocking reader thread. Returns (MB/s, sender
@@ -523,12 +515,6 @@ fn measure_sends(size: usize, zero_copy: bool, total: usize) -> (f64, f64, f64) 
         sender_ns as f64 / 1e3 / mib,
         reader_ns as f64 / 1e3 / mib,
     )
-}
-
-/// The median of `values` (sorted in place).
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 #[test]

@@ -16,8 +16,11 @@
 //! - **free**: in the kernel's ring (io_uring; the kernel may fill it at any
 //!   time) or in the free list (compat; nobody touches it);
 //! - **picked**: the kernel filled it and its completion is queued in a slot;
-//!   the slot's socket (or, orphaned, the op) gives it back;
-//! - **out**: a [`PooledBuf`], or the owner of a [`Bytes`] made by
+//!   the slot's socket (or, orphaned, the op) gives it back. A bundled
+//!   completion names only its first buffer; the ring's books
+//!   ([`ring`]) say which others it filled;
+//! - **out**: a [`PooledBuf`] (held by the application, or queued in a socket
+//!   that received a bundle), or the owner of a [`Bytes`] made by
 //!   [`PooledBuf::into_bytes`]: only that value reads it;
 //! - **returned**: a `Bytes` owner dropped it, possibly on another thread; it
 //!   waits in a lock-free queue until the runtime's thread moves it back to the
@@ -33,7 +36,7 @@ use std::fmt;
 use std::io;
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Waker};
 
@@ -42,9 +45,11 @@ use crossbeam_queue::SegQueue;
 use crate::runtime::context;
 
 mod pooled_buf;
+mod ring;
 
 pub use pooled_buf::PooledBuf;
 pub(crate) use pooled_buf::{claim, take_free};
+use ring::KernelRing;
 
 /// Default number of receive buffers per runtime. Enough for 256 connections
 /// to have bytes in hand at once; idle connections hold none, so a server with
@@ -157,56 +162,6 @@ impl Shared {
     }
 }
 
-/// One entry of a provided buffer ring: `struct io_uring_buf` (io_uring.h),
-/// the layout of `io_uring::types::BufRingEntry`. Entry 0's `resv` is the
-/// ring's tail, which the kernel reads concurrently: the fields are only ever
-/// written through raw pointers, never through a reference to a whole entry.
-#[repr(C)]
-struct RawBufEntry {
-    addr: u64,
-    len: u32,
-    bid: u16,
-    resv: u16,
-}
-
-/// A provided buffer ring registered with the runtime's io_uring.
-struct KernelRing {
-    entries: Region,
-    /// Ring size minus one (the size is a power of two).
-    mask: u16,
-    /// Our copy of the tail: entries before it are the kernel's to take.
-    tail: Cell<u16>,
-}
-
-impl KernelRing {
-    fn base(&self) -> *mut RawBufEntry {
-        self.entries.ptr.as_ptr().cast()
-    }
-
-    /// Hands buffer `id` (of `len` bytes at `addr`) to the kernel.
-    fn push(&self, addr: *mut u8, len: u32, id: u16) {
-        let tail = self.tail.get();
-        // SAFETY: `tail & mask` indexes one of the ring's entries; that entry is
-        // past the published tail, so the kernel does not read it now. Entry 0's
-        // `resv` (the tail) is not written here.
-        unsafe {
-            let entry = self.base().add(usize::from(tail & self.mask));
-            std::ptr::addr_of_mut!((*entry).addr).write(addr as u64);
-            std::ptr::addr_of_mut!((*entry).len).write(len);
-            std::ptr::addr_of_mut!((*entry).bid).write(id);
-        }
-        let tail = tail.wrapping_add(1);
-        self.tail.set(tail);
-        // SAFETY: the tail is entry 0's `resv`, a 2-byte aligned u16 inside the
-        // mapping, shared with the kernel and written only by this thread; the
-        // release store publishes the entry written above before the new tail.
-        unsafe {
-            let shared_tail = std::ptr::addr_of_mut!((*self.base()).resv);
-            AtomicU16::from_ptr(shared_tail).store(tail, Ordering::Release);
-        }
-    }
-}
-
 /// A runtime's pool; see the [module docs](self). Lives on the runtime's thread.
 pub(crate) struct PoolInner {
     shared: Arc<Shared>,
@@ -219,6 +174,8 @@ pub(crate) struct PoolInner {
     out: Cell<usize>,
     /// Buffers made free so far: a reader out of buffers waits for it to move.
     returns: Cell<u64>,
+    /// Receive completions that filled more than one buffer (bundles).
+    bundles: Cell<u64>,
 }
 
 /// How a pool asks the kernel to take its ring: `(ring address, ring entries,
@@ -261,25 +218,19 @@ impl PoolInner {
             free: RefCell::new(free),
             out: Cell::new(0),
             returns: Cell::new(0),
+            bundles: Cell::new(0),
         })
     }
 
     /// Builds, fills and registers a provided buffer ring; `None` if the kernel
     /// refuses it (or there is no memory for it).
     fn kernel_ring(shared: &Shared, count: usize, register: Register<'_>) -> Option<KernelRing> {
-        let entries = count.next_power_of_two();
-        let region = Region::new(entries * std::mem::size_of::<RawBufEntry>()).ok()?;
-        let ring = KernelRing {
-            entries: region,
-            mask: (entries - 1) as u16,
-            tail: Cell::new(0),
-        };
+        let ring = KernelRing::new(count).ok()?;
         for id in 0..count as u16 {
             ring.push(shared.buffer_ptr(id), shared.size as u32, id);
         }
-        let addr = ring.entries.ptr.as_ptr() as u64;
-        let entries = u16::try_from(entries).ok()?;
-        register(addr, entries, BUFFER_GROUP).ok()?;
+        let entries = u16::try_from(ring.entries()).ok()?;
+        register(ring.addr(), entries, BUFFER_GROUP).ok()?;
         Some(ring)
     }
 
@@ -410,6 +361,14 @@ impl BufferPool {
     #[doc(hidden)]
     pub fn available(&self) -> usize {
         self.inner.available()
+    }
+
+    /// Receive completions so far that filled more than one buffer (io_uring
+    /// bundles, see [`UringFeatures::recv_bundle`](crate::UringFeatures::recv_bundle)).
+    /// For tests and diagnostics; not part of the stable API.
+    #[doc(hidden)]
+    pub fn bundled_receives(&self) -> u64 {
+        self.inner.bundles.get()
     }
 }
 

@@ -23,7 +23,7 @@
 //! collected. The queue is bounded by what the kernel can complete: for a
 //! receive, one completion per provided buffer plus the final one. Orphaned, a
 //! multishot slot stays `Orphaned` through completions that carry `F_MORE`
-//! (each handed to the orphan, which returns its buffer) until the last one.
+//! (each handed to the orphan, which returns its buffers) until the last one.
 //!
 //! The one rule that makes cancellation safe: the memory the kernel may write is
 //! never freed while the slot is `Submitted`, `Waiting` or `Orphaned`. When a

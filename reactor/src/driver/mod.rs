@@ -170,6 +170,15 @@ impl Driver {
         }
     }
 
+    /// Whether pooled stream receives arm bundled multishot receives
+    /// (`IORING_FEAT_RECVSEND_BUNDLE`, read once). Compat: no multishot at all.
+    pub(crate) fn recv_bundle(&self) -> bool {
+        match self {
+            Driver::Uring(d) => d.features().recv_bundle,
+            Driver::Compat(_) => false,
+        }
+    }
+
     /// Slots taken by ops in flight or not yet collected.
     pub(crate) fn op_slots(&self) -> usize {
         match self {

@@ -172,6 +172,8 @@ impl Driver {
         // `IORING_OP_LINK_TIMEOUT` is older (5.5) than the EXT_ARG this driver
         // requires, so no probe; but the pair must fit in the SQ together.
         features.link_timeout = !config.simulate_no_link_timeout && ring.params().sq_entries() >= 2;
+        features.recv_bundle =
+            !config.simulate_no_recv_bundle && ring.params().is_feature_recvsend_bundle();
         let wake = Arc::new(WakeTarget { event_fd, ring_fd });
         let ring = Rc::new(RefCell::new(ring));
         let files = FixedFiles::new(&ring, config);

@@ -40,6 +40,8 @@ impl Flavor for Datagrams {
     type Item = (PooledBuf, RawAddr);
     type Armed = MultiHeader;
 
+    const BUNDLES: bool = false;
+
     fn check(pool: &PoolInner) -> io::Result<()> {
         let size = pool.buffer_size();
         if size <= DATAGRAM_HEADROOM {
@@ -65,6 +67,7 @@ impl Flavor for Datagrams {
     fn multishot_entry(
         fd: io_uring::types::Fd,
         armed: &mut MultiHeader,
+        _bundle: bool,
     ) -> io_uring::squeue::Entry {
         io_uring::opcode::RecvMsgMulti::new(
             fd,

@@ -23,8 +23,35 @@
 //! The state lives in the socket ([`PooledRecv`]), not in the future, so dropping
 //! a receive's future leaves the multishot armed; dropping the socket cancels
 //! it, and completions that arrive after that give their buffers back.
+//!
+//! # Bundles
+//!
+//! Where the kernel has `IORING_RECVSEND_BUNDLE` (Linux 6.10,
+//! [`UringFeatures::recv_bundle`](crate::UringFeatures::recv_bundle)), a byte
+//! stream's multishot is armed bundled: one completion covers as many pool
+//! buffers as the bytes waiting in the socket fill, so a bulk sender costs one
+//! completion (and one `recvmsg` in the kernel) per bundle instead of per
+//! buffer. The pool reads back which buffers those were
+//! ([`pool::claim`]); they queue in the socket and each receive still returns
+//! one, so callers (proto's `Framed::pooled` included) see the same API as
+//! without bundles, on compat too. A bundle that takes the ring's last buffer
+//! ends the multishot (no `F_MORE`): the next receive re-arms it, as after
+//! `ENOBUFS`. It pays where more bytes wait than one buffer holds: 1 GiB into
+//! 4 KiB buffers took the receiver 0.35–0.39x the CPU at 1.45–1.6x the
+//! throughput (`tests/recv_bundle.rs`, numbers in `benches/README.md`); echo
+//! cells whose batches fit one buffer measured within noise. A datagram's
+//! `recvmsg` cannot bundle.
+//!
+//! There are no send bundles. A send bundle sends from a provided buffer ring:
+//! the bytes would first be copied into ring buffers, each socket would need a
+//! ring of its own (a shared one hands one socket's bytes to another's send),
+//! and what it saves — one SQE for several buffers — the writes already have:
+//! a stream has one write in flight, `writev` sends several buffers with one
+//! `sendmsg`, and proto's framed writer encodes every response that is ready
+//! into one buffer and flushes it with one send.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -53,6 +80,11 @@ pub(crate) trait Flavor: Sized + 'static {
     /// kernel reads through a pointer in the SQE, kept until the op is done.
     type Armed: 'static;
 
+    /// Whether its multishot receive may fill several buffers per completion
+    /// (a bundle) where the kernel offers it: a byte stream's may; the kernel
+    /// refuses bundles for a datagram's `recvmsg`.
+    const BUNDLES: bool;
+
     /// Fails when the runtime's pool cannot serve this flavor (before anything
     /// is armed, on every driver alike).
     fn check(pool: &PoolInner) -> io::Result<()>;
@@ -61,12 +93,17 @@ pub(crate) trait Flavor: Sized + 'static {
     fn armed() -> Self::Armed;
 
     /// The multishot receive's SQE (`BUFFER_SELECT` from
-    /// [`pool::BUFFER_GROUP`]).
+    /// [`pool::BUFFER_GROUP`]); a bundled one with `bundle` (asked for only
+    /// where [`BUNDLES`](Self::BUNDLES)).
     #[cfg(target_os = "linux")]
-    fn multishot_entry(fd: io_uring::types::Fd, armed: &mut Self::Armed)
-        -> io_uring::squeue::Entry;
+    fn multishot_entry(
+        fd: io_uring::types::Fd,
+        armed: &mut Self::Armed,
+        bundle: bool,
+    ) -> io_uring::squeue::Entry;
 
-    /// The item in `buf`, holding the bytes one multishot completion reported.
+    /// The item in `buf`, holding the bytes one multishot completion reported
+    /// (its share of them, for a bundle).
     fn delivered(armed: &Self::Armed, buf: PooledBuf) -> io::Result<Self::Item>;
 
     /// One non-blocking receive on `fd` into the free, empty `buf`; `None` at
@@ -81,6 +118,8 @@ impl Flavor for Stream {
     type Item = PooledBuf;
     type Armed = ();
 
+    const BUNDLES: bool = true;
+
     fn check(_: &PoolInner) -> io::Result<()> {
         Ok(())
     }
@@ -88,8 +127,16 @@ impl Flavor for Stream {
     fn armed() {}
 
     #[cfg(target_os = "linux")]
-    fn multishot_entry(fd: io_uring::types::Fd, _: &mut ()) -> io_uring::squeue::Entry {
-        io_uring::opcode::RecvMulti::new(fd, pool::BUFFER_GROUP).build()
+    fn multishot_entry(
+        fd: io_uring::types::Fd,
+        _: &mut (),
+        bundle: bool,
+    ) -> io_uring::squeue::Entry {
+        if bundle {
+            io_uring::opcode::RecvMultiBundle::new(fd, pool::BUFFER_GROUP).build()
+        } else {
+            io_uring::opcode::RecvMulti::new(fd, pool::BUFFER_GROUP).build()
+        }
     }
 
     fn delivered(_: &(), buf: PooledBuf) -> io::Result<PooledBuf> {
@@ -115,6 +162,8 @@ pub(crate) struct RecvMulti<F: Flavor> {
     fd: SharedFd,
     pool: Rc<PoolInner>,
     armed: F::Armed,
+    /// Whether it was armed as a bundled receive.
+    bundle: bool,
 }
 
 impl<F: Flavor> Operation for RecvMulti<F> {
@@ -135,16 +184,20 @@ impl<F: Flavor> OpCode for RecvMulti<F> {
 
     #[cfg(target_os = "linux")]
     fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
-        let armed = &mut self.armed;
-        self.fd.sqe(files, |fd| F::multishot_entry(fd, armed))
+        let (armed, bundle) = (&mut self.armed, self.bundle);
+        self.fd
+            .sqe(files, |fd| F::multishot_entry(fd, armed, bundle))
     }
 
     fn complete(self, _: Completion) {}
 
-    /// A completion for a dropped socket: its buffer goes straight back.
+    /// A completion for a dropped socket: its buffers go straight back.
     fn complete_orphan(&mut self, completion: &Completion) {
         if let Some(id) = completion.buffer_id() {
-            self.pool.put(id);
+            let len = completion.result.as_ref().map_or(0, |n| *n);
+            // Nobody is left to tell of a completion the pool's books reject;
+            // its buffers stay out of use (see `pool::claim`).
+            let _ = pool::claim(&self.pool, id, len, self.bundle, drop);
         }
     }
 }
@@ -218,12 +271,16 @@ enum State<F: Flavor> {
 /// A socket's pooled receive state; see the [module docs](self).
 pub(crate) struct PooledRecv<F: Flavor> {
     state: RefCell<State<F>>,
+    /// What a bundled completion delivered and no receive has returned yet,
+    /// oldest first: a receive returns one buffer.
+    ready: RefCell<VecDeque<io::Result<F::Item>>>,
 }
 
 impl<F: Flavor> PooledRecv<F> {
     pub(crate) fn new() -> PooledRecv<F> {
         PooledRecv {
             state: RefCell::new(State::Idle),
+            ready: RefCell::new(VecDeque::new()),
         }
     }
 
@@ -240,7 +297,11 @@ impl<F: Flavor> PooledRecv<F> {
                 "pooled receive re-entered on the same socket",
             )));
         };
+        let mut ready = self.ready.borrow_mut();
         loop {
+            if let Some(item) = ready.pop_front() {
+                return Poll::Ready(item.map(Some));
+            }
             match &mut *state {
                 State::Eof => return Poll::Ready(Ok(None)),
                 State::Idle if pool.is_provided() => {
@@ -249,6 +310,7 @@ impl<F: Flavor> PooledRecv<F> {
                         fd: fd.clone(),
                         pool: pool.clone(),
                         armed: F::armed(),
+                        bundle: F::BUNDLES && context::with(|rt| rt.driver.recv_bundle()),
                     };
                     let key = context::with(|rt| rt.driver.submit_stream(&mut op))?;
                     *state = State::Armed { key, op, returns };
@@ -270,22 +332,21 @@ impl<F: Flavor> PooledRecv<F> {
                         std::task::ready!(context::with(|rt| rt.driver.poll_stream(key, cx)));
                     let more = completion.more();
                     let id = completion.buffer_id();
-                    // Built while the op (a datagram's header layout) is at hand.
-                    let delivered = match (&completion.result, id) {
-                        (Ok(n), Some(id)) => Some(match pool::claim(&pool, id, *n) {
-                            Some(buf) => F::delivered(&op.armed, buf).map(Some),
-                            None => Err(io::Error::other(format!(
-                                "kernel picked buffer {id} of {n} bytes outside the pool"
-                            ))),
-                        }),
+                    // Delivered while the op (a datagram's header layout) is at
+                    // hand; a bundle's buffers queue, and the loop returns the first.
+                    let claimed = match (&completion.result, id) {
+                        (Ok(n), Some(id)) => Some(pool::claim(&pool, id, *n, op.bundle, |buf| {
+                            ready.push_back(F::delivered(&op.armed, buf));
+                        })),
                         _ => None,
                     };
                     if !more {
                         // The slot is gone with this completion; so is the op.
                         *state = State::Idle;
                     }
-                    if let Some(delivered) = delivered {
-                        return Poll::Ready(delivered);
+                    if let Some(claimed) = claimed {
+                        claimed?;
+                        continue;
                     }
                     match completion.result {
                         Ok(0) if !more => {
@@ -298,8 +359,10 @@ impl<F: Flavor> PooledRecv<F> {
                             ))));
                         }
                         Err(e) => {
+                            // A failed receive names no buffer; should one
+                            // come, it goes back (unless the books reject it).
                             if let Some(id) = id {
-                                pool.put(id);
+                                let _ = pool::claim(&pool, id, 0, false, drop);
                             }
                             if e.raw_os_error() == Some(libc::ENOBUFS) {
                                 if !more {

@@ -89,6 +89,12 @@ pub struct UringFeatures {
     /// [`Builder::registered_fds`]); 0 when none was asked for or the kernel
     /// refused one (sparse tables need Linux 5.19).
     pub registered_fds: u32,
+    /// `IORING_FEAT_RECVSEND_BUNDLE` (Linux 6.10): a pooled stream receive
+    /// ([`TcpStream::recv_pooled`](crate::net::TcpStream::recv_pooled)) arms a
+    /// bundled multishot receive, whose every completion may fill several pool
+    /// buffers in one go; each receive still returns one buffer. Read from the
+    /// ring's feature bits once, when the ring is built.
+    pub recv_bundle: bool,
 }
 
 /// Default io_uring submission queue size, in entries (the completion queue is
@@ -135,6 +141,8 @@ pub(crate) struct Config {
     pub(crate) registered_fds: u32,
     /// Test hook: io_uring refuses a registered file table.
     pub(crate) simulate_no_registered_fds: bool,
+    /// Test hook: treat `IORING_FEAT_RECVSEND_BUNDLE` as absent.
+    pub(crate) simulate_no_recv_bundle: bool,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -171,6 +179,7 @@ impl Builder {
                 simulate_no_link_timeout: false,
                 registered_fds: 0,
                 simulate_no_registered_fds: false,
+                simulate_no_recv_bundle: false,
             },
             driver_set: false,
         }
@@ -370,6 +379,16 @@ impl Builder {
     #[doc(hidden)]
     pub fn simulate_registered_fds_unsupported(mut self) -> Builder {
         self.config.simulate_no_registered_fds = true;
+        self
+    }
+
+    /// Makes the io_uring driver behave as if the kernel lacked
+    /// `IORING_FEAT_RECVSEND_BUNDLE`, so pooled stream receives arm plain
+    /// multishot receives, one buffer per completion, as before Linux 6.10.
+    /// For testing the fallback (and A/B runs); not part of the stable API.
+    #[doc(hidden)]
+    pub fn simulate_recv_bundle_unsupported(mut self) -> Builder {
+        self.config.simulate_no_recv_bundle = true;
         self
     }
 

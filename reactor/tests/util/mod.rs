@@ -549,6 +549,23 @@ pub fn refused_addr() -> (std::os::fd::OwnedFd, std::net::SocketAddr) {
     )
 }
 
+/// CPU time this thread has run, in nanoseconds (`/proc/thread-self/schedstat`),
+/// for the `#[ignore]`d A/B measurements.
+pub fn thread_cpu_ns() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("read schedstat");
+    let first = stat
+        .split_whitespace()
+        .next()
+        .expect("schedstat has fields");
+    first.parse().expect("schedstat starts with nanoseconds")
+}
+
+/// The median of `values` (sorted in place).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 /// Runs `body` to completion on a compat runtime, failing after `limit`. For
 /// tests of timer-only logic (middleware, no I/O), where one driver is enough.
 pub fn block_on_within<F: Future>(limit: Duration, body: F) -> F::Output {

@@ -6,6 +6,7 @@
 //! pool exactly once, from whichever thread drops the last owner.
 
 use std::fmt;
+use std::io;
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::rc::Rc;
@@ -16,19 +17,46 @@ use bytes::Bytes;
 use super::{PoolInner, Shared};
 use crate::buf::IoBuf;
 
-/// Takes buffer `id`, which the kernel filled with `len` bytes, out of `pool`.
-/// `None` for an id or length the pool cannot have handed out.
-pub(crate) fn claim(pool: &Rc<PoolInner>, id: u16, len: usize) -> Option<PooledBuf> {
-    if usize::from(id) >= pool.count || len > pool.shared.size {
-        return None;
+/// Takes out of `pool`'s ring the buffers one receive completion filled:
+/// `len` bytes into buffer `id` and, for a `bundle`, on into the buffers the
+/// kernel took after it (see [`KernelRing::take`](super::ring::KernelRing::take)).
+/// Hands each to `each`, in order.
+///
+/// # Errors
+/// The pool has no ring, or the completion names buffers the ring does not
+/// hold in that order: the kernel broke its word, and the buffers past the
+/// disagreement stay out of use rather than risk being handed out twice.
+pub(crate) fn claim(
+    pool: &Rc<PoolInner>,
+    id: u16,
+    len: usize,
+    bundle: bool,
+    mut each: impl FnMut(PooledBuf),
+) -> io::Result<()> {
+    let Some(ring) = &pool.ring else {
+        return Err(io::Error::other(
+            "a completion named a pool buffer, but the pool has no ring",
+        ));
+    };
+    let taken = ring
+        .take(id, len, bundle, pool.shared.size, |id, len| {
+            pool.out.set(pool.out.get() + 1);
+            each(PooledBuf {
+                pool: pool.clone(),
+                id,
+                offset: 0,
+                len,
+            });
+        })
+        .map_err(|why| {
+            io::Error::other(format!(
+                "kernel reported {len} bytes from pool buffer {id} on: {why}"
+            ))
+        })?;
+    if taken > 1 {
+        pool.bundles.set(pool.bundles.get() + 1);
     }
-    pool.out.set(pool.out.get() + 1);
-    Some(PooledBuf {
-        pool: pool.clone(),
-        id,
-        offset: 0,
-        len,
-    })
+    Ok(())
 }
 
 /// Takes a buffer from the free list (empty, `len` 0), if one is free.

@@ -2,6 +2,7 @@
 //! through `Bytes`, and the provided buffer ring's entries and tail.
 
 use std::cell::Cell;
+use std::io;
 
 use super::*;
 use crate::buf::IoBuf;
@@ -86,14 +87,125 @@ fn narrowing_past_the_view_panics() {
     assert!(buf.is_empty(), "an empty range at the end is inside");
 }
 
+/// A pool whose ring "registers" without a kernel: the tests stand in for
+/// the kernel, consuming entries by claiming them.
+fn ring_pool(count: usize, size: usize) -> Rc<PoolInner> {
+    let register = |_: u64, _: u16, _: u16| Ok(());
+    Rc::new(PoolInner::new(count, size, Some(&register)).unwrap())
+}
+
+/// Claims what a completion of `len` bytes from buffer `id` filled.
+fn claim_all(
+    pool: &Rc<PoolInner>,
+    id: u16,
+    len: usize,
+    bundle: bool,
+) -> io::Result<Vec<PooledBuf>> {
+    let mut bufs = Vec::new();
+    claim(pool, id, len, bundle, |buf| bufs.push(buf))?;
+    Ok(bufs)
+}
+
+/// Each buffer's id and length, in order.
+fn shape(bufs: &[PooledBuf]) -> Vec<(u16, usize)> {
+    bufs.iter().map(|b| (b.id, b.len())).collect()
+}
+
 #[test]
-fn claims_outside_the_pool_are_refused() {
-    let pool = free_list(2, 16);
-    let cases = [("id at count", 2, 1), ("length over size", 0, 17)];
-    for (name, id, len) in cases {
-        assert!(claim(&pool, id, len).is_none(), "{name}");
+fn claims_the_ring_does_not_hold_are_refused() {
+    let pool = ring_pool(2, 16);
+    let cases = [
+        ("id at count", 2, 1, false),
+        ("length over size", 0, 17, false),
+        ("bundle past the last published buffer", 0, 33, true),
+    ];
+    for (name, id, len, bundle) in cases {
+        assert!(claim_all(&pool, id, len, bundle).is_err(), "{name}");
     }
-    assert!(claim(&pool, 1, 16).is_some(), "last id, full length");
+    let held = claim_all(&pool, 1, 16, false).expect("last id, full length");
+    assert_eq!(shape(&held), [(1, 16)]);
+    assert!(
+        claim_all(&pool, 1, 1, false).is_err(),
+        "a buffer already out cannot be claimed again"
+    );
+    drop(held);
+    assert_eq!(pool.available(), 2);
+    let free_list = free_list(1, 16);
+    assert!(
+        claim_all(&free_list, 0, 1, false).is_err(),
+        "no ring, no claim"
+    );
+}
+
+#[test]
+fn a_bundle_follows_ring_order_not_id_order() {
+    let pool = ring_pool(4, 16);
+    let held = claim_all(&pool, 0, 20, true).unwrap();
+    assert_eq!(
+        shape(&held),
+        [(0, 16), (1, 4)],
+        "the last buffer holds the rest"
+    );
+    assert_eq!(pool.bundles.get(), 1);
+    let mut held = held.into_iter();
+    let (first, second) = (held.next().unwrap(), held.next().unwrap());
+    drop(second);
+    drop(first);
+    // The ring now runs 2, 3, then 1 and 0 as they came back.
+    let held = claim_all(&pool, 2, 3 * 16 + 5, true).unwrap();
+    assert_eq!(shape(&held), [(2, 16), (3, 16), (1, 16), (0, 5)]);
+    assert_eq!(pool.available(), 0);
+    drop(held);
+    assert_eq!(pool.available(), 4);
+    let held = claim_all(&pool, 2, 16, true).unwrap();
+    assert_eq!(shape(&held), [(2, 16)], "one buffer is no bundle");
+    assert_eq!(pool.bundles.get(), 2);
+}
+
+#[test]
+fn a_shortened_entry_holds_only_its_length() {
+    let pool = ring_pool(3, 16);
+    let ring = pool.ring.as_ref().unwrap();
+    ring.shorten(1, 3);
+    let held = claim_all(&pool, 0, 16 + 3 + 10, true).unwrap();
+    assert_eq!(shape(&held), [(0, 16), (1, 3), (2, 10)]);
+}
+
+#[test]
+fn entries_reused_before_their_completion_is_read_keep_their_lengths() {
+    let pool = ring_pool(3, 16);
+    let ring = pool.ring.as_ref().unwrap();
+    assert_eq!(ring.entries(), 4);
+    // The kernel takes buffers 0 (shortened to 5) and 1 as one bundle; its
+    // completion stays unread while buffer 2 goes round the ring, past the
+    // point where the 16-bit tail wraps.
+    ring.shorten(0, 5);
+    for round in 0..70_000 {
+        let held = claim_all(&pool, 2, 16, false).unwrap();
+        assert_eq!(shape(&held), [(2, 16)], "round {round}");
+        drop(held);
+    }
+    let held = claim_all(&pool, 0, 5 + 16, true).unwrap();
+    assert_eq!(
+        shape(&held),
+        [(0, 5), (1, 16)],
+        "lengths from before the entries were reused"
+    );
+    drop(held);
+    assert_eq!(pool.available(), 3);
+}
+
+#[test]
+fn buffers_given_back_during_the_walk_do_not_disturb_it() {
+    let pool = ring_pool(3, 16);
+    claim(&pool, 0, 40, true, drop).unwrap();
+    assert_eq!(pool.available(), 3, "every buffer back");
+    let held = claim_all(&pool, 0, 48, true).unwrap();
+    assert_eq!(
+        shape(&held),
+        [(0, 16), (1, 16), (2, 16)],
+        "republished in the order given back"
+    );
 }
 
 #[test]
@@ -116,7 +228,7 @@ fn provided_ring_is_filled_and_registered_with_its_tail() {
         registered.set(Some((addr, entries, group)));
         Ok(())
     };
-    let pool = PoolInner::new(3, 32, Some(&register)).unwrap();
+    let pool = Rc::new(PoolInner::new(3, 32, Some(&register)).unwrap());
     assert!(pool.is_provided());
     let (addr, entries, group) = registered.get().unwrap();
     assert_eq!(
@@ -125,22 +237,22 @@ fn provided_ring_is_filled_and_registered_with_its_tail() {
         "entries rounded up to a power of two"
     );
     let ring = pool.ring.as_ref().unwrap();
-    assert_eq!(addr, ring.entries.ptr.as_ptr() as u64);
+    assert_eq!(addr, ring.addr());
     assert_eq!(addr % 4096, 0, "page-aligned");
-    let tail = || {
-        // SAFETY: entry 0's `resv` is the tail, inside the ring's mapping.
-        unsafe { AtomicU16::from_ptr(std::ptr::addr_of_mut!((*ring.base()).resv)) }
-            .load(Ordering::Acquire)
-    };
-    assert_eq!(tail(), 3);
-    pool.put(1);
-    assert_eq!(tail(), 4);
-    // SAFETY: entry 3 is inside the 4-entry ring; nothing else writes it here.
-    let (bid, len) = unsafe {
-        let entry = ring.base().add(3);
-        ((*entry).bid, (*entry).len)
-    };
-    assert_eq!((bid, len), (1, 32));
+    assert_eq!(ring.peek(0).0, 3, "tail after filling");
+    let taken = claim(&pool, 1, 0, false, |buf| drop(buf.into_bytes()));
+    taken.unwrap();
+    assert_eq!(
+        ring.peek(0).0,
+        3,
+        "a Bytes gives its buffer back through the queue"
+    );
+    assert_eq!(pool.returns(), 1, "reclaimed");
+    assert_eq!(
+        ring.peek(3),
+        (4, 1, 32),
+        "buffer 1 published again at the tail"
+    );
 }
 
 #[test]

@@ -28,7 +28,8 @@ const SETUPS: [UringFeatures; 3] = [
 ];
 
 /// The set-up flags of one attempt; the opcodes (`msg_ring`, `send_zc`),
-/// `link_timeout` and `registered_fds` are settled after the ring exists.
+/// `link_timeout`, `registered_fds` and `recv_bundle` are settled after the
+/// ring exists.
 const fn setup(
     single_issuer: bool,
     defer_taskrun: bool,
@@ -44,6 +45,7 @@ const fn setup(
         send_zc: false,
         link_timeout: false,
         registered_fds: 0,
+        recv_bundle: false,
     }
 }
 
