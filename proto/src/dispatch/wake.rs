@@ -19,6 +19,9 @@ use std::task::{Context, Wake, Waker};
 #[derive(Default)]
 struct Woken {
     indices: Mutex<Vec<usize>>,
+    /// Set after an index is queued, so a turn with none (the usual case when
+    /// handlers finish at once) skips the lock.
+    any: AtomicBool,
     parent: Mutex<Option<Waker>>,
 }
 
@@ -39,6 +42,7 @@ impl Wake for SlotWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.queued.swap(true, Ordering::AcqRel) {
             lock(&self.woken.indices).push(self.index);
+            self.woken.any.store(true, Ordering::Release);
         }
         if let Some(parent) = lock(&self.woken.parent).as_ref() {
             parent.wake_by_ref();
@@ -55,6 +59,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct WakeSet {
     wakers: Vec<(Arc<SlotWaker>, Waker)>,
     woken: Arc<Woken>,
+    /// A copy of the waker in `woken.parent`, so the lock is taken only when
+    /// the task's waker changes, not every turn.
+    registered: Option<Waker>,
 }
 
 impl WakeSet {
@@ -71,7 +78,11 @@ impl WakeSet {
                 (slot.clone(), Waker::from(slot))
             })
             .collect();
-        WakeSet { wakers, woken }
+        WakeSet {
+            wakers,
+            woken,
+            registered: None,
+        }
     }
 
     /// The waker to poll slot `index` with. Clears the slot's queued flag first,
@@ -89,14 +100,20 @@ impl WakeSet {
     /// Moves the slots woken since the last call into `into` (expected empty;
     /// its capacity is recycled), and registers `cx` as the task to wake for
     /// later wakes.
-    pub(crate) fn take_woken(&self, cx: &Context<'_>, into: &mut Vec<usize>) {
+    pub(crate) fn take_woken(&mut self, cx: &Context<'_>, into: &mut Vec<usize>) {
+        if !self
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
         {
-            let mut parent = lock(&self.woken.parent);
-            if !parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *parent = Some(cx.waker().clone());
-            }
+            *lock(&self.woken.parent) = Some(cx.waker().clone());
+            self.registered = Some(cx.waker().clone());
         }
-        std::mem::swap(into, &mut *lock(&self.woken.indices));
+        // Cleared before the indices are taken: an index queued meanwhile sets
+        // it again, at worst making the next call find an empty queue.
+        if self.woken.any.swap(false, Ordering::AcqRel) {
+            std::mem::swap(into, &mut *lock(&self.woken.indices));
+        }
     }
 }
 
@@ -114,7 +131,7 @@ mod tests {
 
     #[test]
     fn a_slot_woken_twice_is_queued_once_until_rearmed() {
-        let set = WakeSet::new(4);
+        let mut set = WakeSet::new(4);
         let cx = Context::from_waker(Waker::noop());
         let mut woken = Vec::new();
         let waker = set.rearm(2).clone();

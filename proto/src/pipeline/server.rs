@@ -181,64 +181,66 @@ impl Server {
         let mut shutdown = pin!(shutdown);
         let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, Resp> = Ending::new();
         let mut idle = IdleTimer::new(self.idle_timeout, self.request_timeout);
-        std::future::poll_fn(|cx| loop {
-            if ending.reading && (shutdown.as_mut().poll(cx).is_ready() || is_done(framed.codec()))
-            {
-                ending.reading = false;
-            }
-            let mut progressed = false;
-            while ending.reading
-                && !in_flight.is_full()
-                && framed.write_buffered() < self.backpressure
-            {
-                match framed.poll_next(cx) {
-                    Poll::Ready(Some(Ok(request))) => {
-                        in_flight.push_with(|| handler(request));
-                        progressed = true;
-                    }
-                    Poll::Ready(Some(Err(e))) => {
-                        ending.decode_failed(error_reply(&e), ServerError::Codec(e));
-                    }
-                    Poll::Ready(None) => ending.reading = false,
-                    Poll::Pending => break,
+        std::future::poll_fn(|cx| {
+            ending.begin_turn(shutdown.as_mut(), cx);
+            loop {
+                if ending.reading && is_done(framed.codec()) {
+                    ending.reading = false;
                 }
-            }
-            in_flight.poll_woken(cx);
-            // In request order: the first failure drops every later request,
-            // where the multiplexed server still writes the others finished.
-            while let Some(output) = in_flight.pop_ready() {
-                progressed = true;
-                match output {
-                    Ok(response) => {
-                        if let Err(e) = framed.encode(response) {
+                let mut progressed = false;
+                while ending.may_read()
+                    && !in_flight.is_full()
+                    && framed.write_buffered() < self.backpressure
+                {
+                    match framed.poll_next(cx) {
+                        Poll::Ready(Some(Ok(request))) => {
+                            in_flight.push_with(|| handler(request));
+                            progressed = true;
+                        }
+                        Poll::Ready(Some(Err(e))) => {
+                            ending.decode_failed(error_reply(&e), ServerError::Codec(e));
+                        }
+                        Poll::Ready(None) => ending.reading = false,
+                        Poll::Pending => ending.read_waits(),
+                    }
+                }
+                in_flight.poll_woken(cx);
+                // In request order: the first failure drops every later request,
+                // where the multiplexed server still writes the others finished.
+                while let Some(output) = in_flight.pop_ready() {
+                    progressed = true;
+                    match output {
+                        Ok(response) => {
+                            if let Err(e) = framed.encode(response) {
+                                in_flight.clear();
+                                ending.fail(ServerError::Codec(e));
+                            }
+                        }
+                        Err(e) => {
                             in_flight.clear();
-                            ending.fail(ServerError::Codec(e));
+                            ending.handler_failed(ServerError::Handler(e));
                         }
                     }
-                    Err(e) => {
-                        in_flight.clear();
-                        ending.handler_failed(ServerError::Handler(e));
-                    }
                 }
-            }
-            let finish = ending.poll_finish(
-                &mut framed,
-                in_flight.is_empty(),
-                &mut progressed,
-                cx,
-                |e| ServerError::Codec(e.into()),
-            );
-            if let Poll::Ready(end) = finish {
-                in_flight.clear();
-                return Poll::Ready(end);
-            }
-            let quiet = ending.reading && in_flight.is_empty() && framed.write_buffered() == 0;
-            if idle.poll_expired(quiet, framed.read_buffered() > 0, progressed, cx) {
-                ending.reading = false;
-                continue;
-            }
-            if !progressed {
-                return Poll::Pending;
+                let finish = ending.poll_finish(
+                    &mut framed,
+                    in_flight.is_empty(),
+                    &mut progressed,
+                    cx,
+                    |e| ServerError::Codec(e.into()),
+                );
+                if let Poll::Ready(end) = finish {
+                    in_flight.clear();
+                    return Poll::Ready(end);
+                }
+                let quiet = ending.reading && in_flight.is_empty() && framed.write_buffered() == 0;
+                if idle.poll_expired(quiet, framed.read_buffered() > 0, progressed, cx) {
+                    ending.reading = false;
+                    continue;
+                }
+                if !progressed {
+                    return Poll::Pending;
+                }
             }
         })
         .await
