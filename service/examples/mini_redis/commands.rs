@@ -10,6 +10,7 @@
 //! a connection `ringo_service::redis::Server` answers it itself and then
 //! closes the connection, as only the connection layer can.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,11 +74,18 @@ pub enum Failure {
     Reply(String),
 }
 
-/// Answers one request.
-pub fn execute(store: &Store, request: Frame) -> Frame {
-    let Some(args) = arguments(request) else {
+/// Answers one request. `args` is scratch space for its words, kept between
+/// requests so that they cost no allocation; it is left empty.
+pub fn execute(store: &Store, request: Frame, args: &mut Vec<Bytes>) -> Frame {
+    let reply = answer(store, request, args);
+    args.clear();
+    reply
+}
+
+fn answer(store: &Store, request: Frame, args: &mut Vec<Bytes>) -> Frame {
+    if !arguments(request, args) {
         return error("ERR Protocol error: expected an array of bulk strings".to_owned());
-    };
+    }
     let Some((name, rest)) = args.split_first() else {
         return error("ERR empty command".to_owned());
     };
@@ -98,24 +106,28 @@ pub fn execute(store: &Store, request: Frame) -> Frame {
     }
 }
 
-/// The commands as a service, for `ringo_service::redis::serve`.
+/// The commands as a service, for `ringo_service::redis::serve`. Each worker
+/// makes its own, so the scratch space for arguments is per thread.
 pub fn service(store: Arc<Store>) -> impl Service<Frame, Response = Frame, Error = Infallible> {
-    service_fn(move |request| std::future::ready(Ok(execute(&store, request))))
+    let args = RefCell::new(Vec::new());
+    service_fn(move |request| {
+        std::future::ready(Ok(execute(&store, request, &mut args.borrow_mut())))
+    })
 }
 
-/// A command's words, if `request` is an array of strings (inline commands
-/// arrive as one too).
-fn arguments(request: Frame) -> Option<Vec<Bytes>> {
+/// Puts a command's words into `args` (expected empty), if `request` is an
+/// array of strings (inline commands arrive as one too).
+fn arguments(request: Frame, args: &mut Vec<Bytes>) -> bool {
     let Frame::Array(items) = request else {
-        return None;
+        return false;
     };
-    items
-        .into_iter()
-        .map(|item| match item {
-            Frame::Bulk(word) | Frame::Simple(word) => Some(word),
-            _ => None,
-        })
-        .collect()
+    for item in items {
+        match item {
+            Frame::Bulk(word) | Frame::Simple(word) => args.push(word),
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// redis-server's reply to an unknown command: the name, then the arguments
@@ -224,7 +236,7 @@ fn set(store: &Store, args: &[Bytes]) -> Result<Frame, Failure> {
             _ => return Err(Failure::Syntax),
         }
     }
-    let outcome = store.set(key.clone(), value.clone(), ttl, when);
+    let outcome = store.set(key, value, ttl, when);
     Ok(match (reply_previous, outcome.written) {
         (true, _) => bulk_or_null(outcome.previous),
         (false, true) => ok(),
@@ -250,7 +262,7 @@ fn exists(store: &Store, args: &[Bytes]) -> Result<Frame, Failure> {
 
 /// Shared by the four counters: adds `delta` to `key`.
 fn add(store: &Store, key: &Bytes, delta: i64) -> Result<Frame, Failure> {
-    match store.increment(key.clone(), delta) {
+    match store.increment(key, delta) {
         Ok(n) => Ok(Frame::Integer(n)),
         Err(IncrementError::NotInteger) => Err(Failure::NotInteger),
         Err(IncrementError::Overflow) => Err(Failure::Reply(
@@ -306,13 +318,13 @@ fn mset(store: &Store, args: &[Bytes]) -> Result<Frame, Failure> {
     if args.is_empty() || !pairs.remainder().is_empty() {
         return Err(Failure::Arity);
     }
-    let pairs = pairs
+    let pairs: Vec<(&[u8], &[u8])> = pairs
         .filter_map(|pair| match pair {
-            [key, value] => Some((key.clone(), value.clone())),
+            [key, value] => Some((&key[..], &value[..])),
             _ => None,
         })
         .collect();
-    store.set_many(pairs);
+    store.set_many(&pairs);
     Ok(ok())
 }
 
