@@ -222,6 +222,10 @@ impl Server {
                         }
                     }
                 }
+                // A request just read may have ended the connection (QUIT).
+                if ending.reading && is_done(framed.codec()) {
+                    ending.reading = false;
+                }
                 let finish = ending.poll_finish(
                     &mut framed,
                     in_flight.is_empty(),
@@ -238,7 +242,13 @@ impl Server {
                     ending.reading = false;
                     continue;
                 }
-                if !progressed {
+                // Another pass only if this one made room to read more (a
+                // response freed a slot, a flush drained the backpressure):
+                // whatever else can move on has a waker registered.
+                let may_read = ending.may_read()
+                    && !in_flight.is_full()
+                    && framed.write_buffered() < self.backpressure;
+                if !(progressed && may_read) {
                     return Poll::Pending;
                 }
             }
@@ -272,7 +282,8 @@ impl IdleTimer {
     }
 
     /// True when the connection should close. `progressed` (a request decoded or
-    /// a response written this turn) restarts the clock.
+    /// a response written this turn) restarts the clock; when the connection
+    /// is quiet the timer is armed at once, as no further pass may come.
     fn poll_expired(
         &mut self,
         quiet: bool,
@@ -283,11 +294,15 @@ impl IdleTimer {
         if self.idle.is_none() && self.request.is_none() {
             return false;
         }
-        if !quiet || progressed {
+        if !quiet {
             self.quiet_since = None;
             self.partial_since = None;
             self.sleep = None;
             return false;
+        }
+        if progressed {
+            self.quiet_since = None;
+            self.partial_since = None;
         }
         let now = Instant::now();
         let quiet_since = *self.quiet_since.get_or_insert(now);
