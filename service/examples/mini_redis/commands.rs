@@ -25,7 +25,8 @@ use crate::store::{parse_integer, Condition, IncrementError, Remaining, Store, T
 /// A command's implementation: the store and the arguments after the name.
 type Handler = fn(&Store, &[Bytes]) -> Result<Frame, Failure>;
 
-/// Every command, by lower-case name (the form Redis's messages use).
+/// Every command, by lower-case name (the form Redis's messages use), in
+/// order, so a name is found by binary search.
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("command", command),
     ("config", config),
@@ -89,10 +90,7 @@ fn answer(store: &Store, request: Frame, args: &mut Vec<Bytes>) -> Frame {
     let Some((name, rest)) = args.split_first() else {
         return error("ERR empty command".to_owned());
     };
-    let Some((command, handler)) = COMMANDS
-        .iter()
-        .find(|(command, _)| name.eq_ignore_ascii_case(command.as_bytes()))
-    else {
+    let Some(&(command, handler)) = find_command(name) else {
         return error(unknown_command(name, rest));
     };
     match handler(store, rest) {
@@ -128,6 +126,14 @@ fn arguments(request: Frame, args: &mut Vec<Bytes>) -> bool {
         }
     }
     true
+}
+
+/// The row of the command `name`, in any case.
+fn find_command(name: &[u8]) -> Option<&'static (&'static str, Handler)> {
+    // `name` compared as if lower case, as the table is.
+    let order = |command: &str| command.bytes().cmp(name.iter().map(u8::to_ascii_lowercase));
+    let found = COMMANDS.binary_search_by(|(command, _)| order(command));
+    found.ok().and_then(|index| COMMANDS.get(index))
 }
 
 /// redis-server's reply to an unknown command: the name, then the arguments
@@ -461,4 +467,24 @@ fn info(store: &Store, _: &[Bytes]) -> Result<Frame, Failure> {
          # Keyspace\r\ndb0:keys={keys},expires={expiring},avg_ttl=0\r\n"
     );
     Ok(Frame::Bulk(text.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_in_order_and_found_in_any_case() {
+        for pair in COMMANDS.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{} before {}", pair[0].0, pair[1].0);
+        }
+        let find = |name: &[u8]| find_command(name).map(|(command, _)| *command);
+        for (command, _) in COMMANDS {
+            assert_eq!(find(command.to_uppercase().as_bytes()), Some(*command));
+        }
+        assert_eq!(find(b"GeT"), Some("get"));
+        for unknown in [&b""[..], b"ge", b"gets", b"zzz", b"\xff"] {
+            assert_eq!(find(unknown), None, "{unknown:?}");
+        }
+    }
 }
