@@ -13,8 +13,8 @@
 //! copying it in one piece.
 //!
 //! This path takes only what it can answer exactly as the state machine
-//! would: a non-empty array of bulk strings (no null), every header within
-//! the limits. Anything else — a partial command, another type, a limit
+//! would: a non-empty array of at most [`MAX_ARGS`] bulk strings (no null),
+//! every header within the limits. Anything else — a partial command, another type, a limit
 //! broken, a malformed line — is left untouched for the state machine, which
 //! then decodes it or reports the error. A partial command is looked at once
 //! here: the state machine then consumes its first pieces, and this path is
@@ -29,61 +29,56 @@ use bytes::{Bytes, BytesMut};
 
 use super::{Frame, Limits, RespCodec};
 
+/// Most arguments a command may have to take this path. It bounds the
+/// argument positions a codec keeps between commands (16 KiB); a longer
+/// command (a huge `MSET`) is rare, and the state machine decodes it as well.
+const MAX_ARGS: usize = 1024;
+
 impl RespCodec {
     /// Splits a whole command off the front of `src`; `None` (with `src` and
     /// the decoder untouched) for anything else. Call only at a frame
     /// boundary.
     pub(super) fn take_command(&mut self, src: &mut BytesMut) -> Option<Frame> {
-        let (count, len) = command_len(src, &self.limits)?;
+        let len = command_len(src, &self.limits, &mut self.args)?;
         self.state.reset_scan();
-        Some(split_command(
-            src.split_to(len).freeze(),
-            count,
-            &self.limits,
-        ))
+        Some(split_command(src.split_to(len).freeze(), &self.args))
     }
 
     /// As [`take_command`](Self::take_command), from a slice the command is
     /// copied from, in one piece.
     pub(super) fn copy_command(&mut self, src: &mut &[u8]) -> Option<Frame> {
-        let (count, len) = command_len(src, &self.limits)?;
+        let len = command_len(src, &self.limits, &mut self.args)?;
         let (command, rest) = src.split_at_checked(len)?;
         *src = rest;
         self.state.reset_scan();
-        Some(split_command(
-            Bytes::copy_from_slice(command),
-            count,
-            &self.limits,
-        ))
+        Some(split_command(Bytes::copy_from_slice(command), &self.args))
     }
 }
 
-/// The number of arguments and the length in bytes of the whole command at
-/// the front of `buf`, if one is there within `limits`.
-fn command_len(buf: &[u8], limits: &Limits) -> Option<(usize, usize)> {
+/// The length in bytes of the whole command at the front of `buf`, if one is
+/// there within `limits`; `args` is left holding where its arguments are.
+fn command_len(buf: &[u8], limits: &Limits, args: &mut Vec<Range<usize>>) -> Option<usize> {
+    args.clear();
     let (count, mut at) = header(buf, 0, b'*', limits.max_inline_len)?;
-    if count == 0 || count > limits.max_array_len || limits.max_depth == 0 {
+    if count == 0 || count > limits.max_array_len.min(MAX_ARGS) || limits.max_depth == 0 {
         return None;
     }
     for _ in 0..count {
-        at = bulk(buf, at, limits)?.1;
-    }
-    Some((count, at))
-}
-
-/// The `count` arguments of `command`, which [`command_len`] accepted with
-/// the same `limits`, as slices of it.
-fn split_command(command: Bytes, count: usize, limits: &Limits) -> Frame {
-    // Every argument is there (`command_len` read them), each in at least six
-    // bytes (`$0\r\n\r\n`), so this allocates no more than the command's size
-    // in elements.
-    let mut args = Vec::with_capacity(count);
-    let mut at = header(&command, 0, b'*', limits.max_inline_len).map_or(0, |(_, next)| next);
-    while let Some((payload, next)) = bulk(&command, at, limits).filter(|_| args.len() < count) {
-        args.push(Frame::Bulk(command.slice(payload)));
+        let (payload, next) = bulk(buf, at, limits)?;
+        args.push(payload);
         at = next;
     }
-    Frame::Array(args)
+    Some(at)
+}
+
+/// The arguments of `command`, at the ranges [`command_len`] found, as
+/// slices of it.
+fn split_command(command: Bytes, args: &[Range<usize>]) -> Frame {
+    Frame::Array(
+        args.iter()
+            .map(|payload| Frame::Bulk(command.slice(payload.clone())))
+            .collect(),
+    )
 }
 
 /// The bulk string at `at` if it is whole and within `limits`: its payload's
@@ -204,6 +199,18 @@ mod tests {
     }
 
     #[test]
+    fn a_command_of_max_args_takes_this_path() {
+        let wire = [
+            format!("*{MAX_ARGS}\r\n").as_bytes(),
+            &b"$1\r\nx\r\n".repeat(MAX_ARGS),
+        ]
+        .concat();
+        let mut args = Vec::new();
+        assert_eq!(command_len(&wire, &limits(), &mut args), Some(wire.len()));
+        assert_eq!(args.len(), MAX_ARGS);
+    }
+
+    #[test]
     fn decode_slice_takes_whole_commands_and_leaves_the_rest() {
         let mut codec = RespCodec::new();
         let wire = b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$3";
@@ -240,6 +247,11 @@ mod tests {
 
     #[test]
     fn anything_else_is_left_to_the_state_machine() {
+        let many_args = [
+            format!("*{}\r\n", MAX_ARGS + 1).as_bytes(),
+            &b"$0\r\n\r\n".repeat(MAX_ARGS + 1),
+        ]
+        .concat();
         let cases: &[(&str, &[u8], Limits)] = &[
             ("incomplete header", b"*1\r", limits()),
             ("incomplete payload", b"*1\r\n$3\r\nGE", limits()),
@@ -273,9 +285,11 @@ mod tests {
                 },
             ),
             ("inline command", b"GET k\r\n", limits()),
+            ("more arguments than this path takes", &many_args, limits()),
         ];
+        let mut args = Vec::new();
         for (name, wire, limits) in cases {
-            assert_eq!(command_len(wire, limits), None, "{name}");
+            assert_eq!(command_len(wire, limits, &mut args), None, "{name}");
         }
     }
 }
