@@ -15,7 +15,8 @@ use std::task::{Context, Poll};
 
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
-use crate::codec::Encoder;
+use crate::codec::{Decoder, Encoder};
+use crate::dispatch::wake::WakeSet;
 use crate::framed::Framed;
 
 /// A server connection's ending, carried across turns.
@@ -31,12 +32,16 @@ pub(crate) struct Ending<Fail, Reply> {
     /// A decode error's reply, written once nothing before it is in flight;
     /// dropped if a handler fails first.
     last_reply: Option<Reply>,
-    /// Set when this turn's read answered `Pending`. Its waker is then
-    /// registered and nothing this turn can complete it (completions arrive
-    /// only between turns), so polling it again before the next turn is
-    /// wasted work — a measurable share of a small request's cost.
+    /// Set when the read answered `Pending`, until its waker fires. Polling
+    /// it before then is wasted work — a measurable share of a small
+    /// request's cost, as a turn woken by a finished write (or a handler)
+    /// would poll the read again for nothing.
     read_waiting: bool,
-    /// The same for this turn's flush.
+    /// The read's own waker (one slot), so a turn can tell whether the read
+    /// woke it; it wakes the connection's task too.
+    read_wake: WakeSet,
+    /// Set when this turn's flush answered `Pending`: nothing this turn can
+    /// complete it (completions arrive only between turns).
     flush_waiting: bool,
 }
 
@@ -48,13 +53,15 @@ impl<Fail, Reply> Ending<Fail, Reply> {
             failure: None,
             last_reply: None,
             read_waiting: false,
+            read_wake: WakeSet::new(1),
             flush_waiting: false,
         }
     }
 
-    /// Starts a turn (one poll of the connection's task): a read or flush that
-    /// was waiting may have completed since, and `shutdown` is polled — once
-    /// per turn is enough, as its waker stays registered meanwhile.
+    /// Starts a turn (one poll of the connection's task): a flush that was
+    /// waiting may have completed since, and so may the read if its waker
+    /// fired; `shutdown` is polled — once per turn is enough, as its waker
+    /// stays registered meanwhile.
     pub(crate) fn begin_turn<S: Future<Output = ()>>(
         &mut self,
         shutdown: Pin<&mut S>,
@@ -63,19 +70,30 @@ impl<Fail, Reply> Ending<Fail, Reply> {
         if self.reading && shutdown.poll(cx).is_ready() {
             self.reading = false;
         }
-        self.read_waiting = false;
+        if self.read_wake.take_any(cx) {
+            self.read_waiting = false;
+        }
         self.flush_waiting = false;
     }
 
-    /// Whether to poll for the next request: still reading, and the read did
-    /// not already answer `Pending` this turn.
+    /// Whether to poll for the next request: still reading, and no read is
+    /// waiting for its waker.
     pub(crate) fn may_read(&self) -> bool {
         self.reading && !self.read_waiting
     }
 
-    /// The read answered `Pending`: no more polling it this turn.
-    pub(crate) fn read_waits(&mut self) {
-        self.read_waiting = true;
+    /// Polls `framed` for the next request with the read's own waker.
+    pub(crate) fn poll_read<T, C>(
+        &mut self,
+        framed: &mut Framed<T, C>,
+    ) -> Poll<Option<Result<C::Item, C::Error>>>
+    where
+        T: AsyncRead + AsyncWrite,
+        C: Decoder,
+    {
+        let polled = framed.poll_next(&mut Context::from_waker(self.read_wake.rearm(0)));
+        self.read_waiting = polled.is_pending();
+        polled
     }
 
     /// Stops reading and keeps `failure` if it is the first.

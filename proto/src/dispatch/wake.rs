@@ -101,6 +101,27 @@ impl WakeSet {
     /// its capacity is recycled), and registers `cx` as the task to wake for
     /// later wakes.
     pub(crate) fn take_woken(&mut self, cx: &Context<'_>, into: &mut Vec<usize>) {
+        self.register(cx);
+        // Cleared before the indices are taken: an index queued meanwhile sets
+        // it again, at worst making the next call find an empty queue.
+        if self.woken.any.swap(false, Ordering::AcqRel) {
+            std::mem::swap(into, &mut *lock(&self.woken.indices));
+        }
+    }
+
+    /// As [`take_woken`](Self::take_woken), for a caller that only needs to
+    /// know whether any slot was woken.
+    pub(crate) fn take_any(&mut self, cx: &Context<'_>) -> bool {
+        self.register(cx);
+        let any = self.woken.any.swap(false, Ordering::AcqRel);
+        if any {
+            lock(&self.woken.indices).clear();
+        }
+        any
+    }
+
+    /// Registers `cx` as the task to wake, unless it already is.
+    fn register(&mut self, cx: &Context<'_>) {
         if !self
             .registered
             .as_ref()
@@ -108,11 +129,6 @@ impl WakeSet {
         {
             *lock(&self.woken.parent) = Some(cx.waker().clone());
             self.registered = Some(cx.waker().clone());
-        }
-        // Cleared before the indices are taken: an index queued meanwhile sets
-        // it again, at worst making the next call find an empty queue.
-        if self.woken.any.swap(false, Ordering::AcqRel) {
-            std::mem::swap(into, &mut *lock(&self.woken.indices));
         }
     }
 }
@@ -149,5 +165,33 @@ mod tests {
         waker.wake_by_ref();
         set.take_woken(&cx, &mut woken);
         assert_eq!(woken, vec![2]);
+    }
+
+    #[test]
+    fn take_any_tells_whether_a_slot_woke_and_wakes_the_task() {
+        use std::sync::atomic::AtomicUsize;
+
+        /// Counts the wakes of the task.
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let task = Arc::new(Count(AtomicUsize::new(0)));
+        let task_waker = Waker::from(task.clone());
+        let cx = Context::from_waker(&task_waker);
+        let mut set = WakeSet::new(1);
+        assert!(!set.take_any(&cx), "nothing woke yet");
+        let read = set.rearm(0).clone();
+        read.wake_by_ref();
+        assert_eq!(task.0.load(Ordering::Relaxed), 1, "the task was woken");
+        assert!(set.take_any(&cx));
+        assert!(!set.take_any(&cx), "taken once");
+        read.wake_by_ref();
+        assert!(!set.take_any(&cx), "not rearmed since: not queued again");
+        set.rearm(0);
+        read.wake_by_ref();
+        assert!(set.take_any(&cx));
     }
 }

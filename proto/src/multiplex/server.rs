@@ -161,7 +161,7 @@ impl Server {
                     && !in_flight.is_full()
                     && framed.write_buffered() < self.backpressure
                 {
-                    match framed.poll_next(cx) {
+                    match ending.poll_read(&mut framed) {
                         Poll::Ready(Some(Ok((tag, request)))) => {
                             progressed = true;
                             if !tags.insert(tag) {
@@ -174,7 +174,7 @@ impl Server {
                             ending.decode_failed(error_reply(&e), ServerError::Codec(e));
                         }
                         Poll::Ready(None) => ending.reading = false,
-                        Poll::Pending => ending.read_waits(),
+                        Poll::Pending => {}
                     }
                 }
                 in_flight.poll_woken(cx);

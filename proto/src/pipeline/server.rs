@@ -192,7 +192,7 @@ impl Server {
                     && !in_flight.is_full()
                     && framed.write_buffered() < self.backpressure
                 {
-                    match framed.poll_next(cx) {
+                    match ending.poll_read(&mut framed) {
                         Poll::Ready(Some(Ok(request))) => {
                             in_flight.push_with(|| handler(request));
                             progressed = true;
@@ -201,7 +201,7 @@ impl Server {
                             ending.decode_failed(error_reply(&e), ServerError::Codec(e));
                         }
                         Poll::Ready(None) => ending.reading = false,
-                        Poll::Pending => ending.read_waits(),
+                        Poll::Pending => {}
                     }
                 }
                 in_flight.poll_woken(cx);
