@@ -167,13 +167,13 @@ impl Shard {
         now: Instant,
     ) -> SetOutcome {
         let current = self.live(key, now);
-        let previous = current.as_ref().map(|e| e.value.clone());
         let written = match when {
             Condition::Always => true,
-            Condition::IfAbsent => previous.is_none(),
-            Condition::IfPresent => previous.is_some(),
+            Condition::IfAbsent => current.is_none(),
+            Condition::IfPresent => current.is_some(),
         };
         if !written {
+            let previous = current.map(|e| e.value.clone());
             return SetOutcome { written, previous };
         }
         let deadline = |kept| match ttl {
@@ -181,23 +181,25 @@ impl Shard {
             Ttl::At(at) => Some(at),
             Ttl::Keep => kept,
         };
-        match current {
+        let previous = match current {
             Some(entry) => {
                 let old = entry.expires_at;
                 let new = deadline(old);
-                *entry = Entry {
-                    value,
-                    expires_at: new,
-                };
+                entry.expires_at = new;
+                // Moved out rather than cloned: a clone of a value would
+                // cost an allocation (its first clone makes it shared).
+                let previous = std::mem::replace(&mut entry.value, value);
                 self.move_deadline(key, old, new);
+                Some(previous)
             }
             None => {
                 let expires_at = deadline(None);
                 self.map
                     .insert(Bytes::copy_from_slice(key), Entry { value, expires_at });
                 self.move_deadline(key, None, expires_at);
+                None
             }
-        }
+        };
         SetOutcome { written, previous }
     }
 
