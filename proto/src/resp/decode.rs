@@ -200,6 +200,10 @@ impl Decoder for RespCodec {
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, Error> {
         if self.state.is_idle() {
+            // The call after each frame, when that frame was all there was.
+            if src.is_empty() {
+                return Ok(None);
+            }
             if let Some(command) = self.take_command(src) {
                 return Ok(Some(command));
             }
