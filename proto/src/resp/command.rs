@@ -89,8 +89,7 @@ fn bulk(buf: &[u8], at: usize, limits: &Limits) -> Option<(Range<usize>, usize)>
         return None;
     }
     let end = start.checked_add(len)?;
-    let next = end.checked_add(2)?;
-    (buf.get(end..next)? == b"\r\n").then_some((start..end, next))
+    is_crlf(buf, end).then_some((start..end, end + 2))
 }
 
 /// The header line `<type_byte><digits>\r\n` at `at`: its value and where
@@ -98,30 +97,31 @@ fn bulk(buf: &[u8], at: usize, limits: &Limits) -> Option<(Range<usize>, usize)>
 /// accepts are read here (decimal, no sign, no leading zero), and only lines
 /// of at most `max_digits` bytes, as the state machine allows.
 fn header(buf: &[u8], at: usize, type_byte: u8, max_digits: usize) -> Option<(usize, usize)> {
-    if *buf.get(at)? != type_byte {
+    let (&first, line) = buf.get(at..)?.split_first()?;
+    if first != type_byte {
         return None;
     }
-    let first = at + 1;
-    let mut pos = first;
     let mut value: usize = 0;
-    loop {
-        let b = *buf.get(pos)?;
-        if b == b'\r' {
-            break;
-        }
+    let mut digits = 0;
+    // Overflow ends this within 20 digits: a long line is never read to its end.
+    for &b in line {
         let digit = b.wrapping_sub(b'0');
         if digit > 9 {
-            return None;
+            break;
         }
         value = value.checked_mul(10)?.checked_add(usize::from(digit))?;
-        pos += 1;
+        digits += 1;
     }
-    let digits = pos - first;
-    let leading_zero = digits > 1 && buf.get(first) == Some(&b'0');
-    if digits == 0 || digits > max_digits || leading_zero || buf.get(pos + 1) != Some(&b'\n') {
+    let leading_zero = digits > 1 && line.first() == Some(&b'0');
+    if digits == 0 || digits > max_digits || leading_zero || !is_crlf(line, digits) {
         return None;
     }
-    Some((value, pos + 2))
+    Some((value, at + 1 + digits + 2))
+}
+
+/// Whether `buf` has CRLF at `at`.
+fn is_crlf(buf: &[u8], at: usize) -> bool {
+    matches!(buf.get(at..), Some([b'\r', b'\n', ..]))
 }
 
 #[cfg(test)]
