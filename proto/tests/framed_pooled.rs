@@ -1,8 +1,9 @@
 //! `Framed::pooled` over real sockets, each test three ways: io_uring with
 //! provided buffers, io_uring with them denied (the free-list fallback), and
-//! compat. Lines (decoded straight from received buffers) and length-delimited
-//! frames (copied) across tiny 64-byte pool buffers, what gets copied into the
-//! read buffer, the read-buffer cap, end of stream, a decode error, pool
+//! compat. Lines (decoded straight from received buffers), length-delimited
+//! frames (copied) and RESP commands (whole ones decoded from the received
+//! buffers) across tiny 64-byte pool buffers, what gets copied into the read
+//! buffer, the read-buffer cap, end of stream, a decode error, pool
 //! exhaustion, and cancellation: timeouts lose no bytes, and dropping a
 //! framed transport mid-buffer gives every buffer back.
 
@@ -17,7 +18,8 @@ use bytes::{BufMut, BytesMut};
 use ringo_proto::codec::{
     LengthDelimitedCodec, LengthDelimitedCodecError, LinesCodec, LinesCodecError,
 };
-use ringo_proto::Framed;
+use ringo_proto::resp::{command, Frame, RespCodec};
+use ringo_proto::{Encoder, Framed};
 use ringo_reactor::buf::BufferPool;
 use ringo_reactor::io::AsyncWrite;
 use ringo_reactor::net::TcpStream;
@@ -131,6 +133,39 @@ pool_drivers! {
         assert_eq!(frame(&mut framed).await, "world");
         assert_eq!(frame(&mut framed).await, "and more");
         assert_eq!(framed.read_buffered(), 0);
+    }
+}
+
+pool_drivers! {
+    Runtime::builder().recv_buffers(16, TINY);
+    async fn resp_commands_across_tiny_buffers_decode_in_order() {
+        let pool = BufferPool::current().expect("pool");
+        let (peer, stream) = tcp_pair_nodelay().await;
+        let mut framed = Framed::pooled(stream, RespCodec::new());
+        // Whole commands decode from the received buffers, the ones that
+        // straddle two are copied, and an inline command is copied too.
+        let commands: Vec<Frame> = (0..200)
+            .map(|i| command(["SET".to_owned(), format!("key:{i}"), "v".repeat(i % 90)]))
+            .collect();
+        let mut wire = BytesMut::new();
+        let mut codec = RespCodec::new().accept_inline(false);
+        for command in &commands {
+            codec.encode(command, &mut wire).expect("encode");
+        }
+        wire.extend_from_slice(b"PING\r\n");
+        let writer = ringo_reactor::spawn(async move {
+            write_all(&peer, wire.to_vec()).await;
+            peer.shutdown().await.expect("shutdown");
+            peer
+        });
+        for (i, expected) in commands.iter().enumerate() {
+            assert_eq!(&frame(&mut framed).await, expected, "command {i}");
+        }
+        assert_eq!(frame(&mut framed).await, command(["PING"]));
+        assert!(framed.next().await.is_none(), "end of stream after the last command");
+        drop(writer.await.expect("writer task"));
+        drop(framed);
+        all_buffers_back(&pool).await;
     }
 }
 

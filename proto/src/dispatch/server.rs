@@ -8,12 +8,15 @@
 //! under its tag), so the turn's middle stays in `pipeline/server.rs` and
 //! `multiplex/server.rs`; this is its end.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
-use crate::codec::Encoder;
+use crate::codec::{Decoder, Encoder};
+use crate::dispatch::wake::WakeSet;
 use crate::framed::Framed;
 
 /// A server connection's ending, carried across turns.
@@ -29,6 +32,17 @@ pub(crate) struct Ending<Fail, Reply> {
     /// A decode error's reply, written once nothing before it is in flight;
     /// dropped if a handler fails first.
     last_reply: Option<Reply>,
+    /// Set when the read answered `Pending`, until its waker fires. Polling
+    /// it before then is wasted work — a measurable share of a small
+    /// request's cost, as a turn woken by a finished write (or a handler)
+    /// would poll the read again for nothing.
+    read_waiting: bool,
+    /// The read's own waker (one slot), so a turn can tell whether the read
+    /// woke it; it wakes the connection's task too.
+    read_wake: WakeSet,
+    /// Set when this turn's flush answered `Pending`: nothing this turn can
+    /// complete it (completions arrive only between turns).
+    flush_waiting: bool,
 }
 
 impl<Fail, Reply> Ending<Fail, Reply> {
@@ -38,7 +52,48 @@ impl<Fail, Reply> Ending<Fail, Reply> {
             reading: true,
             failure: None,
             last_reply: None,
+            read_waiting: false,
+            read_wake: WakeSet::new(1),
+            flush_waiting: false,
         }
+    }
+
+    /// Starts a turn (one poll of the connection's task): a flush that was
+    /// waiting may have completed since, and so may the read if its waker
+    /// fired; `shutdown` is polled — once per turn is enough, as its waker
+    /// stays registered meanwhile.
+    pub(crate) fn begin_turn<S: Future<Output = ()>>(
+        &mut self,
+        shutdown: Pin<&mut S>,
+        cx: &mut Context<'_>,
+    ) {
+        if self.reading && shutdown.poll(cx).is_ready() {
+            self.reading = false;
+        }
+        if self.read_wake.take_any(cx) {
+            self.read_waiting = false;
+        }
+        self.flush_waiting = false;
+    }
+
+    /// Whether to poll for the next request: still reading, and no read is
+    /// waiting for its waker.
+    pub(crate) fn may_read(&self) -> bool {
+        self.reading && !self.read_waiting
+    }
+
+    /// Polls `framed` for the next request with the read's own waker.
+    pub(crate) fn poll_read<T, C>(
+        &mut self,
+        framed: &mut Framed<T, C>,
+    ) -> Poll<Option<Result<C::Item, C::Error>>>
+    where
+        T: AsyncRead + AsyncWrite,
+        C: Decoder,
+    {
+        let polled = framed.poll_next(&mut Context::from_waker(self.read_wake.rearm(0)));
+        self.read_waiting = polled.is_pending();
+        polled
     }
 
     /// Stops reading and keeps `failure` if it is the first.
@@ -61,9 +116,9 @@ impl<Fail, Reply> Ending<Fail, Reply> {
         self.fail(failure);
     }
 
-    /// The end of a turn: writes the decode error's reply once
+    /// The end of a turn's pass: writes the decode error's reply once
     /// `nothing_in_flight`, flushes what is buffered (setting `progressed` when
-    /// a flush completes), and is `Ready` when the connection is over — with
+    /// a flush completes; not again this turn once it waits), and is `Ready` when the connection is over — with
     /// the first failure, or `io_failure` of a flush error if there was none.
     /// On `Ready` the caller drops what is still in flight.
     pub(crate) fn poll_finish<T, C>(
@@ -84,13 +139,13 @@ impl<Fail, Reply> Ending<Fail, Reply> {
                 let _ = framed.encode(reply);
             }
         }
-        if framed.write_buffered() > 0 {
+        if framed.write_buffered() > 0 && !self.flush_waiting {
             match framed.poll_flush(cx) {
                 Poll::Ready(Ok(())) => *progressed = true,
                 Poll::Ready(Err(e)) => {
                     return Poll::Ready(Err(self.failure.take().unwrap_or_else(|| io_failure(e))));
                 }
-                Poll::Pending => {}
+                Poll::Pending => self.flush_waiting = true,
             }
         }
         if !self.reading && nothing_in_flight && framed.write_buffered() == 0 {

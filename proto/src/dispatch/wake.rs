@@ -18,7 +18,13 @@ use std::task::{Context, Wake, Waker};
 /// Slot indices woken since the last turn, and the task to wake for them.
 #[derive(Default)]
 struct Woken {
+    /// Not used by a set of one slot, where `any` says it all (and a wake
+    /// costs one lock fewer: a dispatcher's read has such a set).
     indices: Mutex<Vec<usize>>,
+    single: bool,
+    /// Set after an index is queued, so a turn with none (the usual case when
+    /// handlers finish at once) skips the lock.
+    any: AtomicBool,
     parent: Mutex<Option<Waker>>,
 }
 
@@ -38,7 +44,10 @@ impl Wake for SlotWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.queued.swap(true, Ordering::AcqRel) {
-            lock(&self.woken.indices).push(self.index);
+            if !self.woken.single {
+                lock(&self.woken.indices).push(self.index);
+            }
+            self.woken.any.store(true, Ordering::Release);
         }
         if let Some(parent) = lock(&self.woken.parent).as_ref() {
             parent.wake_by_ref();
@@ -55,12 +64,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct WakeSet {
     wakers: Vec<(Arc<SlotWaker>, Waker)>,
     woken: Arc<Woken>,
+    /// A copy of the waker in `woken.parent`, so the lock is taken only when
+    /// the task's waker changes, not every turn.
+    registered: Option<Waker>,
 }
 
 impl WakeSet {
     /// Wakers for slots `0..capacity`.
     pub(crate) fn new(capacity: usize) -> WakeSet {
-        let woken = Arc::new(Woken::default());
+        let woken = Arc::new(Woken {
+            single: capacity == 1,
+            ..Woken::default()
+        });
         let wakers = (0..capacity)
             .map(|index| {
                 let slot = Arc::new(SlotWaker {
@@ -71,7 +86,11 @@ impl WakeSet {
                 (slot.clone(), Waker::from(slot))
             })
             .collect();
-        WakeSet { wakers, woken }
+        WakeSet {
+            wakers,
+            woken,
+            registered: None,
+        }
     }
 
     /// The waker to poll slot `index` with. Clears the slot's queued flag first,
@@ -89,14 +108,40 @@ impl WakeSet {
     /// Moves the slots woken since the last call into `into` (expected empty;
     /// its capacity is recycled), and registers `cx` as the task to wake for
     /// later wakes.
-    pub(crate) fn take_woken(&self, cx: &Context<'_>, into: &mut Vec<usize>) {
-        {
-            let mut parent = lock(&self.woken.parent);
-            if !parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *parent = Some(cx.waker().clone());
+    pub(crate) fn take_woken(&mut self, cx: &Context<'_>, into: &mut Vec<usize>) {
+        self.register(cx);
+        // Cleared before the indices are taken: an index queued meanwhile sets
+        // it again, at worst making the next call find an empty queue.
+        if self.woken.any.swap(false, Ordering::AcqRel) {
+            if self.woken.single {
+                into.push(0);
+            } else {
+                std::mem::swap(into, &mut *lock(&self.woken.indices));
             }
         }
-        std::mem::swap(into, &mut *lock(&self.woken.indices));
+    }
+
+    /// As [`take_woken`](Self::take_woken), for a caller that only needs to
+    /// know whether any slot was woken.
+    pub(crate) fn take_any(&mut self, cx: &Context<'_>) -> bool {
+        self.register(cx);
+        let any = self.woken.any.swap(false, Ordering::AcqRel);
+        if any && !self.woken.single {
+            lock(&self.woken.indices).clear();
+        }
+        any
+    }
+
+    /// Registers `cx` as the task to wake, unless it already is.
+    fn register(&mut self, cx: &Context<'_>) {
+        if !self
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            *lock(&self.woken.parent) = Some(cx.waker().clone());
+            self.registered = Some(cx.waker().clone());
+        }
     }
 }
 
@@ -114,7 +159,7 @@ mod tests {
 
     #[test]
     fn a_slot_woken_twice_is_queued_once_until_rearmed() {
-        let set = WakeSet::new(4);
+        let mut set = WakeSet::new(4);
         let cx = Context::from_waker(Waker::noop());
         let mut woken = Vec::new();
         let waker = set.rearm(2).clone();
@@ -132,5 +177,46 @@ mod tests {
         waker.wake_by_ref();
         set.take_woken(&cx, &mut woken);
         assert_eq!(woken, vec![2]);
+    }
+
+    #[test]
+    fn take_any_tells_whether_a_slot_woke_and_wakes_the_task() {
+        use std::sync::atomic::AtomicUsize;
+
+        /// Counts the wakes of the task.
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let task = Arc::new(Count(AtomicUsize::new(0)));
+        let task_waker = Waker::from(task.clone());
+        let cx = Context::from_waker(&task_waker);
+        let mut set = WakeSet::new(1);
+        assert!(!set.take_any(&cx), "nothing woke yet");
+        let read = set.rearm(0).clone();
+        read.wake_by_ref();
+        assert_eq!(task.0.load(Ordering::Relaxed), 1, "the task was woken");
+        assert!(set.take_any(&cx));
+        assert!(!set.take_any(&cx), "taken once");
+        read.wake_by_ref();
+        assert!(!set.take_any(&cx), "not rearmed since: not queued again");
+        set.rearm(0);
+        read.wake_by_ref();
+        assert!(set.take_any(&cx));
+    }
+
+    #[test]
+    fn a_set_of_one_slot_reports_it_without_a_queue() {
+        let mut set = WakeSet::new(1);
+        let cx = Context::from_waker(Waker::noop());
+        let mut woken = Vec::new();
+        set.take_woken(&cx, &mut woken);
+        assert!(woken.is_empty());
+        set.rearm(0).wake_by_ref();
+        set.rearm(0).wake_by_ref();
+        set.take_woken(&cx, &mut woken);
+        assert_eq!(woken, vec![0]);
     }
 }

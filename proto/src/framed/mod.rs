@@ -202,7 +202,8 @@ impl<T: AsyncReadPooled + AsyncWrite, C> Framed<T, C> {
     /// multishot receive stays armed, with no submission per read), and
     /// frames are decoded straight from the received buffers where the codec
     /// can ([`Decoder::decode_slice`], which
-    /// [`LinesCodec`](crate::codec::LinesCodec) implements): only a frame
+    /// [`LinesCodec`](crate::codec::LinesCodec) implements, and
+    /// [`RespCodec`](crate::resp::RespCodec) for whole commands): only a frame
     /// that straddles two buffers is copied into the read buffer. With a codec
     /// that cannot, every byte is copied once into the read buffer — which an
     /// owned read avoids — so this path is opt-in.

@@ -28,9 +28,16 @@ use crate::codec::Decoder;
 /// with [`io::ErrorKind::InvalidData`] instead of growing memory.
 pub const DEFAULT_MAX_BUFFER: usize = 8 * 1024 * 1024;
 
-/// Spare capacity guaranteed before each read, in bytes. A small request fits in
-/// one read; bigger frames grow the buffer as they arrive (codecs may `reserve`).
+/// Spare capacity a read starts with when the buffer is (re)grown, in bytes. A
+/// small request fits in one read; bigger frames grow the buffer as they
+/// arrive (codecs may `reserve`).
 const READ_CHUNK: usize = 8 * 1024;
+
+/// Least spare capacity a read goes ahead with, without growing the buffer
+/// first. Below a whole [`READ_CHUNK`], so that a buffer some frames were
+/// split off is read into as it is: growing it (usually taking its front back)
+/// on every read costs more than a read of a few kilobytes fewer.
+const MIN_READ: usize = READ_CHUNK / 2;
 
 /// The read buffer and what decoding it depends on.
 struct Buffer {
@@ -164,7 +171,7 @@ impl<T: AsyncRead> ReadState<T> {
                     return Poll::Ready(next);
                 }
                 let mut buf = std::mem::take(&mut buffer.buf);
-                if buf.capacity() - buf.len() < READ_CHUNK {
+                if buf.capacity() - buf.len() < MIN_READ {
                     buf.reserve(READ_CHUNK);
                 }
                 let start = buf.len();

@@ -87,6 +87,13 @@ impl<T: AsyncWrite> WriteState<T> {
                     io::ErrorKind::WriteZero,
                     "peer accepted no more bytes",
                 )),
+                // All written (the usual case): `clear` keeps the buffer's
+                // front where `advance` would move it, so the next encode
+                // finds the whole capacity without reclaiming it first.
+                Ok(n) if n >= buf.len() => {
+                    buf.clear();
+                    None
+                }
                 Ok(n) => {
                     buf.advance(n);
                     None
@@ -105,7 +112,6 @@ impl<T: AsyncWrite> WriteState<T> {
     /// anything encoded meanwhile, and its allocation is reused when possible.
     fn take_back(&mut self, mut rest: BytesMut) {
         if rest.is_empty() && self.buf.is_empty() {
-            rest.clear();
             self.buf = rest;
         } else if !rest.is_empty() {
             rest.extend_from_slice(&self.buf);

@@ -153,73 +153,73 @@ impl Server {
         let mut tags: HashSet<Tag> = HashSet::with_capacity(self.max_in_flight);
         let mut shutdown = pin!(shutdown);
         let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, (Tag, Resp)> = Ending::new();
-        std::future::poll_fn(|cx| loop {
-            if ending.reading && shutdown.as_mut().poll(cx).is_ready() {
-                ending.reading = false;
-            }
-            let mut progressed = false;
-            while ending.reading
-                && !in_flight.is_full()
-                && framed.write_buffered() < self.backpressure
-            {
-                match framed.poll_next(cx) {
-                    Poll::Ready(Some(Ok((tag, request)))) => {
-                        progressed = true;
-                        if !tags.insert(tag) {
-                            ending.fail(ServerError::DuplicateTag(tag));
-                            break;
+        std::future::poll_fn(|cx| {
+            ending.begin_turn(shutdown.as_mut(), cx);
+            loop {
+                let mut progressed = false;
+                while ending.may_read()
+                    && !in_flight.is_full()
+                    && framed.write_buffered() < self.backpressure
+                {
+                    match ending.poll_read(&mut framed) {
+                        Poll::Ready(Some(Ok((tag, request)))) => {
+                            progressed = true;
+                            if !tags.insert(tag) {
+                                ending.fail(ServerError::DuplicateTag(tag));
+                                break;
+                            }
+                            in_flight.push(tag, handler(request));
                         }
-                        in_flight.push(tag, handler(request));
+                        Poll::Ready(Some(Err(e))) => {
+                            ending.decode_failed(error_reply(&e), ServerError::Codec(e));
+                        }
+                        Poll::Ready(None) => ending.reading = false,
+                        Poll::Pending => {}
                     }
-                    Poll::Ready(Some(Err(e))) => {
-                        ending.decode_failed(error_reply(&e), ServerError::Codec(e));
-                    }
-                    Poll::Ready(None) => ending.reading = false,
-                    Poll::Pending => break,
                 }
-            }
-            in_flight.poll_woken(cx);
-            // Set when the connection must end without the responses still running.
-            let mut abort = false;
-            // Set once encoding failed: nothing more is written.
-            let mut encode_failed = false;
-            // Unlike the pipelined server, a handler failure does not drop the
-            // other responses finished this turn: they are complete and tagged.
-            while let Some((tag, output)) = in_flight.pop_ready() {
-                progressed = true;
-                tags.remove(&tag);
-                match output {
-                    Ok(response) if !encode_failed => {
-                        if let Err(e) = framed.encode((tag, response)) {
+                in_flight.poll_woken(cx);
+                // Set when the connection must end without the responses still running.
+                let mut abort = false;
+                // Set once encoding failed: nothing more is written.
+                let mut encode_failed = false;
+                // Unlike the pipelined server, a handler failure does not drop the
+                // other responses finished this turn: they are complete and tagged.
+                while let Some((tag, output)) = in_flight.pop_ready() {
+                    progressed = true;
+                    tags.remove(&tag);
+                    match output {
+                        Ok(response) if !encode_failed => {
+                            if let Err(e) = framed.encode((tag, response)) {
+                                abort = true;
+                                encode_failed = true;
+                                ending.fail(ServerError::Codec(e));
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
                             abort = true;
-                            encode_failed = true;
-                            ending.fail(ServerError::Codec(e));
+                            ending.handler_failed(ServerError::Handler(e));
                         }
                     }
-                    Ok(_) => {}
-                    Err(e) => {
-                        abort = true;
-                        ending.handler_failed(ServerError::Handler(e));
-                    }
                 }
-            }
-            if abort {
-                in_flight.clear();
-                tags.clear();
-            }
-            let finish = ending.poll_finish(
-                &mut framed,
-                in_flight.is_empty(),
-                &mut progressed,
-                cx,
-                |e| ServerError::Codec(e.into()),
-            );
-            if let Poll::Ready(end) = finish {
-                in_flight.clear();
-                return Poll::Ready(end);
-            }
-            if !progressed {
-                return Poll::Pending;
+                if abort {
+                    in_flight.clear();
+                    tags.clear();
+                }
+                let finish = ending.poll_finish(
+                    &mut framed,
+                    in_flight.is_empty(),
+                    &mut progressed,
+                    cx,
+                    |e| ServerError::Codec(e.into()),
+                );
+                if let Poll::Ready(end) = finish {
+                    in_flight.clear();
+                    return Poll::Ready(end);
+                }
+                if !progressed {
+                    return Poll::Pending;
+                }
             }
         })
         .await

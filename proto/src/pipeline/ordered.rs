@@ -7,6 +7,12 @@
 //! requests in flight therefore costs O(woken) per turn, never O(N) — the
 //! quadratic collapse tokio-proto suffered when it re-polled every in-flight
 //! request on every event.
+//!
+//! A future must not move once polled, so it lives in a box; but a box per
+//! request is an allocation and a free per request, a good share of what a
+//! small request costs. So each slot keeps its box (of `Option<F>`) for the
+//! next future it holds: a finished future is dropped in place, and the next
+//! one written into the same allocation.
 
 use std::fmt;
 use std::future::Future;
@@ -15,10 +21,29 @@ use std::task::{Context, Poll};
 
 use crate::dispatch::wake::WakeSet;
 
-enum Slot<F: Future> {
-    Empty,
-    Running(Pin<Box<F>>),
-    Done(F::Output),
+/// One place in the ring: empty, running (a future in `home`) or done (an
+/// output).
+struct Slot<F: Future> {
+    /// Where this slot's futures live: allocated on first use, then reused.
+    home: Option<Pin<Box<Option<F>>>>,
+    output: Option<F::Output>,
+}
+
+impl<F: Future> Slot<F> {
+    fn empty() -> Self {
+        Slot {
+            home: None,
+            output: None,
+        }
+    }
+
+    /// Drops the future or output held here, keeping the box.
+    fn clear(&mut self) {
+        if let Some(home) = &mut self.home {
+            home.set(None);
+        }
+        self.output = None;
+    }
 }
 
 /// A bounded, ordered set of in-flight futures.
@@ -36,7 +61,7 @@ impl<F: Future> Ordered<F> {
     pub(crate) fn new(capacity: usize) -> Ordered<F> {
         let capacity = capacity.max(1);
         Ordered {
-            slots: (0..capacity).map(|_| Slot::Empty).collect(),
+            slots: (0..capacity).map(|_| Slot::empty()).collect(),
             wake: WakeSet::new(capacity),
             head: 0,
             len: 0,
@@ -55,8 +80,7 @@ impl<F: Future> Ordered<F> {
     /// Adds the future `make` builds behind the others and polls it once.
     ///
     /// Taking a constructor rather than the future lets the compiler build a
-    /// large future (a whole request's handler) straight in its box instead of
-    /// on the stack and then copying it there.
+    /// large future (a whole request's handler) in place where it can.
     ///
     /// # Panics
     /// If the set is full: callers check [`is_full`](Self::is_full) first.
@@ -65,16 +89,27 @@ impl<F: Future> Ordered<F> {
         assert!(!self.is_full(), "Ordered::push on a full set");
         let index = (self.head + self.len) % self.slots.len();
         self.len += 1;
-        self.slots[index] = Slot::Running(Box::pin(make()));
+        let slot = &mut self.slots[index];
+        match &mut slot.home {
+            Some(home) => home.set(Some(make())),
+            None => slot.home = Some(Box::pin(Some(make()))),
+        }
         self.poll_slot(index);
     }
 
     fn poll_slot(&mut self, index: usize) {
         let waker = self.wake.rearm(index);
-        if let Slot::Running(future) = &mut self.slots[index] {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(waker)) {
-                self.slots[index] = Slot::Done(output);
-            }
+        let slot = &mut self.slots[index];
+        let Some(home) = &mut slot.home else {
+            return;
+        };
+        let Some(future) = home.as_mut().as_pin_mut() else {
+            return;
+        };
+        if let Poll::Ready(output) = future.poll(&mut Context::from_waker(waker)) {
+            // Dropped now, as it would be without the reuse.
+            home.set(None);
+            slot.output = Some(output);
         }
     }
 
@@ -91,12 +126,10 @@ impl<F: Future> Ordered<F> {
 
     /// Takes the oldest output, if the oldest future has finished.
     pub(crate) fn pop_ready(&mut self) -> Option<F::Output> {
-        if self.len == 0 || !matches!(self.slots[self.head], Slot::Done(_)) {
+        if self.len == 0 {
             return None;
         }
-        let Slot::Done(output) = std::mem::replace(&mut self.slots[self.head], Slot::Empty) else {
-            unreachable!("checked Done above");
-        };
+        let output = self.slots[self.head].output.take()?;
         self.head = (self.head + 1) % self.slots.len();
         self.len -= 1;
         Some(output)
@@ -105,7 +138,7 @@ impl<F: Future> Ordered<F> {
     /// Drops every future still in flight.
     pub(crate) fn clear(&mut self) {
         for slot in &mut self.slots {
-            *slot = Slot::Empty;
+            slot.clear();
         }
         self.len = 0;
     }
@@ -211,6 +244,50 @@ mod tests {
                 polls.get()
             );
         }
+    }
+
+    /// Sets its flag when dropped.
+    struct DropFlag(Rc<Cell<bool>>);
+
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+
+    /// `gate`'s value, holding `flag` until it finishes.
+    async fn flagged(gate: Gate, flag: DropFlag) -> usize {
+        let _flag = flag;
+        gate.await
+    }
+
+    #[test]
+    fn a_slot_reuses_its_box_and_drops_a_finished_future_at_once() {
+        let mut set = Ordered::new(1);
+        let home = |set: &Ordered<_>| set.slots[0].home.as_deref().map(std::ptr::from_ref);
+        let (first, (open, _, _)) = gate(1);
+        open.set(true);
+        let dropped = Rc::new(Cell::new(false));
+        set.push_with(|| flagged(first, DropFlag(dropped.clone())));
+        assert!(
+            dropped.get(),
+            "the finished future was dropped before its output was taken"
+        );
+        let first_home = home(&set);
+        assert!(first_home.is_some());
+        assert_eq!(set.pop_ready(), Some(1));
+        let (second, (open, _, waker)) = gate(2);
+        set.push_with(|| flagged(second, DropFlag(Rc::new(Cell::new(false)))));
+        assert_eq!(
+            home(&set),
+            first_home,
+            "the second future went into the first one's box"
+        );
+        assert_eq!(set.pop_ready(), None);
+        open.set(true);
+        waker.borrow().as_ref().unwrap().wake_by_ref();
+        set.poll_woken(&mut Context::from_waker(Waker::noop()));
+        assert_eq!(set.pop_ready(), Some(2));
     }
 
     #[test]

@@ -181,64 +181,76 @@ impl Server {
         let mut shutdown = pin!(shutdown);
         let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, Resp> = Ending::new();
         let mut idle = IdleTimer::new(self.idle_timeout, self.request_timeout);
-        std::future::poll_fn(|cx| loop {
-            if ending.reading && (shutdown.as_mut().poll(cx).is_ready() || is_done(framed.codec()))
-            {
-                ending.reading = false;
-            }
-            let mut progressed = false;
-            while ending.reading
-                && !in_flight.is_full()
-                && framed.write_buffered() < self.backpressure
-            {
-                match framed.poll_next(cx) {
-                    Poll::Ready(Some(Ok(request))) => {
-                        in_flight.push_with(|| handler(request));
-                        progressed = true;
-                    }
-                    Poll::Ready(Some(Err(e))) => {
-                        ending.decode_failed(error_reply(&e), ServerError::Codec(e));
-                    }
-                    Poll::Ready(None) => ending.reading = false,
-                    Poll::Pending => break,
+        std::future::poll_fn(|cx| {
+            ending.begin_turn(shutdown.as_mut(), cx);
+            loop {
+                if ending.reading && is_done(framed.codec()) {
+                    ending.reading = false;
                 }
-            }
-            in_flight.poll_woken(cx);
-            // In request order: the first failure drops every later request,
-            // where the multiplexed server still writes the others finished.
-            while let Some(output) = in_flight.pop_ready() {
-                progressed = true;
-                match output {
-                    Ok(response) => {
-                        if let Err(e) = framed.encode(response) {
+                let mut progressed = false;
+                while ending.may_read()
+                    && !in_flight.is_full()
+                    && framed.write_buffered() < self.backpressure
+                {
+                    match ending.poll_read(&mut framed) {
+                        Poll::Ready(Some(Ok(request))) => {
+                            in_flight.push_with(|| handler(request));
+                            progressed = true;
+                        }
+                        Poll::Ready(Some(Err(e))) => {
+                            ending.decode_failed(error_reply(&e), ServerError::Codec(e));
+                        }
+                        Poll::Ready(None) => ending.reading = false,
+                        Poll::Pending => {}
+                    }
+                }
+                in_flight.poll_woken(cx);
+                // In request order: the first failure drops every later request,
+                // where the multiplexed server still writes the others finished.
+                while let Some(output) = in_flight.pop_ready() {
+                    progressed = true;
+                    match output {
+                        Ok(response) => {
+                            if let Err(e) = framed.encode(response) {
+                                in_flight.clear();
+                                ending.fail(ServerError::Codec(e));
+                            }
+                        }
+                        Err(e) => {
                             in_flight.clear();
-                            ending.fail(ServerError::Codec(e));
+                            ending.handler_failed(ServerError::Handler(e));
                         }
                     }
-                    Err(e) => {
-                        in_flight.clear();
-                        ending.handler_failed(ServerError::Handler(e));
-                    }
                 }
-            }
-            let finish = ending.poll_finish(
-                &mut framed,
-                in_flight.is_empty(),
-                &mut progressed,
-                cx,
-                |e| ServerError::Codec(e.into()),
-            );
-            if let Poll::Ready(end) = finish {
-                in_flight.clear();
-                return Poll::Ready(end);
-            }
-            let quiet = ending.reading && in_flight.is_empty() && framed.write_buffered() == 0;
-            if idle.poll_expired(quiet, framed.read_buffered() > 0, progressed, cx) {
-                ending.reading = false;
-                continue;
-            }
-            if !progressed {
-                return Poll::Pending;
+                // A request just read may have ended the connection (QUIT).
+                if ending.reading && is_done(framed.codec()) {
+                    ending.reading = false;
+                }
+                let finish = ending.poll_finish(
+                    &mut framed,
+                    in_flight.is_empty(),
+                    &mut progressed,
+                    cx,
+                    |e| ServerError::Codec(e.into()),
+                );
+                if let Poll::Ready(end) = finish {
+                    in_flight.clear();
+                    return Poll::Ready(end);
+                }
+                let quiet = ending.reading && in_flight.is_empty() && framed.write_buffered() == 0;
+                if idle.poll_expired(quiet, framed.read_buffered() > 0, progressed, cx) {
+                    ending.reading = false;
+                    continue;
+                }
+                // Another pass only if this one made room to read more (a
+                // response freed a slot, a flush drained the backpressure):
+                // whatever else can move on has a waker registered.
+                let may_read = ending.may_read()
+                    && !in_flight.is_full()
+                    && framed.write_buffered() < self.backpressure;
+                if !(progressed && may_read) {
+                    return Poll::Pending;
+                }
             }
         })
         .await
@@ -270,7 +282,8 @@ impl IdleTimer {
     }
 
     /// True when the connection should close. `progressed` (a request decoded or
-    /// a response written this turn) restarts the clock.
+    /// a response written this turn) restarts the clock; when the connection
+    /// is quiet the timer is armed at once, as no further pass may come.
     fn poll_expired(
         &mut self,
         quiet: bool,
@@ -281,11 +294,15 @@ impl IdleTimer {
         if self.idle.is_none() && self.request.is_none() {
             return false;
         }
-        if !quiet || progressed {
+        if !quiet {
             self.quiet_since = None;
             self.partial_since = None;
             self.sleep = None;
             return false;
+        }
+        if progressed {
+            self.quiet_since = None;
+            self.partial_since = None;
         }
         let now = Instant::now();
         let quiet_since = *self.quiet_since.get_or_insert(now);

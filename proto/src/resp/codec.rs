@@ -4,6 +4,8 @@
 //! The decoding lives in `decode.rs` and the encoding in `encode.rs`; this file
 //! holds what they share: the limits and the switch between server and client use.
 
+use std::ops::Range;
+
 use super::decode::DecodeState;
 use super::Limits;
 
@@ -42,6 +44,9 @@ pub struct RespCodec {
     pub(super) inline: bool,
     /// The frame being decoded, kept between calls so no byte is parsed twice.
     pub(super) state: DecodeState,
+    /// Where the arguments of a whole command are (see `command.rs`): kept
+    /// between commands so finding them allocates nothing.
+    pub(super) args: Vec<Range<usize>>,
 }
 
 impl RespCodec {
@@ -56,6 +61,7 @@ impl RespCodec {
             limits,
             inline: true,
             state: DecodeState::default(),
+            args: Vec::new(),
         }
     }
 

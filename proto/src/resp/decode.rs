@@ -16,8 +16,8 @@
 //! - aggregates being filled sit on an explicit stack, [`DecodeState::open`],
 //!   bounded by [`Limits::max_depth`](super::Limits), so nesting never recurses.
 //!
-//! A small command that arrives whole goes through the same steps in one call.
-//! Bulk strings are split off the read buffer without copying.
+//! A command that arrives whole takes a shorter path (`command.rs`). Bulk
+//! strings are split off the read buffer without copying.
 
 use std::io;
 
@@ -59,6 +59,11 @@ impl DecodeState {
     /// Whether no frame is partly decoded.
     fn is_idle(&self) -> bool {
         matches!(self.pending, Pending::Line) && self.open.is_empty()
+    }
+
+    /// Forgets how far an unfinished line was scanned: its bytes were taken.
+    pub(super) fn reset_scan(&mut self) {
+        self.scanned = 0;
     }
 
     /// Hands a finished element to the innermost open aggregate, closing every
@@ -194,6 +199,15 @@ impl Decoder for RespCodec {
     type Error = Error;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, Error> {
+        if self.state.is_idle() {
+            // The call after each frame, when that frame was all there was.
+            if src.is_empty() {
+                return Ok(None);
+            }
+            if let Some(command) = self.take_command(src) {
+                return Ok(Some(command));
+            }
+        }
         let decoded = self.decode_frame(src);
         if decoded.is_err() {
             // The stream is corrupt; drop the partial frame rather than keep
@@ -201,6 +215,17 @@ impl Decoder for RespCodec {
             self.state = DecodeState::default();
         }
         decoded
+    }
+
+    /// Decodes a whole command (see `command.rs`), copying it once; anything
+    /// else is left for [`decode`](Decoder::decode), as is every frame begun
+    /// there.
+    fn decode_slice(&mut self, src: &mut &[u8]) -> Result<Option<Frame>, Error> {
+        Ok(self
+            .state
+            .is_idle()
+            .then(|| self.copy_command(src))
+            .flatten())
     }
 
     /// Like the default, but also reports a frame whose bytes were already

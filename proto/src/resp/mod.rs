@@ -31,6 +31,7 @@
 //! ```
 
 mod codec;
+mod command;
 mod connection;
 mod decode;
 mod encode;

@@ -10,6 +10,7 @@
 //! a connection `ringo_service::redis::Server` answers it itself and then
 //! closes the connection, as only the connection layer can.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,7 +25,8 @@ use crate::store::{parse_integer, Condition, IncrementError, Remaining, Store, T
 /// A command's implementation: the store and the arguments after the name.
 type Handler = fn(&Store, &[Bytes]) -> Result<Frame, Failure>;
 
-/// Every command, by lower-case name (the form Redis's messages use).
+/// Every command, by lower-case name (the form Redis's messages use), in
+/// order, so a name is found by binary search.
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("command", command),
     ("config", config),
@@ -73,18 +75,22 @@ pub enum Failure {
     Reply(String),
 }
 
-/// Answers one request.
-pub fn execute(store: &Store, request: Frame) -> Frame {
-    let Some(args) = arguments(request) else {
+/// Answers one request. `args` is scratch space for its words, kept between
+/// requests so that they cost no allocation; it is left empty.
+pub fn execute(store: &Store, request: Frame, args: &mut Vec<Bytes>) -> Frame {
+    let reply = answer(store, request, args);
+    args.clear();
+    reply
+}
+
+fn answer(store: &Store, request: Frame, args: &mut Vec<Bytes>) -> Frame {
+    if !arguments(request, args) {
         return error("ERR Protocol error: expected an array of bulk strings".to_owned());
-    };
+    }
     let Some((name, rest)) = args.split_first() else {
         return error("ERR empty command".to_owned());
     };
-    let Some((command, handler)) = COMMANDS
-        .iter()
-        .find(|(command, _)| name.eq_ignore_ascii_case(command.as_bytes()))
-    else {
+    let Some(&(command, handler)) = find_command(name) else {
         return error(unknown_command(name, rest));
     };
     match handler(store, rest) {
@@ -98,24 +104,36 @@ pub fn execute(store: &Store, request: Frame) -> Frame {
     }
 }
 
-/// The commands as a service, for `ringo_service::redis::serve`.
+/// The commands as a service, for `ringo_service::redis::serve`. Each worker
+/// makes its own, so the scratch space for arguments is per thread.
 pub fn service(store: Arc<Store>) -> impl Service<Frame, Response = Frame, Error = Infallible> {
-    service_fn(move |request| std::future::ready(Ok(execute(&store, request))))
+    let args = RefCell::new(Vec::new());
+    service_fn(move |request| {
+        std::future::ready(Ok(execute(&store, request, &mut args.borrow_mut())))
+    })
 }
 
-/// A command's words, if `request` is an array of strings (inline commands
-/// arrive as one too).
-fn arguments(request: Frame) -> Option<Vec<Bytes>> {
+/// Puts a command's words into `args` (expected empty), if `request` is an
+/// array of strings (inline commands arrive as one too).
+fn arguments(request: Frame, args: &mut Vec<Bytes>) -> bool {
     let Frame::Array(items) = request else {
-        return None;
+        return false;
     };
-    items
-        .into_iter()
-        .map(|item| match item {
-            Frame::Bulk(word) | Frame::Simple(word) => Some(word),
-            _ => None,
-        })
-        .collect()
+    for item in items {
+        match item {
+            Frame::Bulk(word) | Frame::Simple(word) => args.push(word),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The row of the command `name`, in any case.
+fn find_command(name: &[u8]) -> Option<&'static (&'static str, Handler)> {
+    // `name` compared as if lower case, as the table is.
+    let order = |command: &str| command.bytes().cmp(name.iter().map(u8::to_ascii_lowercase));
+    let found = COMMANDS.binary_search_by(|(command, _)| order(command));
+    found.ok().and_then(|index| COMMANDS.get(index))
 }
 
 /// redis-server's reply to an unknown command: the name, then the arguments
@@ -224,7 +242,7 @@ fn set(store: &Store, args: &[Bytes]) -> Result<Frame, Failure> {
             _ => return Err(Failure::Syntax),
         }
     }
-    let outcome = store.set(key.clone(), value.clone(), ttl, when);
+    let outcome = store.set(key, value, ttl, when);
     Ok(match (reply_previous, outcome.written) {
         (true, _) => bulk_or_null(outcome.previous),
         (false, true) => ok(),
@@ -250,7 +268,7 @@ fn exists(store: &Store, args: &[Bytes]) -> Result<Frame, Failure> {
 
 /// Shared by the four counters: adds `delta` to `key`.
 fn add(store: &Store, key: &Bytes, delta: i64) -> Result<Frame, Failure> {
-    match store.increment(key.clone(), delta) {
+    match store.increment(key, delta) {
         Ok(n) => Ok(Frame::Integer(n)),
         Err(IncrementError::NotInteger) => Err(Failure::NotInteger),
         Err(IncrementError::Overflow) => Err(Failure::Reply(
@@ -306,13 +324,13 @@ fn mset(store: &Store, args: &[Bytes]) -> Result<Frame, Failure> {
     if args.is_empty() || !pairs.remainder().is_empty() {
         return Err(Failure::Arity);
     }
-    let pairs = pairs
+    let pairs: Vec<(&[u8], &[u8])> = pairs
         .filter_map(|pair| match pair {
-            [key, value] => Some((key.clone(), value.clone())),
+            [key, value] => Some((&key[..], &value[..])),
             _ => None,
         })
         .collect();
-    store.set_many(pairs);
+    store.set_many(&pairs);
     Ok(ok())
 }
 
@@ -449,4 +467,24 @@ fn info(store: &Store, _: &[Bytes]) -> Result<Frame, Failure> {
          # Keyspace\r\ndb0:keys={keys},expires={expiring},avg_ttl=0\r\n"
     );
     Ok(Frame::Bulk(text.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_in_order_and_found_in_any_case() {
+        for pair in COMMANDS.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{} before {}", pair[0].0, pair[1].0);
+        }
+        let find = |name: &[u8]| find_command(name).map(|(command, _)| *command);
+        for (command, _) in COMMANDS {
+            assert_eq!(find(command.to_uppercase().as_bytes()), Some(*command));
+        }
+        assert_eq!(find(b"GeT"), Some("get"));
+        for unknown in [&b""[..], b"ge", b"gets", b"zzz", b"\xff"] {
+            assert_eq!(find(unknown), None, "{unknown:?}");
+        }
+    }
 }

@@ -9,6 +9,11 @@
 //! on several keys (`MSET`) lock their shards in index order, so they are atomic
 //! and cannot deadlock.
 //!
+//! The store keeps its own copy of every key and value it is given. The
+//! arguments of a command are slices of the connection's read buffer, and
+//! keeping one would keep that whole buffer (kilobytes) alive for a few bytes
+//! of value, and make the connection allocate a new buffer for its next read.
+//!
 //! Expiry works as in Redis, lazily and actively: a key past its deadline is
 //! removed when a command touches it, and [`spawn_sweeper`] removes the rest
 //! periodically. Where Redis samples random volatile keys, each shard here keeps
@@ -114,15 +119,21 @@ impl Shard {
         self.map.get_mut(key)
     }
 
-    /// Stores `entry` under `key`, replacing any entry and its deadline.
-    fn insert(&mut self, key: Bytes, entry: Entry) {
-        if let Some(at) = entry.expires_at {
-            self.deadlines.insert((at, key.clone()));
+    /// Moves the deadline index entry of the stored `key` from `old` to `new`.
+    fn move_deadline(&mut self, key: &[u8], old: Option<Instant>, new: Option<Instant>) {
+        if old == new {
+            return;
         }
-        if let Some(old) = self.map.insert(key.clone(), entry) {
-            if let Some(at) = old.expires_at {
-                self.deadlines.remove(&(at, key));
-            }
+        // Index under the map's own copy of the key, shared with it.
+        let Some((key, _)) = self.map.get_key_value(key) else {
+            return;
+        };
+        let key = key.clone();
+        if let Some(old) = old {
+            self.deadlines.remove(&(old, key.clone()));
+        }
+        if let Some(new) = new {
+            self.deadlines.insert((new, key));
         }
     }
 
@@ -140,44 +151,55 @@ impl Shard {
             return false;
         };
         let old = std::mem::replace(&mut entry.expires_at, at);
-        // `live` returned the map's own key; fetch it to index under the same bytes.
-        let Some((key, _)) = self.map.get_key_value(key) else {
-            return false;
-        };
-        let key = key.clone();
-        if let Some(old) = old {
-            self.deadlines.remove(&(old, key.clone()));
-        }
-        if let Some(at) = at {
-            self.deadlines.insert((at, key));
-        }
+        self.move_deadline(key, old, at);
         true
     }
 
+    /// Writes `value` (the store's own copy) under `key` when `when` allows.
+    /// A new key is copied in; an existing one keeps the map's copy, so
+    /// overwriting a key costs one lookup.
     fn set(
         &mut self,
-        key: Bytes,
+        key: &[u8],
         value: Bytes,
         ttl: Ttl,
         when: Condition,
         now: Instant,
     ) -> SetOutcome {
-        let current = self.live(&key, now);
-        let previous = current.as_ref().map(|e| e.value.clone());
-        let kept = current.and_then(|e| e.expires_at);
+        let current = self.live(key, now);
         let written = match when {
             Condition::Always => true,
-            Condition::IfAbsent => previous.is_none(),
-            Condition::IfPresent => previous.is_some(),
+            Condition::IfAbsent => current.is_none(),
+            Condition::IfPresent => current.is_some(),
         };
-        if written {
-            let expires_at = match ttl {
-                Ttl::Forever => None,
-                Ttl::At(at) => Some(at),
-                Ttl::Keep => kept,
-            };
-            self.insert(key, Entry { value, expires_at });
+        if !written {
+            let previous = current.map(|e| e.value.clone());
+            return SetOutcome { written, previous };
         }
+        let deadline = |kept| match ttl {
+            Ttl::Forever => None,
+            Ttl::At(at) => Some(at),
+            Ttl::Keep => kept,
+        };
+        let previous = match current {
+            Some(entry) => {
+                let old = entry.expires_at;
+                let new = deadline(old);
+                entry.expires_at = new;
+                // Moved out rather than cloned: a clone of a value would
+                // cost an allocation (its first clone makes it shared).
+                let previous = std::mem::replace(&mut entry.value, value);
+                self.move_deadline(key, old, new);
+                Some(previous)
+            }
+            None => {
+                let expires_at = deadline(None);
+                self.map
+                    .insert(Bytes::copy_from_slice(key), Entry { value, expires_at });
+                self.move_deadline(key, None, expires_at);
+                None
+            }
+        };
         SetOutcome { written, previous }
     }
 
@@ -202,7 +224,8 @@ impl Shard {
 #[derive(Debug)]
 pub struct Store {
     shards: Box<[Mutex<Shard>]>,
-    hasher: RandomState,
+    /// Random per store, so which keys share a shard cannot be known ahead.
+    seed: u64,
 }
 
 impl Store {
@@ -210,13 +233,32 @@ impl Store {
     pub fn new(shards: usize) -> Store {
         Store {
             shards: (0..shards.max(1)).map(|_| Mutex::default()).collect(),
-            hasher: RandomState::new(),
+            seed: RandomState::new().hash_one(0u8),
         }
     }
 
+    /// The shard of `key`, from a multiplicative hash (FxHash's step, a word
+    /// at a time) rather than a second SipHash: the maps inside the shards
+    /// use the keyed SipHash, which is what stops hash flooding, so a client
+    /// that crowds its keys into one shard only makes workers wait on that
+    /// shard's lock more often. For a short key this costs about a dozen
+    /// instructions where SipHash takes a couple of hundred, a good part of
+    /// what a `GET` costs.
     fn shard_index(&self, key: &[u8]) -> usize {
-        // The modulo keeps the index below `shards.len()`, which is at least 1.
-        (self.hasher.hash_one(key) % self.shards.len() as u64) as usize
+        const MULTIPLIER: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut words = key.chunks_exact(8);
+        let mut hash = self.seed ^ key.len() as u64;
+        for word in &mut words {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            hash = (hash ^ word).wrapping_mul(MULTIPLIER);
+        }
+        for &byte in words.remainder() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(MULTIPLIER);
+        }
+        // The high bits mix every input bit; `high * len >> 64` maps them
+        // onto `0..len` (Lemire's reduction), so the index is below
+        // `shards.len()`.
+        ((u128::from(hash) * self.shards.len() as u128) >> 64) as usize
     }
 
     /// Locks shard `index`, which must come from `shard_index` or a range
@@ -240,14 +282,15 @@ impl Store {
     }
 
     /// Writes `value` under `key` when `when` allows, with the time to live `ttl`.
-    pub fn set(&self, key: Bytes, value: Bytes, ttl: Ttl, when: Condition) -> SetOutcome {
+    pub fn set(&self, key: &[u8], value: &[u8], ttl: Ttl, when: Condition) -> SetOutcome {
         let now = Instant::now();
-        self.shard(&key).set(key, value, ttl, when, now)
+        let value = Bytes::copy_from_slice(value);
+        self.shard(key).set(key, value, ttl, when, now)
     }
 
     /// Writes every pair at once: no reader sees some written and others not.
     /// A key given twice ends with its last value, as in Redis.
-    pub fn set_many(&self, pairs: Vec<(Bytes, Bytes)>) {
+    pub fn set_many(&self, pairs: &[(&[u8], &[u8])]) {
         let now = Instant::now();
         let indexes: Vec<usize> = pairs.iter().map(|(k, _)| self.shard_index(k)).collect();
         let mut order = indexes.clone();
@@ -256,8 +299,9 @@ impl Store {
         // Lock in index order, so two MSETs can never wait on each other.
         let mut guards: HashMap<usize, MutexGuard<'_, Shard>> =
             order.into_iter().map(|i| (i, self.lock(i))).collect();
-        for ((key, value), index) in pairs.into_iter().zip(indexes) {
+        for (&(key, value), index) in pairs.iter().zip(indexes) {
             if let Some(shard) = guards.get_mut(&index) {
+                let value = Bytes::copy_from_slice(value);
                 shard.set(key, value, Ttl::Forever, Condition::Always, now);
             }
         }
@@ -279,10 +323,10 @@ impl Store {
 
     /// Adds `delta` to the integer stored at `key` (0 if missing); the result.
     /// The key keeps its deadline, as in Redis.
-    pub fn increment(&self, key: Bytes, delta: i64) -> Result<i64, IncrementError> {
+    pub fn increment(&self, key: &[u8], delta: i64) -> Result<i64, IncrementError> {
         let now = Instant::now();
-        let mut shard = self.shard(&key);
-        let (current, ttl) = match shard.live(&key, now) {
+        let mut shard = self.shard(key);
+        let (current, ttl) = match shard.live(key, now) {
             Some(entry) => (
                 parse_integer(&entry.value).ok_or(IncrementError::NotInteger)?,
                 Ttl::Keep,
@@ -438,9 +482,9 @@ mod tests {
     fn expired_keys_vanish_on_access_and_on_sweep() {
         let store = Store::new(4);
         let past = Instant::now();
-        store.set("a".into(), "1".into(), Ttl::At(past), Condition::Always);
-        store.set("b".into(), "2".into(), Ttl::At(past), Condition::Always);
-        store.set("c".into(), "3".into(), Ttl::Forever, Condition::Always);
+        store.set(b"a", b"1", Ttl::At(past), Condition::Always);
+        store.set(b"b", b"2", Ttl::At(past), Condition::Always);
+        store.set(b"c", b"3", Ttl::Forever, Condition::Always);
         assert_eq!(store.get(b"a"), None, "lazy expiry on access");
         assert_eq!(store.len(), (1, 0), "expired keys are not counted");
         assert_eq!(store.sweep(), 1, "the sweep removes the key nobody touched");
@@ -449,13 +493,52 @@ mod tests {
     }
 
     #[test]
+    fn the_store_keeps_its_own_copies() {
+        let store = Store::new(2);
+        let request = Bytes::copy_from_slice(b"keyvalue");
+        store.set(
+            &request[..3],
+            &request[3..],
+            Ttl::Forever,
+            Condition::Always,
+        );
+        store.set(
+            &request[..3],
+            &request[3..],
+            Ttl::Forever,
+            Condition::Always,
+        );
+        assert!(
+            request.is_unique(),
+            "nothing stored points into the request"
+        );
+        assert_eq!(store.get(b"key"), Some(Bytes::from_static(b"value")));
+    }
+
+    #[test]
+    fn keys_spread_over_every_shard_and_stay_in_range() {
+        let store = Store::new(8);
+        let mut counts = [0usize; 8];
+        for i in 0..8000 {
+            counts[store.shard_index(format!("key:{i:012}").as_bytes())] += 1;
+        }
+        counts[store.shard_index(b"")] += 1;
+        for (shard, &count) in counts.iter().enumerate() {
+            assert!(
+                (700..1300).contains(&count),
+                "shard {shard}: {count} of 8000 keys"
+            );
+        }
+    }
+
+    #[test]
     fn a_plain_set_clears_the_deadline_and_keepttl_keeps_it() {
         let store = Store::new(1);
         let later = Instant::now() + Duration::from_secs(100);
-        store.set("k".into(), "v".into(), Ttl::At(later), Condition::Always);
-        store.set("k".into(), "w".into(), Ttl::Keep, Condition::Always);
+        store.set(b"k", b"v", Ttl::At(later), Condition::Always);
+        store.set(b"k", b"w", Ttl::Keep, Condition::Always);
         assert!(matches!(store.remaining(b"k"), Remaining::For(_)));
-        store.set("k".into(), "x".into(), Ttl::Forever, Condition::Always);
+        store.set(b"k", b"x", Ttl::Forever, Condition::Always);
         assert_eq!(store.remaining(b"k"), Remaining::Forever);
         assert_eq!(store.len(), (1, 0), "the old deadline left the index");
     }
