@@ -24,7 +24,9 @@ use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::{TcpStream, UdpSocket};
 use ringo_reactor::time::{sleep, timeout};
 use ringo_reactor::{spawn, Builder, DriverKind, Runtime};
-use util::{any_local, pattern, tcp_pair_nodelay, unless_no_uring, within, TEST_LIMIT};
+use util::{
+    any_local, block_on_limited, pattern, tcp_pair_nodelay, unless_no_uring, within, TEST_LIMIT,
+};
 
 /// How long a read waits for bytes that will never come, in the tests that
 /// want it to time out.
@@ -49,11 +51,7 @@ where
             "link timeouts in {features:?}"
         );
     }
-    rt.block_on(async {
-        timeout(TEST_LIMIT, body())
-            .await
-            .unwrap_or_else(|_| panic!("test on {kind} did not finish within {TEST_LIMIT:?}"));
-    });
+    block_on_limited(&rt, kind, body());
 }
 
 /// Defines `name::uring`, `name::uring_sqpoll`, `name::uring_timer` and

@@ -22,7 +22,7 @@ use ringo_reactor::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use ringo_reactor::time::{sleep, timeout};
 use ringo_reactor::{spawn, Builder, DriverKind, Runtime};
 use util::process::{self, cpu_time, leave_free_fds, open_fds};
-use util::{any_local, unless_no_uring, TempDir, TEST_LIMIT};
+use util::{any_local, block_on_limited, unless_no_uring, TempDir};
 
 /// Serialises this file's tests (see the module docs).
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -44,11 +44,7 @@ fn run_serial<Fut: Future<Output = ()>>(
     let Some(rt) = unless_no_uring(kind, "build a runtime", builder.driver(kind).build()) else {
         return;
     };
-    rt.block_on(async {
-        timeout(TEST_LIMIT, body())
-            .await
-            .unwrap_or_else(|_| panic!("test on {kind} did not finish within {TEST_LIMIT:?}"));
-    });
+    block_on_limited(&rt, kind, body());
 }
 
 /// Defines `name::uring`, `name::uring_single_shot` (multishot accept denied

@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 use ringo_reactor::time::{sleep, timeout};
-use ringo_reactor::{spawn, Builder, DriverKind, Runtime};
-use util::{any_local, echo, pattern, unless_no_uring, TempDir, TEST_LIMIT};
+use ringo_reactor::{spawn, DriverKind, Runtime};
+use util::{any_local, echo, pattern, run_with_runtime, unless_no_uring, TempDir, TEST_LIMIT};
 
 /// How long a count or a close may take to show after the step causing it.
 const SETTLE_LIMIT: Duration = Duration::from_secs(10);
@@ -44,24 +44,6 @@ fn kernel_has_sparse_tables() -> bool {
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (5, 19)
 }
 
-/// Runs `body` on a runtime of `kind` built from `builder`, under
-/// [`TEST_LIMIT`]; the body gets the runtime to read its counts.
-fn run_with<Fut: Future<Output = ()>>(
-    kind: DriverKind,
-    builder: Builder,
-    body: impl FnOnce(Rc<Runtime>) -> Fut,
-) {
-    let Some(rt) = unless_no_uring(kind, "build a runtime", builder.driver(kind).build()) else {
-        return;
-    };
-    let rt = Rc::new(rt);
-    rt.block_on(async {
-        timeout(TEST_LIMIT, body(rt.clone()))
-            .await
-            .unwrap_or_else(|_| panic!("test on {kind} did not finish within {TEST_LIMIT:?}"));
-    });
-}
-
 /// Like [`run_with`], with a table of `slots` asked for; on io_uring the
 /// kernel must grant it where it can.
 fn run_with_table<Fut: Future<Output = ()>>(
@@ -69,7 +51,7 @@ fn run_with_table<Fut: Future<Output = ()>>(
     slots: u32,
     body: impl FnOnce(Rc<Runtime>) -> Fut,
 ) {
-    run_with(kind, Runtime::builder().registered_fds(slots), |rt| {
+    run_with_runtime(kind, Runtime::builder().registered_fds(slots), |rt| {
         match rt.uring_features() {
             None => assert_eq!(kind, DriverKind::Compat, "only compat has no ring"),
             Some(f) if kernel_has_sparse_tables() => {
@@ -279,7 +261,7 @@ on_both_drivers! {
         let builder = Runtime::builder()
             .registered_fds(64)
             .simulate_registered_fds_unsupported();
-        run_with(kind, builder, |rt| async move {
+        run_with_runtime(kind, builder, |rt| async move {
             if let Some(f) = rt.uring_features() {
                 assert_eq!(f.registered_fds, 0, "the hook refuses the table");
             }

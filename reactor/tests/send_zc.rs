@@ -27,33 +27,13 @@ use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::{TcpStream, UnixStream};
 use ringo_reactor::runtime::ZeroCopyStats;
 use ringo_reactor::time::{sleep, timeout};
-use ringo_reactor::{spawn, Builder, DriverKind, JoinHandle, Runtime};
-use util::{
-    any_local, median, pattern, read_to_end, tcp_pair, thread_cpu_ns, unless_no_uring, TEST_LIMIT,
-};
+use ringo_reactor::{spawn, DriverKind, JoinHandle, Runtime};
+use util::{any_local, median, pattern, read_to_end, run_with_runtime, tcp_pair, thread_cpu_ns};
 
 const MIB: usize = 1024 * 1024;
 
 /// How long a dropped send may take to release its buffer.
 const SETTLE_LIMIT: Duration = Duration::from_secs(10);
-
-/// Runs `body` on a runtime of `kind` built from `builder`, under
-/// [`TEST_LIMIT`]; the body gets the runtime, to read its counters.
-fn run_with<Fut: Future<Output = ()>>(
-    kind: DriverKind,
-    builder: Builder,
-    body: impl FnOnce(Rc<Runtime>) -> Fut,
-) {
-    let Some(rt) = unless_no_uring(kind, "build a runtime", builder.driver(kind).build()) else {
-        return;
-    };
-    let rt = Rc::new(rt);
-    rt.block_on(async {
-        timeout(TEST_LIMIT, body(rt.clone()))
-            .await
-            .unwrap_or_else(|_| panic!("test on {kind} did not finish within {TEST_LIMIT:?}"));
-    });
-}
 
 /// Whether sends on `rt` can go zero-copy: io_uring with `SEND_ZC` probed.
 fn zero_copy_available(rt: &Runtime) -> bool {
@@ -102,7 +82,7 @@ fn assert_zero_copy(stats: ZeroCopyStats, zero_copy: bool, what: &str) {
 
 on_both_drivers! {
     fn explicit_zero_copy_sends_are_byte_exact(kind: DriverKind) {
-        run_with(kind, Runtime::builder(), |rt| async move {
+        run_with_runtime(kind, Runtime::builder(), |rt| async move {
             let data = pattern(16 * MIB, 1);
             let got = transfer(data.clone(), MIB, |s, b| async move { s.send_zc(b).await }).await;
             assert!(got == data, "16 MiB in 1 MiB zero-copy sends arrive byte-exact");
@@ -115,7 +95,7 @@ on_both_drivers! {
 on_both_drivers! {
     fn writes_at_the_threshold_go_zero_copy_and_below_it_plain(kind: DriverKind) {
         let builder = Runtime::builder().zero_copy_send_threshold(Some(256 * 1024));
-        run_with(kind, builder, |rt| async move {
+        run_with_runtime(kind, builder, |rt| async move {
             let data = pattern(4 * MIB, 2);
             let small = |s: Rc<TcpStream>, b: Vec<u8>| async move { s.write(b).await };
             let got = transfer(data.clone(), 64 * 1024, small).await;
@@ -137,7 +117,7 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn the_default_and_unix_streams_never_go_zero_copy(kind: DriverKind) {
-        run_with(kind, Runtime::builder().zero_copy_send_threshold(Some(1)), |rt| async move {
+        run_with_runtime(kind, Runtime::builder().zero_copy_send_threshold(Some(1)), |rt| async move {
             let (a, b) = UnixStream::pair().expect("unix pair");
             let data = pattern(MIB, 3);
             let reader = spawn(async move { read_to_end(&b).await });
@@ -147,7 +127,7 @@ on_both_drivers! {
             assert!(reader.await.expect("reader").expect("read") == data);
             assert_zero_copy(rt.zero_copy_stats(), false, "unix stream writes");
         });
-        run_with(kind, Runtime::builder(), |rt| async move {
+        run_with_runtime(kind, Runtime::builder(), |rt| async move {
             let data = pattern(4 * MIB, 4);
             let got = transfer(data.clone(), MIB, |s, b| async move { s.write(b).await }).await;
             assert!(got == data);
@@ -161,7 +141,7 @@ on_both_drivers! {
         let builder = Runtime::builder()
             .simulate_send_zc_unsupported()
             .zero_copy_send_threshold(Some(1));
-        run_with(kind, builder, |rt| async move {
+        run_with_runtime(kind, builder, |rt| async move {
             if kind == DriverKind::Uring {
                 let features = rt.uring_features().expect("uring features");
                 assert!(!features.send_zc, "the hook hides SEND_ZC");
@@ -323,7 +303,7 @@ fn small_receive_buffer(stream: &TcpStream) {
 
 on_both_drivers! {
     fn a_send_dropped_after_its_first_poll_keeps_its_buffer_until_notified(kind: DriverKind) {
-        run_with(kind, Runtime::builder(), |rt| async move {
+        run_with_runtime(kind, Runtime::builder(), |rt| async move {
             let (client, server) = tcp_pair().await;
             small_receive_buffer(&server);
             let (buf, dropped) = Watched::new(MIB, &rt);
@@ -343,7 +323,7 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn a_send_dropped_while_awaiting_its_notification_keeps_its_buffer(kind: DriverKind) {
-        run_with(kind, Runtime::builder(), |rt| async move {
+        run_with_runtime(kind, Runtime::builder(), |rt| async move {
             let (client, server) = tcp_pair().await;
             let dropped = drop_unsent_zero_copy_send(&rt, &client, &server).await;
             check_release(&rt, &client, server, &dropped, "dropped awaiting notification").await;
@@ -397,7 +377,7 @@ fn socket_open(inode: u64) -> bool {
 
 on_both_drivers! {
     fn a_dropped_zero_copy_send_does_not_keep_its_socket_open(kind: DriverKind) {
-        run_with(kind, Runtime::builder(), |rt| async move {
+        run_with_runtime(kind, Runtime::builder(), |rt| async move {
             let (client, server) = tcp_pair().await;
             let dropped = drop_unsent_zero_copy_send(&rt, &client, &server).await;
             let inode = socket_inode(client.as_raw_fd());
@@ -423,7 +403,7 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn send_zc_to_a_reset_peer_is_an_error_and_returns_the_buffer(kind: DriverKind) {
-        run_with(kind, Runtime::builder(), |rt| async move {
+        run_with_runtime(kind, Runtime::builder(), |rt| async move {
             let listener = std::net::TcpListener::bind(any_local()).expect("bind");
             let addr = listener.local_addr().expect("addr");
             let client = TcpStream::connect(addr).await.expect("connect");

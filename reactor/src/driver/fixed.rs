@@ -128,9 +128,13 @@ impl FixedFiles {
     /// Puts `fd` into a free slot.
     fn register(&self, fd: RawFd) -> Register {
         let table = &self.table;
+        // With the table off, no fd can ever hold a slot: the caller stops
+        // asking for this fd.
+        if table.size == 0 {
+            return Register::Refused;
+        }
         // Unused slots first, so an op on a socket without a slot costs one
-        // comparison with the table off (size 0), and an empty pop more when
-        // it is full.
+        // comparison, and an empty pop more when the table is full.
         let next = table.next.get();
         let index = if next < table.size {
             table.next.set(next + 1);

@@ -122,7 +122,9 @@ pub(crate) struct Op<T: OpCode> {
     data: Option<T>,
     state: State,
     /// When to give up, if ever.
-    deadline: Option<Deadline>,
+    /// Boxed: most ops have none, and every op future is moved at least
+    /// once, so it stays one pointer wide.
+    deadline: Option<Box<Deadline>>,
 }
 
 impl<T: OpCode> Op<T> {
@@ -141,7 +143,7 @@ impl<T: OpCode> Op<T> {
     pub(crate) fn set_deadline(&mut self, at: Instant) {
         match &mut self.deadline {
             Some(deadline) if !matches!(self.state, State::Unsubmitted) => deadline.tighten(at),
-            _ => self.deadline = Some(Deadline::new(at)),
+            _ => self.deadline = Some(Box::new(Deadline::new(at))),
         }
     }
 
@@ -240,7 +242,7 @@ impl<T: OpCode> Drop for Op<T> {
             return;
         };
         let Some(data) = self.data.take() else { return };
-        deadline::orphan(self.deadline.take(), key, data);
+        deadline::orphan(self.deadline.take().map(|d| *d), key, data);
     }
 }
 

@@ -83,11 +83,27 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ()>,
 {
+    run_with_runtime(kind, builder, |_| body());
+}
+
+/// Like [`run_with`], and `body` gets the runtime, to read its counters.
+pub fn run_with_runtime<F, Fut>(kind: DriverKind, builder: Builder, body: F)
+where
+    F: FnOnce(std::rc::Rc<Runtime>) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let Some(rt) = runtime_from(kind, builder) else {
         return;
     };
+    let rt = std::rc::Rc::new(rt);
+    block_on_limited(&rt, kind, body(rt.clone()));
+}
+
+/// Runs `body` to completion on `rt` (of driver `kind`), failing if it takes
+/// over [`TEST_LIMIT`].
+pub fn block_on_limited(rt: &Runtime, kind: DriverKind, body: impl Future<Output = ()>) {
     rt.block_on(async {
-        ringo_reactor::time::timeout(TEST_LIMIT, body())
+        ringo_reactor::time::timeout(TEST_LIMIT, body)
             .await
             .unwrap_or_else(|_| panic!("test on {kind} did not finish within {TEST_LIMIT:?}"));
     });
