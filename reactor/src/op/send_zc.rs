@@ -280,6 +280,12 @@ impl<B: IoBuf> Future for SendFuture<B> {
 
 impl<B: IoBuf> Drop for SendFuture<B> {
     fn drop(&mut self) {
+        // Every write future is dropped; only an armed zero-copy send needs
+        // more than its fields' own drop (a plain send's `Op` orphans itself),
+        // so the others skip moving the state out.
+        if !matches!(self.state, State::Armed { .. }) {
+            return;
+        }
         if let State::Armed { key, mut op, .. } = std::mem::replace(&mut self.state, State::Done) {
             // The slot may hold the buffer for long — until the peer has
             // acknowledged the bytes — but once the kernel has taken the SQE
