@@ -9,12 +9,12 @@ mod util;
 use std::future::Future;
 use std::time::Duration;
 
-use ringo_reactor::buf::{BufferPool, PooledBuf, MAX_RECV_BUFFERS, MAX_RECV_BUFFER_SIZE};
+use ringo_reactor::buf::{BufferPool, MAX_RECV_BUFFERS, MAX_RECV_BUFFER_SIZE};
 use ringo_reactor::io::AsyncWrite;
 use ringo_reactor::net::{TcpStream, UnixStream};
-use ringo_reactor::time::{sleep, timeout};
+use ringo_reactor::time::sleep;
 use ringo_reactor::{DriverKind, Runtime};
-use util::{all_buffers_back, pattern, run_with, tcp_pair_nodelay};
+use util::{all_buffers_back, pattern, pool_exhaustion_loses_nothing, run_with, tcp_pair_nodelay};
 
 /// Reads pooled buffers from `stream` until `len` bytes have come.
 async fn recv_exactly(stream: &TcpStream, len: usize) -> Vec<u8> {
@@ -97,33 +97,8 @@ async fn futures_join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output
 
 on_both_drivers! {
     fn exhausted_pool_loses_no_bytes_and_resumes(kind: DriverKind) {
-        run_with(kind, Runtime::builder().recv_buffers(4, 1024), || async move {
-            let pool = BufferPool::current().expect("pool");
-            let (client, server) = tcp_pair_nodelay().await;
-            let sent = pattern(256 * 1024, 7);
-            let writer = ringo_reactor::spawn({
-                let sent = sent.clone();
-                async move { client.write_all(sent).await.0.expect("write") ; client }
-            });
-            let mut received = Vec::new();
-            let mut held: Vec<PooledBuf> = Vec::new();
-            while held.len() < 4 {
-                let buf = server.recv_pooled().await.expect("receive").expect("not EOF");
-                received.extend_from_slice(&buf);
-                held.push(buf);
-            }
-            assert_eq!(pool.available(), 0, "the reader holds every buffer");
-            let waiting = timeout(Duration::from_millis(50), server.recv_pooled()).await;
-            assert!(waiting.is_err(), "a receive with the pool empty waits");
-            held.clear();
-            while received.len() < sent.len() {
-                let buf = server.recv_pooled().await.expect("receive").expect("not EOF");
-                received.extend_from_slice(&buf);
-            }
-            assert!(received == sent, "bytes lost or reordered across exhaustion");
-            drop(writer.await.expect("writer task"));
-            assert!(server.recv_pooled().await.expect("receive").is_none(), "EOF after close");
-            all_buffers_back(&pool).await;
+        run_with(kind, Runtime::builder().recv_buffers(4, 1024), || {
+            pool_exhaustion_loses_nothing(4, 7)
         });
     }
 }

@@ -16,14 +16,14 @@ mod util;
 
 use std::time::Duration;
 
-use ringo_reactor::buf::{BufferPool, PooledBuf};
+use ringo_reactor::buf::BufferPool;
 use ringo_reactor::io::AsyncWrite;
 use ringo_reactor::net::TcpStream;
 use ringo_reactor::time::{sleep, timeout};
 use ringo_reactor::{spawn, DriverKind, Runtime};
 use util::{
-    all_buffers_back, any_local, median, pattern, runtime_from, tcp_pair_nodelay, thread_cpu_ns,
-    TEST_LIMIT,
+    all_buffers_back, any_local, median, pattern, pool_exhaustion_loses_nothing, runtime_from,
+    tcp_pair_nodelay, thread_cpu_ns, TEST_LIMIT,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -143,51 +143,7 @@ fn bulk_transfer_is_byte_exact(way: Way) {
 }
 
 fn exhausted_pool_loses_no_bytes(way: Way) {
-    run_way(way, (8, 256), |_| async move {
-        let pool = BufferPool::current().expect("pool");
-        let (client, server) = tcp_pair_nodelay().await;
-        let sent = pattern(256 * 1024, 22);
-        let writer = spawn({
-            let sent = sent.clone();
-            async move {
-                client.write_all(sent).await.0.expect("write");
-                client
-            }
-        });
-        let mut received = Vec::new();
-        let mut held: Vec<PooledBuf> = Vec::new();
-        while held.len() < 8 {
-            let buf = server
-                .recv_pooled()
-                .await
-                .expect("receive")
-                .expect("not EOF");
-            received.extend_from_slice(&buf);
-            held.push(buf);
-        }
-        assert_eq!(pool.available(), 0, "the reader holds every buffer");
-        let waiting = timeout(Duration::from_millis(50), server.recv_pooled()).await;
-        assert!(waiting.is_err(), "a receive with the pool empty waits");
-        held.clear();
-        while received.len() < sent.len() {
-            let buf = server
-                .recv_pooled()
-                .await
-                .expect("receive")
-                .expect("not EOF");
-            received.extend_from_slice(&buf);
-        }
-        assert!(
-            received == sent,
-            "bytes lost or reordered across exhaustion"
-        );
-        drop(writer.await.expect("writer task"));
-        assert!(
-            server.recv_pooled().await.expect("receive").is_none(),
-            "EOF after close"
-        );
-        all_buffers_back(&pool).await;
-    });
+    run_way(way, (8, 256), |_| pool_exhaustion_loses_nothing(8, 22));
 }
 
 fn dropping_a_stream_with_bundles_queued_returns_every_buffer(way: Way) {

@@ -191,6 +191,58 @@ pub async fn with_pool_provided<Fut: Future<Output = ()>>(
     body().await;
 }
 
+/// Streams 256 KiB (pattern `seed`) over a fresh TCP pair and receives it with
+/// `recv_pooled` while holding every one of the pool's `buffers`: then the pool
+/// is empty and a receive waits. Releasing them resumes the stream with no byte
+/// lost or reordered, EOF follows, and every buffer comes back.
+pub async fn pool_exhaustion_loses_nothing(buffers: usize, seed: u64) {
+    use ringo_reactor::buf::{BufferPool, PooledBuf};
+    let pool = BufferPool::current().expect("the runtime's buffer pool");
+    let (client, server) = tcp_pair_nodelay().await;
+    let sent = pattern(256 * 1024, seed);
+    let writer = ringo_reactor::spawn({
+        let sent = sent.clone();
+        async move {
+            client.write_all(sent).await.0.expect("write");
+            client
+        }
+    });
+    let mut received = Vec::new();
+    let mut held: Vec<PooledBuf> = Vec::new();
+    while held.len() < buffers {
+        let buf = server
+            .recv_pooled()
+            .await
+            .expect("receive")
+            .expect("not EOF");
+        received.extend_from_slice(&buf);
+        held.push(buf);
+    }
+    assert_eq!(pool.available(), 0, "the reader holds every buffer");
+    let waiting =
+        ringo_reactor::time::timeout(Duration::from_millis(50), server.recv_pooled()).await;
+    assert!(waiting.is_err(), "a receive with the pool empty waits");
+    held.clear();
+    while received.len() < sent.len() {
+        let buf = server
+            .recv_pooled()
+            .await
+            .expect("receive")
+            .expect("not EOF");
+        received.extend_from_slice(&buf);
+    }
+    assert!(
+        received == sent,
+        "bytes lost or reordered across exhaustion"
+    );
+    drop(writer.await.expect("writer task"));
+    assert!(
+        server.recv_pooled().await.expect("receive").is_none(),
+        "EOF after close"
+    );
+    all_buffers_back(&pool).await;
+}
+
 /// Waits until the current runtime's receive buffer pool has every buffer
 /// back (none held by the application); fails after 10 s.
 pub async fn all_buffers_back(pool: &ringo_reactor::buf::BufferPool) {
