@@ -111,4 +111,17 @@ pub trait Operation {
     /// retried at once) complete the operation. `Err(WouldBlock)` makes the proactor
     /// wait for readiness and call `attempt` again later.
     fn attempt(&mut self) -> io::Result<usize>;
+
+    /// Whether an attempt that completed with `Ok(n)` showed the fd drained in
+    /// the direction it asks for: a stream read that filled less than its
+    /// buffer, a write that took less than it was given. The proactor then waits
+    /// for the next edge instead of spending the next attempt on a syscall that
+    /// answers `WouldBlock` (in a ping-pong, one `recv` per request).
+    ///
+    /// Only say yes where it is certain: a datagram shorter than the buffer says
+    /// nothing about the datagrams queued behind it. Defaults to `false`.
+    fn drained(&self, n: usize) -> bool {
+        let _ = n;
+        false
+    }
 }

@@ -114,6 +114,14 @@ impl Proactor {
             match op.attempt() {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Ok(n) if op.drained(n) => {
+                    // An edge that arrives after this attempt is read by a later
+                    // `park`, which sets the direction ready again.
+                    if let Some(registration) = self.registry.get_mut(fd) {
+                        registration.clear_drained(interest);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
                 result => return Poll::Ready(result),
             }
         }
@@ -155,6 +163,7 @@ impl Proactor {
                 token,
                 closed || event.is_readable(),
                 closed || event.is_writable(),
+                closed,
                 &mut self.to_wake,
             );
         }

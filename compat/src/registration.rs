@@ -8,8 +8,8 @@
 //! # Who touches what, when
 //!
 //! Everything here is owned by the `Proactor` and touched only on its thread:
-//! `poll_op` clears a ready bit when an attempt answers `WouldBlock` and adds a
-//! waiter; `park` sets ready bits from mio events and moves the waiters out to be
+//! `poll_op` clears a ready bit when an attempt answers `WouldBlock` (and adds a
+//! waiter) or says it drained the fd; `park` sets ready bits from mio events and moves the waiters out to be
 //! woken; `deregister` and the proactor's drop move every waiter out. Wakers are
 //! never woken from in here: they are handed back to the caller, which wakes them
 //! once the state is consistent.
@@ -36,8 +36,12 @@ pub(crate) fn directions(interest: Interest) -> (bool, bool) {
 struct Direction {
     /// True when the fd may be ready in this direction, so an attempt is worth a
     /// syscall. Starts true (unknown means "try"), cleared when an attempt answers
-    /// `WouldBlock`, set again by a mio event for this direction.
+    /// `WouldBlock` or drained the fd, set again by a mio event for this direction.
     ready: bool,
+    /// True once an event reported an error or a closed side. Such an edge
+    /// comes once, so a drained attempt must not clear `ready` after it: the
+    /// next attempt has to run to see the EOF or the error.
+    closed: bool,
     /// Wakers of the tasks whose operation waits on this direction. Deduplicated
     /// with `will_wake`; emptied whenever the direction becomes ready.
     waiters: Vec<Waker>,
@@ -47,6 +51,7 @@ impl Direction {
     fn new() -> Direction {
         Direction {
             ready: true,
+            closed: false,
             waiters: Vec::new(),
         }
     }
@@ -57,9 +62,16 @@ impl Direction {
         }
     }
 
-    fn set_ready(&mut self, to_wake: &mut Vec<Waker>) {
+    fn set_ready(&mut self, closed: bool, to_wake: &mut Vec<Waker>) {
         self.ready = true;
+        self.closed |= closed;
         to_wake.append(&mut self.waiters);
+    }
+
+    fn clear_drained(&mut self) {
+        if !self.closed {
+            self.ready = false;
+        }
     }
 }
 
@@ -88,6 +100,19 @@ impl Registration {
         }
         if writable {
             self.write.ready = false;
+        }
+    }
+
+    /// Records that an attempt with this interest completed but drained its
+    /// directions (see `Operation::drained`): they are not ready until the next
+    /// event, unless an earlier event reported them closed.
+    pub(crate) fn clear_drained(&mut self, interest: Interest) {
+        let (readable, writable) = directions(interest);
+        if readable {
+            self.read.clear_drained();
+        }
+        if writable {
+            self.write.clear_drained();
         }
     }
 
@@ -176,24 +201,26 @@ impl Registry {
         }))
     }
 
-    /// Applies a mio event for `token`: marks the given directions ready and moves
-    /// their waiters into `to_wake`. An unknown token (an event that raced with a
-    /// deregistration) is ignored; a stale one only causes a spurious retry.
+    /// Applies a mio event for `token`: marks the given directions ready (and,
+    /// for an error or a closed side, `closed`) and moves their waiters into
+    /// `to_wake`. An unknown token (an event that raced with a deregistration) is
+    /// ignored; a stale one only causes a spurious retry.
     pub(crate) fn set_ready(
         &mut self,
         token: Token,
         readable: bool,
         writable: bool,
+        closed: bool,
         to_wake: &mut Vec<Waker>,
     ) {
         let Some(registration) = self.slab.get_mut(token.0) else {
             return;
         };
         if readable {
-            registration.read.set_ready(to_wake);
+            registration.read.set_ready(closed, to_wake);
         }
         if writable {
-            registration.write.set_ready(to_wake);
+            registration.write.set_ready(closed, to_wake);
         }
     }
 

@@ -168,3 +168,34 @@ both_drivers! {
         assert_eq!((got.as_slice(), from), (&b"adopted"[..], peer_addr));
     }
 }
+
+both_drivers! {
+    async fn a_short_datagram_does_not_hide_the_ones_queued_behind_it() {
+        // A stream read that leaves its buffer part empty has emptied the
+        // socket; a datagram read has not. Two datagrams arrive together after
+        // the receiver started waiting: the second must be received at once,
+        // without a third to wake it.
+        let a = UdpSocket::bind(any_local()).expect("bind a");
+        let b = UdpSocket::bind(any_local()).expect("bind b");
+        a.connect(b.local_addr().expect("b addr")).await.expect("connect a");
+        b.connect(a.local_addr().expect("a addr")).await.expect("connect b");
+        let receiver = ringo_reactor::spawn(async move {
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                let (n, buf) = b.recv(vec![0u8; 64]).await;
+                got.push(buf[..n.expect("recv")].to_vec());
+            }
+            got
+        });
+        ringo_reactor::task::yield_now().await;
+        for payload in [&b"first"[..], b"second"] {
+            let (sent, _) = a.send(payload.to_vec()).await;
+            sent.expect("send");
+        }
+        let got = ringo_reactor::time::timeout(std::time::Duration::from_secs(5), receiver)
+            .await
+            .expect("the queued datagram was not received")
+            .expect("receiver");
+        assert_eq!(got, [b"first".to_vec(), b"second".to_vec()]);
+    }
+}

@@ -171,8 +171,14 @@ impl Socket {
         Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
     }
 
+    /// A receive on a stream socket.
     pub(crate) fn recv<B: IoBufMut>(&self, buf: B) -> Op<Recv<B>> {
-        Op::new(Recv::new(self.shared(), buf))
+        Op::new(Recv::stream(self.shared(), buf))
+    }
+
+    /// A receive of one datagram from the connected peer.
+    pub(crate) fn recv_datagram<B: IoBufMut>(&self, buf: B) -> Op<Recv<B>> {
+        Op::new(Recv::datagram(self.shared(), buf))
     }
 
     /// The next bytes received into the runtime's buffer pool; `None` at EOF.

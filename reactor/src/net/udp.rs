@@ -152,7 +152,7 @@ impl UdpSocket {
     /// Receives one datagram from the connected peer. The future can carry a
     /// time limit: [`ReadFuture::timeout`].
     pub fn recv<B: IoBufMut>(&self, buf: B) -> ReadFuture<B> {
-        ReadFuture(self.socket.recv(buf))
+        ReadFuture(self.socket.recv_datagram(buf))
     }
 
     /// The address this socket is bound to.

@@ -21,11 +21,34 @@ const RECVSEND_POLL_FIRST: u16 = 1;
 pub(crate) struct Recv<B> {
     fd: SharedFd,
     buf: B,
+    /// Whether the socket is a byte stream, where a receive that leaves part of
+    /// the buffer empty has emptied the socket. A datagram shorter than the
+    /// buffer says nothing about the ones queued behind it.
+    stream: bool,
 }
 
 impl<B: IoBufMut> Recv<B> {
-    pub(crate) fn new(fd: SharedFd, buf: B) -> Recv<B> {
-        Recv { fd, buf }
+    /// A receive on a stream socket (TCP, Unix stream).
+    pub(crate) fn stream(fd: SharedFd, buf: B) -> Recv<B> {
+        Recv {
+            fd,
+            buf,
+            stream: true,
+        }
+    }
+
+    /// A receive of one datagram (a connected UDP socket).
+    pub(crate) fn datagram(fd: SharedFd, buf: B) -> Recv<B> {
+        Recv {
+            fd,
+            buf,
+            stream: false,
+        }
+    }
+
+    /// Whether receiving `n` bytes showed the socket emptied (see `stream`).
+    fn drained_by(&self, n: usize) -> bool {
+        self.stream && n < self.buf.bytes_total()
     }
 }
 
@@ -39,6 +62,11 @@ impl<B: IoBufMut> Operation for Recv<B> {
         // SAFETY: `ptr` is valid for `len` bytes of writes (IoBufMut contract) and
         // `self.buf` is borrowed mutably for the call.
         cvt(unsafe { libc::recv(self.fd.raw(), ptr.cast(), len, 0) })
+    }
+
+    /// EOF (`n == 0`) is left alone: nothing follows it to wait for.
+    fn drained(&self, n: usize) -> bool {
+        n > 0 && self.drained_by(n)
     }
 }
 
@@ -66,7 +94,7 @@ impl<B: IoBufMut> OpCode for Recv<B> {
 
     fn complete(mut self, completion: Completion) -> BufResult<usize, B> {
         if let Ok(n) = completion.result {
-            self.fd.set_drained(n < self.buf.bytes_total());
+            self.fd.set_drained(self.drained_by(n));
             // SAFETY: the kernel reported writing `n` bytes at the start of the buffer.
             unsafe { self.buf.set_init(n) };
         }

@@ -54,6 +54,12 @@ impl<B: IoBuf> Operation for Send<B> {
         // SAFETY: `ptr` is valid for reads of `len` initialised bytes (IoBuf contract).
         cvt(unsafe { libc::send(self.fd.raw(), ptr.cast(), len, SEND_FLAGS) })
     }
+
+    /// A short send filled the socket's buffer. (A datagram is sent whole or
+    /// not at all, so this never misfires on UDP.)
+    fn drained(&self, n: usize) -> bool {
+        n < self.buf.bytes_init()
+    }
 }
 
 impl<B: IoBuf> OpCode for Send<B> {

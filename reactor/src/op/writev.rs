@@ -59,6 +59,11 @@ impl<B: IoBuf> Operation for Writev<B> {
         // bytes (IoBuf contract); all are owned by `self` and live for the call.
         cvt(unsafe { libc::sendmsg(self.fd.raw(), &self.vectors.header, SEND_FLAGS) })
     }
+
+    /// A short write filled the socket's buffer.
+    fn drained(&self, n: usize) -> bool {
+        n < self.vectors.iovecs.iter().map(|v| v.iov_len).sum()
+    }
 }
 
 impl<B: IoBuf> OpCode for Writev<B> {

@@ -50,7 +50,7 @@ fn a_linked_deadline_arms_no_timer() {
         let rt = builder.build().expect("runtime");
         rt.block_on(async {
             let (fd, _peer) = pair();
-            let mut op = Op::new(Recv::new(fd, vec![0u8; 16]));
+            let mut op = Op::new(Recv::stream(fd, vec![0u8; 16]));
             op.set_deadline(Instant::now() + Duration::from_secs(60));
             assert!(poll_once(&mut op).is_pending());
             assert_eq!(armed_timers(), timers, "timers armed by one timed read");
@@ -70,7 +70,7 @@ fn a_cancel_before_the_deadline_is_not_a_time_out() {
         .expect("runtime");
     rt.block_on(async {
         let (fd, _peer) = pair();
-        let mut op = Op::new(Recv::new(fd, vec![0u8; 16]));
+        let mut op = Op::new(Recv::stream(fd, vec![0u8; 16]));
         op.set_deadline(Instant::now() + Duration::from_secs(60));
         assert!(poll_once(&mut op).is_pending());
         let State::InFlight(key) = op.state else {
