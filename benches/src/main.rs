@@ -11,11 +11,14 @@
 //! 0; the load generator (ours, a mio loop verifying every reply) runs pinned
 //! to CPU 1. Each figure is the median of several runs, and every ringo figure
 //! is also given as a ratio to the baseline measured in the same run — these
-//! machines are shared and noisy, so only same-run ratios mean anything.
+//! machines are shared and noisy, so only same-run ratios mean anything. The
+//! runs of a cell's servers are interleaved round by round and the ratios are
+//! medians of per-round ratios (see `measure.rs`).
 //! Results go to `benches/results/` (markdown and an SVG chart).
 
 mod cells;
 mod load;
+mod measure;
 mod proc;
 mod report;
 mod servers;
@@ -26,8 +29,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cells::{Cell, Timing};
-use report::{IdleRow, Row};
-use servers::{Protocol, RunningServer, ServerSpec};
+use servers::{Protocol, ServerSpec};
 
 /// CPU the servers run on; the load generator takes the next one.
 const SERVER_CPU: usize = 0;
@@ -149,75 +151,6 @@ fn raise_fd_limit() {
     }
 }
 
-/// Runs one cell against one server `timing.repetitions` times; the medians.
-fn measure(cell: &Cell, spec: &ServerSpec, timing: Timing) -> io::Result<Row> {
-    let server = RunningServer::start(spec, SERVER_CPU)?;
-    let mut rps = Vec::new();
-    let mut cpu = Vec::new();
-    let (mut p50, mut p99, mut p999) = (Vec::new(), Vec::new(), Vec::new());
-    let mut errors = 0;
-    let mut first_error = None;
-    for _ in 0..timing.repetitions {
-        let result = load::run(&load::LoadSpec {
-            addr: server.addr,
-            connections: cell.connections,
-            in_flight: cell.in_flight,
-            warmup: timing.warmup,
-            duration: timing.duration,
-            workload: cell.workload,
-            server_pid: Some(server.pid()),
-        })?;
-        errors += result.errors;
-        first_error = first_error.or(result.first_error);
-        let seconds = result.elapsed.as_secs_f64().max(1e-9);
-        rps.push(result.requests as f64 / seconds);
-        cpu.push(result.server_cpu.as_secs_f64() * 1e6 / (result.requests.max(1) as f64));
-        let at = |p| {
-            result
-                .latency
-                .percentile(p)
-                .unwrap_or_default()
-                .as_secs_f64()
-        };
-        p50.push(at(50.0));
-        p99.push(at(99.0));
-        p999.push(at(99.9));
-    }
-    let spread = (
-        rps.iter().copied().fold(f64::INFINITY, f64::min),
-        rps.iter().copied().fold(0.0, f64::max),
-    );
-    Ok(Row {
-        cell: cell.name.clone(),
-        server: spec.name.to_owned(),
-        baseline: spec.baseline,
-        requests_per_sec: report::median(&mut rps),
-        spread,
-        p50: Duration::from_secs_f64(report::median(&mut p50)),
-        p99: Duration::from_secs_f64(report::median(&mut p99)),
-        p999: Duration::from_secs_f64(report::median(&mut p999)),
-        cpu_us_per_request: report::median(&mut cpu),
-        rss_mib: proc::rss_bytes(server.pid()).unwrap_or(0) as f64 / (1024.0 * 1024.0),
-        errors,
-        first_error,
-    })
-}
-
-/// Server RSS growth per idle connection.
-fn measure_idle(spec: &ServerSpec, connections: usize) -> io::Result<IdleRow> {
-    let server = RunningServer::start(spec, SERVER_CPU)?;
-    let before = proc::rss_bytes(server.pid())?;
-    let idle = load::open_idle(server.addr, connections)?;
-    std::thread::sleep(Duration::from_millis(500));
-    let after = proc::rss_bytes(server.pid())?;
-    drop(idle);
-    Ok(IdleRow {
-        server: spec.name.to_owned(),
-        connections,
-        bytes_per_connection: after.saturating_sub(before) as f64 / connections as f64,
-    })
-}
-
 fn eta(done: usize, total: usize, started: Instant) -> String {
     if done == 0 {
         return "?".to_owned();
@@ -317,8 +250,8 @@ fn run(options: &Options) -> io::Result<()> {
     } else {
         Timing {
             warmup: Duration::from_millis(1000),
-            duration: Duration::from_secs(4),
-            repetitions: 3,
+            duration: Duration::from_secs(3),
+            repetitions: 5,
         }
     };
     let cells: Vec<Cell> = cells::all()
@@ -331,45 +264,68 @@ fn run(options: &Options) -> io::Result<()> {
                 .is_none_or(|f| c.name.contains(f.as_str()))
         })
         .collect();
-    let plan: Vec<(&Cell, &ServerSpec)> = cells
+    let plan: Vec<(&Cell, Vec<&ServerSpec>)> = cells
         .iter()
-        .flat_map(|c| {
-            servers
+        .map(|c| {
+            let specs = servers
                 .iter()
-                .filter(move |s| s.protocol == c.protocol && !s.idle_only)
-                .map(move |s| (c, s))
+                .filter(|s| s.protocol == c.protocol && !s.idle_only)
+                .collect();
+            (c, specs)
         })
         .collect();
+    let steps: usize = plan
+        .iter()
+        .map(|(_, specs)| specs.len() * timing.repetitions)
+        .sum();
     let started = Instant::now();
+    let done = std::cell::Cell::new(0);
     let mut rows = Vec::new();
     let mut failures = 0;
-    for (done, (cell, spec)) in plan.iter().enumerate() {
-        eprint!(
-            "[{}/{} eta {}] {} — {} ... ",
-            done + 1,
-            plan.len(),
-            eta(done, plan.len(), started),
-            cell.name,
-            spec.name
-        );
-        match measure(cell, spec, timing) {
-            Ok(row) => {
-                eprintln!(
-                    "{:.0} req/s, {:.2} µs CPU/req, {} errors",
-                    row.requests_per_sec, row.cpu_us_per_request, row.errors
+    for (cell, specs) in &plan {
+        let results = measure::cell(
+            cell,
+            specs,
+            timing,
+            SERVER_CPU,
+            |server| {
+                eprint!(
+                    "[{}/{steps} eta {}] {} — {server} ... ",
+                    done.get() + 1,
+                    eta(done.get(), steps, started),
+                    cell.name,
                 );
-                if row.errors > 0 || row.requests_per_sec == 0.0 {
-                    failures += 1;
-                    eprintln!(
-                        "    first error: {}",
-                        row.first_error.as_deref().unwrap_or("no replies")
-                    );
+            },
+            |sample| {
+                done.set(done.get() + 1);
+                match sample {
+                    Ok(s) => eprintln!(
+                        "{:.0} req/s, {:.2} µs CPU/req",
+                        s.requests_per_sec, s.cpu_us_per_request
+                    ),
+                    Err(e) => eprintln!("failed: {e}"),
                 }
-                rows.push(row);
-            }
-            Err(e) => {
-                failures += 1;
-                eprintln!("failed: {e}");
+            },
+        );
+        for (spec, result) in specs.iter().zip(results) {
+            match result {
+                Ok(row) => {
+                    if row.errors > 0 || row.requests_per_sec == 0.0 {
+                        failures += 1;
+                        eprintln!(
+                            "    {} — {}: {} errors, first: {}",
+                            cell.name,
+                            spec.name,
+                            row.errors,
+                            row.first_error.as_deref().unwrap_or("no replies")
+                        );
+                    }
+                    rows.push(row);
+                }
+                Err(e) => {
+                    failures += 1;
+                    eprintln!("    {} — {}: failed: {e}", cell.name, spec.name);
+                }
             }
         }
     }
@@ -381,7 +337,7 @@ fn run(options: &Options) -> io::Result<()> {
                 "idle memory — {} with {idle_connections} connections ... ",
                 spec.name
             );
-            match measure_idle(spec, idle_connections) {
+            match measure::idle(spec, idle_connections, SERVER_CPU) {
                 Ok(row) => {
                     eprintln!("{:.1} KiB/connection", row.bytes_per_connection / 1024.0);
                     idle_rows.push(row);

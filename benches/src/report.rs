@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::measure::Sample;
+
 /// The medians of one (cell, server) pair over its repetitions.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -19,6 +21,8 @@ pub struct Row {
     pub rss_mib: f64,
     pub errors: u64,
     pub first_error: Option<String>,
+    /// Every repetition, in round order (see `measure`).
+    pub samples: Vec<Sample>,
 }
 
 /// Idle-connection memory of one server.
@@ -47,6 +51,26 @@ fn baseline_of<'a>(rows: &'a [Row], row: &Row) -> Option<&'a Row> {
     rows.iter().find(|b| b.baseline && b.cell == row.cell)
 }
 
+/// `row`'s figure over `base`'s: the median of the ratios of the runs made in
+/// the same round when both have every round, else the ratio of the medians.
+pub fn ratio(row: &Row, base: &Row, figure: fn(&Sample) -> f64) -> f64 {
+    if row.samples.len() == base.samples.len() && !row.samples.is_empty() {
+        let mut ratios: Vec<f64> = row
+            .samples
+            .iter()
+            .zip(&base.samples)
+            .map(|(r, b)| figure(r) / figure(b))
+            .collect();
+        return median(&mut ratios);
+    }
+    let whole = |r: &Row| Sample {
+        requests_per_sec: r.requests_per_sec,
+        cpu_us_per_request: r.cpu_us_per_request,
+        ..Sample::default()
+    };
+    figure(&whole(row)) / figure(&whole(base))
+}
+
 /// The markdown table of every row, with ratios to the cell's baseline.
 pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::new();
@@ -60,8 +84,8 @@ pub fn markdown(rows: &[Row]) -> String {
                     && base.cpu_us_per_request > 0.0 =>
             {
                 (
-                    format!("{:.2}x", row.requests_per_sec / base.requests_per_sec),
-                    format!("{:.2}x", row.cpu_us_per_request / base.cpu_us_per_request),
+                    format!("{:.2}x", ratio(row, base, |s| s.requests_per_sec)),
+                    format!("{:.2}x", ratio(row, base, |s| s.cpu_us_per_request)),
                 )
             }
             Some(_) if row.baseline => ("baseline".to_owned(), "baseline".to_owned()),
