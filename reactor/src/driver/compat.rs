@@ -12,7 +12,7 @@ use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::SegQueue;
@@ -47,11 +47,11 @@ impl Driver {
         Ok((driver, unparker))
     }
 
-    pub(crate) fn submit<T: OpCode>(&self, op: &mut T) -> io::Result<Submission> {
+    pub(crate) fn submit<T: OpCode>(&self, op: &mut T, waker: &Waker) -> io::Result<Submission> {
         let CompatMode::Blocking(call) = op.compat_mode() else {
             return Ok(Submission::Readiness);
         };
-        let key = self.slots.borrow_mut().insert()?;
+        let key = self.slots.borrow_mut().insert(waker)?;
         let finished = self.finished.clone();
         let unparker = self.unparker.clone();
         self.proactor.borrow().spawn_blocking(Box::new(move || {

@@ -10,7 +10,6 @@
 //!
 //! | state        | the op's buffer / fd / addresses live in | the waker lives in |
 //! |--------------|------------------------------------------|--------------------|
-//! | `Submitted`  | the `Op` future                          | nowhere yet        |
 //! | `Waiting`    | the `Op` future                          | the slot           |
 //! | `Completed`  | the `Op` future (the kernel is done)     | —                  |
 //! | `Orphaned`   | **the slot** (the future was dropped)    | —                  |
@@ -26,7 +25,7 @@
 //! (each handed to the orphan, which returns its buffers) until the last one.
 //!
 //! The one rule that makes cancellation safe: the memory the kernel may write is
-//! never freed while the slot is `Submitted`, `Waiting` or `Orphaned`. When a
+//! never freed while the slot is `Waiting` or `Orphaned`. When a
 //! future is dropped in flight, its op data moves into the slot (`Orphaned`); the
 //! slot is only removed, and the data dropped, once the completion arrives.
 //!
@@ -125,9 +124,10 @@ pub(crate) trait Orphan {
 
 /// The state of one slot. See the [module docs](self) for who owns what.
 enum Lifecycle {
-    /// In flight; set at submission, until the future first polls it or it completes.
-    Submitted,
-    /// In flight, and the future is waiting with this waker.
+    /// In flight, and the future is waiting with this waker. Set at
+    /// submission, with the waker of the poll that submitted: a future that
+    /// submits has nothing to do but wait, so it need not poll the slot again
+    /// just to leave its waker (one slot lookup per op saved).
     Waiting(Waker),
     /// Done; the future has not collected the result yet.
     Completed(Completion),
@@ -149,7 +149,7 @@ impl Lifecycle {
         match self {
             Lifecycle::Completed(_) => false,
             Lifecycle::Streaming { queue, .. } => queue.back().is_none_or(Completion::more),
-            Lifecycle::Submitted | Lifecycle::Waiting(_) | Lifecycle::Orphaned(_) => true,
+            Lifecycle::Waiting(_) | Lifecycle::Orphaned(_) => true,
         }
     }
 }
@@ -196,9 +196,10 @@ impl Slots {
         }
     }
 
-    /// Takes a slot for a single-shot operation about to be submitted.
-    pub(crate) fn insert(&mut self) -> io::Result<Key> {
-        self.insert_with(Lifecycle::Submitted)
+    /// Takes a slot for a single-shot operation about to be submitted by a
+    /// future polled with `waker`.
+    pub(crate) fn insert(&mut self, waker: &Waker) -> io::Result<Key> {
+        self.insert_with(Lifecycle::Waiting(waker.clone()))
     }
 
     /// Takes a slot for a multishot operation about to be submitted.
@@ -241,10 +242,6 @@ impl Slots {
             .slot_mut(key)
             .expect("invariant: a live Op future's slot exists until it collects the result");
         match &mut slot.state {
-            Lifecycle::Submitted => {
-                slot.state = Lifecycle::Waiting(cx.waker().clone());
-                Poll::Pending
-            }
             Lifecycle::Waiting(waker) => {
                 if !waker.will_wake(cx.waker()) {
                     waker.clone_from(cx.waker());
@@ -283,10 +280,7 @@ impl Slots {
                     Poll::Pending
                 }
             },
-            Lifecycle::Submitted
-            | Lifecycle::Waiting(_)
-            | Lifecycle::Completed(_)
-            | Lifecycle::Orphaned(_) => {
+            Lifecycle::Waiting(_) | Lifecycle::Completed(_) | Lifecycle::Orphaned(_) => {
                 unreachable!("a single-shot or orphaned slot is never polled as a stream")
             }
         }
@@ -312,7 +306,6 @@ impl Slots {
             _ => {}
         }
         match std::mem::replace(&mut slot.state, Lifecycle::Completed(completion)) {
-            Lifecycle::Submitted => AfterComplete::Nothing,
             Lifecycle::Waiting(waker) => AfterComplete::Wake(waker),
             Lifecycle::Orphaned(mut orphan) => {
                 let Lifecycle::Completed(completion) = self.slab.remove(key.index as usize).state
@@ -356,7 +349,7 @@ impl Slots {
                 Lifecycle::Completed(completion) => AfterOrphan::Completed(completion, data),
                 _ => unreachable!("state was Completed a line above"),
             },
-            Lifecycle::Submitted | Lifecycle::Waiting(_) => {
+            Lifecycle::Waiting(_) => {
                 slot.state = Lifecycle::Orphaned(Box::new(data));
                 AfterOrphan::Cancel
             }
@@ -393,15 +386,7 @@ impl Slots {
     /// freed, because the kernel may still write it. Used only when a shutdown's
     /// wait for completions times out.
     pub(crate) fn leak_in_flight(&mut self) {
-        for (_, slot) in self.slab.iter_mut() {
-            if let Lifecycle::Orphaned(_) = slot.state {
-                if let Lifecycle::Orphaned(orphan) =
-                    std::mem::replace(&mut slot.state, Lifecycle::Submitted)
-                {
-                    std::mem::forget(orphan);
-                }
-            }
-        }
+        // Forgetting the slab forgets every slot in it, orphans included.
         std::mem::forget(std::mem::take(&mut self.slab));
     }
 }

@@ -24,7 +24,7 @@ pub(crate) mod uring;
 
 use std::io;
 use std::os::fd::RawFd;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use lifecycle::{AfterOrphan, Completion, Key, Orphan};
@@ -100,10 +100,12 @@ impl Driver {
         }
     }
 
-    pub(crate) fn submit<T: OpCode>(&self, op: &mut T) -> io::Result<Submission> {
+    /// Submits `op` for a future polled with `waker`, which an in-flight op's
+    /// slot keeps (the future need not poll the slot to leave it there).
+    pub(crate) fn submit<T: OpCode>(&self, op: &mut T, waker: &Waker) -> io::Result<Submission> {
         match self {
-            Driver::Uring(d) => d.submit(op).map(Submission::InFlight),
-            Driver::Compat(d) => d.submit(op),
+            Driver::Uring(d) => d.submit(op, waker).map(Submission::InFlight),
+            Driver::Compat(d) => d.submit(op, waker),
         }
     }
 
@@ -130,10 +132,11 @@ impl Driver {
         &self,
         op: &mut T,
         timespec: &io_uring::types::Timespec,
+        waker: &Waker,
     ) -> io::Result<Key> {
         match self {
             // SAFETY: the caller's contract is this method's.
-            Driver::Uring(d) => unsafe { d.submit_linked(op, timespec) },
+            Driver::Uring(d) => unsafe { d.submit_linked(op, timespec, waker) },
             Driver::Compat(_) => unreachable!("compat never links a timeout"),
         }
     }

@@ -32,7 +32,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use io_uring::types::{SubmitArgs, Timespec};
@@ -242,8 +242,8 @@ impl Driver {
         }
     }
 
-    pub(crate) fn submit<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
-        let key = self.slots.borrow_mut().insert()?;
+    pub(crate) fn submit<T: OpCode>(&self, op: &mut T, waker: &Waker) -> io::Result<Key> {
+        let key = self.slots.borrow_mut().insert(waker)?;
         let entry = op.uring_entry(&self.files).user_data(key.user_data());
         self.push_for(key, &[entry])
     }
@@ -262,8 +262,9 @@ impl Driver {
         &self,
         op: &mut T,
         timespec: &Timespec,
+        waker: &Waker,
     ) -> io::Result<Key> {
-        let key = self.slots.borrow_mut().insert()?;
+        let key = self.slots.borrow_mut().insert(waker)?;
         let entries = [
             op.uring_entry(&self.files)
                 .flags(squeue::Flags::IO_LINK)

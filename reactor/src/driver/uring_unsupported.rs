@@ -5,7 +5,7 @@
 //! values.
 
 use std::io;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::lifecycle::{AfterOrphan, Completion, Key, Orphan};
@@ -33,7 +33,7 @@ impl Driver {
     pub(crate) fn registered_fds_in_use(&self) -> u32 {
         match *self {}
     }
-    pub(crate) fn submit<T: OpCode>(&self, _: &mut T) -> io::Result<Key> {
+    pub(crate) fn submit<T: OpCode>(&self, _: &mut T, _: &Waker) -> io::Result<Key> {
         match *self {}
     }
     pub(crate) fn poll_slot(&self, _: Key, _: &mut Context<'_>) -> Poll<Completion> {

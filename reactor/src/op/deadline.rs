@@ -26,7 +26,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::Context;
+use std::task::{Context, Waker};
 use std::time::Instant;
 
 use super::OpCode;
@@ -97,6 +97,7 @@ impl Deadline {
         &mut self,
         driver: &Driver,
         op: &mut T,
+        waker: &Waker,
     ) -> io::Result<Submission> {
         #[cfg(target_os = "linux")]
         if driver.link_timeouts() && self.at > Instant::now() {
@@ -104,11 +105,11 @@ impl Deadline {
             // SAFETY: the timespec is boxed in this deadline, which stays with
             // the op until its completion: in the `Op` future, or in the slot
             // with the orphaned op (see `orphan`).
-            let key = unsafe { driver.submit_linked(op, &timespec) }?;
+            let key = unsafe { driver.submit_linked(op, &timespec, waker) }?;
             self.linked = Some((timespec, self.at));
             return Ok(Submission::InFlight(key));
         }
-        driver.submit(op)
+        driver.submit(op, waker)
     }
 
     /// Whether the deadline has passed and the caller should act on it: true

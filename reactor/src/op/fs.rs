@@ -23,8 +23,8 @@ use crate::fd::SharedFd;
 #[derive(Clone, Copy)]
 struct PoolPtr<T>(*mut T);
 
-// SAFETY: the pointee is owned by an op whose slot stays alive (Submitted,
-// Waiting or Orphaned) until the pool thread's result is delivered, and nothing
+// SAFETY: the pointee is owned by an op whose slot stays alive (Waiting or
+// Orphaned) until the pool thread's result is delivered, and nothing
 // touches it meanwhile: the thread has exclusive use of it for the call.
 unsafe impl<T> Send for PoolPtr<T> {}
 

@@ -190,11 +190,18 @@ impl<T: OpCode> Future for Op<T> {
                         .data
                         .as_mut()
                         .expect("invariant: unsubmitted op has data");
+                    let waker = cx.waker();
                     let submitted = context::with(|rt| match &mut this.deadline {
-                        Some(deadline) => deadline.submit(&rt.driver, data),
-                        None => rt.driver.submit(data),
+                        Some(deadline) => deadline.submit(&rt.driver, data, waker),
+                        None => rt.driver.submit(data, waker),
                     });
                     match submitted {
+                        // The slot holds the waker: nothing to do but wait,
+                        // unless a deadline has a timer to arm.
+                        Ok(Submission::InFlight(key)) if this.deadline.is_none() => {
+                            this.state = State::InFlight(key);
+                            return Poll::Pending;
+                        }
                         Ok(Submission::InFlight(key)) => this.state = State::InFlight(key),
                         Ok(Submission::Readiness) => this.state = State::Readiness,
                         Err(e) => return Poll::Ready(this.finish(Completion::plain(Err(e)))),

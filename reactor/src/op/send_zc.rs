@@ -144,8 +144,8 @@ fn count_notification(completion: &Completion) {
 
 /// Where a [`SendFuture`] is.
 enum State<B: IoBuf> {
-    /// Not polled yet: zero-copy or plain is decided on the first poll, by the
-    /// runtime that polls it.
+    /// Not polled yet, and zero-copy where the runtime that polls it agrees
+    /// (a write built outside any runtime is settled here too).
     Start(SendZc<B>, ZeroCopy),
     /// A plain send.
     Plain(Op<Send<B>>),
@@ -174,13 +174,25 @@ pub(crate) struct SendFuture<B: IoBuf> {
 
 impl<B: IoBuf> SendFuture<B> {
     pub(crate) fn new(fd: SharedFd, buf: B, policy: ZeroCopy) -> SendFuture<B> {
-        let op = SendZc {
-            raw: fd.raw(),
-            fd: Some(fd),
-            buf,
+        // A plain send is right on every driver, so it is settled here when
+        // the current runtime says so: nearly every write is plain, and is
+        // then built in place instead of moved into its state on the first
+        // poll. Zero-copy is left for the polling runtime to confirm.
+        let len = buf.bytes_init();
+        let plain = policy == ZeroCopy::Never
+            || context::try_with(|rt| !rt.send_zero_copy(len, policy)).unwrap_or(false);
+        let state = if plain {
+            State::Plain(Op::new(Send::new(fd, buf)))
+        } else {
+            let op = SendZc {
+                raw: fd.raw(),
+                fd: Some(fd),
+                buf,
+            };
+            State::Start(op, policy)
         };
         SendFuture {
-            state: State::Start(op, policy),
+            state,
             deadline: None,
         }
     }

@@ -61,11 +61,15 @@ fn tracked() -> (Tracked, Watch) {
 }
 
 #[test]
-fn completion_before_poll_is_collected_by_poll() {
+fn completion_wakes_the_waker_given_at_submission() {
     let mut slots = Slots::new();
-    let key = slots.insert().unwrap();
-    assert!(matches!(slots.complete(key, ok(7)), AfterComplete::Nothing));
-    let (_, w) = waker();
+    let (count, w) = waker();
+    let key = slots.insert(&w).unwrap();
+    match slots.complete(key, ok(7)) {
+        AfterComplete::Wake(waker) => waker.wake(),
+        _ => panic!("a submitted op's completion must hand back its waker"),
+    }
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
     match slots.poll(key, &mut Context::from_waker(&w)) {
         Poll::Ready(c) => assert_eq!(c.result.unwrap(), 7),
         Poll::Pending => panic!("completed op must be ready"),
@@ -75,9 +79,9 @@ fn completion_before_poll_is_collected_by_poll() {
 }
 
 #[test]
-fn poll_then_completion_wakes_the_waiter() {
+fn a_poll_before_completion_leaves_its_waker() {
     let mut slots = Slots::new();
-    let key = slots.insert().unwrap();
+    let key = slots.insert(Waker::noop()).unwrap();
     let (count, w) = waker();
     assert!(slots.poll(key, &mut Context::from_waker(&w)).is_pending());
     match slots.complete(key, ok(3)) {
@@ -91,7 +95,7 @@ fn poll_then_completion_wakes_the_waiter() {
 #[test]
 fn repoll_with_another_waker_replaces_it() {
     let mut slots = Slots::new();
-    let key = slots.insert().unwrap();
+    let key = slots.insert(Waker::noop()).unwrap();
     let (first, w1) = waker();
     let (second, w2) = waker();
     assert!(slots.poll(key, &mut Context::from_waker(&w1)).is_pending());
@@ -106,7 +110,7 @@ fn repoll_with_another_waker_replaces_it() {
 #[test]
 fn orphan_in_flight_keeps_data_until_completion() {
     let mut slots = Slots::new();
-    let key = slots.insert().unwrap();
+    let key = slots.insert(Waker::noop()).unwrap();
     let (data, (completed, dropped)) = tracked();
     assert!(matches!(slots.orphan(key, data), AfterOrphan::Cancel));
     assert!(
@@ -127,7 +131,7 @@ fn orphan_in_flight_keeps_data_until_completion() {
 #[test]
 fn orphan_after_completion_returns_data_and_result() {
     let mut slots = Slots::new();
-    let key = slots.insert().unwrap();
+    let key = slots.insert(Waker::noop()).unwrap();
     let _ = slots.complete(key, ok(4));
     let (data, (_, dropped)) = tracked();
     match slots.orphan(key, data) {
@@ -145,11 +149,11 @@ fn orphan_after_completion_returns_data_and_result() {
 #[test]
 fn stale_key_completion_is_ignored() {
     let mut slots = Slots::new();
-    let old = slots.insert().unwrap();
+    let old = slots.insert(Waker::noop()).unwrap();
     let _ = slots.complete(old, ok(1));
     let (_, w) = waker();
     assert!(slots.poll(old, &mut Context::from_waker(&w)).is_ready());
-    let new = slots.insert().unwrap();
+    let new = slots.insert(Waker::noop()).unwrap();
     assert_eq!(old.index, new.index, "the slab reuses the freed index");
     assert_ne!(old.generation, new.generation);
     assert!(matches!(
@@ -166,7 +170,7 @@ fn stale_key_completion_is_ignored() {
 fn user_data_round_trips_and_reserved_tags_are_not_keys() {
     let mut slots = Slots::new();
     for _ in 0..5 {
-        let key = slots.insert().unwrap();
+        let key = slots.insert(Waker::noop()).unwrap();
         assert_eq!(Key::from_user_data(key.user_data()), Some(key));
     }
     assert_eq!(Key::from_user_data(Key::reserved(1)), None);
@@ -176,7 +180,7 @@ fn user_data_round_trips_and_reserved_tags_are_not_keys() {
 #[test]
 fn errors_are_delivered_unchanged() {
     let mut slots = Slots::new();
-    let key = slots.insert().unwrap();
+    let key = slots.insert(Waker::noop()).unwrap();
     let _ = slots.complete(
         key,
         Completion::plain(Err(io::Error::from_raw_os_error(libc::ECONNRESET))),
@@ -191,7 +195,7 @@ fn errors_are_delivered_unchanged() {
 #[test]
 fn removing_an_unsubmitted_slot_frees_it() {
     let mut slots = Slots::new();
-    let key = slots.insert().unwrap();
+    let key = slots.insert(Waker::noop()).unwrap();
     slots.remove_unsubmitted(key);
     assert_eq!(slots.slab.len(), 0);
     slots.remove_unsubmitted(key);
