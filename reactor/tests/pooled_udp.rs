@@ -257,3 +257,27 @@ pool_drivers! {
         }
     }
 }
+
+pool_drivers! {
+    Runtime::builder().recv_buffers(8, 512);
+    async fn a_short_datagram_does_not_hide_the_ones_queued_behind_it() {
+        // The receiver waits first (so compat has registered the fd), then two
+        // datagrams arrive together: the second must come without a third.
+        let (receiver, sender, to) = pair();
+        let from = sender.local_addr().expect("local addr");
+        let receiving = ringo_reactor::spawn(async move {
+            let first = payload_from(&receiver, from).await.to_vec();
+            let second = payload_from(&receiver, from).await.to_vec();
+            (first, second)
+        });
+        ringo_reactor::task::yield_now().await;
+        for payload in [&b"first"[..], b"second"] {
+            sender.send_to(payload.to_vec(), to).await.0.expect("send");
+        }
+        let (first, second) = timeout(Duration::from_secs(5), receiving)
+            .await
+            .expect("the queued datagram was not received")
+            .expect("receiver");
+        assert_eq!((&first[..], &second[..]), (&b"first"[..], &b"second"[..]));
+    }
+}

@@ -134,6 +134,11 @@ impl Flavor for Datagrams {
         unsafe { buf.set_len(n) };
         Ok(Some((buf, from)))
     }
+
+    /// A datagram's size says nothing about the ones queued behind it.
+    fn drained(_: &(PooledBuf, RawAddr)) -> bool {
+        false
+    }
 }
 
 /// The error for a datagram from `from` that did not fit in `room` bytes.

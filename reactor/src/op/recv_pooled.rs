@@ -109,6 +109,10 @@ pub(crate) trait Flavor: Sized + 'static {
     /// One non-blocking receive on `fd` into the free, empty `buf`; `None` at
     /// end of stream.
     fn receive(fd: RawFd, buf: PooledBuf) -> io::Result<Option<Self::Item>>;
+
+    /// Whether receiving `item` showed the socket emptied (see
+    /// `ringo_compat::Operation::drained`).
+    fn drained(item: &Self::Item) -> bool;
 }
 
 /// A byte stream's pooled receive: a buffer per chunk of bytes.
@@ -151,6 +155,11 @@ impl Flavor for Stream {
         // SAFETY: the kernel wrote `n <= len` bytes at the start of the buffer.
         unsafe { buf.set_len(n) };
         Ok((n > 0).then_some(buf))
+    }
+
+    /// A chunk that left part of its buffer empty took all the socket had.
+    fn drained(buf: &PooledBuf) -> bool {
+        buf.len() < buf.capacity()
     }
 }
 
@@ -223,6 +232,10 @@ impl<F: Flavor> Operation for RecvOnce<F> {
         };
         self.got = Some(F::receive(self.fd.raw(), buf)?);
         Ok(0)
+    }
+
+    fn drained(&self, _: usize) -> bool {
+        matches!(&self.got, Some(Some(item)) if F::drained(item))
     }
 }
 
