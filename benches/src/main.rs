@@ -355,7 +355,7 @@ fn run(options: &Options) -> io::Result<()> {
     println!("\n{table}\n{idle_table}");
     let stamp = utc_stamp();
     let header = format!(
-        "# ringo benchmark {stamp}\n\n- mode: {}\n- kernel: {kernel}\n- CPU: {cpu} ({} CPUs; servers pinned to CPU {SERVER_CPU}, load generator to CPU {})\n- timing: warm-up {:?}, {:?} x {} runs, medians\n\n",
+        "# ringo benchmark {stamp}\n\n- mode: {}\n- kernel: {kernel}\n- CPU: {cpu} ({} CPUs; servers pinned to CPU {SERVER_CPU}, load generator to CPU {})\n- io_uring: {}\n- timing: warm-up {:?}, {:?} x {} rounds, interleaved; medians\n\n",
         match (options.ab, options.quick) {
             (true, _) => "io_uring feature A/B",
             (false, true) => "quick",
@@ -363,6 +363,7 @@ fn run(options: &Options) -> io::Result<()> {
         },
         cpus,
         SERVER_CPU + 1,
+        proc::uring_features(),
         timing.warmup,
         timing.duration,
         timing.repetitions,

@@ -82,3 +82,32 @@ pub fn machine() -> (String, String) {
         .unwrap_or_else(|| "unknown".to_owned());
     (kernel, cpu)
 }
+
+/// What the io_uring driver gets on this kernel with the defaults the servers
+/// run with: the ring set-up flags and the features probed, for the results
+/// file (a reader comparing runs across kernels needs them).
+pub fn uring_features() -> String {
+    let runtime = ringo_reactor::Runtime::builder()
+        .driver(ringo_reactor::DriverKind::Uring)
+        .build();
+    let features = match runtime.map(|rt| rt.uring_features()) {
+        Ok(Some(features)) => features,
+        Ok(None) => return "unavailable".to_owned(),
+        Err(e) => return format!("unavailable ({e})"),
+    };
+    let named = [
+        ("SINGLE_ISSUER", features.single_issuer),
+        ("DEFER_TASKRUN", features.defer_taskrun),
+        ("COOP_TASKRUN", features.coop_taskrun),
+        ("MSG_RING", features.msg_ring),
+        ("SEND_ZC", features.send_zc),
+        ("LINK_TIMEOUT", features.link_timeout),
+        ("RECVSEND_BUNDLE", features.recv_bundle),
+    ];
+    let present: Vec<&str> = named
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect();
+    present.join(", ")
+}
