@@ -379,7 +379,6 @@ fn main() -> io::Result<()> {
     if unsafe { libc::listen(listener.as_raw_fd(), 1024) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    println!("uring_echo: listening on {}", listener.local_addr()?);
     let mut ring = new_ring()?;
     let (submitter, sq, mut cq) = ring.split();
     let buffers = BufRing::register(&submitter)?;
@@ -394,6 +393,8 @@ fn main() -> io::Result<()> {
         starved: Vec::new(),
     };
     server.arm_accept()?;
+    // Only now, with the buffers mapped: the runner measures memory from here.
+    println!("uring_echo: listening on {}", listener.local_addr()?);
     loop {
         server.sq.sync();
         match server.submitter.submit_and_wait(1) {
