@@ -7,7 +7,9 @@
 //! can tell how much of a server's CPU per request is the kernel's TCP path,
 //! which no runtime can remove, and how much is ringo's own.
 //!
-//! `uring_echo [ADDR]` prints `uring_echo: listening on ADDR`.
+//! `uring_echo [ADDR] [--buffers N]` prints `uring_echo: listening on ADDR`;
+//! N (a power of two, default 4096) is the number of receive buffers, small in
+//! the test that runs the ring dry.
 
 use std::collections::VecDeque;
 use std::io;
@@ -22,7 +24,7 @@ const SQ_ENTRIES: u32 = 4096;
 /// 16 MiB of receive buffers: at 1000 connections with 4 requests of 512 B in
 /// flight, a connection rarely holds more than 4 buffers, so the ring does not
 /// run dry; when it does, the receive is re-armed once buffers come back.
-const BUFFERS: u16 = 4096;
+const DEFAULT_BUFFERS: u16 = 4096;
 const BUFFER_SIZE: usize = 4096;
 const BUFFER_GROUP: u16 = 0;
 
@@ -54,6 +56,8 @@ struct RawBuf {
 /// lives as long as the process (the kernel may write a buffer at any time).
 struct BufRing {
     entries: *mut RawBuf,
+    /// How many buffers (and ring entries): a power of two.
+    count: u16,
     data: *mut u8,
     /// Our tail, published to the kernel once per batch of returned buffers.
     tail: u16,
@@ -61,9 +65,9 @@ struct BufRing {
 }
 
 impl BufRing {
-    fn register(submitter: &Submitter<'_>) -> io::Result<BufRing> {
-        let ring_bytes = usize::from(BUFFERS) * std::mem::size_of::<RawBuf>();
-        let len = ring_bytes + usize::from(BUFFERS) * BUFFER_SIZE;
+    fn register(submitter: &Submitter<'_>, count: u16) -> io::Result<BufRing> {
+        let ring_bytes = usize::from(count) * std::mem::size_of::<RawBuf>();
+        let len = ring_bytes + usize::from(count) * BUFFER_SIZE;
         // SAFETY: an anonymous private mapping touches no existing memory; the
         // result is checked. It is never unmapped.
         let base = unsafe {
@@ -81,17 +85,18 @@ impl BufRing {
         }
         let mut ring = BufRing {
             entries: base.cast(),
+            count,
             // SAFETY: `ring_bytes` is inside the mapping of `len` bytes.
             data: unsafe { base.cast::<u8>().add(ring_bytes) },
             tail: 0,
             returned: false,
         };
-        // SAFETY: the ring's page-aligned memory of BUFFERS entries is never
+        // SAFETY: the ring's page-aligned memory of `count` entries is never
         // unmapped, so it outlives the registration.
         unsafe {
-            submitter.register_buf_ring_with_flags(base as u64, BUFFERS, BUFFER_GROUP, 0)?;
+            submitter.register_buf_ring_with_flags(base as u64, count, BUFFER_GROUP, 0)?;
         }
-        for bid in 0..BUFFERS {
+        for bid in 0..count {
             ring.give_back(bid);
         }
         ring.publish();
@@ -100,7 +105,7 @@ impl BufRing {
 
     /// Where byte `offset` of buffer `bid` is.
     fn at(&self, bid: u16, offset: u32) -> *const u8 {
-        // SAFETY: `bid` < BUFFERS and `offset` < BUFFER_SIZE (the kernel never
+        // SAFETY: `bid` < count and `offset` < BUFFER_SIZE (the kernel never
         // names another buffer or fills one beyond its size), so the result is
         // inside the buffer area of the mapping.
         unsafe {
@@ -111,12 +116,12 @@ impl BufRing {
 
     /// Puts `bid` back at our tail; the kernel sees it at the next publish.
     fn give_back(&mut self, bid: u16) {
-        // SAFETY: the index is below BUFFERS, so the entry is in the mapping. At
-        // most BUFFERS buffers are ever in the ring, so the entry at our tail is
+        // SAFETY: the index is below `count`, so the entry is in the mapping. At
+        // most `count` buffers are ever in the ring, so the entry at our tail is
         // one the kernel has consumed and no longer reads. Only `addr`, `len`
         // and `bid` are written, never the tail that shares entry 0.
         unsafe {
-            let entry = self.entries.add(usize::from(self.tail % BUFFERS));
+            let entry = self.entries.add(usize::from(self.tail & (self.count - 1)));
             std::ptr::addr_of_mut!((*entry).addr).write(self.at(bid, 0) as u64);
             std::ptr::addr_of_mut!((*entry).len).write(BUFFER_SIZE as u32);
             std::ptr::addr_of_mut!((*entry).bid).write(bid);
@@ -369,10 +374,36 @@ fn new_ring() -> io::Result<IoUring> {
     Err(last)
 }
 
+/// `[ADDR] [--buffers N]`.
+fn parse_args() -> io::Result<(String, u16)> {
+    let usage = || {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "usage: uring_echo [ADDR] [--buffers N]",
+        )
+    };
+    let mut addr = "127.0.0.1:0".to_owned();
+    let mut buffers = DEFAULT_BUFFERS;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--buffers" {
+            buffers = args
+                .next()
+                .and_then(|n| n.parse().ok())
+                // The kernel takes at most 32768 entries, a power of two.
+                .filter(|n: &u16| n.is_power_of_two() && *n <= 1 << 15)
+                .ok_or_else(usage)?;
+        } else if arg.starts_with('-') {
+            return Err(usage());
+        } else {
+            addr = arg;
+        }
+    }
+    Ok((addr, buffers))
+}
+
 fn main() -> io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:0".to_owned());
+    let (addr, buffer_count) = parse_args()?;
     let listener = TcpListener::bind(&addr)?;
     // SAFETY: listen on our own listening socket only changes its backlog, to
     // tokio's 1024, so a thousand connections arriving at once all get in.
@@ -381,13 +412,13 @@ fn main() -> io::Result<()> {
     }
     let mut ring = new_ring()?;
     let (submitter, sq, mut cq) = ring.split();
-    let buffers = BufRing::register(&submitter)?;
+    let buffers = BufRing::register(&submitter, buffer_count)?;
     let mut server = Server {
         sq,
         submitter,
         listener: listener.as_raw_fd(),
         buffers,
-        lengths: vec![0; usize::from(BUFFERS)],
+        lengths: vec![0; usize::from(buffer_count)],
         conns: Vec::new(),
         free: Vec::new(),
         starved: Vec::new(),
