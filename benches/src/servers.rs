@@ -180,6 +180,18 @@ pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
             &["127.0.0.1:0"],
             "compat",
         ),
+        // The floor: a hand-written io_uring server without ringo, to tell the
+        // kernel's share of a request's CPU from a runtime's.
+        ServerSpec {
+            env: Vec::new(),
+            ..ringo(
+                "raw-uring",
+                Protocol::Echo,
+                bins.join("uring_echo"),
+                &["127.0.0.1:0"],
+                "",
+            )
+        },
         // Receives into the provided-buffer ring: an idle connection holds no buffer.
         ServerSpec {
             idle_only: true,

@@ -1,0 +1,195 @@
+//! The hand-written floor server must be right before its figures mean anything:
+//! every byte echoed in order, also when its buffer ring runs dry, and peers
+//! that reset or half-close never stop it nor leak its sockets.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running `uring_echo`, killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_uring_echo"))
+            .arg("127.0.0.1:0")
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start uring_echo");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("uring_echo: listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .unwrap();
+        Server { child, addr }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect_timeout(&self.addr, TIMEOUT).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+        stream
+    }
+
+    /// Sockets the server holds open (its listener included).
+    fn sockets(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.unwrap().path()).ok())
+            .filter(|target| target.to_string_lossy().starts_with("socket:"))
+            .count()
+    }
+
+    fn assert_alive(&mut self) {
+        assert!(self.child.try_wait().unwrap().is_none(), "server exited");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A payload that tells which connection and offset each byte is from.
+fn payload(conn: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 + conn * 7) as u8).collect()
+}
+
+/// `connections` clients at once each send `len` bytes while reading the echo.
+fn echo_concurrently(server: &Server, connections: usize, len: usize) {
+    std::thread::scope(|scope| {
+        for conn in 0..connections {
+            let mut stream = server.connect();
+            scope.spawn(move || {
+                let sent = payload(conn, len);
+                let mut writer = stream.try_clone().unwrap();
+                let data = sent.clone();
+                let write = std::thread::spawn(move || writer.write_all(&data));
+                let mut echoed = vec![0; len];
+                stream.read_exact(&mut echoed).unwrap();
+                write.join().unwrap().unwrap();
+                assert!(echoed == sent, "connection {conn}: echo differs");
+            });
+        }
+    });
+}
+
+#[test]
+fn echoes_every_byte_in_order() {
+    let mut server = Server::start(&[]);
+    echo_concurrently(&server, 32, 256 * 1024);
+    server.assert_alive();
+}
+
+#[test]
+fn a_dry_buffer_ring_only_slows_receives() {
+    // 8 buffers for 32 connections: receives keep ending with ENOBUFS and are
+    // re-armed as sends give buffers back.
+    let mut server = Server::start(&["--buffers", "8"]);
+    echo_concurrently(&server, 32, 256 * 1024);
+    server.assert_alive();
+}
+
+#[test]
+fn rejects_a_buffer_count_the_kernel_would_refuse() {
+    for bad in ["3", "65536", "x"] {
+        let status = Command::new(env!("CARGO_BIN_EXE_uring_echo"))
+            .args(["127.0.0.1:0", "--buffers", bad])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!status.success(), "--buffers {bad} was accepted");
+    }
+}
+
+/// Makes closing `stream` send a reset instead of a FIN.
+fn set_linger_zero(stream: &TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: sets SO_LINGER on a socket we own from a live local of the size
+    // given.
+    let ret = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            std::ptr::addr_of!(linger).cast(),
+            std::mem::size_of_val(&linger) as libc::socklen_t,
+        )
+    };
+    assert_eq!(ret, 0);
+}
+
+#[test]
+fn resets_mid_echo_close_their_sockets_and_the_server_goes_on() {
+    let mut server = Server::start(&[]);
+    for conn in 0..20 {
+        let mut stream = server.connect();
+        // Unread echoes fill our receive buffer, so the server's send of the
+        // rest waits in the kernel when the reset comes.
+        let len = if conn % 2 == 0 { 4 << 20 } else { 100 };
+        stream.set_nonblocking(true).unwrap();
+        let data = payload(conn, len);
+        let mut written = 0;
+        while written < len {
+            match stream.write(&data[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("write: {e}"),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        set_linger_zero(&stream);
+    }
+    let deadline = Instant::now() + TIMEOUT;
+    while server.sockets() > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "{} sockets left",
+            server.sockets()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.assert_alive();
+    echo_concurrently(&server, 1, 1000);
+}
+
+#[test]
+fn a_half_closed_peer_gets_every_byte_then_the_end() {
+    let server = Server::start(&[]);
+    let mut stream = server.connect();
+    let sent = payload(0, 1 << 20);
+    let mut writer = stream.try_clone().unwrap();
+    let data = sent.clone();
+    let write = std::thread::spawn(move || {
+        writer.write_all(&data)?;
+        writer.shutdown(std::net::Shutdown::Write)
+    });
+    let mut echoed = Vec::new();
+    stream.read_to_end(&mut echoed).unwrap();
+    write.join().unwrap().unwrap();
+    assert!(
+        echoed == sent,
+        "{} of {} bytes back",
+        echoed.len(),
+        sent.len()
+    );
+}
