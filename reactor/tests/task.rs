@@ -340,3 +340,34 @@ both_drivers! {
         assert_eq!(sum, TASKS * (TASKS - 1));
     }
 }
+
+on_both_drivers! {
+    fn a_runtime_run_and_dropped_inside_a_task_leaves_the_outer_one_current(kind: DriverKind) {
+        // Ops find their runtime through a thread-local that entering a
+        // runtime sets and leaving restores: after an inner runtime has run
+        // (and, dropped, entered itself once more to tear down), the outer
+        // one's I/O, timers and spawns must still reach the outer one.
+        let Some(outer) = util::runtime(kind) else { return };
+        util::block_on_limited(&outer, kind, async move {
+            let (a, b) = tcp_pair().await;
+            for other in KINDS {
+                let Some(inner) = util::runtime(other) else { continue };
+                let echoed = inner.block_on(async {
+                    let (x, y) = tcp_pair().await;
+                    util::write_all(&x, &b"inner"[..]).await;
+                    let (n, buf) = y.read(vec![0u8; 8]).await;
+                    buf[..n.expect("inner read")].to_vec()
+                });
+                assert_eq!(echoed, b"inner");
+                drop(inner);
+            }
+            let reader = ringo_reactor::spawn(async move {
+                let (n, buf) = b.read(vec![0u8; 8]).await;
+                buf[..n.expect("outer read")].to_vec()
+            });
+            sleep(Duration::from_millis(1)).await;
+            util::write_all(&a, &b"outer"[..]).await;
+            assert_eq!(reader.await.expect("reader"), b"outer");
+        });
+    }
+}
