@@ -224,6 +224,48 @@ on_both_drivers! {
     }
 }
 
+/// Sends `GET path` and reads its whole response (the app echoes `GET path `).
+fn get_on(stream: &mut TcpStream, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nhost: a\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("write request");
+    stream
+        .set_read_timeout(Some(REPLY_LIMIT))
+        .expect("set read timeout");
+    let tail = format!("GET {path} ");
+    let mut received = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !received.ends_with(tail.as_bytes()) {
+        let n = stream.read(&mut buf).expect("read the response");
+        assert!(n > 0, "closed before the response to {path} ended");
+        received.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+on_both_drivers! {
+    fn each_request_restarts_the_keep_alive_clock(kind: DriverKind) {
+        let keep_alive = Duration::from_millis(600);
+        let running = start(
+            ringo_http::Server::bind(local())
+                .driver(kind)
+                .workers(1)
+                .keep_alive_timeout(keep_alive),
+        );
+        let mut stream = TcpStream::connect(running.local_addr()).expect("connect");
+        // The third request comes after the first quiet spell's deadline but
+        // within the second's: the connection must still be open.
+        for path in ["/one", "/two", "/three"] {
+            let reply = get_on(&mut stream, path);
+            assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+            std::thread::sleep(keep_alive * 7 / 12);
+        }
+        let (received, took) = read_until_closed(&mut stream);
+        assert!(received.is_empty(), "{received:?}");
+        assert!(took < REPLY_LIMIT, "closed by the server, not by our timeout");
+        stop(running);
+    }
+}
+
 on_both_drivers! {
     fn shutdown_closes_idle_keep_alive_connections_without_waiting_for_the_timeout(kind: DriverKind) {
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(1));

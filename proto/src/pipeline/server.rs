@@ -262,6 +262,12 @@ impl Server {
 /// While the connection is quiet (reading, nothing in flight, nothing to write)
 /// it must produce its next request in time: within `idle` if no byte of it has
 /// arrived, within `request` of the moment the first bytes were seen.
+///
+/// A busy connection goes quiet once per request, so the timer is lazy: its
+/// sleep is left armed across requests, and a sleep due before the deadline
+/// only wakes the connection to re-arm it. Moving it every time would cost a
+/// timer-wheel removal, an insertion and a waker clone per request; a stale
+/// sleep costs one spurious wake per timeout at most.
 struct IdleTimer {
     idle: Option<Duration>,
     request: Option<Duration>,
@@ -294,33 +300,46 @@ impl IdleTimer {
         if self.idle.is_none() && self.request.is_none() {
             return false;
         }
-        if !quiet {
+        if !quiet || progressed {
             self.quiet_since = None;
             self.partial_since = None;
-            self.sleep = None;
+        }
+        if !quiet {
             return false;
         }
-        if progressed {
-            self.quiet_since = None;
-            self.partial_since = None;
-        }
-        let now = Instant::now();
-        let quiet_since = *self.quiet_since.get_or_insert(now);
-        if partial && self.partial_since.is_none() {
-            self.partial_since = Some(now);
-        }
-        let deadline = match (self.partial_since, self.request, self.idle) {
-            (Some(since), Some(limit), _) => since + limit,
-            (_, _, Some(limit)) => quiet_since + limit,
-            (_, _, None) => return false,
+        let Some(deadline) = self.deadline(partial) else {
+            return false;
         };
-        if now >= deadline {
-            return true;
-        }
         let sleep = self.sleep.get_or_insert_with(|| sleep_until(deadline));
-        if sleep.deadline() != deadline {
+        if sleep.deadline() > deadline {
             sleep.reset(deadline);
         }
-        std::pin::Pin::new(sleep).poll(cx).is_ready()
+        while std::pin::Pin::new(&mut *sleep).poll(cx).is_ready() {
+            if sleep.deadline() >= deadline {
+                return true;
+            }
+            // A sleep armed for an earlier quiet spell: re-armed for this one
+            // (and ready at once if this deadline has passed as well).
+            sleep.reset(deadline);
+        }
+        false
+    }
+
+    /// The deadline of the current quiet spell, noting when it (and, with
+    /// `partial`, the request under way) started; `None` if none applies.
+    fn deadline(&mut self, partial: bool) -> Option<Instant> {
+        let needs_start = self.quiet_since.is_none() || (partial && self.partial_since.is_none());
+        if needs_start {
+            let now = Instant::now();
+            self.quiet_since.get_or_insert(now);
+            if partial {
+                self.partial_since.get_or_insert(now);
+            }
+        }
+        match (self.partial_since, self.request, self.idle) {
+            (Some(since), Some(limit), _) => Some(since + limit),
+            (_, _, Some(limit)) => self.quiet_since.map(|since| since + limit),
+            (_, _, None) => None,
+        }
     }
 }
