@@ -16,6 +16,8 @@
 //!   (slow loris), is closed after its timeout.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -93,17 +95,9 @@ where
         .max_in_flight(config.max_pipelined)
         .idle_timeout(config.keep_alive_timeout)
         .request_timeout(config.request_timeout);
-    let dispatch = move |incoming: Incoming| {
-        let call = match incoming {
-            Incoming::Request(request) => Some(handler(request)),
-            Incoming::Continue => None,
-        };
-        async move {
-            match call {
-                Some(call) => call.await,
-                None => Ok(interim_continue()),
-            }
-        }
+    let dispatch = move |incoming: Incoming| match incoming {
+        Incoming::Request(request) => Dispatch::Call(handler(request)),
+        Incoming::Continue => Dispatch::Continue,
     };
     server
         .serve_protocol(
@@ -120,6 +114,36 @@ fn interim_continue() -> Response<Bytes> {
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = StatusCode::CONTINUE;
     response
+}
+
+/// The dispatcher's future for one [`Incoming`]: the handler's, or the
+/// interim `100 Continue`.
+///
+/// Written by hand rather than as an `async` block: a block would move the
+/// handler's future (a whole request's work, the largest value on this path)
+/// out of its captures into its own state at the first poll, a copy per
+/// request; this one is polled where it was built.
+enum Dispatch<F> {
+    Call(F),
+    Continue,
+}
+
+impl<F, E> Future for Dispatch<F>
+where
+    F: Future<Output = Result<Response<Bytes>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: nothing moves out of a pinned `Dispatch` (it has no method
+        // that could, and no `Drop`), so the future in `Call` stays where it was
+        // pinned: projecting the pin onto it is sound.
+        match unsafe { self.get_unchecked_mut() } {
+            // SAFETY: as above, `call` is pinned with its `Dispatch`.
+            Dispatch::Call(call) => unsafe { Pin::new_unchecked(call) }.poll(cx),
+            Dispatch::Continue => Poll::Ready(Ok(interim_continue())),
+        }
+    }
 }
 
 /// What the gathering decoder yields to the dispatcher.
