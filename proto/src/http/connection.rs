@@ -24,7 +24,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Request, Response, StatusCode};
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
-use super::{Error, Limits, RequestHead, RequestPart, ServerCodec};
+use super::{BodyLength, Error, Limits, RequestHead, RequestPart, ServerCodec};
 use crate::codec::{Decoder, Encoder};
 use crate::framed::Framed;
 use crate::pipeline::{self, ServerError};
@@ -89,6 +89,7 @@ where
         inner: ServerCodec::with_limits(config.limits),
         partial: None,
         continued: false,
+        bodiless: false,
     };
     let framed = Framed::new(io, codec);
     let server = pipeline::Server::new()
@@ -163,11 +164,19 @@ struct Gather {
     partial: Option<(RequestHead, BytesMut)>,
     /// The current request's `100 Continue` was already asked for.
     continued: bool,
+    /// The current request had no body and went out with its head.
+    bodiless: bool,
 }
 
 impl Gather {
     fn next(&mut self, part: Option<RequestPart>) -> Option<Incoming> {
         match part? {
+            RequestPart::Head(head) if head.body == BodyLength::Empty => {
+                // Nothing to gather (the usual GET): the request goes out now,
+                // not moved into `partial` and out again, and its end is skipped.
+                self.bodiless = true;
+                return Some(Incoming::Request(head.request.map(|()| Bytes::new())));
+            }
             RequestPart::Head(head) => {
                 self.partial = Some((head, BytesMut::new()));
                 self.continued = false;
@@ -177,6 +186,7 @@ impl Gather {
                     body.extend_from_slice(&data);
                 }
             }
+            RequestPart::End if self.bodiless => self.bodiless = false,
             RequestPart::End => {
                 let (head, body) = self.partial.take()?;
                 return Some(Incoming::Request(head.request.map(|()| body.freeze())));
@@ -233,5 +243,64 @@ impl Encoder<Response<Bytes>> for Gather {
 
     fn encode(&mut self, response: Response<Bytes>, dst: &mut BytesMut) -> Result<(), Error> {
         self.inner.encode(response, dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gather() -> Gather {
+        Gather {
+            inner: ServerCodec::new(),
+            partial: None,
+            continued: false,
+            bodiless: false,
+        }
+    }
+
+    /// Every request `src` holds, as `METHOD PATH BODY`.
+    fn decode_all(codec: &mut Gather, src: &[u8]) -> Vec<String> {
+        let mut src = BytesMut::from(src);
+        let mut seen = Vec::new();
+        while let Some(incoming) = codec.decode(&mut src).expect("decode") {
+            let Incoming::Request(request) = incoming else {
+                panic!("no request here expects 100-continue");
+            };
+            let body = String::from_utf8_lossy(request.body());
+            seen.push(format!("{} {} {body}", request.method(), request.uri()));
+        }
+        assert!(src.is_empty(), "left undecoded: {src:?}");
+        seen
+    }
+
+    #[test]
+    fn bodiless_requests_go_out_with_their_heads_between_requests_with_bodies() {
+        let mut codec = gather();
+        let seen = decode_all(
+            &mut codec,
+            b"GET /a HTTP/1.1\r\nhost: x\r\n\r\n\
+              POST /b HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc\
+              GET /c HTTP/1.1\r\nhost: x\r\n\r\n\
+              POST /d HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n",
+        );
+        assert_eq!(seen, ["GET /a ", "POST /b abc", "GET /c ", "POST /d "]);
+        let later = decode_all(&mut codec, b"GET /e HTTP/1.1\r\nhost: x\r\n\r\n");
+        assert_eq!(
+            later,
+            ["GET /e "],
+            "the skipped ends left the codec in step"
+        );
+    }
+
+    #[test]
+    fn a_bodiless_request_at_the_end_of_the_stream_ends_cleanly() {
+        let mut codec = gather();
+        let mut src = BytesMut::from(&b"GET /a HTTP/1.1\r\nhost: x\r\n\r\n"[..]);
+        assert!(matches!(
+            codec.decode_eof(&mut src),
+            Ok(Some(Incoming::Request(_)))
+        ));
+        assert!(matches!(codec.decode_eof(&mut src), Ok(None)));
     }
 }
