@@ -56,12 +56,15 @@ pub trait Service<Req> {
     }
 }
 
+// The forwarding impls (and `ServiceFn`) return the inner future itself: an
+// `async fn` would wrap it in a future of its own, which moves the request into
+// its state and then the inner future into its await: copies per call.
 impl<S: Service<Req> + ?Sized, Req> Service<Req> for Rc<S> {
     type Response = S::Response;
     type Error = S::Error;
 
-    async fn call(&self, req: Req) -> Result<S::Response, S::Error> {
-        (**self).call(req).await
+    fn call(&self, req: Req) -> impl Future<Output = Result<S::Response, S::Error>> {
+        (**self).call(req)
     }
 
     fn status(&self) -> Status {
@@ -73,8 +76,8 @@ impl<S: Service<Req> + ?Sized, Req> Service<Req> for &S {
     type Response = S::Response;
     type Error = S::Error;
 
-    async fn call(&self, req: Req) -> Result<S::Response, S::Error> {
-        (**self).call(req).await
+    fn call(&self, req: Req) -> impl Future<Output = Result<S::Response, S::Error>> {
+        (**self).call(req)
     }
 
     fn status(&self) -> Status {
@@ -107,7 +110,7 @@ where
     type Response = Resp;
     type Error = E;
 
-    async fn call(&self, req: Req) -> Result<Resp, E> {
-        (self.f)(req).await
+    fn call(&self, req: Req) -> impl Future<Output = Result<Resp, E>> {
+        (self.f)(req)
     }
 }
