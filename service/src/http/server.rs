@@ -8,13 +8,14 @@
 //! one failed request never costs the client its connection.
 
 use std::convert::Infallible;
+use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ::http::{header, HeaderValue, Request, Response, StatusCode};
+use ::http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use bytes::Bytes;
 use ringo_proto::http::{serve_connection, ServerConfig};
 use ringo_reactor::net::TcpStream;
@@ -129,13 +130,12 @@ where
     S: Service<Request<Body>, Response = Response<Body>>,
     S::Error: Into<Error>,
 {
-    let method = request.method().clone();
-    let uri = request.uri().clone();
+    let target = Target::of(&request);
     let response = match service.call(request.map(Body::from)).await {
         Ok(response) => response,
         Err(e) => {
             let e: Error = e.into();
-            log::error!("http: {method} {uri}: service failed: {e}");
+            log::error!("http: {target}: service failed: {e}");
             return Ok(internal_error());
         }
     };
@@ -147,10 +147,35 @@ where
     Ok(match collected {
         Ok(bytes) => Response::from_parts(parts, bytes),
         Err(e) => {
-            log::error!("http: {method} {uri}: response body failed: {e}");
+            log::error!("http: {target}: response body failed: {e}");
             internal_error()
         }
     })
+}
+
+/// A request's method and URI, for the error log lines of [`respond`].
+///
+/// Kept only when those lines would print: the service consumes the request,
+/// so they are cloned ahead, and the URI's clone and drop cost two reference
+/// count updates per request.
+struct Target(Option<(Method, Uri)>);
+
+impl Target {
+    fn of(request: &Request<Bytes>) -> Target {
+        Target(
+            log::log_enabled!(log::Level::Error)
+                .then(|| (request.method().clone(), request.uri().clone())),
+        )
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some((method, uri)) => write!(f, "{method} {uri}"),
+            None => f.write_str("a request"),
+        }
+    }
 }
 
 /// The reply to a request whose service or body failed.
@@ -162,4 +187,24 @@ fn internal_error() -> Response<Bytes> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_names_its_request_when_kept() {
+        let kept = Target(Some((Method::POST, Uri::from_static("/orders?id=7"))));
+        assert_eq!(kept.to_string(), "POST /orders?id=7");
+        assert_eq!(Target(None).to_string(), "a request");
+    }
+
+    #[test]
+    fn a_target_is_not_kept_when_error_lines_would_not_print() {
+        // No logger is installed in unit tests, so error lines go nowhere.
+        let request = Request::new(Bytes::new());
+        assert!(!log::log_enabled!(log::Level::Error));
+        assert!(Target::of(&request).0.is_none());
+    }
 }
