@@ -195,6 +195,14 @@ impl Gather {
         None
     }
 
+    /// Between requests with nothing buffered: the inner codec waits for a
+    /// head (or is closed) and would find nothing to decode, so the usual
+    /// pass after a request's end skips asking it. At end of stream it is
+    /// still asked, as only it can tell a clean end from a cut-off request.
+    fn at_boundary(&self, src: &BytesMut) -> bool {
+        src.is_empty() && self.partial.is_none() && !self.bodiless
+    }
+
     fn wants_continue(&mut self) -> bool {
         if self.partial.is_some() && !self.continued && self.inner.continue_needed() {
             self.continued = true;
@@ -218,7 +226,7 @@ impl Decoder for Gather {
             if self.wants_continue() {
                 return Ok(Some(Incoming::Continue));
             }
-            if done {
+            if done || self.at_boundary(src) {
                 return Ok(None);
             }
         }
@@ -291,6 +299,28 @@ mod tests {
             ["GET /e "],
             "the skipped ends left the codec in step"
         );
+    }
+
+    #[test]
+    fn a_head_arriving_in_pieces_after_a_request_is_decoded_whole() {
+        let mut codec = gather();
+        let mut src = BytesMut::from(&b"GET /a HTTP/1.1\r\nhost: x\r\n\r\n"[..]);
+        assert!(matches!(
+            codec.decode(&mut src),
+            Ok(Some(Incoming::Request(_)))
+        ));
+        assert!(
+            matches!(codec.decode(&mut src), Ok(None)),
+            "nothing more yet"
+        );
+        src.extend_from_slice(b"GET /b HTTP/1.1\r\nho");
+        assert!(matches!(codec.decode(&mut src), Ok(None)), "half a head");
+        src.extend_from_slice(b"st: x\r\n\r\n");
+        let Ok(Some(Incoming::Request(request))) = codec.decode(&mut src) else {
+            panic!("the second request, once whole");
+        };
+        assert_eq!(request.uri(), "/b");
+        assert!(src.is_empty());
     }
 
     #[test]
