@@ -2,7 +2,7 @@
 //! users would otherwise pick (tokio, hyper, redis-server), on this machine.
 //!
 //! ```text
-//! cargo run --release -p ringo-benches            # full matrix, a few minutes
+//! cargo run --release -p ringo-benches            # full matrix, about 15 minutes
 //! cargo run --release -p ringo-benches -- --quick # under a minute
 //! cargo run --release -p ringo-benches -- --ab    # io_uring features on vs off
 //! ```
