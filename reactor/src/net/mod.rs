@@ -69,6 +69,13 @@ macro_rules! recv_pooled_impls {
             /// buffer to come back; no bytes are lost. Dropping the future keeps
             /// the receive armed; dropping the stream cancels it.
             ///
+            /// Prefer it to `read` for servers with many connections: an idle
+            /// connection holds no buffer (0.7 against 16.7 KiB per idle echo
+            /// connection), and the CPU per request measured the same or a
+            /// little lower in every echo cell (`ringo-benches --ab`, see
+            /// `benches/README.md`). `read` remains the choice when the bytes
+            /// must land in a buffer of the caller's.
+            ///
             /// Use one reader at a time, and don't mix with
             /// [`read`](crate::io::AsyncRead::read) on the same stream: bytes
             /// already received for one are not seen by the other.
