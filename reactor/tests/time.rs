@@ -203,3 +203,31 @@ fn an_idle_runtime_with_a_far_timer_parks_instead_of_spinning() {
         });
     }
 }
+
+both_drivers! {
+    // A runtime without timers skips the wheel each turn, so the wheel's clock
+    // stands still meanwhile: a timer armed after a long timer-free spell must
+    // still fire neither early nor never.
+    async fn a_timer_armed_after_a_timer_free_spell_fires_on_time() {
+        let (a, b) = tcp_pair().await;
+        let spell = Instant::now();
+        let mut buf = vec![0u8; 1];
+        while spell.elapsed() < Duration::from_millis(1_200) {
+            let (written, _) = a.write(vec![7u8]).await;
+            written.unwrap();
+            let (read, back) = b.read(buf).await;
+            assert_eq!(read.unwrap(), 1);
+            buf = back;
+        }
+        for ms in [5u64, 70, 1_100] {
+            let start = Instant::now();
+            sleep(Duration::from_millis(ms)).await;
+            let elapsed = start.elapsed();
+            assert!(elapsed >= Duration::from_millis(ms), "sleep({ms} ms) took only {elapsed:?}");
+            assert!(
+                elapsed < Duration::from_millis(ms + 5_000),
+                "sleep({ms} ms) took {elapsed:?}"
+            );
+        }
+    }
+}

@@ -142,13 +142,11 @@ fn count_notification(completion: &Completion) {
     }
 }
 
-/// Where a [`SendFuture`] is.
+/// Where a zero-copy [`SendFuture`] is.
 enum State<B: IoBuf> {
     /// Not polled yet, and zero-copy where the runtime that polls it agrees
     /// (a write built outside any runtime is settled here too).
     Start(SendZc<B>, ZeroCopy),
-    /// A plain send.
-    Plain(Op<Send<B>>),
     /// A zero-copy send in `key`'s streaming slot; `result` once its result
     /// completion has been collected and the notification is awaited.
     Armed {
@@ -156,18 +154,29 @@ enum State<B: IoBuf> {
         op: SendZc<B>,
         result: Option<io::Result<usize>>,
     },
-    /// The output was returned.
+    /// The output was returned, or the send became a plain one.
     Done,
 }
 
 /// The future of a stream write: a plain send, or a zero-copy one that
 /// resolves with its notification (see the [module docs](self)).
 ///
+/// Nearly every write is plain, so the plain send is the whole future, with
+/// nothing to move or check around it; the rare zero-copy candidate (a write
+/// of at least the threshold, or an explicit `send_zc`) lives in a box.
+///
 /// A write with a [deadline](super::deadline) is always a plain send: its
 /// linked timeout bounds the send itself, where a zero-copy send's
 /// notification waits on the peer's acknowledgement, which no deadline on the
 /// SQE covers.
-pub(crate) struct SendFuture<B: IoBuf> {
+pub(crate) enum SendFuture<B: IoBuf> {
+    Plain(Op<Send<B>>),
+    ZeroCopy(Box<ZeroCopySend<B>>),
+}
+
+/// A write that may go zero-copy: its state, and the deadline that would
+/// make it a plain send after all.
+pub(crate) struct ZeroCopySend<B: IoBuf> {
     state: State<B>,
     deadline: Option<Instant>,
 }
@@ -175,97 +184,95 @@ pub(crate) struct SendFuture<B: IoBuf> {
 impl<B: IoBuf> SendFuture<B> {
     pub(crate) fn new(fd: SharedFd, buf: B, policy: ZeroCopy) -> SendFuture<B> {
         // A plain send is right on every driver, so it is settled here when
-        // the current runtime says so: nearly every write is plain, and is
-        // then built in place instead of moved into its state on the first
-        // poll. Zero-copy is left for the polling runtime to confirm.
+        // the current runtime says so, and built in place. Zero-copy is left
+        // for the polling runtime to confirm.
         let len = buf.bytes_init();
         let plain = policy == ZeroCopy::Never
             || context::try_with(|rt| !rt.send_zero_copy(len, policy)).unwrap_or(false);
-        let state = if plain {
-            State::Plain(Op::new(Send::new(fd, buf)))
-        } else {
-            let op = SendZc {
-                raw: fd.raw(),
-                fd: Some(fd),
-                buf,
-            };
-            State::Start(op, policy)
-        };
-        SendFuture {
-            state,
-            deadline: None,
+        if plain {
+            return SendFuture::Plain(Op::new(Send::new(fd, buf)));
         }
+        let op = SendZc {
+            raw: fd.raw(),
+            fd: Some(fd),
+            buf,
+        };
+        SendFuture::ZeroCopy(Box::new(ZeroCopySend {
+            state: State::Start(op, policy),
+            deadline: None,
+        }))
     }
 
     /// See [`Op::set_deadline`]. Not started, the write becomes a plain send
     /// with the deadline; a plain send takes it as an op does; a zero-copy
     /// send already in flight cannot take one and ignores it.
     pub(crate) fn set_deadline(&mut self, at: Instant) {
-        match &mut self.state {
-            State::Start(..) => self.deadline = Some(at),
-            State::Plain(op) => op.set_deadline(at),
-            State::Armed { .. } | State::Done => {}
-        }
-    }
-
-    /// Moves the op out of the current state, leaving `Done`.
-    fn take_op(&mut self) -> SendZc<B> {
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::Start(op, _) | State::Armed { op, .. } => op,
-            State::Plain(_) | State::Done => unreachable!("only called in Start or Armed"),
+        match self {
+            SendFuture::Plain(op) => op.set_deadline(at),
+            SendFuture::ZeroCopy(send) => {
+                if let State::Start(..) = send.state {
+                    send.deadline = Some(at);
+                }
+            }
         }
     }
 }
 
-impl<B: IoBuf> Unpin for SendFuture<B> {}
+impl<B: IoBuf> ZeroCopySend<B> {
+    /// Moves the op out of the current state, leaving `Done`.
+    fn take_op(&mut self) -> SendZc<B> {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Start(op, _) | State::Armed { op, .. } => op,
+            State::Done => unreachable!("only called in Start or Armed"),
+        }
+    }
 
-impl<B: IoBuf> Future for SendFuture<B> {
-    type Output = BufResult<usize, B>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BufResult<usize, B>> {
-        let this = self.get_mut();
+    /// Polls a zero-copy candidate: `Err` hands back the plain send it turned
+    /// into, when the polling runtime will not send it zero-copy (or it has a
+    /// deadline), for the caller to poll in its place.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Result<Poll<BufResult<usize, B>>, Op<Send<B>>> {
         loop {
-            match &mut this.state {
+            match &mut self.state {
                 State::Start(op, policy) => {
                     let len = op.buf.bytes_init();
-                    if this.deadline.is_some()
+                    if self.deadline.is_some()
                         || !context::with(|rt| rt.send_zero_copy(len, *policy))
                     {
-                        let SendZc { fd, buf, .. } = this.take_op();
+                        let SendZc { fd, buf, .. } = self.take_op();
                         let fd = fd.expect("invariant: an unsubmitted send holds its fd");
                         let mut plain = Op::new(Send::new(fd, buf));
-                        if let Some(at) = this.deadline {
+                        if let Some(at) = self.deadline {
                             plain.set_deadline(at);
                         }
-                        this.state = State::Plain(plain);
-                        continue;
+                        return Err(plain);
                     }
                     if !budget::try_spend() {
                         cx.waker().wake_by_ref();
-                        return Poll::Pending;
+                        return Ok(Poll::Pending);
                     }
                     let submitted = context::with(|rt| {
                         let key = rt.driver.submit_stream(op)?;
                         rt.count_zero_copy(|stats| stats.sends += 1);
                         Ok(key)
                     });
-                    let op = this.take_op();
+                    let op = self.take_op();
                     match submitted {
                         Ok(key) => {
-                            this.state = State::Armed {
+                            self.state = State::Armed {
                                 key,
                                 op,
                                 result: None,
                             }
                         }
-                        Err(e) => return Poll::Ready((Err(e), op.buf)),
+                        Err(e) => return Ok(Poll::Ready((Err(e), op.buf))),
                     }
                 }
-                State::Plain(op) => return Pin::new(op).poll(cx),
                 State::Armed { key, result, .. } => {
                     let key = *key;
-                    let completion =
-                        std::task::ready!(context::with(|rt| rt.driver.poll_stream(key, cx)));
+                    let completion = match context::with(|rt| rt.driver.poll_stream(key, cx)) {
+                        Poll::Ready(completion) => completion,
+                        Poll::Pending => return Ok(Poll::Pending),
+                    };
                     if completion.more() {
                         // The result; the notification follows.
                         *result = Some(completion.result);
@@ -282,7 +289,7 @@ impl<B: IoBuf> Future for SendFuture<B> {
                     } else {
                         completion.result
                     };
-                    return Poll::Ready((result, this.take_op().buf));
+                    return Ok(Poll::Ready((result, self.take_op().buf)));
                 }
                 State::Done => panic!("SendFuture polled after it returned its output"),
             }
@@ -290,14 +297,27 @@ impl<B: IoBuf> Future for SendFuture<B> {
     }
 }
 
-impl<B: IoBuf> Drop for SendFuture<B> {
-    fn drop(&mut self) {
-        // Every write future is dropped; only an armed zero-copy send needs
-        // more than its fields' own drop (a plain send's `Op` orphans itself),
-        // so the others skip moving the state out.
-        if !matches!(self.state, State::Armed { .. }) {
-            return;
+impl<B: IoBuf> Unpin for SendFuture<B> {}
+
+impl<B: IoBuf> Future for SendFuture<B> {
+    type Output = BufResult<usize, B>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BufResult<usize, B>> {
+        let this = self.get_mut();
+        loop {
+            match this {
+                SendFuture::Plain(op) => return Pin::new(op).poll(cx),
+                SendFuture::ZeroCopy(send) => match send.poll(cx) {
+                    Ok(poll) => return poll,
+                    Err(plain) => *this = SendFuture::Plain(plain),
+                },
+            }
         }
+    }
+}
+
+impl<B: IoBuf> Drop for ZeroCopySend<B> {
+    fn drop(&mut self) {
         if let State::Armed { key, mut op, .. } = std::mem::replace(&mut self.state, State::Done) {
             // The slot may hold the buffer for long — until the peer has
             // acknowledged the bytes — but once the kernel has taken the SQE
@@ -313,12 +333,14 @@ impl<B: IoBuf> Drop for SendFuture<B> {
 
 impl<B: IoBuf> fmt::Debug for SendFuture<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Start(..) => "unsubmitted",
-            State::Plain(_) => "plain send",
-            State::Armed { result: None, .. } => "zero-copy send in flight",
-            State::Armed { .. } => "zero-copy send awaiting its notification",
-            State::Done => "done",
+        let state = match self {
+            SendFuture::Plain(_) => "plain send",
+            SendFuture::ZeroCopy(send) => match &send.state {
+                State::Start(..) => "unsubmitted",
+                State::Armed { result: None, .. } => "zero-copy send in flight",
+                State::Armed { .. } => "zero-copy send awaiting its notification",
+                State::Done => "done",
+            },
         };
         f.debug_struct("SendFuture").field("state", &state).finish()
     }
