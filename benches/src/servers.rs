@@ -187,7 +187,7 @@ pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
             ..ringo(
                 "raw-uring",
                 Protocol::Echo,
-                bins.join("uring_echo"),
+                bins.join("raw_uring"),
                 &["127.0.0.1:0"],
                 "",
             )

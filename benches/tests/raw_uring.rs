@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A running `uring_echo`, killed when dropped.
+/// A running `raw_uring`, killed when dropped.
 struct Server {
     child: Child,
     addr: SocketAddr,
@@ -21,24 +21,24 @@ impl Server {
     /// (`RINGO_TEST_NO_URING`, as the reactor's tests do) and the server
     /// could not start; any other failure to start fails the test.
     fn start(extra: &[&str]) -> Option<Server> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_uring_echo"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_raw_uring"))
             .arg("127.0.0.1:0")
             .args(extra)
             .stdout(Stdio::piped())
             .spawn()
-            .expect("start uring_echo");
+            .expect("start raw_uring");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
         if line.is_empty() && std::env::var_os("RINGO_TEST_NO_URING").is_some() {
-            eprintln!("uring_echo did not start and RINGO_TEST_NO_URING is set: not run");
+            eprintln!("raw_uring did not start and RINGO_TEST_NO_URING is set: not run");
             let _ = child.wait();
             return None;
         }
         let addr = line
             .trim()
-            .strip_prefix("uring_echo: listening on ")
+            .strip_prefix("raw_uring: listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .parse()
             .unwrap();
@@ -120,7 +120,7 @@ fn a_dry_buffer_ring_only_slows_receives() {
 #[test]
 fn rejects_a_buffer_count_the_kernel_would_refuse() {
     for bad in ["3", "65536", "x"] {
-        let status = Command::new(env!("CARGO_BIN_EXE_uring_echo"))
+        let status = Command::new(env!("CARGO_BIN_EXE_raw_uring"))
             .args(["127.0.0.1:0", "--buffers", bad])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -7,7 +7,7 @@
 //! can tell how much of a server's CPU per request is the kernel's TCP path,
 //! which no runtime can remove, and how much is ringo's own.
 //!
-//! `uring_echo [ADDR] [--buffers N]` prints `uring_echo: listening on ADDR`;
+//! `raw_uring [ADDR] [--buffers N]` prints `raw_uring: listening on ADDR`;
 //! N (a power of two, default 4096) is the number of receive buffers, small in
 //! the test that runs the ring dry.
 
@@ -236,7 +236,7 @@ impl Server<'_> {
             self.conns[conn].fd = res;
             self.arm_recv(conn)?;
         } else {
-            eprintln!("uring_echo: accept: {}", io::Error::from_raw_os_error(-res));
+            eprintln!("raw_uring: accept: {}", io::Error::from_raw_os_error(-res));
         }
         if !more {
             self.arm_accept()?;
@@ -379,7 +379,7 @@ fn parse_args() -> io::Result<(String, u16)> {
     let usage = || {
         io::Error::new(
             io::ErrorKind::InvalidInput,
-            "usage: uring_echo [ADDR] [--buffers N]",
+            "usage: raw_uring [ADDR] [--buffers N]",
         )
     };
     let mut addr = "127.0.0.1:0".to_owned();
@@ -425,7 +425,7 @@ fn main() -> io::Result<()> {
     };
     server.arm_accept()?;
     // Only now, with the buffers mapped: the runner measures memory from here.
-    println!("uring_echo: listening on {}", listener.local_addr()?);
+    println!("raw_uring: listening on {}", listener.local_addr()?);
     loop {
         server.sq.sync();
         match server.submitter.submit_and_wait(1) {
