@@ -11,7 +11,6 @@
 //! N (a power of two, default 4096) is the number of receive buffers, small in
 //! the test that runs the ring dry.
 
-use std::collections::VecDeque;
 use std::io;
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, RawFd};
@@ -20,8 +19,10 @@ use io_uring::squeue::Entry;
 use io_uring::{cqueue, opcode, types, IoUring, SubmissionQueue, Submitter};
 
 mod buf_ring;
+mod echo;
 
 use buf_ring::{BufRing, BUFFER_GROUP};
+use echo::Echo;
 
 const SQ_ENTRIES: u32 = 4096;
 /// 16 MiB of receive buffers: at 1000 connections with 4 requests of 512 B in
@@ -30,7 +31,7 @@ const SQ_ENTRIES: u32 = 4096;
 const DEFAULT_BUFFERS: u16 = 4096;
 
 /// `user_data` is the kind of op in the top byte and the connection's index
-/// below it; the connection knows which buffer its one send is sending.
+/// below it; the connection knows what its one send is sending.
 const ACCEPT: u64 = 0;
 const RECV: u64 = 1;
 const SEND: u64 = 2;
@@ -42,38 +43,61 @@ fn user_data(kind: u64, conn: usize) -> u64 {
     kind << KIND_SHIFT | conn as u64
 }
 
+/// What a connection makes of the bytes it receives and what it owes its peer:
+/// the one part of the server a protocol changes. The server is generic over
+/// it, so each protocol's loop is compiled on its own and the choice costs the
+/// echo path nothing.
+trait Protocol {
+    /// A connection's replies not yet fully sent.
+    type Replies: Default;
+
+    /// Takes the `len` bytes the kernel received into buffer `bid`, which is
+    /// the connection's until it is given back to `ring`.
+    fn received(&self, replies: &mut Self::Replies, ring: &mut BufRing, bid: u16, len: u32);
+
+    /// Where the next send starts and how long it is; `None` when nothing is
+    /// owed. The bytes stay in place, unwritten, until that send completes.
+    fn next(&self, replies: &Self::Replies, ring: &BufRing) -> Option<(*const u8, u32)>;
+
+    /// The send of what `next` gave completed with `n` (> 0) bytes sent.
+    fn sent(&self, replies: &mut Self::Replies, ring: &mut BufRing, n: u32);
+
+    /// The peer takes no more: forgets every reply, giving its buffers back.
+    fn clear(&self, replies: &mut Self::Replies, ring: &mut BufRing);
+
+    fn owes(&self, replies: &Self::Replies) -> bool;
+}
+
 #[derive(Default)]
-struct Conn {
+struct Conn<R> {
     fd: RawFd,
     recv_armed: bool,
-    /// Buffers received and not yet fully sent, oldest first. The front one is
-    /// being sent: one send at a time keeps the bytes in order when a send
+    /// Sent one send at a time, which keeps the bytes in order when a send
     /// waits for socket space and a later one would not.
-    queue: VecDeque<u16>,
+    replies: R,
     sending: bool,
-    /// Bytes of the front buffer already sent.
-    sent: u32,
-    /// No more receives: close once the queue is empty and no op is in flight.
+    /// No more receives: close once nothing is owed and no op is in flight.
     closing: bool,
 }
 
-struct Server<'a> {
+struct Server<'a, P: Protocol> {
     sq: SubmissionQueue<'a>,
     submitter: Submitter<'a>,
     listener: RawFd,
+    protocol: P,
     buffers: BufRing,
-    /// Bytes received into each buffer.
-    lengths: Vec<u32>,
-    conns: Vec<Conn>,
+    conns: Vec<Conn<P::Replies>>,
     free: Vec<usize>,
     /// Connections whose receive ended on an empty buffer ring, none closing.
     starved: Vec<usize>,
 }
 
-impl Server<'_> {
+impl<P: Protocol> Server<'_, P> {
     fn push(&mut self, entry: Entry) -> io::Result<()> {
-        // SAFETY: every op's memory outlives it: buffers are in the mapping that
-        // is never unmapped, and no other op takes memory.
+        // SAFETY: every op's memory outlives it: sends read what
+        // `Protocol::next` promises stays in place until they complete,
+        // receives write buffers of the mapping that is never unmapped, and no
+        // other op takes memory.
         while unsafe { self.sq.push(&entry) }.is_err() {
             self.sq.sync();
             self.submitter.submit()?;
@@ -100,18 +124,14 @@ impl Server<'_> {
 
     fn start_send(&mut self, conn: usize) -> io::Result<()> {
         let c = &mut self.conns[conn];
-        let Some(&bid) = c.queue.front() else {
+        let Some((bytes, len)) = self.protocol.next(&c.replies, &self.buffers) else {
             return Ok(());
         };
         c.sending = true;
-        let send = opcode::Send::new(
-            types::Fd(c.fd),
-            self.buffers.at(bid, c.sent),
-            self.lengths[usize::from(bid)] - c.sent,
-        )
-        .flags(libc::MSG_NOSIGNAL)
-        .build()
-        .user_data(user_data(SEND, conn));
+        let send = opcode::Send::new(types::Fd(c.fd), bytes, len)
+            .flags(libc::MSG_NOSIGNAL)
+            .build()
+            .user_data(user_data(SEND, conn));
         self.push(send)
     }
 
@@ -129,11 +149,23 @@ impl Server<'_> {
                     std::mem::size_of_val(&one) as libc::socklen_t,
                 );
             }
-            let conn = self.free.pop().unwrap_or_else(|| {
-                self.conns.push(Conn::default());
-                self.conns.len() - 1
-            });
-            self.conns[conn].fd = res;
+            let fresh = Conn {
+                fd: res,
+                ..Conn::default()
+            };
+            // A reused slot starts afresh too: what the protocol remembers
+            // between receives (HTTP's partial terminator) was its last
+            // connection's.
+            let conn = match self.free.pop() {
+                Some(conn) => {
+                    self.conns[conn] = fresh;
+                    conn
+                }
+                None => {
+                    self.conns.push(fresh);
+                    self.conns.len() - 1
+                }
+            };
             self.arm_recv(conn)?;
         } else {
             eprintln!("raw_uring: accept: {}", io::Error::from_raw_os_error(-res));
@@ -154,8 +186,8 @@ impl Server<'_> {
             if c.closing {
                 self.buffers.give_back(bid);
             } else {
-                self.lengths[usize::from(bid)] = res as u32;
-                c.queue.push_back(bid);
+                self.protocol
+                    .received(&mut c.replies, &mut self.buffers, bid, res as u32);
                 if !c.sending {
                     self.start_send(conn)?;
                 }
@@ -183,10 +215,7 @@ impl Server<'_> {
         let c = &mut self.conns[conn];
         c.sending = false;
         if res <= 0 {
-            for bid in c.queue.drain(..) {
-                self.buffers.give_back(bid);
-            }
-            c.sent = 0;
+            self.protocol.clear(&mut c.replies, &mut self.buffers);
             c.closing = true;
             if c.recv_armed {
                 let cancel = opcode::AsyncCancel::new(user_data(RECV, conn))
@@ -196,20 +225,12 @@ impl Server<'_> {
             }
             return self.close_if_idle(conn);
         }
-        c.sent += res as u32;
-        let bid = *c
-            .queue
-            .front()
-            .expect("a send completed for an empty queue");
-        if c.sent == self.lengths[usize::from(bid)] {
-            c.queue.pop_front();
-            c.sent = 0;
-            self.buffers.give_back(bid);
-        }
-        if self.conns[conn].queue.is_empty() {
-            self.close_if_idle(conn)
-        } else {
+        self.protocol
+            .sent(&mut c.replies, &mut self.buffers, res as u32);
+        if self.protocol.owes(&c.replies) {
             self.start_send(conn)
+        } else {
+            self.close_if_idle(conn)
         }
     }
 
@@ -217,7 +238,7 @@ impl Server<'_> {
     /// frees its slot: no completion can name it any more.
     fn close_if_idle(&mut self, conn: usize) -> io::Result<()> {
         let c = &self.conns[conn];
-        if !c.closing || c.recv_armed || c.sending || !c.queue.is_empty() {
+        if !c.closing || c.recv_armed || c.sending || self.protocol.owes(&c.replies) {
             return Ok(());
         }
         let close = opcode::Close::new(types::Fd(c.fd))
@@ -310,6 +331,11 @@ fn main() -> io::Result<()> {
     if unsafe { libc::listen(listener.as_raw_fd(), 1024) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    serve(Echo, &listener, buffer_count)
+}
+
+/// Runs the server loop for `protocol` on `listener`, until an error.
+fn serve<P: Protocol>(protocol: P, listener: &TcpListener, buffer_count: u16) -> io::Result<()> {
     let mut ring = new_ring()?;
     let (submitter, sq, mut cq) = ring.split();
     let buffers = BufRing::register(&submitter, buffer_count)?;
@@ -317,8 +343,8 @@ fn main() -> io::Result<()> {
         sq,
         submitter,
         listener: listener.as_raw_fd(),
+        protocol,
         buffers,
-        lengths: vec![0; usize::from(buffer_count)],
         conns: Vec::new(),
         free: Vec::new(),
         starved: Vec::new(),
