@@ -87,6 +87,20 @@ impl BufRing {
         }
     }
 
+    /// The `len` bytes the kernel received into buffer `bid`.
+    ///
+    /// # Safety
+    ///
+    /// A receive completion of `len` bytes named `bid`, and `bid` has not been
+    /// given back since: until it is, the kernel does not write it.
+    pub unsafe fn filled(&self, bid: u16, len: u32) -> &[u8] {
+        // SAFETY: the buffer is in the mapping and holds `len` <= BUFFER_SIZE
+        // bytes the kernel wrote. By the caller's promise nothing else writes
+        // them while the slice lives, and giving the buffer back takes
+        // `&mut self`, which the borrow excludes.
+        unsafe { std::slice::from_raw_parts(self.at(bid, 0), len as usize) }
+    }
+
     /// Puts `bid` back at our tail; the kernel sees it at the next publish.
     pub fn give_back(&mut self, bid: u16) {
         // SAFETY: the index is below `count`, so the entry is in the mapping. At

@@ -1,15 +1,18 @@
-//! The floor for echo: a hand-written io_uring echo server, without ringo.
+//! The floor: a hand-written io_uring echo or HTTP server, without ringo.
 //!
 //! It is not a product but a yardstick. It does what the best single-threaded
 //! io_uring server would (one multishot accept, one multishot receive per
-//! connection into a provided buffer ring, each reply sent straight from the
-//! buffer the kernel filled, one `io_uring_enter` per loop), so the benchmark
-//! can tell how much of a server's CPU per request is the kernel's TCP path,
-//! which no runtime can remove, and how much is ringo's own.
+//! connection into a provided buffer ring, one send at a time per connection
+//! from memory that needs no copy, one `io_uring_enter` per loop), so the
+//! benchmark can tell how much of a server's CPU per request is the kernel's
+//! TCP path, which no runtime can remove, and how much is ringo's own. The
+//! loop is shared; what a connection makes of its bytes is the [`Protocol`]:
+//! [`echo`] sends each buffer back, [`http`] answers each request head with a
+//! fixed response (`--http`).
 //!
-//! `raw_uring [ADDR] [--buffers N]` prints `raw_uring: listening on ADDR`;
-//! N (a power of two, default 4096) is the number of receive buffers, small in
-//! the test that runs the ring dry.
+//! `raw_uring [ADDR] [--buffers N] [--http]` prints `raw_uring: listening on
+//! ADDR`; N (a power of two, default 4096) is the number of receive buffers,
+//! small in the test that runs the ring dry.
 
 use std::io;
 use std::net::TcpListener;
@@ -20,9 +23,11 @@ use io_uring::{cqueue, opcode, types, IoUring, SubmissionQueue, Submitter};
 
 mod buf_ring;
 mod echo;
+mod http;
 
 use buf_ring::{BufRing, BUFFER_GROUP};
 use echo::Echo;
+use http::Http;
 
 const SQ_ENTRIES: u32 = 4096;
 /// 16 MiB of receive buffers: at 1000 connections with 4 requests of 512 B in
@@ -295,19 +300,28 @@ fn new_ring() -> io::Result<IoUring> {
     Err(last)
 }
 
-/// `[ADDR] [--buffers N]`.
-fn parse_args() -> io::Result<(String, u16)> {
+struct Options {
+    addr: String,
+    buffers: u16,
+    http: bool,
+}
+
+/// `[ADDR] [--buffers N] [--http]`.
+fn parse_args() -> io::Result<Options> {
     let usage = || {
         io::Error::new(
             io::ErrorKind::InvalidInput,
-            "usage: raw_uring [ADDR] [--buffers N]",
+            "usage: raw_uring [ADDR] [--buffers N] [--http]",
         )
     };
     let mut addr = "127.0.0.1:0".to_owned();
     let mut buffers = DEFAULT_BUFFERS;
+    let mut http = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--buffers" {
+        if arg == "--http" {
+            http = true;
+        } else if arg == "--buffers" {
             buffers = args
                 .next()
                 .and_then(|n| n.parse().ok())
@@ -320,18 +334,26 @@ fn parse_args() -> io::Result<(String, u16)> {
             addr = arg;
         }
     }
-    Ok((addr, buffers))
+    Ok(Options {
+        addr,
+        buffers,
+        http,
+    })
 }
 
 fn main() -> io::Result<()> {
-    let (addr, buffer_count) = parse_args()?;
-    let listener = TcpListener::bind(&addr)?;
+    let options = parse_args()?;
+    let listener = TcpListener::bind(&options.addr)?;
     // SAFETY: listen on our own listening socket only changes its backlog, to
     // tokio's 1024, so a thousand connections arriving at once all get in.
     if unsafe { libc::listen(listener.as_raw_fd(), 1024) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    serve(Echo, &listener, buffer_count)
+    if options.http {
+        serve(Http::new()?, &listener, options.buffers)
+    } else {
+        serve(Echo, &listener, options.buffers)
+    }
 }
 
 /// Runs the server loop for `protocol` on `listener`, until an error.
