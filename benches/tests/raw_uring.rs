@@ -1,6 +1,8 @@
 //! The hand-written floor server must be right before its figures mean anything:
-//! every byte echoed in order, also when its buffer ring runs dry, and peers
-//! that reset or half-close never stop it nor leak its sockets.
+//! every byte echoed in order, also when its buffer ring runs dry; with
+//! `--http`, exactly one well-formed response per request head however the
+//! heads are split or batched; and in both modes peers that reset or
+//! half-close never stop it nor leak its sockets.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -63,6 +65,15 @@ impl Server {
 
     fn assert_alive(&mut self) {
         assert!(self.child.try_wait().unwrap().is_none(), "server exited");
+    }
+
+    /// Waits until the server holds no socket but its listener.
+    fn assert_connections_close(&self) {
+        let deadline = Instant::now() + TIMEOUT;
+        while self.sockets() > 1 {
+            assert!(Instant::now() < deadline, "{} sockets left", self.sockets());
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -130,6 +141,20 @@ fn rejects_a_buffer_count_the_kernel_would_refuse() {
     }
 }
 
+/// Writes as much of `data` as the socket takes without waiting.
+fn write_what_fits(stream: &mut TcpStream, data: &[u8]) {
+    stream.set_nonblocking(true).unwrap();
+    let mut written = 0;
+    while written < data.len() {
+        match stream.write(&data[written..]) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => panic!("write: {e}"),
+        }
+    }
+    stream.set_nonblocking(false).unwrap();
+}
+
 /// Makes closing `stream` send a reset instead of a FIN.
 fn set_linger_zero(stream: &TcpStream) {
     let linger = libc::linger {
@@ -160,28 +185,11 @@ fn resets_mid_echo_close_their_sockets_and_the_server_goes_on() {
         // Unread echoes fill our receive buffer, so the server's send of the
         // rest waits in the kernel when the reset comes.
         let len = if conn % 2 == 0 { 4 << 20 } else { 100 };
-        stream.set_nonblocking(true).unwrap();
-        let data = payload(conn, len);
-        let mut written = 0;
-        while written < len {
-            match stream.write(&data[written..]) {
-                Ok(n) => written += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) => panic!("write: {e}"),
-            }
-        }
+        write_what_fits(&mut stream, &payload(conn, len));
         std::thread::sleep(Duration::from_millis(10));
         set_linger_zero(&stream);
     }
-    let deadline = Instant::now() + TIMEOUT;
-    while server.sockets() > 1 {
-        assert!(
-            Instant::now() < deadline,
-            "{} sockets left",
-            server.sockets()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.assert_connections_close();
     server.assert_alive();
     echo_concurrently(&server, 1, 1000);
 }
@@ -208,4 +216,146 @@ fn a_half_closed_peer_gets_every_byte_then_the_end() {
         echoed.len(),
         sent.len()
     );
+}
+
+const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: test\r\nUser-Agent: raw_uring-test\r\n\r\n";
+/// `hello_http`'s response, its date included.
+const RESPONSE_LEN: usize = 115;
+
+/// Checks that `response` is the hello response, header by header.
+fn assert_hello(response: &[u8]) {
+    let text = std::str::from_utf8(response).expect("response is not UTF-8");
+    let (head, body) = text.split_once("\r\n\r\n").expect("no end of head");
+    assert_eq!(body, "Hello, World!", "{text:?}");
+    let lines: Vec<&str> = head.split("\r\n").collect();
+    assert_eq!(lines.len(), 4, "{text:?}");
+    assert_eq!(lines[0], "HTTP/1.1 200 OK");
+    assert_eq!(lines[1], "content-type: text/plain");
+    assert_eq!(lines[2], "content-length: 13");
+    let date = lines[3].strip_prefix("date: ").expect("no date header");
+    // `Fri, 27 Nov 2026 09:37:24 GMT`
+    assert!(
+        date.len() == 29 && &date[3..5] == ", " && date.ends_with(" GMT"),
+        "bad date {date:?}"
+    );
+    assert_eq!(response.len(), RESPONSE_LEN);
+}
+
+/// Checks that `bytes` are `count` hello responses and nothing else.
+fn assert_responses(bytes: &[u8], count: usize) {
+    assert_eq!(
+        bytes.len(),
+        count * RESPONSE_LEN,
+        "bytes for {count} responses"
+    );
+    let first = &bytes[..RESPONSE_LEN];
+    assert_hello(first);
+    // The date is fixed at start, so every response is the same bytes.
+    for (i, response) in bytes.chunks(RESPONSE_LEN).enumerate() {
+        assert!(response == first, "response {i} differs");
+    }
+}
+
+/// Half-closes `stream` and reads what the server sends before it closes.
+fn read_until_close(stream: &mut TcpStream) -> Vec<u8> {
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn http_one_get_gets_exactly_the_hello_response() {
+    let Some(server) = Server::start(&["--http"]) else {
+        return;
+    };
+    let mut stream = server.connect();
+    stream.write_all(GET).unwrap();
+    let mut response = [0; RESPONSE_LEN];
+    stream.read_exact(&mut response).unwrap();
+    assert_hello(&response);
+    assert_eq!(
+        read_until_close(&mut stream),
+        b"",
+        "bytes after the response"
+    );
+}
+
+#[test]
+fn http_pipelined_gets_in_one_write_get_one_response_each() {
+    let Some(server) = Server::start(&["--http"]) else {
+        return;
+    };
+    let mut stream = server.connect();
+    // More than one send's batch of 32, so the count carries across sends.
+    stream.write_all(&GET.repeat(100)).unwrap();
+    assert_responses(&read_until_close(&mut stream), 100);
+}
+
+#[test]
+fn http_a_head_sent_byte_by_byte_gets_one_response() {
+    let Some(server) = Server::start(&["--http"]) else {
+        return;
+    };
+    let mut stream = server.connect();
+    stream.set_nodelay(true).unwrap();
+    // One segment per byte, each given time to arrive alone, so the server
+    // sees the terminator split across receives.
+    for byte in GET.chunks(1) {
+        stream.write_all(byte).unwrap();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_responses(&read_until_close(&mut stream), 1);
+}
+
+#[test]
+fn http_keep_alive_round_trips_on_several_connections() {
+    let Some(mut server) = Server::start(&["--http"]) else {
+        return;
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            let mut stream = server.connect();
+            scope.spawn(move || {
+                let mut responses = vec![0; 200 * RESPONSE_LEN];
+                for response in responses.chunks_mut(RESPONSE_LEN) {
+                    stream.write_all(GET).unwrap();
+                    stream.read_exact(response).unwrap();
+                }
+                assert_responses(&responses, 200);
+                assert_eq!(read_until_close(&mut stream), b"");
+            });
+        }
+    });
+    server.assert_alive();
+}
+
+#[test]
+fn http_resets_and_half_closes_mid_stream_close_their_sockets_and_the_server_goes_on() {
+    let Some(mut server) = Server::start(&["--http"]) else {
+        return;
+    };
+    // Some 2 MiB of responses owed, which we do not read: the server's send
+    // waits for space in our receive buffer when the peer goes.
+    let requests = GET.repeat(20_000);
+    for conn in 0..20 {
+        let mut stream = server.connect();
+        write_what_fits(&mut stream, &requests);
+        std::thread::sleep(Duration::from_millis(10));
+        if conn % 2 == 0 {
+            set_linger_zero(&stream);
+        } else {
+            // The server sees the end of our requests while it owes, sends
+            // on, and gets a reset when we close with its responses unread.
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut some = [0; 10 * RESPONSE_LEN];
+            stream.read_exact(&mut some).unwrap();
+            assert_responses(&some, 10);
+        }
+    }
+    server.assert_connections_close();
+    server.assert_alive();
+    let mut stream = server.connect();
+    stream.write_all(GET).unwrap();
+    assert_responses(&read_until_close(&mut stream), 1);
 }
