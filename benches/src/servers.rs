@@ -187,7 +187,7 @@ pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
             ..ringo(
                 "raw-uring",
                 Protocol::Echo,
-                bins.join("uring_echo"),
+                bins.join("raw_uring"),
                 &["127.0.0.1:0"],
                 "",
             )
@@ -227,6 +227,19 @@ pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
             &["127.0.0.1:0", "--workers", "1"],
             "compat",
         ),
+        // The floor for HTTP: the same hand-written server answering each
+        // request head with the same bytes, no parsing, no runtime; what it
+        // costs per request is the kernel's share.
+        ServerSpec {
+            env: Vec::new(),
+            ..ringo(
+                "raw-uring",
+                Protocol::Http,
+                bins.join("raw_uring"),
+                &["127.0.0.1:0", "--http"],
+                "",
+            )
+        },
         ringo(
             "ringo-uring",
             Protocol::Resp,

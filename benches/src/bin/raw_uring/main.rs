@@ -1,35 +1,42 @@
-//! The floor for echo: a hand-written io_uring echo server, without ringo.
+//! The floor: a hand-written io_uring echo or HTTP server, without ringo.
 //!
 //! It is not a product but a yardstick. It does what the best single-threaded
 //! io_uring server would (one multishot accept, one multishot receive per
-//! connection into a provided buffer ring, each reply sent straight from the
-//! buffer the kernel filled, one `io_uring_enter` per loop), so the benchmark
-//! can tell how much of a server's CPU per request is the kernel's TCP path,
-//! which no runtime can remove, and how much is ringo's own.
+//! connection into a provided buffer ring, one send at a time per connection
+//! from memory that needs no copy, one `io_uring_enter` per loop), so the
+//! benchmark can tell how much of a server's CPU per request is the kernel's
+//! TCP path, which no runtime can remove, and how much is ringo's own. The
+//! loop is shared; what a connection makes of its bytes is the [`Protocol`]:
+//! [`echo`] sends each buffer back, [`http`] answers each request head with a
+//! fixed response (`--http`).
 //!
-//! `uring_echo [ADDR] [--buffers N]` prints `uring_echo: listening on ADDR`;
-//! N (a power of two, default 4096) is the number of receive buffers, small in
-//! the test that runs the ring dry.
+//! `raw_uring [ADDR] [--buffers N] [--http]` prints `raw_uring: listening on
+//! ADDR`; N (a power of two, default 4096) is the number of receive buffers,
+//! small in the test that runs the ring dry.
 
-use std::collections::VecDeque;
 use std::io;
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicU16, Ordering};
 
 use io_uring::squeue::Entry;
 use io_uring::{cqueue, opcode, types, IoUring, SubmissionQueue, Submitter};
+
+mod buf_ring;
+mod echo;
+mod http;
+
+use buf_ring::{BufRing, BUFFER_GROUP};
+use echo::Echo;
+use http::Http;
 
 const SQ_ENTRIES: u32 = 4096;
 /// 16 MiB of receive buffers: at 1000 connections with 4 requests of 512 B in
 /// flight, a connection rarely holds more than 4 buffers, so the ring does not
 /// run dry; when it does, the receive is re-armed once buffers come back.
 const DEFAULT_BUFFERS: u16 = 4096;
-const BUFFER_SIZE: usize = 4096;
-const BUFFER_GROUP: u16 = 0;
 
 /// `user_data` is the kind of op in the top byte and the connection's index
-/// below it; the connection knows which buffer its one send is sending.
+/// below it; the connection knows what its one send is sending.
 const ACCEPT: u64 = 0;
 const RECV: u64 = 1;
 const SEND: u64 = 2;
@@ -41,139 +48,61 @@ fn user_data(kind: u64, conn: usize) -> u64 {
     kind << KIND_SHIFT | conn as u64
 }
 
-/// `struct io_uring_buf`. Entry 0's `resv` is the ring's tail, which the kernel
-/// reads at any time, so entries are written field by field through raw
-/// pointers, never through a reference to a whole entry.
-#[repr(C)]
-struct RawBuf {
-    addr: u64,
-    len: u32,
-    bid: u16,
-    resv: u16,
-}
+/// What a connection makes of the bytes it receives and what it owes its peer:
+/// the one part of the server a protocol changes. The server is generic over
+/// it, so each protocol's loop is compiled on its own and the choice costs the
+/// echo path nothing.
+trait Protocol {
+    /// A connection's replies not yet fully sent.
+    type Replies: Default;
 
-/// The provided buffer ring and the buffers it hands out, in one mapping that
-/// lives as long as the process (the kernel may write a buffer at any time).
-struct BufRing {
-    entries: *mut RawBuf,
-    /// How many buffers (and ring entries): a power of two.
-    count: u16,
-    data: *mut u8,
-    /// Our tail, published to the kernel once per batch of returned buffers.
-    tail: u16,
-    returned: bool,
-}
+    /// Takes the `len` bytes the kernel received into buffer `bid`, which is
+    /// the connection's until it is given back to `ring`.
+    fn received(&self, replies: &mut Self::Replies, ring: &mut BufRing, bid: u16, len: u32);
 
-impl BufRing {
-    fn register(submitter: &Submitter<'_>, count: u16) -> io::Result<BufRing> {
-        let ring_bytes = usize::from(count) * std::mem::size_of::<RawBuf>();
-        let len = ring_bytes + usize::from(count) * BUFFER_SIZE;
-        // SAFETY: an anonymous private mapping touches no existing memory; the
-        // result is checked. It is never unmapped.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let mut ring = BufRing {
-            entries: base.cast(),
-            count,
-            // SAFETY: `ring_bytes` is inside the mapping of `len` bytes.
-            data: unsafe { base.cast::<u8>().add(ring_bytes) },
-            tail: 0,
-            returned: false,
-        };
-        // SAFETY: the ring's page-aligned memory of `count` entries is never
-        // unmapped, so it outlives the registration.
-        unsafe {
-            submitter.register_buf_ring_with_flags(base as u64, count, BUFFER_GROUP, 0)?;
-        }
-        for bid in 0..count {
-            ring.give_back(bid);
-        }
-        ring.publish();
-        Ok(ring)
-    }
+    /// Where the next send starts and how long it is; `None` when nothing is
+    /// owed. The bytes stay in place, unwritten, until that send completes.
+    fn next(&self, replies: &Self::Replies, ring: &BufRing) -> Option<(*const u8, u32)>;
 
-    /// Where byte `offset` of buffer `bid` is.
-    fn at(&self, bid: u16, offset: u32) -> *const u8 {
-        // SAFETY: `bid` < count and `offset` < BUFFER_SIZE (the kernel never
-        // names another buffer or fills one beyond its size), so the result is
-        // inside the buffer area of the mapping.
-        unsafe {
-            self.data
-                .add(usize::from(bid) * BUFFER_SIZE + offset as usize)
-        }
-    }
+    /// The send of what `next` gave completed with `n` (> 0) bytes sent.
+    fn sent(&self, replies: &mut Self::Replies, ring: &mut BufRing, n: u32);
 
-    /// Puts `bid` back at our tail; the kernel sees it at the next publish.
-    fn give_back(&mut self, bid: u16) {
-        // SAFETY: the index is below `count`, so the entry is in the mapping. At
-        // most `count` buffers are ever in the ring, so the entry at our tail is
-        // one the kernel has consumed and no longer reads. Only `addr`, `len`
-        // and `bid` are written, never the tail that shares entry 0.
-        unsafe {
-            let entry = self.entries.add(usize::from(self.tail & (self.count - 1)));
-            std::ptr::addr_of_mut!((*entry).addr).write(self.at(bid, 0) as u64);
-            std::ptr::addr_of_mut!((*entry).len).write(BUFFER_SIZE as u32);
-            std::ptr::addr_of_mut!((*entry).bid).write(bid);
-        }
-        self.tail = self.tail.wrapping_add(1);
-        self.returned = true;
-    }
+    /// The peer takes no more: forgets every reply, giving its buffers back.
+    fn clear(&self, replies: &mut Self::Replies, ring: &mut BufRing);
 
-    /// Lets the kernel take every buffer given back since the last publish;
-    /// whether there were any.
-    fn publish(&mut self) -> bool {
-        // SAFETY: entry 0's `resv` is the tail: a u16, aligned, in the mapping,
-        // that the kernel only reads, and that we only touch atomically.
-        let tail = unsafe { &*std::ptr::addr_of_mut!((*self.entries).resv).cast::<AtomicU16>() };
-        // Release: the entries written before are seen with the new tail.
-        tail.store(self.tail, Ordering::Release);
-        std::mem::take(&mut self.returned)
-    }
+    fn owes(&self, replies: &Self::Replies) -> bool;
 }
 
 #[derive(Default)]
-struct Conn {
+struct Conn<R> {
     fd: RawFd,
     recv_armed: bool,
-    /// Buffers received and not yet fully sent, oldest first. The front one is
-    /// being sent: one send at a time keeps the bytes in order when a send
+    /// Sent one send at a time, which keeps the bytes in order when a send
     /// waits for socket space and a later one would not.
-    queue: VecDeque<u16>,
+    replies: R,
     sending: bool,
-    /// Bytes of the front buffer already sent.
-    sent: u32,
-    /// No more receives: close once the queue is empty and no op is in flight.
+    /// No more receives: close once nothing is owed and no op is in flight.
     closing: bool,
 }
 
-struct Server<'a> {
+struct Server<'a, P: Protocol> {
     sq: SubmissionQueue<'a>,
     submitter: Submitter<'a>,
     listener: RawFd,
+    protocol: P,
     buffers: BufRing,
-    /// Bytes received into each buffer.
-    lengths: Vec<u32>,
-    conns: Vec<Conn>,
+    conns: Vec<Conn<P::Replies>>,
     free: Vec<usize>,
     /// Connections whose receive ended on an empty buffer ring, none closing.
     starved: Vec<usize>,
 }
 
-impl Server<'_> {
+impl<P: Protocol> Server<'_, P> {
     fn push(&mut self, entry: Entry) -> io::Result<()> {
-        // SAFETY: every op's memory outlives it: buffers are in the mapping that
-        // is never unmapped, and no other op takes memory.
+        // SAFETY: every op's memory outlives it: sends read what
+        // `Protocol::next` promises stays in place until they complete,
+        // receives write buffers of the mapping that is never unmapped, and no
+        // other op takes memory.
         while unsafe { self.sq.push(&entry) }.is_err() {
             self.sq.sync();
             self.submitter.submit()?;
@@ -200,18 +129,14 @@ impl Server<'_> {
 
     fn start_send(&mut self, conn: usize) -> io::Result<()> {
         let c = &mut self.conns[conn];
-        let Some(&bid) = c.queue.front() else {
+        let Some((bytes, len)) = self.protocol.next(&c.replies, &self.buffers) else {
             return Ok(());
         };
         c.sending = true;
-        let send = opcode::Send::new(
-            types::Fd(c.fd),
-            self.buffers.at(bid, c.sent),
-            self.lengths[usize::from(bid)] - c.sent,
-        )
-        .flags(libc::MSG_NOSIGNAL)
-        .build()
-        .user_data(user_data(SEND, conn));
+        let send = opcode::Send::new(types::Fd(c.fd), bytes, len)
+            .flags(libc::MSG_NOSIGNAL)
+            .build()
+            .user_data(user_data(SEND, conn));
         self.push(send)
     }
 
@@ -229,14 +154,26 @@ impl Server<'_> {
                     std::mem::size_of_val(&one) as libc::socklen_t,
                 );
             }
-            let conn = self.free.pop().unwrap_or_else(|| {
-                self.conns.push(Conn::default());
-                self.conns.len() - 1
-            });
-            self.conns[conn].fd = res;
+            let fresh = Conn {
+                fd: res,
+                ..Conn::default()
+            };
+            // A reused slot starts afresh too: what the protocol remembers
+            // between receives (HTTP's partial terminator) was its last
+            // connection's.
+            let conn = match self.free.pop() {
+                Some(conn) => {
+                    self.conns[conn] = fresh;
+                    conn
+                }
+                None => {
+                    self.conns.push(fresh);
+                    self.conns.len() - 1
+                }
+            };
             self.arm_recv(conn)?;
         } else {
-            eprintln!("uring_echo: accept: {}", io::Error::from_raw_os_error(-res));
+            eprintln!("raw_uring: accept: {}", io::Error::from_raw_os_error(-res));
         }
         if !more {
             self.arm_accept()?;
@@ -254,8 +191,8 @@ impl Server<'_> {
             if c.closing {
                 self.buffers.give_back(bid);
             } else {
-                self.lengths[usize::from(bid)] = res as u32;
-                c.queue.push_back(bid);
+                self.protocol
+                    .received(&mut c.replies, &mut self.buffers, bid, res as u32);
                 if !c.sending {
                     self.start_send(conn)?;
                 }
@@ -283,10 +220,7 @@ impl Server<'_> {
         let c = &mut self.conns[conn];
         c.sending = false;
         if res <= 0 {
-            for bid in c.queue.drain(..) {
-                self.buffers.give_back(bid);
-            }
-            c.sent = 0;
+            self.protocol.clear(&mut c.replies, &mut self.buffers);
             c.closing = true;
             if c.recv_armed {
                 let cancel = opcode::AsyncCancel::new(user_data(RECV, conn))
@@ -296,20 +230,12 @@ impl Server<'_> {
             }
             return self.close_if_idle(conn);
         }
-        c.sent += res as u32;
-        let bid = *c
-            .queue
-            .front()
-            .expect("a send completed for an empty queue");
-        if c.sent == self.lengths[usize::from(bid)] {
-            c.queue.pop_front();
-            c.sent = 0;
-            self.buffers.give_back(bid);
-        }
-        if self.conns[conn].queue.is_empty() {
-            self.close_if_idle(conn)
-        } else {
+        self.protocol
+            .sent(&mut c.replies, &mut self.buffers, res as u32);
+        if self.protocol.owes(&c.replies) {
             self.start_send(conn)
+        } else {
+            self.close_if_idle(conn)
         }
     }
 
@@ -317,7 +243,7 @@ impl Server<'_> {
     /// frees its slot: no completion can name it any more.
     fn close_if_idle(&mut self, conn: usize) -> io::Result<()> {
         let c = &self.conns[conn];
-        if !c.closing || c.recv_armed || c.sending || !c.queue.is_empty() {
+        if !c.closing || c.recv_armed || c.sending || self.protocol.owes(&c.replies) {
             return Ok(());
         }
         let close = opcode::Close::new(types::Fd(c.fd))
@@ -374,19 +300,28 @@ fn new_ring() -> io::Result<IoUring> {
     Err(last)
 }
 
-/// `[ADDR] [--buffers N]`.
-fn parse_args() -> io::Result<(String, u16)> {
+struct Options {
+    addr: String,
+    buffers: u16,
+    http: bool,
+}
+
+/// `[ADDR] [--buffers N] [--http]`.
+fn parse_args() -> io::Result<Options> {
     let usage = || {
         io::Error::new(
             io::ErrorKind::InvalidInput,
-            "usage: uring_echo [ADDR] [--buffers N]",
+            "usage: raw_uring [ADDR] [--buffers N] [--http]",
         )
     };
     let mut addr = "127.0.0.1:0".to_owned();
     let mut buffers = DEFAULT_BUFFERS;
+    let mut http = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--buffers" {
+        if arg == "--http" {
+            http = true;
+        } else if arg == "--buffers" {
             buffers = args
                 .next()
                 .and_then(|n| n.parse().ok())
@@ -399,17 +334,30 @@ fn parse_args() -> io::Result<(String, u16)> {
             addr = arg;
         }
     }
-    Ok((addr, buffers))
+    Ok(Options {
+        addr,
+        buffers,
+        http,
+    })
 }
 
 fn main() -> io::Result<()> {
-    let (addr, buffer_count) = parse_args()?;
-    let listener = TcpListener::bind(&addr)?;
+    let options = parse_args()?;
+    let listener = TcpListener::bind(&options.addr)?;
     // SAFETY: listen on our own listening socket only changes its backlog, to
     // tokio's 1024, so a thousand connections arriving at once all get in.
     if unsafe { libc::listen(listener.as_raw_fd(), 1024) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    if options.http {
+        serve(Http::new()?, &listener, options.buffers)
+    } else {
+        serve(Echo, &listener, options.buffers)
+    }
+}
+
+/// Runs the server loop for `protocol` on `listener`, until an error.
+fn serve<P: Protocol>(protocol: P, listener: &TcpListener, buffer_count: u16) -> io::Result<()> {
     let mut ring = new_ring()?;
     let (submitter, sq, mut cq) = ring.split();
     let buffers = BufRing::register(&submitter, buffer_count)?;
@@ -417,15 +365,15 @@ fn main() -> io::Result<()> {
         sq,
         submitter,
         listener: listener.as_raw_fd(),
+        protocol,
         buffers,
-        lengths: vec![0; usize::from(buffer_count)],
         conns: Vec::new(),
         free: Vec::new(),
         starved: Vec::new(),
     };
     server.arm_accept()?;
     // Only now, with the buffers mapped: the runner measures memory from here.
-    println!("uring_echo: listening on {}", listener.local_addr()?);
+    println!("raw_uring: listening on {}", listener.local_addr()?);
     loop {
         server.sq.sync();
         match server.submitter.submit_and_wait(1) {
