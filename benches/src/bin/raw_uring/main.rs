@@ -70,6 +70,7 @@ trait Protocol {
     /// The peer takes no more: forgets every reply, giving its buffers back.
     fn clear(&self, replies: &mut Self::Replies, ring: &mut BufRing);
 
+    /// Whether anything is still to be sent: a closing connection waits for it.
     fn owes(&self, replies: &Self::Replies) -> bool;
 }
 
