@@ -1,7 +1,8 @@
 //! The HTTP server on both drivers against real peers: `curl` (GET, POST,
-//! keep-alive, a streamed response, a service error answered 500 with the
-//! connection kept), a short `wrk` run with no errors, and std-socket peers for
-//! the slow-loris header timeout, the idle keep-alive timeout and graceful
+//! keep-alive, streamed responses — whole, paced, cut short by a lying length
+//! or a failing stream —, a service error answered 500 with the connection
+//! kept), a short `wrk` run with no errors, and std-socket peers for the
+//! slow-loris header timeout, the idle keep-alive timeout and graceful
 //! shutdown of an idle connection.
 
 // The reactor's test helpers: on_both_drivers!, driver availability and `within`.
@@ -9,6 +10,7 @@
 mod util;
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::pin::Pin;
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
+use ringo_reactor::time::{sleep, Sleep};
 use ringo_service::http::{self as ringo_http, Body};
 use ringo_service::server::Running;
 use ringo_service::{service_fn, Error, ErrorKind};
@@ -36,9 +39,48 @@ impl futures_core::Stream for Chunks {
     }
 }
 
+/// Ready chunks, each after a pause; then, if `fail`, an error.
+struct Paced {
+    chunks: std::vec::IntoIter<&'static str>,
+    pause: Option<Sleep>,
+    fail: bool,
+}
+
+impl Paced {
+    fn new(chunks: Vec<&'static str>, fail: bool) -> Paced {
+        Paced {
+            chunks: chunks.into_iter(),
+            pause: None,
+            fail,
+        }
+    }
+}
+
+impl futures_core::Stream for Paced {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let pause = self
+            .pause
+            .get_or_insert_with(|| sleep(Duration::from_millis(50)));
+        std::task::ready!(Pin::new(pause).poll(cx));
+        self.pause = None;
+        match self.chunks.next() {
+            Some(chunk) => Poll::Ready(Some(Ok(Bytes::from_static(chunk.as_bytes())))),
+            None if std::mem::take(&mut self.fail) => {
+                Poll::Ready(Some(Err(Error::new(ErrorKind::Unavailable))))
+            }
+            None => Poll::Ready(None),
+        }
+    }
+}
+
 /// The application under test:
 /// - `/fail` fails (the server must answer 500);
 /// - `/stream` answers a body streamed in three chunks;
+/// - `/paced` streams three chunks 50 ms apart;
+/// - `/broken` streams a chunk, then fails;
+/// - `/lying` declares 10 bytes and streams 5;
 /// - anything else answers `METHOD PATH BODY`.
 async fn app(request: Request<Body>) -> Result<Response<Body>, Error> {
     match request.uri().path() {
@@ -46,6 +88,15 @@ async fn app(request: Request<Body>) -> Result<Response<Body>, Error> {
         "/stream" => Ok(Response::new(Body::stream(Chunks(
             vec!["one ", "two ", "three"].into_iter(),
         )))),
+        "/paced" => Ok(Response::new(Body::stream(Paced::new(
+            vec!["slow ", "but ", "steady"],
+            false,
+        )))),
+        "/broken" => Ok(Response::new(Body::stream(Paced::new(vec!["half"], true)))),
+        "/lying" => Ok(Response::new(Body::sized_stream(
+            10,
+            Chunks(vec!["12345"].into_iter()),
+        ))),
         path => {
             let head = format!("{} {path} ", request.method());
             let body = request.into_body().collect().await?;
@@ -114,6 +165,36 @@ on_both_drivers! {
     fn a_streamed_response_body_reaches_curl_whole(kind: DriverKind) {
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(1));
         assert_eq!(curl(&[&url(&running, "/stream")]), "one two three");
+        stop(running);
+    }
+}
+
+on_both_drivers! {
+    fn curl_reads_a_paced_stream_as_chunked_coding(kind: DriverKind) {
+        let running = start(ringo_http::Server::bind(local()).driver(kind).workers(1));
+        let reply = curl(&["-N", "-i", &url(&running, "/paced")]);
+        assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+        let (head, body) = reply.split_once("\r\n\r\n").expect("a head and a body");
+        assert!(head.contains("\r\ntransfer-encoding: chunked"), "{head}");
+        assert!(!head.contains("content-length"), "{head}");
+        assert_eq!(body, "slow but steady");
+        stop(running);
+    }
+}
+
+on_both_drivers! {
+    fn a_body_cut_short_fails_its_transfer_and_the_server_serves_on(kind: DriverKind) {
+        let running = start(ringo_http::Server::bind(local()).driver(kind).workers(1));
+        for (path, partial) in [("/lying", "12345"), ("/broken", "half")] {
+            let output = Command::new("curl")
+                .args(["-sS", "--max-time", "10", &url(&running, path)])
+                .output()
+                .expect("run curl (installed by ci/install-deps.sh)");
+            // curl's exit code 18: "partial file", the body ended early.
+            assert_eq!(output.status.code(), Some(18), "{path}: {output:?}");
+            assert_eq!(String::from_utf8_lossy(&output.stdout), partial, "{path}");
+            assert_eq!(curl(&[&url(&running, "/next")]), "GET /next ", "after {path}");
+        }
         stop(running);
     }
 }

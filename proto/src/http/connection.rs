@@ -3,6 +3,8 @@
 //! Requests are read with their bodies gathered (up to [`Limits::max_body`]),
 //! handed to the handler as `http::Request<Bytes>`, and answered in order;
 //! pipelined requests are handled concurrently up to the configured depth.
+//! A response body is whole or streamed ([`Outgoing`]): a streamed one is
+//! written as its chunks come, and the responses after it wait their turn.
 //! Everything protocol-specific the generic dispatcher cannot know happens
 //! here:
 //!
@@ -21,13 +23,16 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
-use super::{BodyLength, Error, Limits, RequestHead, RequestPart, ServerCodec};
+use super::outgoing::ResponseTail;
+use super::{
+    BodyLength, Error, Limits, Outgoing, RequestHead, RequestPart, ResponsePart, ServerCodec,
+};
 use crate::codec::{Decoder, Encoder};
 use crate::framed::Framed;
-use crate::pipeline::{self, ServerError};
+use crate::pipeline::{self, Reply, ServerError};
 
 /// Default time an idle keep-alive connection is kept open waiting for its
 /// next request (nginx's `keepalive_timeout` default is 75 s; we pick 60 s).
@@ -68,12 +73,20 @@ impl Default for ServerConfig {
 /// connection, a timeout passes or `shutdown` completes (then in-flight
 /// requests are answered first).
 ///
+/// The handler answers with any body that converts into an [`Outgoing`]:
+/// `Bytes`, or an `Outgoing` that streams (see there for its framing and
+/// failures). A streamed response keeps the connection busy until its stream
+/// ends; shutdown waits for it as for any request in flight.
+///
 /// The handler's error ends the connection after the responses to earlier
-/// requests (a service layer above normally turns errors into 500 responses).
+/// requests (a service layer above normally turns errors into 500 responses);
+/// so does a body stream's error, after the part of the body before it.
 ///
 /// # Errors
-/// The decode, I/O or handler error that ended the connection.
-pub async fn serve_connection<T, H, F, E, S>(
+/// The decode, I/O or handler error that ended the connection: a body
+/// stream's error is a [`ServerError::Handler`], a stream that does not match
+/// its declared length a [`ServerError::Codec`].
+pub async fn serve_connection<T, H, F, B, E, S>(
     io: T,
     config: &ServerConfig,
     mut handler: H,
@@ -82,7 +95,8 @@ pub async fn serve_connection<T, H, F, E, S>(
 where
     T: AsyncRead + AsyncWrite,
     H: FnMut(Request<Bytes>) -> F,
-    F: Future<Output = Result<Response<Bytes>, E>>,
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Into<Outgoing<E>>,
     S: Future<Output = ()>,
 {
     let codec = Gather {
@@ -97,11 +111,14 @@ where
         .idle_timeout(config.keep_alive_timeout)
         .request_timeout(config.request_timeout);
     let dispatch = move |incoming: Incoming| match incoming {
-        Incoming::Request(request) => Dispatch::Call(handler(request)),
+        Incoming::Request(request) => Dispatch::Call {
+            to_head: request.method() == Method::HEAD,
+            call: handler(request),
+        },
         Incoming::Continue => Dispatch::Continue,
     };
     server
-        .serve_protocol(
+        .serve_streaming(
             framed,
             dispatch,
             |e: &Error| Some(ServerCodec::error_response(e)),
@@ -117,33 +134,59 @@ fn interim_continue() -> Response<Bytes> {
     response
 }
 
-/// The dispatcher's future for one [`Incoming`]: the handler's, or the
-/// interim `100 Continue`.
+/// The dispatcher's future for one [`Incoming`]: the handler's, its response
+/// split into a whole one or a streamed one; or the interim `100 Continue`.
 ///
 /// Written by hand rather than as an `async` block: a block would move the
 /// handler's future (a whole request's work, the largest value on this path)
 /// out of its captures into its own state at the first poll, a copy per
 /// request; this one is polled where it was built.
 enum Dispatch<F> {
-    Call(F),
+    Call {
+        call: F,
+        /// The request is a `HEAD`: a streamed body is not even polled.
+        to_head: bool,
+    },
     Continue,
 }
 
-impl<F, E> Future for Dispatch<F>
-where
-    F: Future<Output = Result<Response<Bytes>, E>>,
-{
-    type Output = F::Output;
+/// What the dispatcher writes for a handler's response.
+type HttpReply<E> = Reply<Response<Bytes>, ResponseTail<E>>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+impl<F, B, E> Future for Dispatch<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Into<Outgoing<E>>,
+{
+    type Output = Result<HttpReply<E>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: nothing moves out of a pinned `Dispatch` (it has no method
         // that could, and no `Drop`), so the future in `Call` stays where it was
         // pinned: projecting the pin onto it is sound.
         match unsafe { self.get_unchecked_mut() } {
-            // SAFETY: as above, `call` is pinned with its `Dispatch`.
-            Dispatch::Call(call) => unsafe { Pin::new_unchecked(call) }.poll(cx),
-            Dispatch::Continue => Poll::Ready(Ok(interim_continue())),
+            Dispatch::Call { call, to_head } => {
+                // SAFETY: as above, `call` is pinned with its `Dispatch`.
+                let response = std::task::ready!(unsafe { Pin::new_unchecked(call) }.poll(cx))?;
+                Poll::Ready(Ok(reply(response, *to_head)))
+            }
+            Dispatch::Continue => Poll::Ready(Ok(Reply::Whole(interim_continue()))),
         }
+    }
+}
+
+/// A handler's response as the dispatcher writes it: a whole body as one
+/// message, a stream as a tail of parts.
+fn reply<B: Into<Outgoing<E>>, E>(response: Response<B>, to_head: bool) -> HttpReply<E> {
+    let (parts, body) = response.into_parts();
+    match body.into() {
+        Outgoing::Full(bytes) => Reply::Whole(Response::from_parts(parts, bytes)),
+        Outgoing::Stream { chunks, length } => Reply::Streamed(ResponseTail::new(
+            Response::from_parts(parts, ()),
+            chunks,
+            length,
+            to_head,
+        )),
     }
 }
 
@@ -251,6 +294,14 @@ impl Encoder<Response<Bytes>> for Gather {
 
     fn encode(&mut self, response: Response<Bytes>, dst: &mut BytesMut) -> Result<(), Error> {
         self.inner.encode(response, dst)
+    }
+}
+
+impl Encoder<ResponsePart> for Gather {
+    type Error = Error;
+
+    fn encode(&mut self, part: ResponsePart, dst: &mut BytesMut) -> Result<(), Error> {
+        self.inner.encode(part, dst)
     }
 }
 

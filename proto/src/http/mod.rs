@@ -4,7 +4,8 @@
 //! [`ClientCodec`] the reverse. Both stream bodies: a message arrives as a head,
 //! then zero or more data parts split off the read buffer without copying, then
 //! an end marker — so a body is never buffered whole, and pipelined messages
-//! come out in order.
+//! come out in order. [`serve_connection`] wires the server codec to pipelined
+//! dispatch; its handlers answer with whole or streamed bodies ([`Outgoing`]).
 //!
 //! Framing is where HTTP/1.1 goes wrong (request smuggling is two parsers
 //! disagreeing on where a message ends), so the decoders reject every ambiguous
@@ -41,6 +42,7 @@ mod error;
 mod fields;
 mod head;
 mod limits;
+mod outgoing;
 mod parse;
 mod server;
 
@@ -57,6 +59,7 @@ pub use limits::{
     Limits, DEFAULT_MAX_BODY, DEFAULT_MAX_CHUNK_LINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_BYTES,
     DEFAULT_MAX_URI_LEN,
 };
+pub use outgoing::{BodyStream, Outgoing};
 pub use server::{ServerCodec, MAX_UNANSWERED};
 
 use bytes::Bytes;

@@ -1,13 +1,16 @@
 //! Pipelined dispatch: requests and responses in order over one connection.
 //!
 //! [`Server`] turns a framed transport into calls of a handler, answering in
-//! request order with a bounded number in flight. [`Client`] turns calls into
+//! request order with a bounded number in flight, each response whole or
+//! streamed part by part ([`Reply`]). [`Client`] turns calls into
 //! requests on one connection and matches responses to callers first-in,
 //! first-out.
 
 mod client;
 mod ordered;
 mod server;
+mod tail;
 
 pub use client::{Client, ClientError, ClientErrorKind, Connection, DEFAULT_MAX_QUEUED};
 pub use server::{Server, ServerError, DEFAULT_MAX_IN_FLIGHT};
+pub use tail::Reply;

@@ -6,8 +6,10 @@
 //! back up into its socket buffer — backpressure), and it also stops reading
 //! while more than the backpressure mark of responses waits to be written. Every
 //! response that is ready when the dispatcher turns goes out in one flush.
+//! A response may also stream ([`Server::serve_streaming`], `tail.rs`): its
+//! parts are written as they come, and the responses after it wait their turn.
 //!
-//! Errors: a decode error or a handler error stops reading; responses to earlier
+//! Errors: a decode error or a handler error (or a streaming tail's) stops reading; responses to earlier
 //! requests are still written (plus, for a decode error, the codec's error reply
 //! if one is configured — an HTTP 400, a RESP `-ERR`), then the connection ends
 //! and the error is returned to the caller.
@@ -19,11 +21,12 @@ use std::pin::pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures_core::Stream;
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::time::{sleep_until, Sleep};
 
-use ringo_reactor::io::{AsyncRead, AsyncWrite};
-
 use super::ordered::Ordered;
+use super::tail::{poll_tail, NoTail, Reply};
 use crate::codec::{Decoder, Encoder};
 use crate::dispatch::server::Ending;
 use crate::framed::{Framed, DEFAULT_BACKPRESSURE};
@@ -162,10 +165,10 @@ impl Server {
     /// responses are written, and the connection ends with `Ok`.
     pub async fn serve_protocol<T, C, H, F, Resp, E, R, D, S>(
         &self,
-        mut framed: Framed<T, C>,
-        mut handler: H,
-        mut error_reply: R,
-        mut is_done: D,
+        framed: Framed<T, C>,
+        handler: H,
+        error_reply: R,
+        is_done: D,
         shutdown: S,
     ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
     where
@@ -177,9 +180,70 @@ impl Server {
         D: FnMut(&C) -> bool,
         S: Future<Output = ()>,
     {
+        let whole = Reply::Whole::<Resp, NoTail<Resp, E>>;
+        self.serve_split(framed, handler, whole, error_reply, is_done, shutdown)
+            .await
+    }
+
+    /// As [`serve_protocol`](Self::serve_protocol), for handlers whose
+    /// responses may stream: a [`Reply::Streamed`] response is written part by
+    /// part as its tail produces them (see [`Reply`]). A connection writing a
+    /// tail is busy, not idle; shutdown lets the tail finish as it lets
+    /// in-flight requests finish.
+    pub async fn serve_streaming<T, C, H, F, W, Tail, P, E, R, D, S>(
+        &self,
+        framed: Framed<T, C>,
+        handler: H,
+        error_reply: R,
+        is_done: D,
+        shutdown: S,
+    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
+    where
+        T: AsyncRead + AsyncWrite,
+        C: Decoder
+            + Encoder<W, Error = <C as Decoder>::Error>
+            + Encoder<P, Error = <C as Decoder>::Error>,
+        H: FnMut(C::Item) -> F,
+        F: Future<Output = Result<Reply<W, Tail>, E>>,
+        Tail: Stream<Item = Result<P, E>>,
+        R: FnMut(&<C as Decoder>::Error) -> Option<W>,
+        D: FnMut(&C) -> bool,
+        S: Future<Output = ()>,
+    {
+        let as_is = |reply: Reply<W, Tail>| reply;
+        self.serve_split(framed, handler, as_is, error_reply, is_done, shutdown)
+            .await
+    }
+
+    /// The dispatcher both entry points share; `split` says of each response
+    /// whether it is whole or streams.
+    async fn serve_split<T, C, H, F, Resp, W, Tail, P, E, Sp, R, D, S>(
+        &self,
+        mut framed: Framed<T, C>,
+        mut handler: H,
+        mut split: Sp,
+        mut error_reply: R,
+        mut is_done: D,
+        shutdown: S,
+    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
+    where
+        T: AsyncRead + AsyncWrite,
+        C: Decoder
+            + Encoder<W, Error = <C as Decoder>::Error>
+            + Encoder<P, Error = <C as Decoder>::Error>,
+        H: FnMut(C::Item) -> F,
+        F: Future<Output = Result<Resp, E>>,
+        Sp: FnMut(Resp) -> Reply<W, Tail>,
+        Tail: Stream<Item = Result<P, E>>,
+        R: FnMut(&<C as Decoder>::Error) -> Option<W>,
+        D: FnMut(&C) -> bool,
+        S: Future<Output = ()>,
+    {
         let mut in_flight: Ordered<F> = Ordered::new(self.max_in_flight);
+        // The tail of the response being written, if it streams.
+        let mut streaming = pin!(None::<Tail>);
         let mut shutdown = pin!(shutdown);
-        let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, Resp> = Ending::new();
+        let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, W> = Ending::new();
         let mut idle = IdleTimer::new(self.idle_timeout, self.request_timeout);
         std::future::poll_fn(|cx| {
             ending.begin_turn(shutdown.as_mut(), cx);
@@ -207,15 +271,33 @@ impl Server {
                 in_flight.poll_woken(cx);
                 // In request order: the first failure drops every later request,
                 // where the multiplexed server still writes the others finished.
-                while let Some(output) = in_flight.pop_ready() {
+                loop {
+                    if let Some(tail) = streaming.as_mut().as_pin_mut() {
+                        let polled =
+                            poll_tail(tail, &mut framed, self.backpressure, &mut progressed, cx);
+                        match polled {
+                            Poll::Pending => break,
+                            Poll::Ready(Ok(())) => streaming.set(None),
+                            Poll::Ready(Err(failure)) => {
+                                streaming.set(None);
+                                in_flight.clear();
+                                ending.handler_failed(failure);
+                            }
+                        }
+                    }
+                    let Some(output) = in_flight.pop_ready() else {
+                        break;
+                    };
                     progressed = true;
-                    match output {
-                        Ok(response) => {
+                    match output.map(&mut split) {
+                        Ok(Reply::Whole(response)) => {
                             if let Err(e) = framed.encode(response) {
                                 in_flight.clear();
                                 ending.fail(ServerError::Codec(e));
                             }
                         }
+                        // Pulled from at the top of the next round.
+                        Ok(Reply::Streamed(tail)) => streaming.set(Some(tail)),
                         Err(e) => {
                             in_flight.clear();
                             ending.handler_failed(ServerError::Handler(e));
@@ -228,27 +310,32 @@ impl Server {
                 }
                 let finish = ending.poll_finish(
                     &mut framed,
-                    in_flight.is_empty(),
+                    in_flight.is_empty() && streaming.is_none(),
                     &mut progressed,
                     cx,
                     |e| ServerError::Codec(e.into()),
                 );
                 if let Poll::Ready(end) = finish {
                     in_flight.clear();
+                    streaming.set(None);
                     return Poll::Ready(end);
                 }
-                let quiet = ending.reading && in_flight.is_empty() && framed.write_buffered() == 0;
+                let quiet = ending.reading
+                    && in_flight.is_empty()
+                    && streaming.is_none()
+                    && framed.write_buffered() == 0;
                 if idle.poll_expired(quiet, framed.read_buffered() > 0, progressed, cx) {
                     ending.reading = false;
                     continue;
                 }
                 // Another pass only if this one made room to read more (a
-                // response freed a slot, a flush drained the backpressure):
-                // whatever else can move on has a waker registered.
-                let may_read = ending.may_read()
-                    && !in_flight.is_full()
-                    && framed.write_buffered() < self.backpressure;
-                if !(progressed && may_read) {
+                // response freed a slot, a flush drained the backpressure) or
+                // to pull more of a tail: whatever else can move on has a
+                // waker registered.
+                let below_mark = framed.write_buffered() < self.backpressure;
+                let may_read = ending.may_read() && !in_flight.is_full() && below_mark;
+                let may_stream = streaming.is_some() && below_mark;
+                if !(progressed && (may_read || may_stream)) {
                     return Poll::Pending;
                 }
             }

@@ -2,7 +2,8 @@
 //!
 //! Most bodies are small and known up front, so the whole-bytes case is a
 //! plain [`Bytes`] with no allocation beyond it; a body produced piece by
-//! piece (a large file, a proxied response) is a boxed stream of chunks.
+//! piece (a large file, a proxied response, server-sent events) is a boxed
+//! stream of chunks, which the server writes as they come.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -11,6 +12,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
+use ringo_proto::http::Outgoing;
 
 use crate::Error;
 
@@ -20,9 +22,17 @@ type Chunks = Pin<Box<dyn Stream<Item = Result<Bytes, Error>>>>;
 /// An HTTP body: whole [`Bytes`] or a stream of chunks.
 ///
 /// Requests reach a service with whole bodies (the server gathers them, up to
-/// the configured body limit). A response may carry either; the server
-/// currently collects a streamed response body before writing it, so a stream
-/// saves the service from building one buffer but not the server.
+/// the configured body limit). A response may carry either. A whole body goes
+/// out with `content-length`; a streamed one is written chunk by chunk as the
+/// stream yields them and the client reads them (never collected, so its size
+/// is not bounded by memory), with `content-length` if it was made by
+/// [`Body::sized_stream`], else chunked (close-delimited to an HTTP/1.0
+/// client).
+///
+/// A stream's head is written before its first chunk is asked for, so a
+/// stream's error never becomes a 500: the server closes the connection with
+/// the body cut short, and logs the error. So does a sized stream whose chunks
+/// do not add up to its length.
 ///
 /// `Body` is a [`Stream`] of its chunks, so bodies can be forwarded.
 ///
@@ -53,8 +63,8 @@ pub struct Body {
 enum Kind {
     /// Whole bytes; emptied (and then ended) once yielded as a stream.
     Full(Bytes),
-    /// Chunks produced over time.
-    Stream(Chunks),
+    /// Chunks produced over time, and their total length if known up front.
+    Stream(Chunks, Option<u64>),
 }
 
 impl Body {
@@ -64,22 +74,34 @@ impl Body {
     }
 
     /// A body made of the chunks `stream` yields; an `Err` item fails the body
-    /// (a server answers 500 if nothing was sent yet).
+    /// (a server closes the connection with the body cut short).
     pub fn stream<S>(stream: S) -> Body
     where
         S: Stream<Item = Result<Bytes, Error>> + 'static,
     {
         Body {
-            kind: Kind::Stream(Box::pin(stream)),
+            kind: Kind::Stream(Box::pin(stream), None),
+        }
+    }
+
+    /// A body made of the chunks `stream` yields, `length` bytes in all: a
+    /// server sends it with `content-length`, and closes the connection if the
+    /// chunks come to more or fewer bytes.
+    pub fn sized_stream<S>(length: u64, stream: S) -> Body
+    where
+        S: Stream<Item = Result<Bytes, Error>> + 'static,
+    {
+        Body {
+            kind: Kind::Stream(Box::pin(stream), Some(length)),
         }
     }
 
     /// The exact length in bytes, when known without reading the body (whole
-    /// bodies); `None` for streams.
+    /// bodies and sized streams); `None` for other streams.
     pub fn len_hint(&self) -> Option<u64> {
         match &self.kind {
             Kind::Full(bytes) => Some(bytes.len() as u64),
-            Kind::Stream(_) => None,
+            Kind::Stream(_, length) => *length,
         }
     }
 
@@ -87,7 +109,7 @@ impl Body {
     pub fn as_bytes(&self) -> Option<&Bytes> {
         match &self.kind {
             Kind::Full(bytes) => Some(bytes),
-            Kind::Stream(_) => None,
+            Kind::Stream(..) => None,
         }
     }
 
@@ -99,7 +121,7 @@ impl Body {
     pub async fn collect(self) -> Result<Bytes, Error> {
         let mut chunks = match self.kind {
             Kind::Full(bytes) => return Ok(bytes),
-            Kind::Stream(chunks) => chunks,
+            Kind::Stream(chunks, _) => chunks,
         };
         let mut first: Option<Bytes> = None;
         let mut joined = BytesMut::new();
@@ -128,7 +150,7 @@ impl Stream for Body {
         match &mut self.kind {
             Kind::Full(bytes) if bytes.is_empty() => Poll::Ready(None),
             Kind::Full(bytes) => Poll::Ready(Some(Ok(std::mem::take(bytes)))),
-            Kind::Stream(chunks) => chunks.as_mut().poll_next(cx),
+            Kind::Stream(chunks, _) => chunks.as_mut().poll_next(cx),
         }
     }
 
@@ -136,7 +158,7 @@ impl Stream for Body {
         match &self.kind {
             Kind::Full(bytes) if bytes.is_empty() => (0, Some(0)),
             Kind::Full(_) => (1, Some(1)),
-            Kind::Stream(chunks) => chunks.size_hint(),
+            Kind::Stream(chunks, _) => chunks.size_hint(),
         }
     }
 }
@@ -151,7 +173,18 @@ impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Full(bytes) => f.debug_tuple("Body").field(bytes).finish(),
-            Kind::Stream(_) => f.write_str("Body(<stream>)"),
+            Kind::Stream(..) => f.write_str("Body(<stream>)"),
+        }
+    }
+}
+
+/// The body as the server writes it: the same bytes, or the same boxed
+/// stream (no allocation of its own).
+impl From<Body> for Outgoing<Error> {
+    fn from(body: Body) -> Outgoing<Error> {
+        match body.kind {
+            Kind::Full(bytes) => Outgoing::Full(bytes),
+            Kind::Stream(chunks, length) => Outgoing::Stream { chunks, length },
         }
     }
 }
@@ -249,6 +282,26 @@ mod tests {
         let body = Body::stream(Chunked(items.into_iter()));
         let error = ringo_reactor::run(body.collect()).err();
         assert_eq!(error.map(|e| e.kind()), Some(ErrorKind::Unavailable));
+    }
+
+    #[test]
+    fn the_server_gets_the_bytes_or_the_stream_with_its_length() {
+        let sized =
+            Body::sized_stream(3, Chunked(vec![Ok(Bytes::from_static(b"abc"))].into_iter()));
+        assert_eq!(sized.len_hint(), Some(3));
+        assert!(sized.as_bytes().is_none());
+        assert!(matches!(
+            Outgoing::from(sized),
+            Outgoing::Stream {
+                length: Some(3),
+                ..
+            }
+        ));
+        assert!(matches!(
+            Outgoing::from(chunked(&["a"])),
+            Outgoing::Stream { length: None, .. }
+        ));
+        assert!(matches!(Outgoing::from(Body::from("hi")), Outgoing::Full(b) if b == "hi"));
     }
 
     #[test]

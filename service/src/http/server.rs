@@ -3,11 +3,12 @@
 //! [`server`](crate::server).
 //!
 //! Each connection runs `ringo_proto::http::serve_connection` (parsing, limits,
-//! pipelining, keep-alive and header-read timeouts, graceful close); this
-//! module only adapts bodies and turns service errors into 500 responses, so
-//! one failed request never costs the client its connection.
+//! pipelining, keep-alive and header-read timeouts, graceful close, streamed
+//! response bodies); this module only adapts bodies and turns service errors
+//! into 500 responses, so one failed request never costs the client its
+//! connection. A response body's stream failing is another matter: its head
+//! is out by then, so the connection closes with the body cut short.
 
-use std::convert::Infallible;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use ::http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use bytes::Bytes;
 use ringo_proto::http::{serve_connection, ServerConfig};
+use ringo_proto::pipeline::ServerError;
 use ringo_reactor::net::TcpStream;
 
 use super::Body;
@@ -107,50 +109,44 @@ async fn connection<S>(
     S: Service<Request<Body>, Response = Response<Body>> + 'static,
     S::Error: Into<Error>,
 {
-    // Responses are written whole, so Nagle's algorithm only adds delay.
+    // Responses (and the chunks of streamed ones) are written as soon as
+    // they are ready, so Nagle's algorithm only adds delay.
     if let Err(e) = stream.set_nodelay(true) {
         log::debug!("http: cannot set TCP_NODELAY: {e}");
     }
     let peer = stream.peer_addr().ok();
     let handler = |request: Request<Bytes>| respond(service.clone(), request);
-    if let Err(e) = serve_connection(stream, &config, handler, shutdown.wait()).await {
-        log::debug!("http: connection from {peer:?} ended: {e}");
+    match serve_connection(stream, &config, handler, shutdown.wait()).await {
+        Ok(()) => {}
+        // `respond` never fails, so this is a streamed body's error.
+        Err(ServerError::Handler(e)) => {
+            log::error!("http: connection from {peer:?}: response body failed: {e}");
+        }
+        Err(e) => log::debug!("http: connection from {peer:?} ended: {e}"),
     }
 }
 
-/// Calls the service and turns its answer into what the codec writes: a
-/// streamed body is collected; an error becomes a logged 500.
+/// Calls the service; its error becomes a logged 500. A streamed body goes
+/// out as it is produced; its errors come later, from the stream (see
+/// [`connection`]), which is why they share the service's error type.
 ///
 /// This future is stored once per request in flight and moved into place, so
 /// its size is per-request work: it takes the service by `Rc` rather than
-/// being wrapped in another future, and keeps the rare streamed-body collect
-/// behind a box.
-async fn respond<S>(service: Rc<S>, request: Request<Bytes>) -> Result<Response<Bytes>, Infallible>
+/// being wrapped in another future.
+async fn respond<S>(service: Rc<S>, request: Request<Bytes>) -> Result<Response<Body>, Error>
 where
     S: Service<Request<Body>, Response = Response<Body>>,
     S::Error: Into<Error>,
 {
     let target = Target::of(&request);
-    let response = match service.call(request.map(Body::from)).await {
-        Ok(response) => response,
+    match service.call(request.map(Body::from)).await {
+        Ok(response) => Ok(response),
         Err(e) => {
             let e: Error = e.into();
             log::error!("http: {target}: service failed: {e}");
-            return Ok(internal_error());
+            Ok(internal_error())
         }
-    };
-    let (parts, body) = response.into_parts();
-    let collected = match body.as_bytes() {
-        Some(bytes) => Ok(bytes.clone()),
-        None => Box::pin(body.collect()).await,
-    };
-    Ok(match collected {
-        Ok(bytes) => Response::from_parts(parts, bytes),
-        Err(e) => {
-            log::error!("http: {target}: response body failed: {e}");
-            internal_error()
-        }
-    })
+    }
 }
 
 /// A request's method and URI, for the error log lines of [`respond`].
@@ -178,9 +174,9 @@ impl fmt::Display for Target {
     }
 }
 
-/// The reply to a request whose service or body failed.
-fn internal_error() -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from_static(b"internal server error\n"));
+/// The reply to a request whose service failed.
+fn internal_error() -> Response<Body> {
+    let mut response = Response::new(Body::from(&b"internal server error\n"[..]));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

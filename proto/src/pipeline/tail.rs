@@ -1,0 +1,101 @@
+//! Responses written in pieces: a [`Reply`] is whole, or a tail of parts the
+//! dispatcher encodes as they are produced.
+//!
+//! A response produced over time (a large download, server-sent events) must
+//! go out as it is produced, not once it is complete: buffering it whole costs
+//! its full size in memory, and a stream that never ends would never be sent.
+//! So a pipelined response may be a stream of parts. While one streams, it is
+//! the connection's current answer: the dispatcher keeps pulling and encoding
+//! its parts, and the responses after it wait, finished or not, in their
+//! slots, as request order demands. Reading and handling further requests go
+//! on as usual.
+//!
+//! A tail is pulled only while the write buffer is under the backpressure
+//! mark, so a peer that reads slowly holds the tail back instead of making
+//! the connection buffer without bound: at most the mark plus one part waits
+//! to be written.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
+
+use super::ServerError;
+use crate::codec::{Decoder, Encoder};
+use crate::framed::Framed;
+
+/// What a handler of [`Server::serve_streaming`](super::Server::serve_streaming)
+/// answers: a response encoded whole, or one written part by part.
+#[derive(Debug)]
+pub enum Reply<W, T> {
+    /// Encoded at once, as every response of
+    /// [`Server::serve_protocol`](super::Server::serve_protocol) is.
+    Whole(W),
+    /// A stream of parts (`Result<part, handler error>`), each encoded as it
+    /// comes, all before the next response. Its end ends the response; its
+    /// error ends the connection as a handler error does, after the parts
+    /// before it are written (a part already written cannot be taken back).
+    Streamed(T),
+}
+
+/// The tail type of responses that are always whole. It has no value, so a
+/// `Reply<W, NoTail<..>>` is a `W` in all but name and the streaming paths of
+/// the dispatcher compile away.
+pub(crate) struct NoTail<P, E> {
+    never: Infallible,
+    _parts: PhantomData<fn() -> (P, E)>,
+}
+
+impl<P, E> Stream for NoTail<P, E> {
+    type Item = Result<P, E>;
+
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.never {}
+    }
+}
+
+impl<P, E> fmt::Debug for NoTail<P, E> {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.never {}
+    }
+}
+
+/// Encodes the parts `tail` has ready while fewer than `backpressure` bytes
+/// wait to be written, setting `progressed` for each. `Ready(Ok)` once the
+/// tail ended; `Pending` while it waits for its next part (its waker is
+/// `cx`'s) or for a flush to drain the buffer (the flush's completion wakes
+/// the connection). An encode error fails as the codec's, a part's error as
+/// the handler's.
+pub(super) fn poll_tail<T, C, Tail, P, E>(
+    mut tail: Pin<&mut Tail>,
+    framed: &mut Framed<T, C>,
+    backpressure: usize,
+    progressed: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), ServerError<<C as Decoder>::Error, E>>>
+where
+    T: AsyncRead + AsyncWrite,
+    C: Decoder + Encoder<P, Error = <C as Decoder>::Error>,
+    Tail: Stream<Item = Result<P, E>>,
+{
+    while framed.write_buffered() < backpressure {
+        let part = match tail.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(part))) => part,
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(ServerError::Handler(e))),
+            Poll::Ready(None) => {
+                *progressed = true;
+                return Poll::Ready(Ok(()));
+            }
+            Poll::Pending => return Poll::Pending,
+        };
+        *progressed = true;
+        if let Err(e) = framed.encode(part) {
+            return Poll::Ready(Err(ServerError::Codec(e)));
+        }
+    }
+    Poll::Pending
+}
