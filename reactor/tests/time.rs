@@ -5,7 +5,7 @@ mod util;
 
 use std::cell::Cell;
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -108,6 +108,24 @@ both_drivers! {
             assert!(pair[1] - pair[0] >= period, "ticks at least a period apart: {instants:?}");
         }
         assert!(start.elapsed() >= period * 5, "six ticks, the first at once, take five periods");
+    }
+}
+
+both_drivers! {
+    async fn an_interval_is_a_stream_of_its_ticks() {
+        use futures_core::Stream;
+        let period = Duration::from_millis(5);
+        let mut ticks = interval(period);
+        let start = Instant::now();
+        let mut instants = Vec::new();
+        for _ in 0..4 {
+            let next = std::future::poll_fn(|cx| Pin::new(&mut ticks).poll_next(cx)).await;
+            instants.push(next.expect("an interval never ends"));
+        }
+        for pair in instants.windows(2) {
+            assert!(pair[1] - pair[0] >= period, "ticks at least a period apart: {instants:?}");
+        }
+        assert!(start.elapsed() >= period * 3, "four ticks, the first at once, take three periods");
     }
 }
 

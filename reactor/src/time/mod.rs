@@ -17,6 +17,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures_core::Stream;
+
 use crate::runtime::context;
 use wheel::TimerKey;
 
@@ -222,5 +224,15 @@ impl Interval {
     /// The period between ticks.
     pub fn period(&self) -> Duration {
         self.period
+    }
+}
+
+/// The ticks as a never-ending stream of their scheduled times, for code that
+/// takes a [`Stream`] (a streamed HTTP body of periodic events, for one).
+impl Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.get_mut().poll_tick(cx).map(Some)
     }
 }
