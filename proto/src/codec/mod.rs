@@ -67,6 +67,16 @@ pub trait Decoder {
         Ok(None)
     }
 
+    /// True while the decoder takes no more bytes for now (it handed out a
+    /// frame still being filled, whose consumer has not caught up): the
+    /// transport then reads no more, and its poll answers `Pending` with no
+    /// read in flight. The dispatcher must arrange its own wake-up (see
+    /// [`Pace`](crate::pipeline::Pace)). The default never holds.
+    #[inline]
+    fn holds_reads(&self) -> bool {
+        false
+    }
+
     /// Decodes one frame at end of stream.
     ///
     /// The default calls [`decode`](Decoder::decode) and reports bytes that form no

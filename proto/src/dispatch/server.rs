@@ -82,6 +82,12 @@ impl<Fail, Reply> Ending<Fail, Reply> {
         self.reading && !self.read_waiting
     }
 
+    /// The read answered `Pending` without a read in flight (the codec holds
+    /// reads back): whatever wakes the connection, the read may be polled.
+    pub(crate) fn read_held(&mut self) {
+        self.read_waiting = false;
+    }
+
     /// Polls `framed` for the next request with the read's own waker.
     pub(crate) fn poll_read<T, C>(
         &mut self,

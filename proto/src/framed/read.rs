@@ -170,6 +170,9 @@ impl<T: AsyncRead> ReadState<T> {
                 if let Decoded::Ready(next) = buffer.decode(codec) {
                     return Poll::Ready(next);
                 }
+                if codec.holds_reads() {
+                    return Poll::Pending;
+                }
                 let mut buf = std::mem::take(&mut buffer.buf);
                 if buf.capacity() - buf.len() < MIN_READ {
                     buf.reserve(READ_CHUNK);
@@ -236,6 +239,9 @@ impl<T: AsyncRead> ReadState<T> {
             }
             if pooled.has_held() {
                 continue;
+            }
+            if codec.holds_reads() {
+                return Poll::Pending;
             }
             match std::task::ready!(pooled.poll_receive(io, cx)) {
                 Ok(true) => {}

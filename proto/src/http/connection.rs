@@ -1,7 +1,9 @@
 //! Serving HTTP/1.1 on one connection: the codec wired to pipelined dispatch.
 //!
-//! Requests are read with their bodies gathered (up to [`Limits::max_body`]),
-//! handed to the handler as `http::Request<Bytes>`, and answered in order;
+//! Requests are read with their bodies gathered (up to [`Limits::max_body`])
+//! and handed to the handler as `http::Request<Bytes>`, or, with
+//! [`serve_connection_streamed`], large bodies stream to the handler as they
+//! are decoded (`incoming.rs`); requests are answered in order, and
 //! pipelined requests are handled concurrently up to the configured depth.
 //! A response body is whole or streamed ([`Outgoing`]): a streamed one is
 //! written as its chunks come, and the responses after it wait their turn.
@@ -18,6 +20,7 @@
 //!   (slow loris), is closed after its timeout.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -26,13 +29,14 @@ use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Response, StatusCode};
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
+use super::incoming::{self, BodyFeeder, RequestBody, STREAM_ABOVE};
 use super::outgoing::ResponseTail;
 use super::{
     BodyLength, Error, Limits, Outgoing, RequestHead, RequestPart, ResponsePart, ServerCodec,
 };
 use crate::codec::{Decoder, Encoder};
 use crate::framed::Framed;
-use crate::pipeline::{self, Reply, ServerError};
+use crate::pipeline::{self, Pace, Reply, ServerError};
 
 /// Default time an idle keep-alive connection is kept open waiting for its
 /// next request (nginx's `keepalive_timeout` default is 75 s; we pick 60 s).
@@ -73,6 +77,9 @@ impl Default for ServerConfig {
 /// connection, a timeout passes or `shutdown` completes (then in-flight
 /// requests are answered first).
 ///
+/// Every request body is gathered whole (up to [`Limits::max_body`]) before
+/// its handler is called; [`serve_connection_streamed`] streams large ones.
+///
 /// The handler answers with any body that converts into an [`Outgoing`]:
 /// `Bytes`, or an `Outgoing` that streams (see there for its framing and
 /// failures). A streamed response keeps the connection busy until its stream
@@ -89,7 +96,7 @@ impl Default for ServerConfig {
 pub async fn serve_connection<T, H, F, B, E, S>(
     io: T,
     config: &ServerConfig,
-    mut handler: H,
+    handler: H,
     shutdown: S,
 ) -> Result<(), ServerError<Error, E>>
 where
@@ -99,30 +106,90 @@ where
     B: Into<Outgoing<E>>,
     S: Future<Output = ()>,
 {
-    let codec = Gather {
-        inner: ServerCodec::with_limits(config.limits),
-        partial: None,
-        continued: false,
-        bodiless: false,
-    };
+    serve(io, config, config.max_pipelined, handler, shutdown).await
+}
+
+/// As [`serve_connection`], with large request bodies streamed to the
+/// handler as they arrive instead of gathered.
+///
+/// A body of at most [`STREAM_ABOVE`] bytes by its `content-length` is still
+/// gathered ([`RequestBody::Full`]), as is any body whose client sent
+/// `Expect: 100-continue`: its `100 Continue` goes out, in order, before the
+/// body is read, so it must not wait for a handler to ask. Other bodies (the
+/// larger, and every chunked one) reach the handler at the head as a
+/// [`BodyReader`](super::BodyReader) ([`RequestBody::Streamed`]), fed as the body is decoded:
+///
+/// - at most [`BODY_BACKLOG`](super::BODY_BACKLOG) bytes of it wait unread (plus one read's
+///   worth); then the connection stops reading until the handler takes some;
+/// - [`Limits::max_body`] still bounds the total: past it, as on a framing
+///   error or the peer closing mid-body, the reader yields an error, no error
+///   response is written (the handler's response answers the request), and
+///   the connection closes after the responses due;
+/// - a reader dropped unread discards the rest of its body as it arrives, and
+///   the connection serves the next request;
+/// - reading stops at shutdown too: a body still arriving then fails.
+///
+/// So that a handler reading its body never waits for a slot of its own,
+/// at least two requests are handled at once whatever
+/// [`ServerConfig::max_pipelined`] says.
+///
+/// # Errors
+/// As [`serve_connection`].
+pub async fn serve_connection_streamed<T, H, F, B, E, S>(
+    io: T,
+    config: &ServerConfig,
+    handler: H,
+    shutdown: S,
+) -> Result<(), ServerError<Error, E>>
+where
+    T: AsyncRead + AsyncWrite,
+    H: FnMut(Request<RequestBody>) -> F,
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Into<Outgoing<E>>,
+    S: Future<Output = ()>,
+{
+    serve(io, config, config.max_pipelined.max(2), handler, shutdown).await
+}
+
+/// Both entry points: requests reach `handler` with bodies of type `Body`.
+async fn serve<T, Body, H, F, B, E, S>(
+    io: T,
+    config: &ServerConfig,
+    max_pipelined: usize,
+    mut handler: H,
+    shutdown: S,
+) -> Result<(), ServerError<Error, E>>
+where
+    T: AsyncRead + AsyncWrite,
+    Body: IncomingBody,
+    H: FnMut(Request<Body>) -> F,
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Into<Outgoing<E>>,
+    S: Future<Output = ()>,
+{
+    let codec = Gather::<Body>::new(ServerCodec::with_limits(config.limits));
     let framed = Framed::new(io, codec);
     let server = pipeline::Server::new()
-        .max_in_flight(config.max_pipelined)
+        .max_in_flight(max_pipelined)
         .idle_timeout(config.keep_alive_timeout)
         .request_timeout(config.request_timeout);
-    let dispatch = move |incoming: Incoming| match incoming {
+    let dispatch = move |incoming: Incoming<Body>| match incoming {
         Incoming::Request(request) => Dispatch::Call {
             to_head: request.method() == Method::HEAD,
             call: handler(request),
         },
         Incoming::Continue => Dispatch::Continue,
     };
+    // A request whose body failed after its handler was called has the
+    // handler's response as its answer: no second one.
+    let error_reply = |e: &Error| (!e.is_answered()).then(|| ServerCodec::error_response(e));
     server
-        .serve_streaming(
+        .serve_paced(
             framed,
             dispatch,
-            |e: &Error| Some(ServerCodec::error_response(e)),
-            |codec: &Gather| codec.inner.should_close(),
+            error_reply,
+            |codec: &Gather<Body>| codec.inner.should_close(),
+            BodyPace,
             shutdown,
         )
         .await
@@ -194,56 +261,142 @@ fn reply<B: Into<Outgoing<E>>, E>(response: Response<B>, to_head: bool) -> HttpR
 // Boxing the request would cost an allocation per request to save a few moves
 // of a ~200-byte value; the moves are cheaper.
 #[allow(clippy::large_enum_variant)]
-enum Incoming {
+enum Incoming<Body> {
     /// The client waits for `100 Continue` before sending the body.
     Continue,
-    /// A whole request, body gathered.
-    Request(Request<Bytes>),
+    /// A request, body gathered or streaming in.
+    Request(Request<Body>),
 }
 
-/// [`ServerCodec`] with bodies gathered into one `Bytes` per request.
-struct Gather {
+/// A request body as a handler of one of the entry points takes it.
+trait IncomingBody: Sized {
+    /// A gathered body.
+    fn whole(bytes: Bytes) -> Self;
+
+    /// A body to stream, and its feeder; `None` where bodies are always
+    /// gathered.
+    fn stream() -> Option<(Self, BodyFeeder)>;
+}
+
+impl IncomingBody for Bytes {
+    fn whole(bytes: Bytes) -> Self {
+        bytes
+    }
+
+    fn stream() -> Option<(Self, BodyFeeder)> {
+        None
+    }
+}
+
+impl IncomingBody for RequestBody {
+    fn whole(bytes: Bytes) -> Self {
+        RequestBody::Full(bytes)
+    }
+
+    fn stream() -> Option<(Self, BodyFeeder)> {
+        let (reader, feeder) = incoming::channel();
+        Some((RequestBody::Streamed(reader), feeder))
+    }
+}
+
+/// True for a body that streams when it can: see [`serve_connection_streamed`].
+fn streams(head: &RequestHead) -> bool {
+    !head.expect_continue
+        && match head.body {
+            BodyLength::Length(len) => len > STREAM_ABOVE,
+            BodyLength::Chunked => true,
+            BodyLength::Empty | BodyLength::CloseDelimited => false,
+        }
+}
+
+/// [`ServerCodec`] with bodies gathered into one `Bytes` per request, or fed
+/// to the handler's `BodyReader` as they are decoded.
+struct Gather<Body> {
     inner: ServerCodec,
     partial: Option<(RequestHead, BytesMut)>,
     /// The current request's `100 Continue` was already asked for.
     continued: bool,
     /// The current request had no body and went out with its head.
     bodiless: bool,
+    /// The current request went out with its head, its body streaming.
+    feeding: Option<BodyFeeder>,
+    _body: PhantomData<fn() -> Body>,
 }
 
-impl Gather {
-    fn next(&mut self, part: Option<RequestPart>) -> Option<Incoming> {
+impl<Body: IncomingBody> Gather<Body> {
+    fn new(inner: ServerCodec) -> Self {
+        Gather {
+            inner,
+            partial: None,
+            continued: false,
+            bodiless: false,
+            feeding: None,
+            _body: PhantomData,
+        }
+    }
+
+    fn next(&mut self, part: Option<RequestPart>) -> Option<Incoming<Body>> {
         match part? {
             RequestPart::Head(head) if head.body == BodyLength::Empty => {
                 // Nothing to gather (the usual GET): the request goes out now,
                 // not moved into `partial` and out again, and its end is skipped.
                 self.bodiless = true;
-                return Some(Incoming::Request(head.request.map(|()| Bytes::new())));
+                return Some(Incoming::Request(
+                    head.request.map(|()| Body::whole(Bytes::new())),
+                ));
             }
             RequestPart::Head(head) => {
+                if streams(&head) {
+                    if let Some((body, feeder)) = Body::stream() {
+                        self.feeding = Some(feeder);
+                        return Some(Incoming::Request(head.request.map(|()| body)));
+                    }
+                }
                 self.partial = Some((head, BytesMut::new()));
                 self.continued = false;
             }
             RequestPart::Data(data) => {
-                if let Some((_, body)) = &mut self.partial {
+                if let Some(feeder) = &self.feeding {
+                    feeder.push(data);
+                } else if let Some((_, body)) = &mut self.partial {
                     body.extend_from_slice(&data);
                 }
             }
             RequestPart::End if self.bodiless => self.bodiless = false,
             RequestPart::End => {
+                if let Some(feeder) = self.feeding.take() {
+                    feeder.finish();
+                    return None;
+                }
                 let (head, body) = self.partial.take()?;
-                return Some(Incoming::Request(head.request.map(|()| body.freeze())));
+                return Some(Incoming::Request(
+                    head.request.map(|()| Body::whole(body.freeze())),
+                ));
             }
         }
         None
+    }
+
+    /// A decode error: a body streaming in fails with it, and the error is
+    /// marked as answered by that body's handler.
+    #[cold]
+    fn failed(&mut self, e: Error) -> Error {
+        match self.feeding.take() {
+            Some(feeder) => {
+                feeder.fail(e.kind());
+                e.answered()
+            }
+            None => e,
+        }
     }
 
     /// Between requests with nothing buffered: the inner codec waits for a
     /// head (or is closed) and would find nothing to decode, so the usual
     /// pass after a request's end skips asking it. At end of stream it is
     /// still asked, as only it can tell a clean end from a cut-off request.
+    /// Not so inside a streamed body, whose end may take no bytes.
     fn at_boundary(&self, src: &BytesMut) -> bool {
-        src.is_empty() && self.partial.is_none() && !self.bodiless
+        src.is_empty() && self.partial.is_none() && !self.bodiless && self.feeding.is_none()
     }
 
     fn wants_continue(&mut self) -> bool {
@@ -255,13 +408,21 @@ impl Gather {
     }
 }
 
-impl Decoder for Gather {
-    type Item = Incoming;
+impl<Body: IncomingBody> Decoder for Gather<Body> {
+    type Item = Incoming<Body>;
     type Error = Error;
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Incoming>, Error> {
+    /// A streamed body's backlog is full: its bytes wait in the socket.
+    fn holds_reads(&self) -> bool {
+        self.feeding.as_ref().is_some_and(BodyFeeder::is_full)
+    }
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Incoming<Body>>, Error> {
         loop {
-            let part = self.inner.decode(src)?;
+            if self.holds_reads() {
+                return Ok(None);
+            }
+            let part = self.inner.decode(src).map_err(|e| self.failed(e))?;
             let done = part.is_none();
             if let Some(incoming) = self.next(part) {
                 return Ok(Some(incoming));
@@ -275,9 +436,11 @@ impl Decoder for Gather {
         }
     }
 
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Incoming>, Error> {
+    /// At the end of the stream a full backlog does not hold decoding back:
+    /// no read follows, and what is buffered is all there is.
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Incoming<Body>>, Error> {
         loop {
-            let part = self.inner.decode_eof(src)?;
+            let part = self.inner.decode_eof(src).map_err(|e| self.failed(e))?;
             let done = part.is_none();
             if let Some(incoming) = self.next(part) {
                 return Ok(Some(incoming));
@@ -289,7 +452,25 @@ impl Decoder for Gather {
     }
 }
 
-impl Encoder<Response<Bytes>> for Gather {
+/// Reading waits while a streamed body's backlog is full; once reading
+/// stops, the body still streaming in fails (its feeder is dropped).
+struct BodyPace;
+
+impl<Body> Pace<Gather<Body>> for BodyPace {
+    #[inline]
+    fn hold(&mut self, codec: &mut Gather<Body>, cx: &mut Context<'_>) -> bool {
+        codec
+            .feeding
+            .as_ref()
+            .is_some_and(|feeder| feeder.poll_full(cx))
+    }
+
+    fn stopped(&mut self, codec: &mut Gather<Body>) {
+        codec.feeding = None;
+    }
+}
+
+impl<Body> Encoder<Response<Bytes>> for Gather<Body> {
     type Error = Error;
 
     fn encode(&mut self, response: Response<Bytes>, dst: &mut BytesMut) -> Result<(), Error> {
@@ -297,7 +478,7 @@ impl Encoder<Response<Bytes>> for Gather {
     }
 }
 
-impl Encoder<ResponsePart> for Gather {
+impl<Body> Encoder<ResponsePart> for Gather<Body> {
     type Error = Error;
 
     fn encode(&mut self, part: ResponsePart, dst: &mut BytesMut) -> Result<(), Error> {
@@ -309,17 +490,12 @@ impl Encoder<ResponsePart> for Gather {
 mod tests {
     use super::*;
 
-    fn gather() -> Gather {
-        Gather {
-            inner: ServerCodec::new(),
-            partial: None,
-            continued: false,
-            bodiless: false,
-        }
+    fn gather() -> Gather<Bytes> {
+        Gather::new(ServerCodec::new())
     }
 
     /// Every request `src` holds, as `METHOD PATH BODY`.
-    fn decode_all(codec: &mut Gather, src: &[u8]) -> Vec<String> {
+    fn decode_all(codec: &mut Gather<Bytes>, src: &[u8]) -> Vec<String> {
         let mut src = BytesMut::from(src);
         let mut seen = Vec::new();
         while let Some(incoming) = codec.decode(&mut src).expect("decode") {

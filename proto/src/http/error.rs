@@ -114,12 +114,31 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     source: Option<io::Error>,
+    /// The request it broke already reached its handler (its body was
+    /// streaming), so the handler's response is that request's answer and no
+    /// error response may follow it.
+    answered: bool,
 }
 
 impl Error {
     /// Makes an error of this kind.
     pub fn new(kind: ErrorKind) -> Self {
-        Error { kind, source: None }
+        Error {
+            kind,
+            source: None,
+            answered: false,
+        }
+    }
+
+    /// Marks the error as breaking a request whose handler already runs.
+    pub(crate) fn answered(mut self) -> Self {
+        self.answered = true;
+        self
+    }
+
+    /// See [`answered`](Self::answered).
+    pub(crate) fn is_answered(&self) -> bool {
+        self.answered
     }
 
     /// The rule that was broken.
@@ -193,6 +212,7 @@ impl From<io::Error> for Error {
         Error {
             kind: ErrorKind::Io,
             source: Some(e),
+            answered: false,
         }
     }
 }

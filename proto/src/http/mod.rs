@@ -41,6 +41,7 @@ mod encode;
 mod error;
 mod fields;
 mod head;
+mod incoming;
 mod limits;
 mod outgoing;
 mod parse;
@@ -51,10 +52,11 @@ mod tests;
 
 pub use client::ClientCodec;
 pub use connection::{
-    serve_connection, ServerConfig, DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_PIPELINED,
-    DEFAULT_REQUEST_TIMEOUT,
+    serve_connection, serve_connection_streamed, ServerConfig, DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_PIPELINED, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use error::{Error, ErrorKind};
+pub use incoming::{BodyReader, RequestBody, BODY_BACKLOG, STREAM_ABOVE};
 pub use limits::{
     Limits, DEFAULT_MAX_BODY, DEFAULT_MAX_CHUNK_LINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_BYTES,
     DEFAULT_MAX_URI_LEN,

@@ -8,9 +8,11 @@
 
 mod client;
 mod ordered;
+mod pace;
 mod server;
 mod tail;
 
 pub use client::{Client, ClientError, ClientErrorKind, Connection, DEFAULT_MAX_QUEUED};
+pub use pace::Pace;
 pub use server::{Server, ServerError, DEFAULT_MAX_IN_FLIGHT};
 pub use tail::Reply;

@@ -26,6 +26,7 @@ use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::time::{sleep_until, Sleep};
 
 use super::ordered::Ordered;
+use super::pace::{Pace, Unpaced};
 use super::tail::{poll_tail, NoTail, Reply};
 use crate::codec::{Decoder, Encoder};
 use crate::dispatch::server::Ending;
@@ -181,7 +182,12 @@ impl Server {
         S: Future<Output = ()>,
     {
         let whole = Reply::Whole::<Resp, NoTail<Resp, E>>;
-        self.serve_split(framed, handler, whole, error_reply, is_done, shutdown)
+        let ends = Ends {
+            error_reply,
+            is_done,
+            pace: Unpaced,
+        };
+        self.serve_split(framed, handler, whole, ends, shutdown)
             .await
     }
 
@@ -210,20 +216,54 @@ impl Server {
         D: FnMut(&C) -> bool,
         S: Future<Output = ()>,
     {
+        self.serve_paced(framed, handler, error_reply, is_done, Unpaced, shutdown)
+            .await
+    }
+
+    /// As [`serve_streaming`](Self::serve_streaming), plus `pace`: the codec
+    /// may hold reading back while a request it handed out is still being
+    /// decoded (a body streaming in), and learns when reading stops (see
+    /// [`Pace`]).
+    pub async fn serve_paced<T, C, H, F, W, Tail, P, E, R, D, Pc, S>(
+        &self,
+        framed: Framed<T, C>,
+        handler: H,
+        error_reply: R,
+        is_done: D,
+        pace: Pc,
+        shutdown: S,
+    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
+    where
+        T: AsyncRead + AsyncWrite,
+        C: Decoder
+            + Encoder<W, Error = <C as Decoder>::Error>
+            + Encoder<P, Error = <C as Decoder>::Error>,
+        H: FnMut(C::Item) -> F,
+        F: Future<Output = Result<Reply<W, Tail>, E>>,
+        Tail: Stream<Item = Result<P, E>>,
+        R: FnMut(&<C as Decoder>::Error) -> Option<W>,
+        D: FnMut(&C) -> bool,
+        Pc: Pace<C>,
+        S: Future<Output = ()>,
+    {
         let as_is = |reply: Reply<W, Tail>| reply;
-        self.serve_split(framed, handler, as_is, error_reply, is_done, shutdown)
+        let ends = Ends {
+            error_reply,
+            is_done,
+            pace,
+        };
+        self.serve_split(framed, handler, as_is, ends, shutdown)
             .await
     }
 
     /// The dispatcher both entry points share; `split` says of each response
     /// whether it is whole or streams.
-    async fn serve_split<T, C, H, F, Resp, W, Tail, P, E, Sp, R, D, S>(
+    async fn serve_split<T, C, H, F, Resp, W, Tail, P, E, Sp, R, D, Pc, S>(
         &self,
         mut framed: Framed<T, C>,
         mut handler: H,
         mut split: Sp,
-        mut error_reply: R,
-        mut is_done: D,
+        ends: Ends<R, D, Pc>,
         shutdown: S,
     ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
     where
@@ -237,8 +277,14 @@ impl Server {
         Tail: Stream<Item = Result<P, E>>,
         R: FnMut(&<C as Decoder>::Error) -> Option<W>,
         D: FnMut(&C) -> bool,
+        Pc: Pace<C>,
         S: Future<Output = ()>,
     {
+        let Ends {
+            mut error_reply,
+            mut is_done,
+            mut pace,
+        } = ends;
         let mut in_flight: Ordered<F> = Ordered::new(self.max_in_flight);
         // The tail of the response being written, if it streams.
         let mut streaming = pin!(None::<Tail>);
@@ -255,6 +301,7 @@ impl Server {
                 while ending.may_read()
                     && !in_flight.is_full()
                     && framed.write_buffered() < self.backpressure
+                    && !pace.hold(framed.codec_mut(), cx)
                 {
                     match ending.poll_read(&mut framed) {
                         Poll::Ready(Some(Ok(request))) => {
@@ -265,6 +312,9 @@ impl Server {
                             ending.decode_failed(error_reply(&e), ServerError::Codec(e));
                         }
                         Poll::Ready(None) => ending.reading = false,
+                        // No read is in flight when the codec held it back:
+                        // the pace's waker, not the read's, brings the next turn.
+                        Poll::Pending if pace.hold(framed.codec_mut(), cx) => ending.read_held(),
                         Poll::Pending => {}
                     }
                 }
@@ -308,6 +358,9 @@ impl Server {
                 if ending.reading && is_done(framed.codec()) {
                     ending.reading = false;
                 }
+                if !ending.reading {
+                    pace.stopped(framed.codec_mut());
+                }
                 let finish = ending.poll_finish(
                     &mut framed,
                     in_flight.is_empty() && streaming.is_none(),
@@ -342,6 +395,13 @@ impl Server {
         })
         .await
     }
+}
+
+/// The protocol's hooks on how a connection reads and ends, passed as one.
+struct Ends<R, D, Pc> {
+    error_reply: R,
+    is_done: D,
+    pace: Pc,
 }
 
 /// The idle and request deadlines of one connection.
