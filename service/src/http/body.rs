@@ -12,17 +12,28 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use ringo_proto::http::Outgoing;
+use ringo_proto::http::{BodyReader, Outgoing, RequestBody};
+#[cfg(doc)]
+use ringo_proto::http::{BODY_BACKLOG, STREAM_ABOVE};
 
-use crate::Error;
+use crate::{Error, ErrorKind};
 
 /// A stream of body chunks, as [`Body::stream`] stores it.
 type Chunks = Pin<Box<dyn Stream<Item = Result<Bytes, Error>>>>;
 
 /// An HTTP body: whole [`Bytes`] or a stream of chunks.
 ///
-/// Requests reach a service with whole bodies (the server gathers them, up to
-/// the configured body limit). A response may carry either. A whole body goes
+/// A request reaches a service with a whole body when it declared at most
+/// [`STREAM_ABOVE`] bytes (64 KiB) or asked for `100 Continue`; a larger or
+/// chunked body is a stream, fed as the client sends it and held to
+/// [`BODY_BACKLOG`] unread bytes (the server stops reading the connection
+/// while that much waits). Such a stream fails with
+/// [`ErrorKind::ConnectionLost`](crate::ErrorKind::ConnectionLost) if the body
+/// breaks its framing or the body limit, or the connection ends before it
+/// does (the connection then closes after the response); a service that
+/// drops it unread has the rest of the body discarded as it arrives.
+///
+/// A response may carry either. A whole body goes
 /// out with `content-length`; a streamed one is written chunk by chunk as the
 /// stream yields them and the client reads them (never collected, so its size
 /// is not bounded by memory), with `content-length` if it was made by
@@ -96,6 +107,22 @@ impl Body {
         }
     }
 
+    /// A request's body as the server decoded it: whole, or streaming in.
+    #[inline]
+    pub(crate) fn from_request(body: RequestBody) -> Body {
+        match body {
+            RequestBody::Full(bytes) => Body::from(bytes),
+            RequestBody::Streamed(reader) => Body::upload(reader),
+        }
+    }
+
+    /// Out of line, so that the common whole body converts in place.
+    #[cold]
+    #[inline(never)]
+    fn upload(reader: BodyReader) -> Body {
+        Body::stream(Upload(reader))
+    }
+
     /// The exact length in bytes, when known without reading the body (whole
     /// bodies and sized streams); `None` for other streams.
     pub fn len_hint(&self) -> Option<u64> {
@@ -163,6 +190,19 @@ impl Stream for Body {
     }
 }
 
+/// A request body streaming in, its codec errors as the service's.
+struct Upload(BodyReader);
+
+impl Stream for Upload {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.0).poll_next(cx).map(|chunk| {
+            chunk.map(|chunk| chunk.map_err(|e| Error::with_source(ErrorKind::ConnectionLost, e)))
+        })
+    }
+}
+
 impl Default for Body {
     fn default() -> Self {
         Body::empty()
@@ -224,7 +264,6 @@ impl From<Vec<u8>> for Body {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
 
     /// A stream over a vector of chunks, ready at every poll.
     struct Chunked(std::vec::IntoIter<Result<Bytes, Error>>);

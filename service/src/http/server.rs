@@ -2,9 +2,9 @@
 //! `http::Response<Body>`, served on every core by the multi-core
 //! [`server`](crate::server).
 //!
-//! Each connection runs `ringo_proto::http::serve_connection` (parsing, limits,
-//! pipelining, keep-alive and header-read timeouts, graceful close, streamed
-//! response bodies); this module only adapts bodies and turns service errors
+//! Each connection runs `ringo_proto::http::serve_connection_streamed`
+//! (parsing, limits, pipelining, keep-alive and header-read timeouts, graceful
+//! close, streamed request and response bodies); this module only adapts bodies and turns service errors
 //! into 500 responses, so one failed request never costs the client its
 //! connection. A response body's stream failing is another matter: its head
 //! is out by then, so the connection closes with the body cut short.
@@ -17,8 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
-use bytes::Bytes;
-use ringo_proto::http::{serve_connection, ServerConfig};
+use ringo_proto::http::{serve_connection_streamed, RequestBody, ServerConfig};
 use ringo_proto::pipeline::ServerError;
 use ringo_reactor::net::TcpStream;
 
@@ -115,8 +114,9 @@ async fn connection<S>(
         log::debug!("http: cannot set TCP_NODELAY: {e}");
     }
     let peer = stream.peer_addr().ok();
-    let handler = |request: Request<Bytes>| respond(service.clone(), request);
-    match serve_connection(stream, &config, handler, shutdown.wait()).await {
+    let handler =
+        |request: Request<RequestBody>| respond(service.clone(), request.map(Body::from_request));
+    match serve_connection_streamed(stream, &config, handler, shutdown.wait()).await {
         Ok(()) => {}
         // `respond` never fails, so this is a streamed body's error.
         Err(ServerError::Handler(e)) => {
@@ -133,13 +133,13 @@ async fn connection<S>(
 /// This future is stored once per request in flight and moved into place, so
 /// its size is per-request work: it takes the service by `Rc` rather than
 /// being wrapped in another future.
-async fn respond<S>(service: Rc<S>, request: Request<Bytes>) -> Result<Response<Body>, Error>
+async fn respond<S>(service: Rc<S>, request: Request<Body>) -> Result<Response<Body>, Error>
 where
     S: Service<Request<Body>, Response = Response<Body>>,
     S::Error: Into<Error>,
 {
     let target = Target::of(&request);
-    match service.call(request.map(Body::from)).await {
+    match service.call(request).await {
         Ok(response) => Ok(response),
         Err(e) => {
             let e: Error = e.into();
@@ -157,7 +157,7 @@ where
 struct Target(Option<(Method, Uri)>);
 
 impl Target {
-    fn of(request: &Request<Bytes>) -> Target {
+    fn of<B>(request: &Request<B>) -> Target {
         Target(
             log::log_enabled!(log::Level::Error)
                 .then(|| (request.method().clone(), request.uri().clone())),
@@ -187,6 +187,8 @@ fn internal_error() -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
 
     #[test]
