@@ -29,7 +29,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Response, StatusCode};
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
-use super::incoming::{self, BodyFeeder, RequestBody, STREAM_ABOVE};
+use super::incoming::{self, BodyFeeder, FromRequestBody, STREAM_ABOVE};
 use super::outgoing::ResponseTail;
 use super::{
     BodyLength, Error, Limits, Outgoing, RequestHead, RequestPart, ResponsePart, ServerCodec,
@@ -110,14 +110,17 @@ where
 }
 
 /// As [`serve_connection`], with large request bodies streamed to the
-/// handler as they arrive instead of gathered.
+/// handler as they arrive instead of gathered; the handler takes them as any
+/// [`FromRequestBody`] type (a [`RequestBody`](super::RequestBody), or its
+/// own, built where the request is decoded with no conversion after).
 ///
 /// A body of at most [`STREAM_ABOVE`] bytes by its `content-length` is still
-/// gathered ([`RequestBody::Full`]), as is any body whose client sent
+/// gathered ([`FromRequestBody::whole`]), as is any body whose client sent
 /// `Expect: 100-continue`: its `100 Continue` goes out, in order, before the
 /// body is read, so it must not wait for a handler to ask. Other bodies (the
 /// larger, and every chunked one) reach the handler at the head as a
-/// [`BodyReader`](super::BodyReader) ([`RequestBody::Streamed`]), fed as the body is decoded:
+/// [`BodyReader`](super::BodyReader) ([`FromRequestBody::streamed`]), fed as
+/// the body is decoded:
 ///
 /// - at most [`BODY_BACKLOG`](super::BODY_BACKLOG) bytes of it wait unread (plus one read's
 ///   worth); then the connection stops reading until the handler takes some;
@@ -135,7 +138,7 @@ where
 ///
 /// # Errors
 /// As [`serve_connection`].
-pub async fn serve_connection_streamed<T, H, F, B, E, S>(
+pub async fn serve_connection_streamed<T, Body, H, F, B, E, S>(
     io: T,
     config: &ServerConfig,
     handler: H,
@@ -143,7 +146,8 @@ pub async fn serve_connection_streamed<T, H, F, B, E, S>(
 ) -> Result<(), ServerError<Error, E>>
 where
     T: AsyncRead + AsyncWrite,
-    H: FnMut(Request<RequestBody>) -> F,
+    Body: FromRequestBody,
+    H: FnMut(Request<Body>) -> F,
     F: Future<Output = Result<Response<B>, E>>,
     B: Into<Outgoing<E>>,
     S: Future<Output = ()>,
@@ -288,14 +292,15 @@ impl IncomingBody for Bytes {
     }
 }
 
-impl IncomingBody for RequestBody {
+impl<Body: FromRequestBody> IncomingBody for Body {
+    #[inline]
     fn whole(bytes: Bytes) -> Self {
-        RequestBody::Full(bytes)
+        Body::whole(bytes)
     }
 
     fn stream() -> Option<(Self, BodyFeeder)> {
         let (reader, feeder) = incoming::channel();
-        Some((RequestBody::Streamed(reader), feeder))
+        Some((Body::streamed(reader), feeder))
     }
 }
 

@@ -37,6 +37,17 @@ pub const STREAM_ABOVE: u64 = 64 * 1024;
 /// worth, and one more read may wait undecoded.
 pub const BODY_BACKLOG: usize = 64 * 1024;
 
+/// A request body type of
+/// [`serve_connection_streamed`](super::serve_connection_streamed)'s
+/// handlers: made from a gathered body or a stream.
+pub trait FromRequestBody {
+    /// A body gathered whole (small, empty, or sent after `100 Continue`).
+    fn whole(bytes: Bytes) -> Self;
+
+    /// A body streaming in.
+    fn streamed(reader: BodyReader) -> Self;
+}
+
 /// The body of a request as a streaming handler gets it.
 pub enum RequestBody {
     /// The whole body: it had no more than [`STREAM_ABOVE`] bytes (or none).
@@ -52,6 +63,16 @@ impl RequestBody {
             RequestBody::Full(bytes) => Some(bytes),
             RequestBody::Streamed(_) => None,
         }
+    }
+}
+
+impl FromRequestBody for RequestBody {
+    fn whole(bytes: Bytes) -> Self {
+        RequestBody::Full(bytes)
+    }
+
+    fn streamed(reader: BodyReader) -> Self {
+        RequestBody::Streamed(reader)
     }
 }
 

@@ -56,7 +56,7 @@ pub use connection::{
     DEFAULT_MAX_PIPELINED, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use error::{Error, ErrorKind};
-pub use incoming::{BodyReader, RequestBody, BODY_BACKLOG, STREAM_ABOVE};
+pub use incoming::{BodyReader, FromRequestBody, RequestBody, BODY_BACKLOG, STREAM_ABOVE};
 pub use limits::{
     Limits, DEFAULT_MAX_BODY, DEFAULT_MAX_CHUNK_LINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_BYTES,
     DEFAULT_MAX_URI_LEN,

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use ringo_proto::http::{BodyReader, Outgoing, RequestBody};
+use ringo_proto::http::{BodyReader, FromRequestBody, Outgoing};
 #[cfg(doc)]
 use ringo_proto::http::{BODY_BACKLOG, STREAM_ABOVE};
 
@@ -107,22 +107,6 @@ impl Body {
         }
     }
 
-    /// A request's body as the server decoded it: whole, or streaming in.
-    #[inline]
-    pub(crate) fn from_request(body: RequestBody) -> Body {
-        match body {
-            RequestBody::Full(bytes) => Body::from(bytes),
-            RequestBody::Streamed(reader) => Body::upload(reader),
-        }
-    }
-
-    /// Out of line, so that the common whole body converts in place.
-    #[cold]
-    #[inline(never)]
-    fn upload(reader: BodyReader) -> Body {
-        Body::stream(Upload(reader))
-    }
-
     /// The exact length in bytes, when known without reading the body (whole
     /// bodies and sized streams); `None` for other streams.
     pub fn len_hint(&self) -> Option<u64> {
@@ -187,6 +171,19 @@ impl Stream for Body {
             Kind::Full(_) => (1, Some(1)),
             Kind::Stream(chunks, _) => chunks.size_hint(),
         }
+    }
+}
+
+/// Requests are decoded straight into a `Body`: whole bytes, or the stream
+/// of a body still arriving.
+impl FromRequestBody for Body {
+    #[inline]
+    fn whole(bytes: Bytes) -> Body {
+        Body::from(bytes)
+    }
+
+    fn streamed(reader: BodyReader) -> Body {
+        Body::stream(Upload(reader))
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
-use ringo_proto::http::{serve_connection_streamed, RequestBody, ServerConfig};
+use ringo_proto::http::{serve_connection_streamed, ServerConfig};
 use ringo_proto::pipeline::ServerError;
 use ringo_reactor::net::TcpStream;
 
@@ -114,8 +114,7 @@ async fn connection<S>(
         log::debug!("http: cannot set TCP_NODELAY: {e}");
     }
     let peer = stream.peer_addr().ok();
-    let handler =
-        |request: Request<RequestBody>| respond(service.clone(), request.map(Body::from_request));
+    let handler = |request: Request<Body>| respond(service.clone(), request);
     match serve_connection_streamed(stream, &config, handler, shutdown.wait()).await {
         Ok(()) => {}
         // `respond` never fails, so this is a streamed body's error.
