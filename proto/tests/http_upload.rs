@@ -5,14 +5,15 @@
 //! unread discarded so the next pipelined request is served; bodies that
 //! break (bad chunk, peer gone, over the limit) failing the handler's stream
 //! with one response and the connection closed; small bodies and
-//! `Expect: 100-continue` bodies still gathered whole.
+//! `Expect: 100-continue` bodies still gathered whole; shutdown failing a
+//! body still arriving.
 
 // The reactor's test helpers: both_drivers!, loopback pairs, peer reads and writes.
 #[path = "../../reactor/tests/util/mod.rs"]
 mod util;
 
 use std::cell::{Cell, RefCell};
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -124,12 +125,13 @@ async fn read_body(path: String, body: RequestBody, shared: Shared) {
     shared.seen.borrow_mut().push(seen);
 }
 
-/// Serves `stream` with `limits` on a spawned task: each request's body is
-/// read per [`read_body`], then answered with its path.
+/// Serves `stream` with `limits` on a spawned task until `shutdown`: each
+/// request's body is read per [`read_body`], then answered with its path.
 fn spawn_server(
     stream: TcpStream,
     limits: Limits,
     shared: &Shared,
+    shutdown: impl Future<Output = ()> + 'static,
 ) -> ringo_reactor::JoinHandle<Served> {
     let shared = shared.clone();
     ringo_reactor::spawn(async move {
@@ -149,7 +151,7 @@ fn spawn_server(
             limits,
             ..ServerConfig::default()
         };
-        serve_connection_streamed(stream, &config, handler, std::future::pending()).await
+        serve_connection_streamed(stream, &config, handler, shutdown).await
     })
 }
 
@@ -160,7 +162,8 @@ async fn connect(
 ) -> (TcpStream, ringo_reactor::JoinHandle<Served>) {
     let (peer, stream) = util::tcp_pair_nodelay().await;
     shared.fds.set((peer.as_raw_fd(), stream.as_raw_fd()));
-    (peer, spawn_server(stream, limits, shared))
+    let server = spawn_server(stream, limits, shared, std::future::pending());
+    (peer, server)
 }
 
 /// The response to a request for `path`.
@@ -373,5 +376,23 @@ both_drivers! {
         assert!(got[1].bytes == large);
         peer.shutdown().await.expect("peer shutdown");
         server.await.expect("server task").expect("clean end");
+    }
+}
+
+both_drivers! {
+    async fn shutdown_fails_a_body_still_arriving_and_its_response_still_goes_out() {
+        let shared = Shared::default();
+        let (peer, stream) = util::tcp_pair_nodelay().await;
+        shared.fds.set((peer.as_raw_fd(), stream.as_raw_fd()));
+        let shutdown = sleep(Duration::from_millis(100));
+        let server = spawn_server(stream, Limits::default(), &shared, shutdown);
+        let request = format!("{}4\r\nabcd\r\n", chunked_head("/read"));
+        util::write_all(&peer, request).await;
+        let all = util::read_to_end(&peer).await.expect("read to the close");
+        assert_eq!(String::from_utf8_lossy(&all), answer("/read"));
+        let seen = shared.seen.take();
+        assert_eq!(seen[0].bytes, b"abcd");
+        assert_eq!(seen[0].error, Some(ErrorKind::IncompleteMessage));
+        server.await.expect("server task").expect("a shutdown ends cleanly");
     }
 }

@@ -493,6 +493,7 @@ impl<Body> Encoder<ResponsePart> for Gather<Body> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{BodyReader, RequestBody};
     use super::*;
 
     fn gather() -> Gather<Bytes> {
@@ -553,6 +554,68 @@ mod tests {
         };
         assert_eq!(request.uri(), "/b");
         assert!(src.is_empty());
+    }
+
+    fn next_chunk(reader: &mut BodyReader) -> Option<Result<Bytes, Error>> {
+        use futures_core::Stream;
+        let cx = &mut Context::from_waker(std::task::Waker::noop());
+        match Pin::new(reader).poll_next(cx) {
+            Poll::Ready(next) => next,
+            Poll::Pending => panic!("the body waits for more"),
+        }
+    }
+
+    #[test]
+    fn a_streamed_body_holds_decoding_at_its_backlog_and_ends_without_more_bytes() {
+        let mut codec = Gather::<RequestBody>::new(ServerCodec::new());
+        let len = STREAM_ABOVE + 1;
+        let head = format!("POST /a HTTP/1.1\r\nhost: x\r\ncontent-length: {len}\r\n\r\n");
+        let mut src = BytesMut::from(head.as_bytes());
+        let Ok(Some(Incoming::Request(request))) = codec.decode(&mut src) else {
+            panic!("the head goes out alone");
+        };
+        let RequestBody::Streamed(mut reader) = request.into_body() else {
+            panic!("a body over STREAM_ABOVE streams");
+        };
+        src.extend_from_slice(&vec![b'y'; usize::try_from(len).expect("fits")]);
+        src.extend_from_slice(b"GET /b HTTP/1.1\r\nhost: x\r\n\r\n");
+        assert!(matches!(codec.decode(&mut src), Ok(None)));
+        assert!(codec.holds_reads(), "the whole body waits unread");
+        let chunk = next_chunk(&mut reader).expect("a chunk").expect("data");
+        assert_eq!(chunk.len() as u64, len);
+        assert!(!codec.holds_reads());
+        let Ok(Some(Incoming::Request(next))) = codec.decode(&mut src) else {
+            panic!("the body ended with no byte left for it, and the next request follows");
+        };
+        assert_eq!(next.uri(), "/b");
+        assert!(next_chunk(&mut reader).is_none(), "the body ended");
+    }
+
+    #[test]
+    fn a_body_failing_mid_stream_fails_the_reader_and_asks_for_no_error_reply() {
+        let mut codec = Gather::<RequestBody>::new(ServerCodec::new());
+        let mut src = BytesMut::from(
+            &b"POST /a HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\nzz\r\n"
+                [..],
+        );
+        let Ok(Some(Incoming::Request(request))) = codec.decode(&mut src) else {
+            panic!("the head goes out alone");
+        };
+        let RequestBody::Streamed(mut reader) = request.into_body() else {
+            panic!("a chunked body streams");
+        };
+        let Err(e) = codec.decode(&mut src) else {
+            panic!("a bad chunk size");
+        };
+        assert!(e.is_answered());
+        assert_eq!(
+            next_chunk(&mut reader).and_then(Result::ok).as_deref(),
+            Some(&b"ab"[..])
+        );
+        let failed = next_chunk(&mut reader)
+            .and_then(Result::err)
+            .map(|e| e.kind());
+        assert_eq!(failed, Some(e.kind()));
     }
 
     #[test]
