@@ -29,7 +29,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Response, StatusCode};
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
-use super::incoming::{self, BodyFeeder, FromRequestBody, STREAM_ABOVE};
+use super::incoming::{streams, BodyFeeder, FromRequestBody, IncomingBody};
 use super::outgoing::ResponseTail;
 use super::{
     BodyLength, Error, Limits, Outgoing, RequestHead, RequestPart, ResponsePart, ServerCodec,
@@ -114,16 +114,18 @@ where
 /// [`FromRequestBody`] type (a [`RequestBody`](super::RequestBody), or its
 /// own, built where the request is decoded with no conversion after).
 ///
-/// A body of at most [`STREAM_ABOVE`] bytes by its `content-length` is still
-/// gathered ([`FromRequestBody::whole`]), as is any body whose client sent
-/// `Expect: 100-continue`: its `100 Continue` goes out, in order, before the
-/// body is read, so it must not wait for a handler to ask. Other bodies (the
+/// A body of at most [`STREAM_ABOVE`](super::STREAM_ABOVE) bytes by its
+/// `content-length` is still gathered ([`FromRequestBody::whole`]), as is
+/// any body whose client sent `Expect: 100-continue`: its `100 Continue` goes
+/// out, in order, before the body is read, so it must not wait for a handler
+/// to ask. Other bodies (the
 /// larger, and every chunked one) reach the handler at the head as a
 /// [`BodyReader`](super::BodyReader) ([`FromRequestBody::streamed`]), fed as
 /// the body is decoded:
 ///
-/// - at most [`BODY_BACKLOG`](super::BODY_BACKLOG) bytes of it wait unread (plus one read's
-///   worth); then the connection stops reading until the handler takes some;
+/// - at most [`BODY_BACKLOG`](super::BODY_BACKLOG) bytes of it wait unread
+///   (plus one read's worth); then the connection stops reading until the
+///   handler takes some;
 /// - [`Limits::max_body`] still bounds the total: past it, as on a framing
 ///   error or the peer closing mid-body, the reader yields an error, no error
 ///   response is written (the handler's response answers the request), and
@@ -270,48 +272,6 @@ enum Incoming<Body> {
     Continue,
     /// A request, body gathered or streaming in.
     Request(Request<Body>),
-}
-
-/// A request body as a handler of one of the entry points takes it.
-trait IncomingBody: Sized {
-    /// A gathered body.
-    fn whole(bytes: Bytes) -> Self;
-
-    /// A body to stream, and its feeder; `None` where bodies are always
-    /// gathered.
-    fn stream() -> Option<(Self, BodyFeeder)>;
-}
-
-impl IncomingBody for Bytes {
-    fn whole(bytes: Bytes) -> Self {
-        bytes
-    }
-
-    fn stream() -> Option<(Self, BodyFeeder)> {
-        None
-    }
-}
-
-impl<Body: FromRequestBody> IncomingBody for Body {
-    #[inline]
-    fn whole(bytes: Bytes) -> Self {
-        Body::whole(bytes)
-    }
-
-    fn stream() -> Option<(Self, BodyFeeder)> {
-        let (reader, feeder) = incoming::channel();
-        Some((Body::streamed(reader), feeder))
-    }
-}
-
-/// True for a body that streams when it can: see [`serve_connection_streamed`].
-fn streams(head: &RequestHead) -> bool {
-    !head.expect_continue
-        && match head.body {
-            BodyLength::Length(len) => len > STREAM_ABOVE,
-            BodyLength::Chunked => true,
-            BodyLength::Empty | BodyLength::CloseDelimited => false,
-        }
 }
 
 /// [`ServerCodec`] with bodies gathered into one `Bytes` per request, or fed
@@ -493,7 +453,7 @@ impl<Body> Encoder<ResponsePart> for Gather<Body> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{BodyReader, RequestBody};
+    use super::super::{BodyReader, RequestBody, STREAM_ABOVE};
     use super::*;
 
     fn gather() -> Gather<Bytes> {

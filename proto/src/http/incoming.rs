@@ -24,7 +24,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use futures_core::Stream;
 
-use super::{Error, ErrorKind};
+use super::{BodyLength, Error, ErrorKind, RequestHead};
 
 /// Requests whose `content-length` is at most this many bytes (64 KiB) are
 /// gathered and reach their handler whole; larger ones, and every chunked
@@ -272,6 +272,49 @@ impl Drop for BodyFeeder {
     fn drop(&mut self) {
         self.end(End::Failed(Error::new(ErrorKind::IncompleteMessage)));
     }
+}
+
+/// A request body as a handler of one of the entry points takes it.
+pub(crate) trait IncomingBody: Sized {
+    /// A gathered body.
+    fn whole(bytes: Bytes) -> Self;
+
+    /// A body to stream, and its feeder; `None` where bodies are always
+    /// gathered.
+    fn stream() -> Option<(Self, BodyFeeder)>;
+}
+
+impl IncomingBody for Bytes {
+    fn whole(bytes: Bytes) -> Self {
+        bytes
+    }
+
+    fn stream() -> Option<(Self, BodyFeeder)> {
+        None
+    }
+}
+
+impl<Body: FromRequestBody> IncomingBody for Body {
+    #[inline]
+    fn whole(bytes: Bytes) -> Self {
+        Body::whole(bytes)
+    }
+
+    fn stream() -> Option<(Self, BodyFeeder)> {
+        let (reader, feeder) = channel();
+        Some((Body::streamed(reader), feeder))
+    }
+}
+
+/// True for a body that streams when it can: see
+/// [`serve_connection_streamed`](super::serve_connection_streamed).
+pub(crate) fn streams(head: &RequestHead) -> bool {
+    !head.expect_continue
+        && match head.body {
+            BodyLength::Length(len) => len > STREAM_ABOVE,
+            BodyLength::Chunked => true,
+            BodyLength::Empty | BodyLength::CloseDelimited => false,
+        }
 }
 
 #[cfg(test)]
