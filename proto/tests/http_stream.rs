@@ -180,24 +180,6 @@ async fn connect(shared: &Shared) -> (TcpStream, ringo_reactor::JoinHandle<Serve
     (peer, spawn_server(stream, shared), fd)
 }
 
-/// Reads into `seen` until it ends with `end`; returns it as text. Fails if
-/// the connection closes first.
-async fn read_until(peer: &TcpStream, seen: &mut Vec<u8>, end: &str) -> String {
-    let mut buf = vec![0u8; 16 * 1024];
-    while !seen.ends_with(end.as_bytes()) {
-        let (n, back) = peer.read(buf).await;
-        buf = back;
-        match n.expect("peer read") {
-            0 => panic!(
-                "closed before {end:?}; got {:?}",
-                String::from_utf8_lossy(seen)
-            ),
-            n => seen.extend_from_slice(&buf[..n]),
-        }
-    }
-    String::from_utf8_lossy(seen).into_owned()
-}
-
 fn get(path: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nhost: t\r\n\r\n")
 }
@@ -211,11 +193,11 @@ both_drivers! {
         let (peer, server, _) = connect(&shared).await;
         util::write_all(&peer, get("/chunks")).await;
         let mut seen = Vec::new();
-        let chunked = read_until(&peer, &mut seen, "0\r\n\r\n").await;
+        let chunked = util::read_until(&peer, &mut seen, "0\r\n\r\n").await;
         assert_eq!(chunked, format!("{CHUNKED}3\r\none\r\n3\r\ntwo\r\n5\r\nthree\r\n0\r\n\r\n"));
         seen.clear();
         util::write_all(&peer, get("/whole")).await;
-        assert_eq!(read_until(&peer, &mut seen, "whole").await, WHOLE);
+        assert_eq!(util::read_until(&peer, &mut seen, "whole").await, WHOLE);
         peer.shutdown().await.expect("peer shutdown");
         server.await.expect("server task").expect("the client closed cleanly");
     }
@@ -227,9 +209,9 @@ both_drivers! {
         let (peer, server, _) = connect(&shared).await;
         util::write_all(&peer, get("/ttfb")).await;
         let mut seen = Vec::new();
-        read_until(&peer, &mut seen, "5\r\nfirst\r\n").await;
+        util::read_until(&peer, &mut seen, "5\r\nfirst\r\n").await;
         shared.note("first read");
-        let whole = read_until(&peer, &mut seen, "0\r\n\r\n").await;
+        let whole = util::read_until(&peer, &mut seen, "0\r\n\r\n").await;
         assert_eq!(whole, format!("{CHUNKED}5\r\nfirst\r\n6\r\nsecond\r\n0\r\n\r\n"));
         assert_eq!(*shared.events.borrow(), ["first read", "second produced"]);
         peer.shutdown().await.expect("peer shutdown");
@@ -243,7 +225,7 @@ both_drivers! {
         let (peer, server, _) = connect(&shared).await;
         util::write_all(&peer, format!("{}{}", get("/slow"), get("/whole"))).await;
         let mut seen = Vec::new();
-        let both = read_until(&peer, &mut seen, "whole").await;
+        let both = util::read_until(&peer, &mut seen, "whole").await;
         let slow = format!("{CHUNKED}2\r\ns1\r\n2\r\ns2\r\n2\r\ns3\r\n0\r\n\r\n");
         assert_eq!(both, format!("{slow}{WHOLE}"));
         peer.shutdown().await.expect("peer shutdown");
@@ -309,7 +291,7 @@ both_drivers! {
         let head = get("/endless").replacen("GET", "HEAD", 1);
         util::write_all(&peer, format!("{head}{}", get("/whole"))).await;
         let mut seen = Vec::new();
-        assert_eq!(read_until(&peer, &mut seen, "whole").await, format!("{CHUNKED}{WHOLE}"));
+        assert_eq!(util::read_until(&peer, &mut seen, "whole").await, format!("{CHUNKED}{WHOLE}"));
         peer.shutdown().await.expect("peer shutdown");
         server.await.expect("server task").expect("the client closed cleanly");
     }

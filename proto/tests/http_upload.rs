@@ -28,7 +28,7 @@ use ringo_proto::http::{
     STREAM_ABOVE,
 };
 use ringo_proto::pipeline::ServerError;
-use ringo_reactor::io::{AsyncRead, AsyncWrite};
+use ringo_reactor::io::AsyncWrite;
 use ringo_reactor::net::TcpStream;
 use ringo_reactor::time::sleep;
 
@@ -207,7 +207,7 @@ async fn upload(path: &'static str, total: usize) {
     util::write_all(&peer, chunked_head(path)).await;
     write_chunked(&peer, &body, 16 * 1024, &shared).await;
     let mut seen = Vec::new();
-    let reply = read_until(&peer, &mut seen, &answer(path)).await;
+    let reply = util::read_until(&peer, &mut seen, &answer(path)).await;
     assert_eq!(reply, answer(path));
     let got = shared
         .seen
@@ -232,23 +232,6 @@ async fn upload(path: &'static str, total: usize) {
     }
     peer.shutdown().await.expect("peer shutdown");
     server.await.expect("server task").expect("clean end");
-}
-
-/// Reads into `seen` until it ends with `end`; returns it as text.
-async fn read_until(peer: &TcpStream, seen: &mut Vec<u8>, end: &str) -> String {
-    let mut buf = vec![0u8; 16 * 1024];
-    while !seen.ends_with(end.as_bytes()) {
-        let (n, back) = peer.read(buf).await;
-        buf = back;
-        match n.expect("peer read") {
-            0 => panic!(
-                "closed before {end:?}; got {:?}",
-                String::from_utf8_lossy(seen)
-            ),
-            n => seen.extend_from_slice(&buf[..n]),
-        }
-    }
-    String::from_utf8_lossy(seen).into_owned()
 }
 
 both_drivers! {
@@ -280,7 +263,7 @@ both_drivers! {
         util::write_all(&peer, "GET /next HTTP/1.1\r\nhost: t\r\n\r\n").await;
         let expected = format!("{}{}{}", answer("/ignore"), answer("/ignore"), answer("/next"));
         let mut seen = Vec::new();
-        assert_eq!(read_until(&peer, &mut seen, &expected).await, expected);
+        assert_eq!(util::read_until(&peer, &mut seen, &expected).await, expected);
         let paths: Vec<_> = shared.seen.borrow().iter().map(|s| s.path.clone()).collect();
         assert_eq!(paths, ["/ignore", "/ignore", "/next"]);
         peer.shutdown().await.expect("peer shutdown");
@@ -356,7 +339,7 @@ both_drivers! {
         request.extend_from_slice(&small);
         util::write_all(&peer, request).await;
         let mut seen = Vec::new();
-        read_until(&peer, &mut seen, &answer("/small")).await;
+        util::read_until(&peer, &mut seen, &answer("/small")).await;
         let large = util::pattern(limit + 1, 2);
         let head = format!(
             "POST /continue HTTP/1.1\r\nhost: t\r\ncontent-length: {}\r\n\
@@ -364,11 +347,11 @@ both_drivers! {
             large.len()
         );
         util::write_all(&peer, head).await;
-        let interim = read_until(&peer, &mut seen, "\r\n\r\n").await;
+        let interim = util::read_until(&peer, &mut seen, "\r\n\r\n").await;
         assert!(interim.ends_with("\r\n\r\n") && interim.contains("/smallHTTP/1.1 100 Continue\r\n"));
         assert!(shared.seen.borrow().len() == 1, "the handler waits for the body");
         util::write_all(&peer, large.clone()).await;
-        read_until(&peer, &mut seen, &answer("/continue")).await;
+        util::read_until(&peer, &mut seen, &answer("/continue")).await;
         let got = shared.seen.take();
         assert_eq!(got[0].whole, Some(limit));
         assert!(got[0].bytes == small);

@@ -514,6 +514,24 @@ pub async fn read_to_end<S: AsyncRead>(stream: &S) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// Reads from `stream` into `seen` until it ends with `end`; returns it as
+/// text. Fails the test if the stream ends first.
+pub async fn read_until<S: AsyncRead>(stream: &S, seen: &mut Vec<u8>, end: &str) -> String {
+    let mut buf = vec![0u8; 16 * 1024];
+    while !seen.ends_with(end.as_bytes()) {
+        let (n, back) = stream.read(buf).await;
+        buf = back;
+        match n.expect("peer read") {
+            0 => panic!(
+                "closed before {end:?}; got {:?}",
+                String::from_utf8_lossy(seen)
+            ),
+            n => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(seen).into_owned()
+}
+
 /// Writes all of `bytes` to `stream`, failing the test on error.
 pub async fn write_all<S: AsyncWrite>(stream: &S, bytes: impl Into<Vec<u8>>) {
     let (result, _) = stream.write_all(bytes.into()).await;
