@@ -115,23 +115,6 @@ fn local() -> SocketAddr {
     util::any_local()
 }
 
-/// Runs curl with `args` and returns its stdout; fails the test if curl is
-/// missing (ci/install-deps.sh installs it) or fails.
-fn curl(args: &[&str]) -> String {
-    let output = Command::new("curl")
-        .args(["-sS", "--max-time", "10"])
-        .args(args)
-        .output()
-        .expect("run curl (installed by ci/install-deps.sh)");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "curl {args:?} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
-
 fn url(running: &Running, path: &str) -> String {
     format!("http://{}{path}", running.local_addr())
 }
@@ -144,13 +127,13 @@ fn stop(running: Running) {
 on_both_drivers! {
     fn curl_gets_and_posts_over_one_kept_alive_connection(kind: DriverKind) {
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(2));
-        let get = curl(&["-i", &url(&running, "/hello")]);
+        let get = util::curl(&["-i", &url(&running, "/hello")]);
         assert!(get.starts_with("HTTP/1.1 200 OK\r\n"), "{get}");
         assert!(get.ends_with("\r\n\r\nGET /hello "), "{get}");
-        let post = curl(&["--data-binary", "some body", &url(&running, "/submit")]);
+        let post = util::curl(&["--data-binary", "some body", &url(&running, "/submit")]);
         assert_eq!(post, "POST /submit some body");
         // %{num_connects}: 1 for the first transfer, 0 when the connection is reused.
-        let kept = curl(&[
+        let kept = util::curl(&[
             "-w", " %{num_connects}\n",
             &url(&running, "/a"),
             &url(&running, "/b"),
@@ -164,7 +147,7 @@ on_both_drivers! {
 on_both_drivers! {
     fn a_streamed_response_body_reaches_curl_whole(kind: DriverKind) {
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(1));
-        assert_eq!(curl(&[&url(&running, "/stream")]), "one two three");
+        assert_eq!(util::curl(&[&url(&running, "/stream")]), "one two three");
         stop(running);
     }
 }
@@ -172,7 +155,7 @@ on_both_drivers! {
 on_both_drivers! {
     fn curl_reads_a_paced_stream_as_chunked_coding(kind: DriverKind) {
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(1));
-        let reply = curl(&["-N", "-i", &url(&running, "/paced")]);
+        let reply = util::curl(&["-N", "-i", &url(&running, "/paced")]);
         assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
         let (head, body) = reply.split_once("\r\n\r\n").expect("a head and a body");
         assert!(head.contains("\r\ntransfer-encoding: chunked"), "{head}");
@@ -193,7 +176,7 @@ on_both_drivers! {
             // curl's exit code 18: "partial file", the body ended early.
             assert_eq!(output.status.code(), Some(18), "{path}: {output:?}");
             assert_eq!(String::from_utf8_lossy(&output.stdout), partial, "{path}");
-            assert_eq!(curl(&[&url(&running, "/next")]), "GET /next ", "after {path}");
+            assert_eq!(util::curl(&[&url(&running, "/next")]), "GET /next ", "after {path}");
         }
         stop(running);
     }
@@ -202,7 +185,7 @@ on_both_drivers! {
 on_both_drivers! {
     fn a_service_error_is_a_500_and_the_connection_serves_the_next_request(kind: DriverKind) {
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(1));
-        let codes = curl(&[
+        let codes = util::curl(&[
             "-o", "/dev/null",
             "-o", "/dev/null",
             "-w", "%{http_code} %{num_connects}\n",
@@ -374,7 +357,7 @@ fn http_serve_uses_the_defaults_and_answers() {
         })
     })
     .expect("serve");
-    let code = curl(&["-o", "/dev/null", "-w", "%{http_code}", &url(&running, "/")]);
+    let code = util::curl(&["-o", "/dev/null", "-w", "%{http_code}", &url(&running, "/")]);
     assert_eq!(code, "204");
     stop(running);
 }

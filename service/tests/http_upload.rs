@@ -10,7 +10,6 @@ mod util;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -65,21 +64,6 @@ fn stop(running: Running) {
     util::within(REPLY_LIMIT, "shutdown", move || running.shutdown()).expect("shutdown");
 }
 
-/// Runs curl with `args`; returns its stdout, failing the test if it fails.
-fn curl(args: &[&str]) -> String {
-    let output = Command::new("curl")
-        .args(["-sS", "--max-time", "10"])
-        .args(args)
-        .output()
-        .expect("run curl (installed by ci/install-deps.sh)");
-    assert!(
-        output.status.success(),
-        "curl {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 fn url(addr: SocketAddr) -> String {
     format!("http://{addr}/upload")
 }
@@ -95,17 +79,17 @@ on_both_drivers! {
         let expected = |shape: &str| format!("{shape} {} {:x}", data.len(), fnv(FNV_START, &data));
         let addr = running.local_addr();
         // `Expect:` empty: curl sends the body at once, and it streams.
-        let streamed = curl(&["-H", "Expect:", "--data-binary", &at_file, &url(addr)]);
+        let streamed = util::curl(&["-H", "Expect:", "--data-binary", &at_file, &url(addr)]);
         assert_eq!(streamed, expected("streamed"));
-        let chunked = curl(&[
+        let chunked = util::curl(&[
             "-H", "Expect:", "-H", "Transfer-Encoding: chunked",
             "--data-binary", &at_file, &url(addr),
         ]);
         assert_eq!(chunked, expected("streamed"));
         // curl asks for 100 Continue for a body this large: it is gathered.
-        let continued = curl(&["--data-binary", &at_file, &url(addr)]);
+        let continued = util::curl(&["--data-binary", &at_file, &url(addr)]);
         assert_eq!(continued, expected("whole"));
-        let small = curl(&["--data-binary", "small body", &url(addr)]);
+        let small = util::curl(&["--data-binary", "small body", &url(addr)]);
         assert_eq!(small, format!("whole 10 {:x}", fnv(FNV_START, b"small body")));
         stop(running);
     }
@@ -127,7 +111,7 @@ on_both_drivers! {
         let reply = String::from_utf8_lossy(&reply);
         assert!(reply.starts_with("HTTP/1.1 500 "), "{reply}");
         assert_eq!(reply.matches("HTTP/1.1").count(), 1, "one response: {reply}");
-        let small = curl(&["--data-binary", "next", &url(addr)]);
+        let small = util::curl(&["--data-binary", "next", &url(addr)]);
         assert_eq!(small, format!("whole 4 {:x}", fnv(FNV_START, b"next")));
         stop(running);
     }

@@ -532,6 +532,23 @@ pub async fn read_until<S: AsyncRead>(stream: &S, seen: &mut Vec<u8>, end: &str)
     String::from_utf8_lossy(seen).into_owned()
 }
 
+/// Runs curl with `args` (after `-sS --max-time 10`) and returns its stdout;
+/// fails the test if curl is missing (ci/install-deps.sh installs it) or fails.
+pub fn curl(args: &[&str]) -> String {
+    let output = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("run curl (installed by ci/install-deps.sh)");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "curl {args:?} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// Writes all of `bytes` to `stream`, failing the test on error.
 pub async fn write_all<S: AsyncWrite>(stream: &S, bytes: impl Into<Vec<u8>>) {
     let (result, _) = stream.write_all(bytes.into()).await;
