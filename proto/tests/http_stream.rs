@@ -297,16 +297,6 @@ both_drivers! {
     }
 }
 
-/// Bytes queued in the kernel for `fd`: received and unread (`FIONREAD`), or
-/// written and not yet acknowledged (`TIOCOUTQ`), by `request`.
-fn queued(fd: RawFd, request: libc::Ioctl) -> u64 {
-    let mut n: libc::c_int = 0;
-    // SAFETY: both requests write one int through the pointer, to a live local.
-    let rc = unsafe { libc::ioctl(fd, request, &mut n) };
-    assert_eq!(rc, 0, "ioctl: {}", std::io::Error::last_os_error());
-    u64::try_from(n).expect("a byte count")
-}
-
 both_drivers! {
     async fn a_slow_reader_holds_a_big_stream_back_to_the_backpressure_mark() {
         let shared = Shared::default();
@@ -331,8 +321,8 @@ both_drivers! {
             // server holds (the peer runs on the server's thread, so the
             // server cannot move meanwhile). Framing makes it an overestimate
             // of what was read, so this undercounts by a few bytes per chunk.
-            let in_kernel = queued(peer.as_raw_fd(), libc::FIONREAD)
-                + queued(server_fd, libc::TIOCOUTQ);
+            let in_kernel = util::queued(peer.as_raw_fd(), libc::FIONREAD)
+                + util::queued(server_fd, libc::TIOCOUTQ);
             let held = shared.produced.get().saturating_sub(read + in_kernel);
             most_held = most_held.max(held);
             assert!(held <= bound, "the server holds {held} bytes, over {bound}");

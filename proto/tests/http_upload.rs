@@ -64,7 +64,7 @@ impl Shared {
     /// Chunk framing counts as produced, so this overestimates a little.
     fn held(&self) -> u64 {
         let (client, server) = self.fds.get();
-        let in_kernel = queued(client, libc::TIOCOUTQ) + queued(server, libc::FIONREAD);
+        let in_kernel = util::queued(client, libc::TIOCOUTQ) + util::queued(server, libc::FIONREAD);
         let held = self
             .produced
             .get()
@@ -72,16 +72,6 @@ impl Shared {
         self.most_held.set(self.most_held.get().max(held));
         held
     }
-}
-
-/// Bytes queued in the kernel for `fd`: received and unread (`FIONREAD`), or
-/// written and not yet acknowledged (`TIOCOUTQ`), by `request`.
-fn queued(fd: RawFd, request: libc::Ioctl) -> u64 {
-    let mut n: libc::c_int = 0;
-    // SAFETY: both requests write one int through the pointer, to a live local.
-    let rc = unsafe { libc::ioctl(fd, request, &mut n) };
-    assert_eq!(rc, 0, "ioctl: {}", std::io::Error::last_os_error());
-    u64::try_from(n).expect("a byte count")
 }
 
 /// What the server may hold of a streamed body: the backlog, plus one read

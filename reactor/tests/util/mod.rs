@@ -549,6 +549,17 @@ pub fn curl(args: &[&str]) -> String {
     stdout
 }
 
+/// Bytes queued in the kernel for `fd`: received and unread (`FIONREAD`), or
+/// written and not yet acknowledged (`TIOCOUTQ`), by `request`. What the
+/// backpressure tests subtract to learn what a server holds itself.
+pub fn queued(fd: std::os::fd::RawFd, request: libc::Ioctl) -> u64 {
+    let mut n: libc::c_int = 0;
+    // SAFETY: both requests write one int through the pointer, to a live local.
+    let rc = unsafe { libc::ioctl(fd, request, &mut n) };
+    assert_eq!(rc, 0, "ioctl: {}", std::io::Error::last_os_error());
+    u64::try_from(n).expect("a byte count")
+}
+
 /// Writes all of `bytes` to `stream`, failing the test on error.
 pub async fn write_all<S: AsyncWrite>(stream: &S, bytes: impl Into<Vec<u8>>) {
     let (result, _) = stream.write_all(bytes.into()).await;
