@@ -33,7 +33,7 @@ fn resp_set_get(i: usize) -> Box<dyn Workload> {
     Box::new(Resp::new(i))
 }
 
-/// The full matrix (issue 5's scenarios).
+/// The full matrix: every scenario benches/README.md describes.
 pub fn all() -> Vec<Cell> {
     let mut cells = Vec::new();
     for connections in [1, 64, 512] {

@@ -3,6 +3,18 @@
 //! A [`Service`] is an async function from a request to a response. Servers
 //! bind a protocol from `ringo-proto` to a service; clients are services;
 //! middleware wraps any service, whatever the protocol.
+//!
+//! # Which server?
+//!
+//! | type | reach for it when |
+//! |---|---|
+//! | [`http::Server`] (or [`http::serve`]) | an HTTP/1.1 server from a `Service<http::Request<Body>>`, on every core |
+//! | [`redis::Server`] (or [`redis::serve`]) | a RESP server from a `Service<Frame>`, on every core |
+//! | [`server::Server`] | your own protocol on every core: a factory of per-connection handlers |
+//!
+//! All three run one worker thread per core and shut down gracefully.
+//! `ringo_proto::pipeline::Server` and `ringo_proto::multiplex::Server` are
+//! lower down: they serve one already-accepted connection of your own protocol.
 
 #![warn(missing_docs, missing_debug_implementations)]
 

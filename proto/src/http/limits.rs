@@ -1,7 +1,7 @@
 //! Limits on what a peer may make the HTTP/1.1 codecs buffer or accept.
 //!
 //! Every limit has a finite default so that no input can make a decoder hold
-//! memory without bound (DESIGN.md principle 6). Each one maps to the status code a
+//! memory without bound (ARCHITECTURE.md, principle 6). Each one maps to the status code a
 //! server answers with when a request breaks it; see [`Error::status`].
 //!
 //! [`Error::status`]: super::Error::status

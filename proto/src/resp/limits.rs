@@ -1,5 +1,5 @@
 //! The limits a RESP decoder enforces, so a peer can never make it buffer or
-//! nest without bound (DESIGN.md principle 6).
+//! nest without bound (ARCHITECTURE.md, principle 6).
 //!
 //! The defaults follow redis-server where it has a limit, and are chosen and
 //! explained here where it has none.

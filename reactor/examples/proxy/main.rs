@@ -1,6 +1,6 @@
 //! A TCP proxy on ringo's reactor alone: no codec, no service, just sockets
 //! and owned buffers — the kind of program that does not fit the service
-//! model (DESIGN.md, principle 7: "a proxy can use the reactor alone").
+//! model (ARCHITECTURE.md, principle 7: "a proxy can use the reactor alone").
 //!
 //! ```text
 //! cargo run --release -p ringo-reactor --example proxy -- 127.0.0.1:8081 127.0.0.1:8080

@@ -1,6 +1,6 @@
 //! [`ConcurrencyLimit`]: at most N calls inside the inner service at once.
 //!
-//! Backpressure without `poll_ready` (DESIGN.md, "service"): a caller that
+//! Backpressure without `poll_ready` (ARCHITECTURE.md, "Where protocols meet services"): a caller that
 //! finds every permit taken waits inside `call`, in arrival order, until one is
 //! released. A permit is released when the inner call completes, fails or is
 //! cancelled (its future dropped), and a caller dropped while waiting gives up

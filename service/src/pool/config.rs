@@ -1,7 +1,7 @@
 //! [`PoolConfig`]: the limits and timings of a [`Pool`](super::Pool), with
 //! their defaults.
 //!
-//! Every bound has a finite default (DESIGN.md, "every queue is bounded"): the
+//! Every bound has a finite default (ARCHITECTURE.md, principle 6: "every queue is bounded"): the
 //! connections per endpoint, the callers waiting for one, and the time an
 //! unused connection is kept.
 

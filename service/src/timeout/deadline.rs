@@ -7,7 +7,7 @@
 //! a `Timeout` polls its inner call, restored when that poll returns, so it
 //! follows the call through every nested layer but not into tasks the call
 //! spawns. A thread-local is right here because a runtime is one thread and a
-//! poll never migrates (DESIGN.md, "Thread per core").
+//! poll never migrates (ARCHITECTURE.md, principle 3).
 
 use std::cell::Cell;
 use std::future::Future;

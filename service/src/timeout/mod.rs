@@ -1,7 +1,7 @@
 //! [`Timeout`]: a time limit on each call.
 //!
 //! When the limit passes first, the inner call's future is dropped — which
-//! cancels its I/O safely (DESIGN.md, "Cancellation is safe") — and the caller
+//! cancels its I/O safely (ARCHITECTURE.md, principle 5) — and the caller
 //! gets an [`ErrorKind::Timeout`] error whose cause is an [`Elapsed`].
 //!
 //! # Per attempt and total
