@@ -166,9 +166,18 @@ impl ServerCodec {
         };
         if scanner.at_start() {
             // RFC 9112 §2.2: a server SHOULD ignore at least one empty line
-            // before a request line (some clients send CRLF after a body).
-            while src.starts_with(b"\r\n") {
-                let _ = src.split_to(2);
+            // before a request line (some clients send CRLF after a body). A lone
+            // LF counts as one too, as in hyper and nginx: it is what a client
+            // whose `content-length` was one short of its body leaves behind.
+            // Nothing before the request line can be smuggled through it, so
+            // this leniency costs none of the head's strictness.
+            loop {
+                let empty_line = match src.as_ref() {
+                    [b'\r', b'\n', ..] => 2,
+                    [b'\n', ..] => 1,
+                    _ => break,
+                };
+                let _ = src.split_to(empty_line);
             }
             if src.as_ref() == b"\r" {
                 // Maybe the first half of another empty line: wait for its LF.

@@ -226,14 +226,42 @@ fn identical_repeated_content_lengths_are_accepted() {
 
 #[test]
 fn leading_empty_lines_before_a_request_are_ignored() {
-    let parts = decode_ok(
+    // CRLF lines, and lone LFs (what a content-length one short of its body
+    // leaves before the next request), however the bytes arrive.
+    let inputs: [&[u8]; 3] = [
         b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
-        Feed::ByteAtATime,
-    );
-    assert_eq!(
-        seen_requests(&parts),
-        [Seen::Head("GET /".into()), Seen::End]
-    );
+        b"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"\n\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    ];
+    for input in inputs {
+        for mode in FEEDS {
+            let parts = decode_ok(input, mode);
+            assert_eq!(
+                seen_requests(&parts),
+                [Seen::Head("GET /".into()), Seen::End],
+                "{mode:?} {input:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_lone_lf_after_a_body_is_ignored_before_the_next_request() {
+    let input = b"POST /1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n";
+    for mode in FEEDS {
+        let parts = decode_ok(input, mode);
+        assert_eq!(
+            seen_requests(&parts),
+            [
+                Seen::Head("POST /1".into()),
+                Seen::Body(b"ok".to_vec()),
+                Seen::End,
+                Seen::Head("GET /2".into()),
+                Seen::End
+            ],
+            "{mode:?}"
+        );
+    }
 }
 
 #[test]
