@@ -14,9 +14,12 @@
 //! machines are shared and noisy, so only same-run ratios mean anything. The
 //! runs of a cell's servers are interleaved round by round and the ratios are
 //! medians of per-round ratios (see `measure.rs`).
-//! Results go to `benches/results/` (markdown and an SVG chart).
+//! Results go to `benches/results/` (markdown and an SVG chart of every
+//! server's ratios to its cell's baseline); `--quick` results to
+//! `target/bench-results/`.
 
 mod cells;
+mod chart;
 mod load;
 mod measure;
 mod proc;
@@ -37,6 +40,8 @@ const SERVER_CPU: usize = 0;
 struct Options {
     quick: bool,
     filter: Option<String>,
+    /// Where results go: `benches/results/` for full and A/B runs; quick runs
+    /// (smoke tests, figures not worth keeping) default to `target/`.
     out_dir: PathBuf,
     /// Only the idle-connection memory measurement.
     idle: bool,
@@ -51,7 +56,7 @@ fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         quick: false,
         filter: None,
-        out_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"),
+        out_dir: PathBuf::new(),
         against: None,
         idle: false,
         ab: false,
@@ -92,6 +97,14 @@ fn parse_args() -> Result<Options, String> {
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
+    }
+    if options.out_dir.as_os_str().is_empty() {
+        let benches = Path::new(env!("CARGO_MANIFEST_DIR"));
+        options.out_dir = if options.quick {
+            benches.join("../target/bench-results")
+        } else {
+            benches.join("results")
+        };
     }
     Ok(options)
 }
@@ -378,15 +391,9 @@ fn run(options: &Options) -> io::Result<()> {
         (false, false) => stamp.clone(),
     };
     let svg_name = format!("{name}.svg");
-    let headline = [
-        "echo c=1000 512B x4 in flight",
-        "http GET keep-alive c=64",
-        "resp SET/GET c=50 P=16",
-    ];
-    std::fs::write(
-        options.out_dir.join(&svg_name),
-        report::svg(&rows, &headline),
-    )?;
+    let mut cells: Vec<&str> = rows.iter().map(|r| r.cell.as_str()).collect();
+    cells.dedup();
+    std::fs::write(options.out_dir.join(&svg_name), chart::svg(&rows, &cells))?;
     std::fs::write(
         options.out_dir.join(format!("{name}.md")),
         format!("{header}{table}\n{idle_table}\n![chart]({svg_name})\n"),
