@@ -12,6 +12,9 @@ pub struct Cell {
     pub protocol: Protocol,
     pub connections: usize,
     pub in_flight: usize,
+    /// Requests in flight across all connections, rotated over them (see
+    /// `LoadSpec::active`); `None`: `in_flight` on every connection.
+    pub active: Option<usize>,
     pub workload: fn(usize) -> Box<dyn Workload>,
     /// Part of the short `--quick` matrix.
     pub quick: bool,
@@ -51,6 +54,7 @@ pub fn all() -> Vec<Cell> {
                 protocol: Protocol::Echo,
                 connections,
                 in_flight: 1,
+                active: None,
                 workload,
                 quick: connections == 64 && size == 64,
             });
@@ -61,6 +65,7 @@ pub fn all() -> Vec<Cell> {
         protocol: Protocol::Echo,
         connections: 1000,
         in_flight: 4,
+        active: None,
         workload: echo_512,
         quick: true,
     });
@@ -69,6 +74,7 @@ pub fn all() -> Vec<Cell> {
         protocol: Protocol::Echo,
         connections: 64,
         in_flight: 16,
+        active: None,
         workload: echo_64,
         quick: false,
     });
@@ -77,8 +83,20 @@ pub fn all() -> Vec<Cell> {
         protocol: Protocol::Http,
         connections: 64,
         in_flight: 1,
+        active: None,
         workload: http_get,
         quick: true,
+    });
+    // Tail latency with many mostly idle connections: the keep-alive mix a
+    // real server sees, 10,000 open and 256 requests in flight at a time.
+    cells.push(Cell {
+        name: "http GET c=10000, 256 active".to_owned(),
+        protocol: Protocol::Http,
+        connections: 10_000,
+        in_flight: 1,
+        active: Some(256),
+        workload: http_get,
+        quick: false,
     });
     for (in_flight, quick) in [(1, true), (16, true)] {
         cells.push(Cell {
@@ -86,11 +104,21 @@ pub fn all() -> Vec<Cell> {
             protocol: Protocol::Resp,
             connections: 50,
             in_flight,
+            active: None,
             workload: resp_set_get,
             quick,
         });
     }
     cells
+}
+
+/// The one request each idle connection makes before it goes idle.
+pub fn idle_workload(protocol: Protocol) -> fn(usize) -> Box<dyn Workload> {
+    match protocol {
+        Protocol::Echo => echo_64,
+        Protocol::Http => http_get,
+        Protocol::Resp => resp_set_get,
+    }
 }
 
 /// Durations of one measurement.

@@ -32,7 +32,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cells::{Cell, Timing};
-use servers::{Protocol, ServerSpec};
+use servers::ServerSpec;
 
 /// CPU the servers run on; the load generator takes the next one.
 const SERVER_CPU: usize = 0;
@@ -90,7 +90,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "-h" | "--help" => {
                 println!("usage: ringo-benches [--quick] [--idle] [--ab] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
-                println!("  --idle: only the idle-connection memory measurement");
+                println!("  --idle: only the idle-connection memory measurement (every server, each connection after one real request)");
                 println!("  --ab: io_uring features on vs off (echo cells and idle memory)");
                 println!("  --against: only generate the filtered cells' load against a server you started (to profile it)");
                 std::process::exit(0);
@@ -100,10 +100,9 @@ fn parse_args() -> Result<Options, String> {
     }
     if options.out_dir.as_os_str().is_empty() {
         let benches = Path::new(env!("CARGO_MANIFEST_DIR"));
-        options.out_dir = if options.quick {
-            benches.join("../target/bench-results")
-        } else {
-            benches.join("results")
+        options.out_dir = match (options.quick, benches.parent()) {
+            (true, Some(workspace)) => workspace.join("target").join("bench-results"),
+            _ => benches.join("results"),
         };
     }
     Ok(options)
@@ -141,10 +140,12 @@ fn build_servers() -> io::Result<()> {
     Ok(())
 }
 
-fn find_redis_server() -> Option<PathBuf> {
-    ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+/// A baseline server installed on this machine (`/usr/bin`, `/usr/sbin`,
+/// `/usr/local/...`), if any.
+fn find_installed(name: &str) -> Option<PathBuf> {
+    ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"]
         .iter()
-        .map(PathBuf::from)
+        .map(|dir| Path::new(dir).join(name))
         .find(|p| p.exists())
 }
 
@@ -199,6 +200,7 @@ fn run_against(options: &Options, addr: std::net::SocketAddr, pid: Option<u32>) 
             addr,
             connections: cell.connections,
             in_flight: cell.in_flight,
+            active: cell.active,
             warmup: Duration::from_millis(500),
             duration: timing,
             workload: cell.workload,
@@ -234,11 +236,17 @@ fn run(options: &Options) -> io::Result<()> {
     let candidates = if options.ab {
         servers::ab()
     } else {
-        let redis = find_redis_server();
+        let redis = find_installed("redis-server");
         if redis.is_none() {
             eprintln!("note: redis-server not installed: the RESP baseline is skipped (apt-get install redis-server)");
         }
-        servers::all(redis)
+        let nginx = find_installed("nginx");
+        if nginx.is_none() {
+            eprintln!(
+                "note: nginx not installed: its HTTP rows are skipped (apt-get install nginx)"
+            );
+        }
+        servers::all(redis, nginx)
     };
     let servers: Vec<ServerSpec> = candidates
         .into_iter()
@@ -347,10 +355,18 @@ fn run(options: &Options) -> io::Result<()> {
     }
     let idle_connections = if options.quick { 1000 } else { 10_000 };
     let mut idle_rows = Vec::new();
-    if options.filter.is_none() {
-        for spec in servers.iter().filter(|s| s.protocol == Protocol::Echo) {
+    if options.filter.is_none() || options.idle {
+        // `--idle --filter http` measures the HTTP servers alone.
+        let wanted = |spec: &&ServerSpec| {
+            options
+                .filter
+                .as_ref()
+                .is_none_or(|f| spec.protocol.name().contains(f.as_str()))
+        };
+        for spec in servers.iter().filter(wanted) {
             eprint!(
-                "idle memory — {} with {idle_connections} connections ... ",
+                "idle memory — {} {} with {idle_connections} connections ... ",
+                spec.protocol.name(),
                 spec.name
             );
             match measure::idle(spec, idle_connections, SERVER_CPU) {

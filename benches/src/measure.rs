@@ -99,6 +99,7 @@ fn one_run(
         addr: server.addr,
         connections: cell.connections,
         in_flight: cell.in_flight,
+        active: cell.active,
         warmup: timing.warmup,
         duration: timing.duration,
         workload: cell.workload,
@@ -155,17 +156,25 @@ fn row(
     }
 }
 
-/// Server RSS growth per idle connection.
+/// Server RSS growth per idle connection, each after one real request: the
+/// growth from `connections / 2` to `connections` open, so what the server
+/// sets up once (its first connection's slab pages, the provided-buffer ring)
+/// is not counted against each.
 pub fn idle(spec: &ServerSpec, connections: usize, server_cpu: usize) -> io::Result<IdleRow> {
     let server = RunningServer::start(spec, server_cpu)?;
+    let workload = crate::cells::idle_workload(spec.protocol);
+    let half = connections / 2;
+    let settle = || std::thread::sleep(Duration::from_millis(500));
+    let first = load::open_idle(server.addr, 0, half, workload)?;
+    settle();
     let before = proc::rss_bytes(server.pid())?;
-    let idle = load::open_idle(server.addr, connections)?;
-    std::thread::sleep(Duration::from_millis(500));
+    let second = load::open_idle(server.addr, half, connections - half, workload)?;
+    settle();
     let after = proc::rss_bytes(server.pid())?;
-    drop(idle);
+    drop((first, second));
     Ok(IdleRow {
-        server: spec.name.to_owned(),
+        server: format!("{} {}", spec.protocol.name(), spec.name),
         connections,
-        bytes_per_connection: after.saturating_sub(before) as f64 / connections as f64,
+        bytes_per_connection: after.saturating_sub(before) as f64 / (connections - half) as f64,
     })
 }

@@ -21,6 +21,17 @@ pub enum Protocol {
     Resp,
 }
 
+impl Protocol {
+    /// The protocol as cell names spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Echo => "echo",
+            Protocol::Http => "http",
+            Protocol::Resp => "resp",
+        }
+    }
+}
+
 /// How to start one server.
 #[derive(Debug, Clone)]
 pub struct ServerSpec {
@@ -32,11 +43,54 @@ pub struct ServerSpec {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub env: Vec<(&'static str, &'static str)>,
-    /// The server cannot print its address (redis-server): pick a free port and
-    /// pass it with this flag instead.
-    pub port_flag: Option<&'static str>,
+    /// The server cannot print its address (redis-server, nginx): a free port
+    /// is picked and these arguments, made for it, tell the server.
+    pub port_args: Option<PortArgs>,
     /// Only measured for idle-connection memory, not in the load cells.
     pub idle_only: bool,
+}
+
+/// Makes the arguments that tell a server to listen on a port.
+pub type PortArgs = fn(u16) -> io::Result<Vec<String>>;
+
+/// redis-server takes its port as a flag.
+fn redis_port(port: u16) -> io::Result<Vec<String>> {
+    Ok(vec!["--port".to_owned(), port.to_string()])
+}
+
+/// nginx takes its port in a configuration file: one written for it, serving
+/// hello_http's response from a single process (`master_process off`, so the
+/// pid measured is the one that serves) with keep-alive that never ends
+/// during a run, and room for 10,000 idle connections.
+fn nginx_config(port: u16) -> io::Result<Vec<String>> {
+    let dir = std::env::temp_dir().join(format!("ringo-bench-nginx-{port}"));
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("nginx.conf");
+    let dir_str = dir.display();
+    let lines = [
+        "daemon off;".to_owned(),
+        "master_process off;".to_owned(),
+        "worker_processes 1;".to_owned(),
+        "worker_rlimit_nofile 65536;".to_owned(),
+        "error_log stderr error;".to_owned(),
+        format!("pid {dir_str}/nginx.pid;"),
+        "events { worker_connections 30000; }".to_owned(),
+        "http {".to_owned(),
+        "  access_log off;".to_owned(),
+        "  keepalive_timeout 600s;".to_owned(),
+        "  keepalive_requests 1000000000;".to_owned(),
+        format!("  client_body_temp_path {dir_str}/body;"),
+        format!("  server {{ listen 127.0.0.1:{port};"),
+        r#"    location / { default_type text/plain; return 200 "Hello, World!"; } }"#.to_owned(),
+        "}".to_owned(),
+    ];
+    std::fs::write(&config, lines.join("\n") + "\n")?;
+    Ok(vec![
+        "-p".to_owned(),
+        dir.display().to_string(),
+        "-c".to_owned(),
+        config.display().to_string(),
+    ])
 }
 
 /// A started server; killed when dropped.
@@ -58,12 +112,10 @@ impl RunningServer {
             .envs(spec.env.iter().copied())
             .stdin(Stdio::null())
             .stderr(Stdio::null());
-        let fixed_port = match spec.port_flag {
-            Some(flag) => {
+        let fixed_port = match spec.port_args {
+            Some(port_args) => {
                 let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-                command
-                    .args([flag, &port.to_string()])
-                    .stdout(Stdio::null());
+                command.args(port_args(port)?).stdout(Stdio::null());
                 Some(SocketAddr::from(([127, 0, 0, 1], port)))
             }
             None => {
@@ -153,7 +205,7 @@ pub fn bin_dir() -> PathBuf {
 }
 
 /// The server set: ringo on each driver and the baseline users know, per protocol.
-pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
+pub fn all(redis_server: Option<PathBuf>, nginx: Option<PathBuf>) -> Vec<ServerSpec> {
     let bins = bin_dir();
     let examples = bins.join("examples");
     let ringo = |name, protocol, program: PathBuf, args: &[&str], driver| ServerSpec {
@@ -163,7 +215,7 @@ pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
         program,
         args: args.iter().map(|s| s.to_string()).collect(),
         env: vec![("RINGO_DRIVER", driver)],
-        port_flag: None,
+        port_args: None,
         idle_only: false,
     };
     let mut servers = vec![
@@ -286,7 +338,21 @@ pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
             .map(|s| s.to_string())
             .collect(),
             env: Vec::new(),
-            port_flag: Some("--port"),
+            port_args: Some(redis_port),
+            idle_only: false,
+        });
+    }
+    // A second reference for HTTP beside hyper: what a C server with
+    // `return 200` costs per request and per idle connection.
+    if let Some(program) = nginx {
+        servers.push(ServerSpec {
+            name: "nginx",
+            protocol: Protocol::Http,
+            baseline: false,
+            program,
+            args: Vec::new(),
+            env: Vec::new(),
+            port_args: Some(nginx_config),
             idle_only: false,
         });
     }
@@ -308,7 +374,7 @@ pub fn ab() -> Vec<ServerSpec> {
             .map(|s| s.to_string())
             .collect(),
         env: vec![("RINGO_DRIVER", "uring")],
-        port_flag: None,
+        port_args: None,
         idle_only: false,
     };
     vec![

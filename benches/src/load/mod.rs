@@ -1,7 +1,9 @@
 //! The load generator: many connections on one mio (epoll) loop.
 //!
 //! Each connection keeps a fixed number of requests in flight: ping-pong with 1,
-//! pipelining with more. A reply is verified ([`workload`]) and timed from the
+//! pipelining with more. Or, for the keep-alive mix of a real server, a few
+//! hundred requests are in flight over thousands of connections, each next
+//! request on the connection that has been idle longest (`LoadSpec::active`). A reply is verified ([`workload`]) and timed from the
 //! moment its request was queued; the next request goes out at once. Requests
 //! completing during the warm-up are not counted. The generator is a plain
 //! readiness loop with no allocation per request, so that it is not the
@@ -27,6 +29,11 @@ pub struct LoadSpec {
     pub connections: usize,
     /// Requests kept in flight per connection.
     pub in_flight: usize,
+    /// The keep-alive mix: at most this many requests in flight across all
+    /// connections, one per connection, each next request going to the
+    /// connection that has waited longest, so most connections sit idle at
+    /// any moment. `None`: every connection keeps `in_flight`.
+    pub active: Option<usize>,
     pub warmup: Duration,
     pub duration: Duration,
     /// Makes the workload of connection `i`.
@@ -141,8 +148,18 @@ pub fn run(spec: &LoadSpec) -> io::Result<LoadResult> {
         server_cpu: Duration::ZERO,
     };
     let mut cpu_at_start = None;
-    for conn in &mut conns {
-        for _ in 0..spec.in_flight {
+    // Active mode: the connections with nothing in flight, longest idle first.
+    let mut waiting = VecDeque::new();
+    for (i, conn) in conns.iter_mut().enumerate() {
+        let requests = match spec.active {
+            None => spec.in_flight,
+            Some(active) if i < active => 1,
+            Some(_) => {
+                waiting.push_back(i);
+                0
+            }
+        };
+        for _ in 0..requests {
             conn.queue(start);
         }
         if let Err(e) = conn.flush() {
@@ -164,7 +181,8 @@ pub fn run(spec: &LoadSpec) -> io::Result<LoadResult> {
             Some((end - now).min(Duration::from_millis(50))),
         )?;
         for event in events.iter() {
-            let conn = &mut conns[event.token().0];
+            let i = event.token().0;
+            let conn = &mut conns[i];
             if conn.dead {
                 continue;
             }
@@ -175,9 +193,23 @@ pub fn run(spec: &LoadSpec) -> io::Result<LoadResult> {
                 }
             }
             if event.is_readable() || event.is_read_closed() {
-                if let Err(message) = on_readable(conn, &mut chunk, measure_from, end, &mut result)
-                {
-                    fail(&mut result, conn, message);
+                let same_connection = spec.active.is_none();
+                match on_readable(
+                    conn,
+                    &mut chunk,
+                    measure_from,
+                    end,
+                    &mut result,
+                    same_connection,
+                ) {
+                    Ok(replies) if !same_connection && Instant::now() < end => {
+                        for _ in 0..replies {
+                            waiting.push_back(i);
+                            send_to_longest_idle(&mut conns, &mut waiting, &mut result);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(message) => fail(&mut result, conn, message),
                 }
             }
         }
@@ -200,14 +232,37 @@ fn fail(result: &mut LoadResult, conn: &mut Conn, message: String) {
     result.first_error.get_or_insert(message);
 }
 
-/// Reads what is available, checks every whole reply, and sends the next requests.
+/// Active mode: the next request goes to the connection idle the longest.
+fn send_to_longest_idle(
+    conns: &mut [Conn],
+    waiting: &mut VecDeque<usize>,
+    result: &mut LoadResult,
+) {
+    while let Some(j) = waiting.pop_front() {
+        let conn = &mut conns[j];
+        if conn.dead {
+            continue;
+        }
+        conn.queue(Instant::now());
+        if let Err(e) = conn.flush() {
+            fail(result, conn, format!("write: {e}"));
+            continue;
+        }
+        return;
+    }
+}
+
+/// Reads what is available and checks every whole reply; with
+/// `same_connection`, sends each next request on this connection at once.
+/// Returns how many replies arrived.
 fn on_readable(
     conn: &mut Conn,
     chunk: &mut [u8],
     measure_from: Instant,
     end: Instant,
     result: &mut LoadResult,
-) -> Result<(), String> {
+    same_connection: bool,
+) -> Result<usize, String> {
     loop {
         match conn.stream.read(chunk) {
             Ok(0) => return Err("server closed the connection".to_owned()),
@@ -218,23 +273,129 @@ fn on_readable(
         }
     }
     let mut consumed = 0;
+    let mut replies = 0;
     let now = Instant::now();
     while let Some(n) = conn.workload.parse_reply(&conn.input[consumed..])? {
         consumed += n;
+        replies += 1;
         let sent = conn.sent.pop_front().ok_or("reply without a request")?;
         if now >= measure_from && now < end {
             result.requests += 1;
             result.latency.record(now - sent);
         }
-        if now < end {
+        if same_connection && now < end {
             conn.queue(now);
         }
     }
     conn.input.drain(..consumed);
-    conn.flush().map_err(|e| format!("write: {e}"))
+    conn.flush().map_err(|e| format!("write: {e}"))?;
+    Ok(replies)
 }
 
-/// Opens `n` idle connections to `addr` (for memory-per-connection figures).
-pub fn open_idle(addr: SocketAddr, n: usize) -> io::Result<Vec<std::net::TcpStream>> {
-    connect_all(addr, n)
+/// Opens `n` connections to `addr` that each make one real request and then
+/// stay idle (for memory-per-connection figures): an idle keep-alive
+/// connection has parsed a request and written a response, so whatever its
+/// server keeps from that is counted too. `first` numbers the connections for
+/// the workload, so several batches to one server use distinct keys.
+pub fn open_idle(
+    addr: SocketAddr,
+    first: usize,
+    n: usize,
+    workload: fn(usize) -> Box<dyn Workload>,
+) -> io::Result<Vec<std::net::TcpStream>> {
+    let mut streams = connect_all(addr, n)?;
+    for (i, stream) in streams.iter_mut().enumerate() {
+        one_round_trip(stream, workload(first + i).as_mut())
+            .map_err(|e| io::Error::new(e.kind(), format!("idle connection {i}: {e}")))?;
+    }
+    Ok(streams)
+}
+
+/// Sends one request on a blocking `stream` and reads its whole, correct reply.
+fn one_round_trip(stream: &mut std::net::TcpStream, workload: &mut dyn Workload) -> io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut request = Vec::new();
+    workload.write_request(&mut request);
+    stream.write_all(&request)?;
+    let mut input = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match workload.parse_reply(&input) {
+            Ok(Some(_)) => return Ok(()),
+            Ok(None) => {}
+            Err(message) => return Err(io::Error::new(io::ErrorKind::InvalidData, message)),
+        }
+        match stream.read(&mut chunk)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => input.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// An echo server, a thread per connection, that waits `delay` before each
+    /// reply and counts the requests each connection made.
+    fn slow_echo(connections: usize, delay: Duration) -> (SocketAddr, Arc<Vec<AtomicUsize>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let counts: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..connections).map(|_| AtomicUsize::new(0)).collect());
+        let served = counts.clone();
+        std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().take(connections).enumerate() {
+                let mut stream = stream.unwrap();
+                let served = served.clone();
+                std::thread::spawn(move || {
+                    let mut message = [0u8; 64];
+                    while stream.read_exact(&mut message).is_ok() {
+                        std::thread::sleep(delay);
+                        served[i].fetch_add(1, Ordering::Relaxed);
+                        if stream.write_all(&message).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, counts)
+    }
+
+    #[test]
+    fn the_keep_alive_mix_rotates_over_every_connection_with_a_bounded_number_in_flight() {
+        const CONNECTIONS: usize = 40;
+        const ACTIVE: usize = 4;
+        let delay = Duration::from_millis(2);
+        let (addr, counts) = slow_echo(CONNECTIONS, delay);
+        let duration = Duration::from_millis(400);
+        let result = run(&LoadSpec {
+            addr,
+            connections: CONNECTIONS,
+            in_flight: 1,
+            active: Some(ACTIVE),
+            warmup: Duration::ZERO,
+            duration,
+            workload: |i| Box::new(workload::Echo::new(64, i)),
+            server_pid: None,
+        })
+        .unwrap();
+        assert_eq!(result.errors, 0, "{:?}", result.first_error);
+        let served: Vec<usize> = counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        assert!(
+            served.iter().all(|&n| n > 0),
+            "every connection takes its turn: {served:?}"
+        );
+        // Each request holds the server for at least `delay`, so at most
+        // ACTIVE at a time fit this many into the run (plus the last round).
+        let bound = ACTIVE * (duration.as_millis() / delay.as_millis()) as usize + ACTIVE;
+        let total: usize = served.iter().sum();
+        assert!(
+            total <= bound,
+            "{total} requests: more than {ACTIVE} were in flight at once"
+        );
+    }
 }
