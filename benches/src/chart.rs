@@ -145,10 +145,11 @@ fn ratios(rows: &[Row], cells: &[&str]) -> Vec<Ratios> {
                     && b.requests_per_sec > 0.0
                     && b.cpu_us_per_request > 0.0
             })?;
-            let colour = if row.server.contains("uring") {
-                "#d9480f"
-            } else {
-                "#1c7ed6"
+            // ringo's two drivers in colour; references (the floor, nginx) grey.
+            let colour = match row.server.strip_prefix("ringo-") {
+                Some(driver) if driver.starts_with("uring") => "#d9480f",
+                Some(_) => "#1c7ed6",
+                None => "#868e96",
             };
             Some(Ratios {
                 label: format!("{} — {} vs {}", row.cell, row.server, base.server),
