@@ -5,9 +5,9 @@
 //! The peer side of each test is a plain stream driven with owned-buffer reads
 //! and writes, so what crosses the socket is checked byte for byte.
 
-// The reactor's test helpers: both_drivers!, loopback pairs, peer reads and writes.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): both_drivers!, loopback pairs, peer reads and writes.
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::io;
 use std::time::Duration;

@@ -7,9 +7,9 @@
 //! exhaustion, and cancellation: timeouts lose no bytes, and dropping a
 //! framed transport mid-buffer gives every buffer back.
 
-// The reactor's test helpers: pool_drivers!, loopback pairs, peer writes.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): pool_drivers!, loopback pairs, peer writes.
+use ringo_test_util as util;
+use ringo_test_util::pool_drivers;
 
 use std::io;
 use std::time::Duration;

@@ -3,9 +3,9 @@
 //! Each case starts a server on its own thread (one runtime of the driver under
 //! test), then runs `curl` as a child process with a time limit. Both drivers.
 
-// The reactor's test helpers: on_both_drivers! and the server thread.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): on_both_drivers! and the server thread.
+use ringo_test_util as util;
+use ringo_test_util::on_both_drivers;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;

@@ -8,9 +8,9 @@
 //! `Expect: 100-continue` bodies still gathered whole; shutdown failing a
 //! body still arriving.
 
-// The reactor's test helpers: both_drivers!, loopback pairs, peer reads and writes.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): both_drivers!, loopback pairs, peer reads and writes.
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};

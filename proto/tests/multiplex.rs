@@ -6,9 +6,9 @@
 //! Fake peers are written by hand with `Framed` and `TaggedCodec`, so each test
 //! controls exactly which tags cross the socket.
 
-// The reactor's test helpers: both_drivers!, loopback pairs, peer reads and writes.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): both_drivers!, loopback pairs, peer reads and writes.
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::cell::{Cell, RefCell};
 use std::io;

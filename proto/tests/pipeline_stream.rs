@@ -7,9 +7,9 @@
 //! The protocol is lines: `stream` is answered by the test's [`Feed`] (parts
 //! pushed by the test), any other line by `re:<line>` at once.
 
-// The reactor's test helpers: both_drivers!, loopback pairs, peer reads and writes.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): both_drivers!, loopback pairs, peer reads and writes.
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

@@ -3,9 +3,9 @@
 //! A tiny key-value server on `pipeline::Server` + `RespCodec`, one runtime of
 //! the driver under test on its own thread; `redis-cli` runs as a child process.
 
-// The reactor's test helpers: on_both_drivers! and the server thread.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): on_both_drivers! and the server thread.
+use ringo_test_util as util;
+use ringo_test_util::on_both_drivers;
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -6,7 +6,7 @@
 //! Every test here holds [`SERIAL`] for its whole run, runtime included: the fd
 //! leak check counts `/proc/self/fd`, which any test running beside it would skew.
 
-mod util;
+use ringo_test_util as util;
 
 use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd};

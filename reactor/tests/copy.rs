@@ -8,7 +8,8 @@
 //! The `#[ignore]`d test at the end is the A/B measurement of splice against
 //! the buffered copy (run it in release with `--ignored --nocapture`).
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::{both_drivers, on_both_drivers};
 
 use std::cell::RefCell;
 use std::io;

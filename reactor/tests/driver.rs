@@ -4,7 +4,7 @@
 //! override work. Tests that need the environment or a seccomp filter run in a
 //! child process of this test binary, so the parent's other tests are untouched.
 
-mod util;
+use ringo_test_util as util;
 
 use std::process::Command;
 

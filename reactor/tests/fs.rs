@@ -2,7 +2,8 @@
 //! at many offsets, end-of-file behaviour, syncs, metadata, open errors,
 //! concurrent readers and append mode.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@
 //! The `#[ignore]`d `measure_*` tests are the A/B of a timed read against
 //! `time::timeout` around a plain read; they print medians and assert no speed.
 
-mod util;
+use ringo_test_util as util;
 
 use std::future::{poll_fn, Future};
 use std::io::ErrorKind;

@@ -10,7 +10,7 @@
 //! tested in a child process with a lowered `RLIMIT_NOFILE`, which would
 //! disturb every other test of this process.
 
-mod util;
+use ringo_test_util as util;
 
 use std::future::Future;
 use std::os::fd::{AsRawFd, RawFd};

@@ -4,7 +4,8 @@
 //! provided buffers are absent, EOF, peer reset, Unix streams, `Bytes` dropped
 //! on another thread, and the pool size limits.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::on_both_drivers;
 
 use std::future::Future;
 use std::time::Duration;

@@ -5,7 +5,8 @@
 //! multishot is armed (every buffer comes back), datagrams at and over the
 //! size a buffer holds, zero-length datagrams, and a dropped receive.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::pool_drivers;
 
 use std::net::SocketAddr;
 use std::rc::Rc;

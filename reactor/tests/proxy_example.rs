@@ -3,7 +3,8 @@
 //! half-close reaches the upstream while the reply still flows back, and a
 //! refused upstream closes the client.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 // The example's own connection handling, so the test runs the code the example runs.
 #[path = "../examples/proxy/copy.rs"]

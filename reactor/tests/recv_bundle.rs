@@ -12,7 +12,7 @@
 //! off (run it in release with `--ignored --nocapture`; `RINGO_BUNDLE_BYTES`
 //! and `RINGO_BUNDLE_ROUNDS` shorten it).
 
-mod util;
+use ringo_test_util as util;
 
 use std::time::Duration;
 

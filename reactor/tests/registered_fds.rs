@@ -15,7 +15,8 @@
 //! connection's end of stream: a slot left holding the socket would keep the
 //! connection open, and that report would never come.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::on_both_drivers;
 
 use std::future::{poll_fn, Future};
 use std::io::{Read, Write};

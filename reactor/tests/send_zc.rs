@@ -12,7 +12,8 @@
 //! zero-copy sends by size (run it in release with `--ignored --nocapture`;
 //! `RINGO_ZC_BYTES` and `RINGO_ZC_ROUNDS` shorten it).
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::on_both_drivers;
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};

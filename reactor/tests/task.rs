@@ -2,7 +2,8 @@
 //! flight), panics, yielding and fairness, wakes and spawns from other threads,
 //! spawning onto a dropped runtime, and many tasks at once.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::{both_drivers, on_both_drivers};
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

@@ -1,6 +1,7 @@
 //! TCP on both drivers: echo, concurrency, large transfers, peer faults.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::rc::Rc;
 

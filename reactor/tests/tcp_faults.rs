@@ -2,7 +2,8 @@
 //! to a closed peer (without SIGPIPE), refused connects, dropping a stream with a
 //! read in flight, plus nodelay, addresses, `SO_REUSEPORT` and fd hand-over.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::cell::Cell;
 use std::io::{ErrorKind, Read, Write};

@@ -1,7 +1,8 @@
 //! Timers on both drivers: sleep, timeout (also around pending I/O), interval,
 //! many timers at once, dropped timers, and an idle runtime that really sleeps.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::cell::Cell;
 use std::future::Future;

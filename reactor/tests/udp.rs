@@ -1,7 +1,8 @@
 //! UDP on both drivers: addressed and connected round trips, truncation of a
 //! datagram larger than the buffer, IPv6 loopback, and adopting a std socket.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::net::SocketAddr;
 

@@ -1,7 +1,8 @@
 //! Unix stream sockets on both drivers: echo under concurrency, socket pairs,
 //! a large byte-exact transfer, bind and path errors, and fd hand-over to std.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, IntoRawFd};

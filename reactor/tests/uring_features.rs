@@ -8,7 +8,8 @@
 //! path it took. It fails when the runtime does not work, or when MSG_RING was
 //! probed present but the wakes did not use it.
 
-mod util;
+use ringo_test_util as util;
+use ringo_test_util::on_both_drivers;
 
 use std::future::{poll_fn, Future};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};

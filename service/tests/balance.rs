@@ -2,9 +2,8 @@
 //! one (statistically, with a fixed seed), skipping closed endpoints, the set
 //! changing under traffic, the pending-requests metric, and no endpoints.
 
-// The reactor's test helpers: one test body run as `name::uring` and `name::compat`.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): one test body run as `name::uring` and `name::compat`.
+use ringo_test_util::both_drivers;
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};

@@ -1,8 +1,7 @@
 //! CircuitBreaker: opens on a run of failures or a failure rate, rejects
 //! fast while open, probes after a growing backoff, closes on success.
 
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+use ringo_test_util as util;
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};

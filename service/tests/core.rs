@@ -1,9 +1,8 @@
 //! The service core on both drivers: builder order, the `ServiceExt`
 //! combinators, and type-erased services.
 
-// The reactor's test helpers: one test body run as `name::uring` and `name::compat`.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): one test body run as `name::uring` and `name::compat`.
+use ringo_test_util::both_drivers;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

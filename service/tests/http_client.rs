@@ -5,9 +5,9 @@
 //! a server that never answers, a refused connection, URIs the client cannot
 //! serve, and the response body limit at N and N + 1.
 
-// The reactor's test helpers: one test body run as `name::uring` and `name::compat`.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): one test body run as `name::uring` and `name::compat`.
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::cell::Cell;
 use std::convert::Infallible;

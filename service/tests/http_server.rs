@@ -5,9 +5,9 @@
 //! slow-loris header timeout, the idle keep-alive timeout and graceful
 //! shutdown of an idle connection.
 
-// The reactor's test helpers: on_both_drivers!, driver availability and `within`.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): on_both_drivers!, driver availability and `within`.
+use ringo_test_util as util;
+use ringo_test_util::on_both_drivers;
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -4,9 +4,9 @@
 //! byte for byte; small bodies arrive whole; a body that breaks mid-stream
 //! fails the service's read, which answers 500, and the server serves on.
 
-// The reactor's test helpers: on_both_drivers!, temp dirs, byte patterns.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): on_both_drivers!, temp dirs, byte patterns.
+use ringo_test_util as util;
+use ringo_test_util::on_both_drivers;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -2,9 +2,8 @@
 //! status, and permits surviving callers dropped while waiting or just after
 //! being handed a permit.
 
-// The reactor's test helpers: one test body run as `name::uring` and `name::compat`.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): one test body run as `name::uring` and `name::compat`.
+use ringo_test_util::both_drivers;
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};

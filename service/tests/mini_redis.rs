@@ -19,9 +19,9 @@ mod server;
 #[path = "../examples/mini_redis/store.rs"]
 mod store;
 
-// The reactor's test helpers: on_both_drivers!, `run_on` runs an async body on a given driver.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): on_both_drivers!, `run_on` runs an async body on a given driver.
+use ringo_test_util as util;
+use ringo_test_util::on_both_drivers;
 
 use std::net::SocketAddr;
 use std::process::{Command, Output};

@@ -1,8 +1,7 @@
 //! Observe and Metrics: counts by outcome, the in-flight gauge, latency
 //! percentiles, the summary, response classification and the access log.
 
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+use ringo_test_util as util;
 
 use std::future::{poll_fn, Future};
 use std::pin::pin;

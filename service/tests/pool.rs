@@ -3,9 +3,8 @@
 //! dead connections, reconnect backoff, warm connections, pipelined sharing,
 //! and callers that give up while waiting or connecting.
 
-// The reactor's test helpers: one test body run as `name::uring` and `name::compat`.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): one test body run as `name::uring` and `name::compat`.
+use ringo_test_util::both_drivers;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

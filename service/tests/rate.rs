@@ -1,9 +1,8 @@
 //! `RateLimit` on both drivers: a burst then paced calls (lower bounds only),
 //! rejection at burst N+1, status, and a waiter dropped while it waits.
 
-// The reactor's test helpers: one test body run as `name::uring` and `name::compat`.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): one test body run as `name::uring` and `name::compat`.
+use ringo_test_util::both_drivers;
 
 use std::cell::Cell;
 use std::rc::Rc;

@@ -5,9 +5,9 @@
 //!
 //! The key-value server (`mini_redis`) has its own tests in `mini_redis.rs`.
 
-// The reactor's test helpers: on_both_drivers!, `run_on` runs an async body on a given driver.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): on_both_drivers!, `run_on` runs an async body on a given driver.
+use ringo_test_util as util;
+use ringo_test_util::on_both_drivers;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,8 +1,7 @@
 //! Retry: transient failures retried, caps and budgets respected, unwritten
 //! requests resent for free, backoff reproducible from a seed.
 
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+use ringo_test_util as util;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

@@ -4,9 +4,9 @@
 //! requests in flight, the shutdown deadline, and accept back-off when the
 //! process runs out of fds (in a child process with a lowered `RLIMIT_NOFILE`).
 
-// The reactor's test helpers: on_both_drivers!, driver availability and `within`.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): on_both_drivers!, driver availability and `within`.
+use ringo_test_util as util;
+use ringo_test_util::on_both_drivers;
 
 use std::future::Future;
 use std::io::{self, BufRead, BufReader, Read, Write};

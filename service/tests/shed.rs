@@ -2,9 +2,9 @@
 //! concurrency limit, a closed service) and on its own in-flight bound at N
 //! and N+1.
 
-// The reactor's test helpers: one test body run as `name::uring` and `name::compat`.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): one test body run as `name::uring` and `name::compat`.
+use ringo_test_util as util;
+use ringo_test_util::both_drivers;
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};

@@ -2,9 +2,8 @@
 //! call), error kinds, the published deadline, and per-attempt versus total
 //! limits around a retry loop.
 
-// The reactor's test helpers: one test body run as `name::uring` and `name::compat`.
-#[path = "../../reactor/tests/util/mod.rs"]
-mod util;
+// The shared test helpers (ringo-test-util): one test body run as `name::uring` and `name::compat`.
+use ringo_test_util::both_drivers;
 
 use std::cell::Cell;
 use std::rc::Rc;

@@ -6,8 +6,6 @@
 //! A case calls [`in_child`]: in the parent it is false, and the case starts
 //! itself again with [`run_in_child`]; in the child it runs its body.
 
-use std::collections::BTreeSet;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::Duration;
 
 /// Set in the environment of a child started by [`run_in_child`].
@@ -24,7 +22,7 @@ pub fn in_child() -> bool {
 pub fn run_in_child(name: &str) {
     let exe = std::env::current_exe().expect("current exe");
     let name = name.to_string();
-    let output = super::within(Duration::from_secs(60), "child test", move || {
+    let output = crate::within(Duration::from_secs(60), "child test", move || {
         std::process::Command::new(exe)
             .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
             .env(CHILD, "1")
@@ -40,36 +38,31 @@ pub fn run_in_child(name: &str) {
     );
 }
 
-/// The highest fd this process has open.
-pub fn highest_fd() -> u64 {
+/// The fds this process has open, from `/proc/self/fd` (counting the one
+/// that lists them).
+#[cfg(target_os = "linux")]
+fn open_fd_numbers() -> std::collections::BTreeSet<u64> {
     std::fs::read_dir("/proc/self/fd")
         .expect("list /proc/self/fd")
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .max()
-        .unwrap_or(2)
+        .collect()
+}
+
+/// The highest fd this process has open.
+#[cfg(target_os = "linux")]
+pub fn highest_fd() -> u64 {
+    open_fd_numbers().last().copied().unwrap_or(2)
 }
 
 /// The number of fds this process has open (counting the one that lists them).
+#[cfg(target_os = "linux")]
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("list /proc/self/fd")
-        .count()
-}
-
-/// CPU time (user + system) this process has used.
-pub fn cpu_time() -> Duration {
-    // SAFETY: `rusage` is a plain C struct; all-zeroes is a valid value, and
-    // getrusage fills it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a live, writable rusage.
-    let ret = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    assert_eq!(ret, 0, "getrusage");
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    time(usage.ru_utime) + time(usage.ru_stime)
+    open_fd_numbers().len()
 }
 
 /// Sets the soft `RLIMIT_NOFILE` to `limit` (never above the hard limit):
 /// new fds must then be numbered below it.
+#[cfg(unix)]
 pub fn set_fd_limit(limit: u64) {
     let mut rlimit = libc::rlimit {
         rlim_cur: 0,
@@ -89,11 +82,10 @@ pub fn set_fd_limit(limit: u64) {
 /// take the lowest free numbers, and an open fd at or past the limit (one
 /// inherited from the parent, say) stays open — and returns the exact room,
 /// counted by opening fds until `EMFILE` and closing them again.
+#[cfg(target_os = "linux")]
 pub fn leave_free_fds(free: usize) -> usize {
-    let open: BTreeSet<u64> = std::fs::read_dir("/proc/self/fd")
-        .expect("list /proc/self/fd")
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let open = open_fd_numbers();
     let mut limit = 0;
     let mut found = 0;
     while found < free {
@@ -120,4 +112,17 @@ pub fn leave_free_fds(free: usize) -> usize {
         // SAFETY: `fd` is a new descriptor that nothing else owns.
         probes.push(unsafe { OwnedFd::from_raw_fd(fd) });
     }
+}
+
+/// CPU time (user + system) this process has used.
+#[cfg(unix)]
+pub fn cpu_time() -> Duration {
+    // SAFETY: `rusage` is a plain C struct; all-zeroes is a valid value, and
+    // getrusage fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a live, writable rusage.
+    let ret = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(ret, 0, "getrusage");
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
 }

@@ -1,0 +1,209 @@
+//! Loopback peers the I/O tests talk to: connected pairs, an echo, reads to
+//! a marker or to the end, servers on a task or on their own thread, and an
+//! address every connect to is refused.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ringo_reactor::buf::IoBuf;
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
+use ringo_reactor::net::{TcpListener, TcpStream};
+use ringo_reactor::DriverKind;
+
+/// A loopback address with a free port.
+pub fn any_local() -> SocketAddr {
+    "127.0.0.1:0".parse().expect("literal address")
+}
+
+/// A connected loopback TCP pair on the current runtime: (client, server side).
+pub async fn tcp_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind(any_local()).expect("bind");
+    let addr = listener.local_addr().expect("local_addr");
+    let accept = ringo_reactor::spawn(async move { listener.accept().await });
+    let client = TcpStream::connect(addr).await.expect("connect");
+    let (server, _) = accept.await.expect("accept task").expect("accept");
+    (client, server)
+}
+
+/// Like [`tcp_pair`], with Nagle off on both sides, so tests that write a byte
+/// at a time are not slowed by delayed acknowledgements.
+pub async fn tcp_pair_nodelay() -> (TcpStream, TcpStream) {
+    let (client, server) = tcp_pair().await;
+    client
+        .set_nodelay(true)
+        .expect("set nodelay on the client side");
+    server
+        .set_nodelay(true)
+        .expect("set nodelay on the server side");
+    (client, server)
+}
+
+/// Echoes everything read on `stream` until end of stream or an error.
+pub async fn echo<S: AsyncRead + AsyncWrite>(stream: S) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let (n, filled) = stream.read(buf).await;
+        let n = match n {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let (written, slice) = stream.write_all(filled.slice(..n)).await;
+        buf = slice.into_inner();
+        if written.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads from `stream` until end of stream; returns everything read.
+pub async fn read_to_end<S: AsyncRead>(stream: &S) -> std::io::Result<Vec<u8>> {
+    let mut all = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let (n, back) = stream.read(buf).await;
+        buf = back;
+        match n? {
+            0 => return Ok(all),
+            n => all.extend_from_slice(buf.get(..n).expect("read within the buffer")),
+        }
+    }
+}
+
+/// Reads from `stream` into `seen` until it ends with `end`; returns it as
+/// text. Fails the test if the stream ends first.
+pub async fn read_until<S: AsyncRead>(stream: &S, seen: &mut Vec<u8>, end: &str) -> String {
+    let mut buf = vec![0u8; 16 * 1024];
+    while !seen.ends_with(end.as_bytes()) {
+        let (n, back) = stream.read(buf).await;
+        buf = back;
+        match n.expect("peer read") {
+            0 => panic!(
+                "closed before {end:?}; got {:?}",
+                String::from_utf8_lossy(seen)
+            ),
+            n => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(seen).into_owned()
+}
+
+/// Writes all of `bytes` to `stream`, failing the test on error.
+pub async fn write_all<S: AsyncWrite>(stream: &S, bytes: impl Into<Vec<u8>>) {
+    let (result, _) = stream.write_all(bytes.into()).await;
+    result.expect("peer write");
+}
+
+/// Serves `handle` on a free loopback port of the current runtime, one task
+/// per accepted connection; returns the address.
+pub fn spawn_server<F, Fut>(handle: F) -> SocketAddr
+where
+    F: Fn(TcpStream) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let listener = TcpListener::bind(any_local()).expect("bind");
+    let addr = listener.local_addr().expect("local_addr");
+    drop(ringo_reactor::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            drop(ringo_reactor::spawn(handle(stream)));
+        }
+    }));
+    addr
+}
+
+/// Starts a thread with a runtime of `kind` that serves a loopback listener
+/// until the process exits: `make` runs on that thread and returns the
+/// handler, called once per accepted connection in its own task. Returns the
+/// listener's address, or `None` when io_uring is declared unavailable.
+pub fn server_thread<M, H, Fut>(kind: DriverKind, make: M) -> Option<SocketAddr>
+where
+    M: FnOnce() -> H + Send + 'static,
+    H: FnMut(TcpStream) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Some(rt) = crate::runtime(kind) else {
+            let _ = tx.send(None);
+            return;
+        };
+        rt.block_on(async move {
+            let listener = TcpListener::bind(any_local()).expect("bind a loopback listener");
+            let addr = listener.local_addr().expect("listener address");
+            tx.send(Some(addr)).expect("the test waits for the address");
+            let mut handle = make();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                drop(ringo_reactor::spawn(handle(stream)));
+            }
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("server thread starts")
+}
+
+/// Sends `request` over a blocking std connection to `addr` and reads until
+/// the server closes the connection; a read stalled for 20 s fails the test.
+pub fn exchange_until_close(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the server");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("set a read timeout");
+    stream.write_all(request).expect("write the request");
+    let mut reply = Vec::new();
+    stream
+        .read_to_end(&mut reply)
+        .expect("the server closes the connection");
+    reply
+}
+
+/// Bytes queued in the kernel for `fd`: received and unread (`FIONREAD`), or
+/// written and not yet acknowledged (`TIOCOUTQ`), by `request`. What the
+/// backpressure tests subtract to learn what a server holds itself.
+#[cfg(target_os = "linux")]
+pub fn queued(fd: std::os::fd::RawFd, request: libc::Ioctl) -> u64 {
+    let mut n: libc::c_int = 0;
+    // SAFETY: both requests write one int through the pointer, to a live local.
+    let rc = unsafe { libc::ioctl(fd, request, &mut n) };
+    assert_eq!(rc, 0, "ioctl: {}", std::io::Error::last_os_error());
+    u64::try_from(n).expect("a byte count")
+}
+
+/// An address every connect to is refused, held for as long as the guard
+/// lives: a TCP socket bound to a free loopback port but never listening. A
+/// port merely freed after use could be handed to another test's listener in
+/// the meantime; a bound port cannot.
+#[cfg(unix)]
+pub fn refused_addr() -> (std::os::fd::OwnedFd, SocketAddr) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket(2); the result is checked before use.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: `fd` is a new socket nobody else owns.
+    let guard = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // Not inherited by the children some tests start (Apple has no
+    // SOCK_CLOEXEC, so the flag is set here for every platform alike).
+    // SAFETY: F_SETFD on our own open fd.
+    let cloexec = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    assert_eq!(cloexec, 0, "fcntl: {}", std::io::Error::last_os_error());
+    // SAFETY: all-zero is a valid sockaddr_in; family and address are set below.
+    let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    addr.sin_family = libc::AF_INET as libc::sa_family_t;
+    addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: binds our socket to a live sockaddr_in of the given length.
+    let bound = unsafe { libc::bind(fd, (&addr as *const libc::sockaddr_in).cast(), len) };
+    assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+    let mut len = len;
+    // SAFETY: getsockname writes at most `len` bytes into our sockaddr_in.
+    let named =
+        unsafe { libc::getsockname(fd, (&mut addr as *mut libc::sockaddr_in).cast(), &mut len) };
+    assert_eq!(named, 0, "getsockname: {}", std::io::Error::last_os_error());
+    (
+        guard,
+        SocketAddr::from(([127, 0, 0, 1], u16::from_be(addr.sin_port))),
+    )
+}
