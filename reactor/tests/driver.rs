@@ -228,7 +228,7 @@ fn child_entry_point() {
             let explicit = Runtime::builder().driver(DriverKind::Compat).build();
             println!("@@explicit_compat={}", describe(explicit));
         }
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         "seccomp" => {
             seccomp::forbid_io_uring_setup();
             let auto = Runtime::builder().driver(DriverKind::Auto).build();
@@ -284,7 +284,7 @@ fn ringo_driver_env_var_sets_the_default_and_the_builder_wins() {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 #[test]
 fn a_real_seccomp_filter_on_io_uring_setup_makes_auto_fall_back() {
     let stdout = run_child("seccomp", &[]);
@@ -304,7 +304,7 @@ fn a_real_seccomp_filter_on_io_uring_setup_makes_auto_fall_back() {
 
 /// A seccomp filter that makes `io_uring_setup` fail with EPERM, as container
 /// runtimes' default profiles do.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod seccomp {
     /// `AUDIT_ARCH_X86_64` from `<linux/audit.h>`.
     const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
