@@ -75,6 +75,7 @@ fn auto_falls_back_to_compat_when_uring_setup_fails() {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn uring_fails_with_an_error_naming_the_driver_and_the_errno() {
     for (why, errno) in SETUP_ERRORS {
@@ -96,6 +97,23 @@ fn uring_fails_with_an_error_naming_the_driver_and_the_errno() {
     }
 }
 
+#[cfg(not(target_os = "linux"))]
+#[test]
+fn off_linux_auto_picks_compat_and_uring_is_unsupported() {
+    let rt = Runtime::builder()
+        .driver(DriverKind::Auto)
+        .build()
+        .expect("Auto builds");
+    assert_eq!(rt.driver_kind(), DriverKind::Compat, "Auto off Linux");
+    echo_round_trip(&rt).expect("echo on compat");
+    let error = Runtime::builder()
+        .driver(DriverKind::Uring)
+        .build()
+        .expect_err("no io_uring off Linux");
+    assert_eq!(error.kind(), std::io::ErrorKind::Unsupported, "{error}");
+}
+
+#[cfg(target_os = "linux")]
 #[test]
 fn auto_picks_uring_on_this_machine() {
     let rt = Runtime::builder()
