@@ -39,6 +39,7 @@ pub fn rss_bytes(pid: u32) -> io::Result<u64> {
 }
 
 /// Pins `pid` (0: the calling thread) to `cpu`.
+#[cfg(target_os = "linux")]
 pub fn pin(pid: u32, cpu: usize) -> io::Result<()> {
     // SAFETY: cpu_set_t is a plain bit set; all-zero is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
@@ -58,6 +59,15 @@ pub fn pin(pid: u32, cpu: usize) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// Pinning is Linux's `sched_setaffinity`; elsewhere the runner runs unpinned.
+#[cfg(not(target_os = "linux"))]
+pub fn pin(_pid: u32, _cpu: usize) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "CPU pinning needs Linux's sched_setaffinity",
+    ))
 }
 
 /// Number of CPUs this process may run on.

@@ -4,6 +4,9 @@
 //! heads are split or batched; and in both modes peers that reset or
 //! half-close never stop it nor leak its sockets.
 
+// The floor server is hand-written io_uring: Linux only.
+#![cfg(target_os = "linux")]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;

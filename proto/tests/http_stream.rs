@@ -321,8 +321,8 @@ both_drivers! {
             // server holds (the peer runs on the server's thread, so the
             // server cannot move meanwhile). Framing makes it an overestimate
             // of what was read, so this undercounts by a few bytes per chunk.
-            let in_kernel = util::queued(peer.as_raw_fd(), libc::FIONREAD)
-                + util::queued(server_fd, libc::TIOCOUTQ);
+            let in_kernel = util::queues::unread(peer.as_raw_fd())
+                + util::queues::unsent(server_fd);
             let held = shared.produced.get().saturating_sub(read + in_kernel);
             most_held = most_held.max(held);
             assert!(held <= bound, "the server holds {held} bytes, over {bound}");

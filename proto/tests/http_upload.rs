@@ -64,7 +64,7 @@ impl Shared {
     /// Chunk framing counts as produced, so this overestimates a little.
     fn held(&self) -> u64 {
         let (client, server) = self.fds.get();
-        let in_kernel = util::queued(client, libc::TIOCOUTQ) + util::queued(server, libc::FIONREAD);
+        let in_kernel = util::queues::unsent(client) + util::queues::unread(server);
         let held = self
             .produced
             .get()

@@ -57,6 +57,23 @@ macro_rules! serial_both_drivers {
     };
 }
 
+/// A new pipe, close-on-exec: (read end, write end). `pipe` and `fcntl`,
+/// since Apple has no `pipe2`; no test here starts a child meanwhile.
+fn pipe() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid array of two ints for pipe to fill.
+    let rc = unsafe { libc::pipe(fds.as_mut_ptr()) };
+    assert_eq!(rc, 0, "pipe: {}", std::io::Error::last_os_error());
+    // SAFETY: pipe just returned these two fds, owned by nothing else.
+    let ends = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    for fd in fds {
+        // SAFETY: F_SETFD on an fd we own.
+        let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        assert_eq!(rc, 0, "fcntl: {}", std::io::Error::last_os_error());
+    }
+    ends
+}
+
 /// The number of open fds of this process.
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
@@ -320,13 +337,7 @@ fn dropping_a_runtime_with_file_reads_in_flight_frees_their_buffers() {
                     return;
                 };
                 let log = Arc::new(DropLog::default());
-                let mut fds = [0; 2];
-                // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
-                let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
-                assert_eq!(rc, 0, "pipe2: {}", std::io::Error::last_os_error());
-                // SAFETY: pipe2 just returned these two fds, owned by nothing else.
-                let (read_end, write_end) =
-                    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+                let (read_end, write_end) = pipe();
                 rt.block_on(async {
                     // A pipe with no data: the read stays in flight (on compat, pread
                     // on a pipe fails at once with ESPIPE, which is fine too).

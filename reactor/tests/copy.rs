@@ -263,6 +263,7 @@ on_both_drivers! {
 }
 
 /// Bytes pushed through the proxy by the A/B measurement: 1 GiB.
+#[cfg(target_os = "linux")]
 const MEASURED_BYTES: u64 = 1 << 30;
 
 /// CPU time (user + system) of this thread (`RUSAGE_THREAD`) or of the whole

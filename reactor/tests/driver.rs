@@ -75,6 +75,7 @@ fn auto_falls_back_to_compat_when_uring_setup_fails() {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn uring_fails_with_an_error_naming_the_driver_and_the_errno() {
     for (why, errno) in SETUP_ERRORS {
@@ -96,6 +97,23 @@ fn uring_fails_with_an_error_naming_the_driver_and_the_errno() {
     }
 }
 
+#[cfg(not(target_os = "linux"))]
+#[test]
+fn off_linux_auto_picks_compat_and_uring_is_unsupported() {
+    let rt = Runtime::builder()
+        .driver(DriverKind::Auto)
+        .build()
+        .expect("Auto builds");
+    assert_eq!(rt.driver_kind(), DriverKind::Compat, "Auto off Linux");
+    echo_round_trip(&rt).expect("echo on compat");
+    let error = Runtime::builder()
+        .driver(DriverKind::Uring)
+        .build()
+        .expect_err("no io_uring off Linux");
+    assert_eq!(error.kind(), std::io::ErrorKind::Unsupported, "{error}");
+}
+
+#[cfg(target_os = "linux")]
 #[test]
 fn auto_picks_uring_on_this_machine() {
     let rt = Runtime::builder()
@@ -228,7 +246,7 @@ fn child_entry_point() {
             let explicit = Runtime::builder().driver(DriverKind::Compat).build();
             println!("@@explicit_compat={}", describe(explicit));
         }
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         "seccomp" => {
             seccomp::forbid_io_uring_setup();
             let auto = Runtime::builder().driver(DriverKind::Auto).build();
@@ -284,7 +302,7 @@ fn ringo_driver_env_var_sets_the_default_and_the_builder_wins() {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 #[test]
 fn a_real_seccomp_filter_on_io_uring_setup_makes_auto_fall_back() {
     let stdout = run_child("seccomp", &[]);
@@ -304,7 +322,7 @@ fn a_real_seccomp_filter_on_io_uring_setup_makes_auto_fall_back() {
 
 /// A seccomp filter that makes `io_uring_setup` fail with EPERM, as container
 /// runtimes' default profiles do.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod seccomp {
     /// `AUDIT_ARCH_X86_64` from `<linux/audit.h>`.
     const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;

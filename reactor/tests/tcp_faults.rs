@@ -102,21 +102,32 @@ both_drivers! {
 }
 
 both_drivers! {
-    async fn write_to_a_closed_peer_errors_without_sigpipe() {
+    async fn write_to_a_closed_peer_is_epipe_without_sigpipe() {
         // Restore the default SIGPIPE action (the Rust runtime ignores it), so a
-        // write without MSG_NOSIGNAL would kill this test binary.
+        // write without MSG_NOSIGNAL (Linux, the BSDs) or SO_NOSIGPIPE (Apple,
+        // the BSDs) would kill this test binary.
         // SAFETY: setting a signal's disposition to SIG_DFL installs no handler
         // code; it races with nothing that relies on SIGPIPE being ignored, since
         // every socket write in this binary is expected not to raise it.
         let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         assert_ne!(previous, libc::SIG_ERR, "set SIGPIPE to its default");
         for vectored in [false, true] {
-            let (client, server) = tcp_pair().await;
-            drop(server);
-            let err = timeout(NOTICE_LIMIT, write_until_error(&client, vectored))
-                .await
-                .expect("a write fails");
-            assert!(is_reset_or_broken_pipe(&err), "vectored {vectored}: {err}");
+            // Both the socket ringo created (connect) and the one it accepted.
+            for accepted in [false, true] {
+                let (client, server) = tcp_pair().await;
+                let (writer, peer) = if accepted { (server, client) } else { (client, server) };
+                drop(peer);
+                let case = format!("vectored {vectored}, accepted {accepted}");
+                // The first failure may report the peer's reset instead.
+                let err = timeout(NOTICE_LIMIT, write_until_error(&writer, vectored))
+                    .await
+                    .expect("a write fails");
+                assert!(is_reset_or_broken_pipe(&err), "{case}: {err}");
+                let err = timeout(NOTICE_LIMIT, write_until_error(&writer, vectored))
+                    .await
+                    .expect("the next write fails at once");
+                assert_eq!(err.raw_os_error(), Some(libc::EPIPE), "{case}: {err}");
+            }
         }
     }
 }

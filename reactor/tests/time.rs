@@ -188,17 +188,6 @@ both_drivers! {
     }
 }
 
-/// CPU time (user + system) the calling thread has used so far.
-fn thread_cpu_time() -> Duration {
-    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable `rusage`; the call only writes it.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
-    assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
-    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
-}
-
 #[test]
 fn an_idle_runtime_with_a_far_timer_parks_instead_of_spinning() {
     for kind in KINDS {
@@ -209,11 +198,11 @@ fn an_idle_runtime_with_a_far_timer_parks_instead_of_spinning() {
             drop(ringo_reactor::spawn(sleep(Duration::from_secs(2))));
             // Let the far timer be registered before measuring.
             ringo_reactor::task::yield_now().await;
-            let cpu_before = thread_cpu_time();
+            let cpu_before = Duration::from_nanos(util::thread_cpu_ns());
             let start = Instant::now();
             sleep(Duration::from_millis(300)).await;
             let wall = start.elapsed();
-            let cpu = thread_cpu_time().saturating_sub(cpu_before);
+            let cpu = Duration::from_nanos(util::thread_cpu_ns()).saturating_sub(cpu_before);
             assert!(wall >= Duration::from_millis(300), "{kind}: slept {wall:?}");
             assert!(
                 cpu < Duration::from_millis(150),

@@ -10,8 +10,14 @@ use ringo_reactor::{Builder, DriverKind, Runtime};
 /// How long one test body may run before it counts as hung.
 pub const TEST_LIMIT: Duration = Duration::from_secs(60);
 
-/// Both driver kinds, for tests that build their own runtimes.
+/// Every driver kind this platform has, for tests that build their own
+/// runtimes: both on Linux.
+#[cfg(target_os = "linux")]
 pub const KINDS: [DriverKind; 2] = [DriverKind::Uring, DriverKind::Compat];
+/// Every driver kind this platform has, for tests that build their own
+/// runtimes: compat only, since io_uring is Linux's.
+#[cfg(not(target_os = "linux"))]
+pub const KINDS: [DriverKind; 1] = [DriverKind::Compat];
 
 /// A runtime on `kind`, or `None` when io_uring is declared unavailable.
 pub fn runtime(kind: DriverKind) -> Option<Runtime> {
@@ -145,7 +151,8 @@ pub fn within<T: Send + 'static>(
     }
 }
 
-/// Defines a test that runs once per driver: `name::uring` and `name::compat`.
+/// Defines a test that runs once per driver: `name::uring` and `name::compat`
+/// (`name::uring` only on Linux, the one platform with io_uring).
 #[macro_export]
 macro_rules! both_drivers {
     ($(#[$meta:meta])* async fn $name:ident() $body:block) => {
@@ -156,6 +163,7 @@ macro_rules! both_drivers {
             async fn body() $body
 
             $(#[$meta])*
+            #[cfg(target_os = "linux")]
             #[test]
             fn uring() {
                 $crate::run_on($crate::reactor::DriverKind::Uring, body);
@@ -183,6 +191,7 @@ macro_rules! on_both_drivers {
 
             fn body($kind: $crate::reactor::DriverKind) $body
 
+            #[cfg(target_os = "linux")]
             #[test]
             fn uring() {
                 $crate::on_driver($crate::reactor::DriverKind::Uring, body);
@@ -196,6 +205,7 @@ macro_rules! on_both_drivers {
     };
     ($($name:ident),* $(,)?) => {$(
         mod $name {
+            #[cfg(target_os = "linux")]
             #[test]
             fn uring() {
                 $crate::on_driver($crate::reactor::DriverKind::Uring, super::$name);

@@ -14,6 +14,7 @@
 //!   or on their own thread, a refused address).
 //! - [`data`]: deterministic byte patterns and temporary directories.
 //! - [`oneshot`]: a cross-thread one-shot channel built on a bare `Waker`.
+//! - [`queues`]: the bytes a socket's kernel queues hold, for backpressure tests.
 //! - [`curl`], [`measure`] and [`process`]: the outside tools, CPU clocks and
 //!   child-process cases some tests need.
 //!
@@ -31,6 +32,8 @@ pub mod oneshot;
 pub mod peers;
 pub mod pool;
 pub mod process;
+#[cfg(unix)]
+pub mod queues;
 
 pub use curl::curl;
 pub use data::{pattern, TempDir};
@@ -39,14 +42,14 @@ pub use drivers::{
     runtime_from, unless_no_uring, within, KINDS, TEST_LIMIT,
 };
 pub use measure::median;
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 pub use measure::thread_cpu_ns;
+#[cfg(unix)]
+pub use peers::refused_addr;
 pub use peers::{
     any_local, echo, exchange_until_close, read_to_end, read_until, server_thread, spawn_server,
     tcp_pair, tcp_pair_nodelay, write_all,
 };
-#[cfg(unix)]
-pub use peers::{queued, refused_addr};
 pub use pool::{all_buffers_back, pool_exhaustion_loses_nothing, with_pool_provided};
 
 /// The reactor, for the macros to name its types whatever the caller imports.

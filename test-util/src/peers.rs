@@ -160,18 +160,6 @@ pub fn exchange_until_close(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
     reply
 }
 
-/// Bytes queued in the kernel for `fd`: received and unread (`FIONREAD`), or
-/// written and not yet acknowledged (`TIOCOUTQ`), by `request`. What the
-/// backpressure tests subtract to learn what a server holds itself.
-#[cfg(target_os = "linux")]
-pub fn queued(fd: std::os::fd::RawFd, request: libc::Ioctl) -> u64 {
-    let mut n: libc::c_int = 0;
-    // SAFETY: both requests write one int through the pointer, to a live local.
-    let rc = unsafe { libc::ioctl(fd, request, &mut n) };
-    assert_eq!(rc, 0, "ioctl: {}", std::io::Error::last_os_error());
-    u64::try_from(n).expect("a byte count")
-}
-
 /// An address every connect to is refused, held for as long as the guard
 /// lives: a TCP socket bound to a free loopback port but never listening. A
 /// port merely freed after use could be handed to another test's listener in

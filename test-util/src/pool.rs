@@ -29,6 +29,7 @@ macro_rules! pool_drivers {
             }
 
             $(#[$meta])*
+            #[cfg(target_os = "linux")]
             #[test]
             fn uring() {
                 $crate::run_with($crate::reactor::DriverKind::Uring, builder(), || {
@@ -37,6 +38,7 @@ macro_rules! pool_drivers {
             }
 
             $(#[$meta])*
+            #[cfg(target_os = "linux")]
             #[test]
             fn uring_free_list() {
                 let builder = builder().simulate_provided_buffers_unsupported();

@@ -152,7 +152,7 @@ impl File {
         }
         Ok(Metadata {
             len: stat.st_size as u64,
-            mode: stat.st_mode as u32,
+            mode: stat.st_mode,
         })
     }
 

@@ -7,7 +7,7 @@
 
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::task::{Context, Poll};
 
 use super::addr::RawAddr;
@@ -57,22 +57,10 @@ pub(crate) fn set_nonblocking_cloexec(fd: RawFd) -> io::Result<()> {
 }
 
 impl Socket {
-    /// A new non-blocking, close-on-exec socket.
+    /// A new non-blocking, close-on-exec socket, without `SIGPIPE` on
+    /// platforms that need a socket option for that (see [`crate::sys`]).
     pub(crate) fn new(domain: libc::c_int, ty: libc::c_int) -> io::Result<Socket> {
-        #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-        let fd = syscall!(socket(
-            domain,
-            ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0
-        ))?;
-        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-        let fd = {
-            let fd = syscall!(socket(domain, ty, 0))?;
-            set_nonblocking_cloexec(fd)?;
-            fd
-        };
-        // SAFETY: `fd` was just created and is owned by nobody else.
-        Ok(Socket::from_owned(unsafe { OwnedFd::from_raw_fd(fd) }))
+        Ok(Socket::from_owned(crate::sys::socket(domain, ty)?))
     }
 
     pub(crate) fn from_owned(fd: OwnedFd) -> Socket {
@@ -82,9 +70,10 @@ impl Socket {
         }
     }
 
-    /// Adopts a std socket, switching it to non-blocking mode.
+    /// Adopts a std socket, switching it to non-blocking mode (and setting
+    /// it up as [`Socket::new`] does).
     pub(crate) fn from_std(fd: OwnedFd) -> io::Result<Socket> {
-        set_nonblocking_cloexec(fd.as_raw_fd())?;
+        crate::sys::adopt(&fd)?;
         Ok(Socket::from_owned(fd))
     }
 

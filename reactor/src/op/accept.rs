@@ -5,11 +5,11 @@
 //! is closed here instead of leaking.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use ringo_compat::{Interest, Operation};
 
-use super::{cvt, OpCode};
+use super::OpCode;
 #[cfg(target_os = "linux")]
 use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
@@ -37,28 +37,11 @@ impl Operation for Accept {
         (self.fd.raw(), Interest::READABLE)
     }
 
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
     fn attempt(&mut self) -> io::Result<usize> {
         let (addr, len) = self.peer.as_mut_ptrs();
         // SAFETY: `addr`/`len` point into the boxed RawAddr owned by this op.
-        let fd = unsafe {
-            libc::accept4(
-                self.fd.raw(),
-                addr,
-                len,
-                libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            )
-        };
-        cvt(fd as isize)
-    }
-
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-    fn attempt(&mut self) -> io::Result<usize> {
-        let (addr, len) = self.peer.as_mut_ptrs();
-        // SAFETY: `addr`/`len` point into the boxed RawAddr owned by this op.
-        let fd = cvt(unsafe { libc::accept(self.fd.raw(), addr, len) } as isize)?;
-        crate::net::socket::set_nonblocking_cloexec(fd as RawFd)?;
-        Ok(fd)
+        let fd = unsafe { crate::sys::accept(self.fd.raw(), addr, len) }?;
+        Ok(fd.into_raw_fd() as usize)
     }
 }
 

@@ -158,6 +158,7 @@ pub(crate) fn timed_out() -> io::Error {
 /// happened yet (the pair leaves with the next `io_uring_enter`), and it has
 /// certainly happened by the op's completion, when the slot frees it. A timer
 /// is simply dropped, leaving the wheel.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))] // only io_uring links timeouts
 pub(crate) fn orphan<T: OpCode>(deadline: Option<Deadline>, key: Key, op: T) {
     #[cfg(target_os = "linux")]
     if let Some((timespec, _)) = deadline.and_then(|d| d.linked) {

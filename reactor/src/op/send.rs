@@ -11,26 +11,7 @@ use crate::buf::{BufResult, IoBuf};
 use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
-
-/// `MSG_NOSIGNAL` where it exists: a write to a closed peer is `EPIPE`, not a
-/// process-killing `SIGPIPE`.
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd"
-))]
-pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
-/// Elsewhere (macOS), sockets get `SO_NOSIGPIPE` at creation instead.
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd"
-)))]
-pub(crate) const SEND_FLAGS: libc::c_int = 0;
+use crate::sys::SEND_FLAGS;
 
 /// Sends `buf.bytes_init()` bytes (or fewer: a short write is not an error).
 pub(crate) struct Send<B> {

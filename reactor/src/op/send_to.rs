@@ -9,7 +9,6 @@ use std::os::fd::RawFd;
 use ringo_compat::{Interest, Operation};
 
 use super::recv_from::MsgState;
-use super::send::SEND_FLAGS;
 use super::{cvt, OpCode};
 use crate::buf::{BufResult, IoBuf};
 #[cfg(target_os = "linux")]
@@ -17,6 +16,7 @@ use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 use crate::net::addr::RawAddr;
+use crate::sys::SEND_FLAGS;
 
 /// Sends `buf`'s initialised bytes as one datagram to `addr`.
 pub(crate) struct SendTo<B> {

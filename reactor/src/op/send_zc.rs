@@ -63,7 +63,7 @@ use std::time::Instant;
 
 use ringo_compat::{Interest, Operation};
 
-use super::send::{Send, SEND_FLAGS};
+use super::send::Send;
 use super::{Op, OpCode};
 use crate::buf::{BufResult, IoBuf};
 use crate::driver;
@@ -72,6 +72,8 @@ use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::{Completion, Key};
 use crate::fd::SharedFd;
 use crate::runtime::{budget, context};
+#[cfg(target_os = "linux")]
+use crate::sys::SEND_FLAGS;
 
 /// When a send goes zero-copy, given a driver that can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,13 +9,13 @@ use std::os::fd::RawFd;
 
 use ringo_compat::{Interest, Operation};
 
-use super::send::SEND_FLAGS;
 use super::{cvt, OpCode};
 use crate::buf::{BufResult, IoBuf};
 #[cfg(target_os = "linux")]
 use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
+use crate::sys::SEND_FLAGS;
 
 /// The kernel-visible part of a gather write.
 struct Vectors {
