@@ -21,7 +21,7 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ use super::{
 };
 use crate::codec::{Decoder, Encoder};
 use crate::framed::Framed;
-use crate::pipeline::{self, Pace, Reply, ServerError};
+use crate::pipeline::{self, Protocol, Reply, ServerError};
 
 /// Default time an idle keep-alive connection is kept open waiting for its
 /// next request (nginx's `keepalive_timeout` default is 75 s; we pick 60 s).
@@ -186,17 +186,13 @@ where
         },
         Incoming::Continue => Dispatch::Continue,
     };
-    // A request whose body failed after its handler was called has the
-    // handler's response as its answer: no second one.
-    let error_reply = |e: &Error| (!e.is_answered()).then(|| ServerCodec::error_response(e));
     server
-        .serve_paced(
+        .serve(
             framed,
             dispatch,
-            error_reply,
-            |codec: &Gather<Body>| codec.inner.should_close(),
-            BodyPace,
-            shutdown,
+            HttpProtocol {
+                shutdown: pin!(shutdown),
+            },
         )
         .await
 }
@@ -417,11 +413,43 @@ impl<Body: IncomingBody> Decoder for Gather<Body> {
     }
 }
 
-/// Reading waits while a streamed body's backlog is full; once reading
-/// stops, the body still streaming in fails (its feeder is dropped).
-struct BodyPace;
+/// What HTTP/1.1 adds to pipelined dispatch: responses whose bodies may
+/// stream, error responses, `Connection: close`, shutdown, and reads that
+/// wait for a streamed body's handler.
+struct HttpProtocol<'a, S> {
+    shutdown: Pin<&'a mut S>,
+}
 
-impl<Body> Pace<Gather<Body>> for BodyPace {
+impl<Body: IncomingBody, E, S: Future<Output = ()>> Protocol<Gather<Body>, HttpReply<E>, E>
+    for HttpProtocol<'_, S>
+{
+    type Whole = Response<Bytes>;
+    type Part = ResponsePart;
+    type Tail = ResponseTail<E>;
+
+    /// Split by [`Dispatch`] already, where the request's method is known.
+    #[inline]
+    fn reply(&mut self, reply: HttpReply<E>) -> HttpReply<E> {
+        reply
+    }
+
+    /// A request whose body failed after its handler was called has the
+    /// handler's response as its answer: no second one.
+    fn error_reply(&mut self, e: &Error) -> Option<Response<Bytes>> {
+        (!e.is_answered()).then(|| ServerCodec::error_response(e))
+    }
+
+    #[inline]
+    fn is_done(&mut self, codec: &Gather<Body>) -> bool {
+        codec.inner.should_close()
+    }
+
+    #[inline]
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.shutdown.as_mut().poll(cx)
+    }
+
+    /// Reading waits while a streamed body's backlog is full.
     #[inline]
     fn hold(&mut self, codec: &mut Gather<Body>, cx: &mut Context<'_>) -> bool {
         codec
@@ -430,6 +458,8 @@ impl<Body> Pace<Gather<Body>> for BodyPace {
             .is_some_and(|feeder| feeder.poll_full(cx))
     }
 
+    /// Once reading stops, the body still streaming in fails (its feeder is
+    /// dropped).
     fn stopped(&mut self, codec: &mut Gather<Body>) {
         codec.feeding = None;
     }
