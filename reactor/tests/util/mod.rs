@@ -162,7 +162,7 @@ macro_rules! pool_drivers {
             $(#[$meta])*
             #[test]
             fn uring_free_list() {
-                let builder = builder().simulate_provided_buffers_unsupported();
+                let builder = builder().simulate(ringo_reactor::runtime::Simulate { no_provided_buffers: true, ..Default::default() });
                 $crate::util::run_with(ringo_reactor::DriverKind::Uring, builder, || {
                     $crate::util::with_pool_provided(false, body)
                 });
