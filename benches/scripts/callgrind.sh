@@ -6,9 +6,10 @@
 #
 #   benches/scripts/callgrind.sh echo BIN [N] [CONNS]   # 64-byte echo round trips
 #   benches/scripts/callgrind.sh http BIN [N] [CONNS]   # keep-alive GET /, 115-byte replies
+#   benches/scripts/callgrind.sh resp BIN [N] [CONNS]   # RESP PING, PIPELINE (default 1) per round trip
 #
-# BIN takes its listen address as its first argument (the echo and hello_http
-# examples, tokio_echo, hyper_hello, raw_uring [--http]); extra server
+# BIN takes its listen address as its first argument (the echo, hello_http and
+# mini_redis examples, tokio_echo, hyper_hello, raw_uring [--http]); extra server
 # arguments go in SERVER_ARGS, the driver in RINGO_DRIVER (default uring).
 # Needs valgrind and python3. Prints requests, instructions, instructions/request.
 set -euo pipefail
@@ -23,14 +24,18 @@ for _ in $(seq 100); do
     grep -q "listening on" "$OUT/server.log" 2>/dev/null && break
     sleep 0.1
 done
-REQUESTS=$(python3 - "$MODE" "$PORT" "$N" "$CONNS" <<'PY'
+REQUESTS=$(python3 - "$MODE" "$PORT" "$N" "$CONNS" "${PIPELINE:-1}" <<'PY'
 import socket, sys
 mode, port, n, conns = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+depth = int(sys.argv[5]) if mode == "resp" else 1
 socks = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(conns)]
 for s in socks:
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 if mode == "echo":
     request, done = b"x" * 64, lambda got: len(got) == 64
+elif mode == "resp":
+    request = b"*1\r\n$4\r\nPING\r\n" * depth
+    done = lambda got: got.count(b"+PONG\r\n") == depth
 else:
     request = b"GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: ringo-benches\r\n\r\n"
     done = lambda got: b"\r\n\r\n" in got and got.endswith(b"Hello, World!")
@@ -44,7 +49,7 @@ for _ in range(n):
             if not chunk:
                 sys.exit("server closed the connection")
             got += chunk
-print(n * conns)
+print(n * conns * depth)
 PY
 )
 callgrind_control -d "$(pgrep -f "valgrind.bin.*$PORT")" > /dev/null 2>&1

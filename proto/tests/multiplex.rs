@@ -11,14 +11,17 @@ use ringo_test_util as util;
 use ringo_test_util::both_drivers;
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use ringo_proto::codec::{Encoder, LinesCodec, LinesCodecError};
 use ringo_proto::multiplex::{
-    Client, ClientErrorKind, Server, ServerError, Tag, TaggedCodec, TaggedCodecError,
+    Client, ClientErrorKind, Protocol, Server, ServerError, Tag, TaggedCodec, TaggedCodecError,
 };
 use ringo_proto::Framed;
 use ringo_reactor::io::AsyncWrite;
@@ -32,6 +35,24 @@ type Error = ServerError<TaggedCodecError<LinesCodecError>, io::Error>;
 
 fn codec() -> Codec {
     TaggedCodec::new(LinesCodec::new())
+}
+
+/// Answers a decode error with `error: <error>` under tag 0.
+struct ErrorReplies;
+
+impl Protocol<Codec, (Tag, String)> for ErrorReplies {
+    fn error_reply(&mut self, e: &TaggedCodecError<LinesCodecError>) -> Option<(Tag, String)> {
+        Some((0, format!("error: {e}")))
+    }
+}
+
+/// Shuts the server down when its future completes.
+struct ShutdownOn<S>(Pin<Box<S>>);
+
+impl<S: Future<Output = ()>> Protocol<Codec, (Tag, String)> for ShutdownOn<S> {
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
 }
 
 /// A tag's slot index: its low 16 bits.
@@ -57,7 +78,7 @@ async fn echo_server(
             Ok(format!("re: {request}"))
         }
     };
-    server.serve(io, codec(), handler).await
+    server.serve(Framed::new(io, codec()), handler, ()).await
 }
 
 /// Encodes `frames` into one buffer, as a hand-written client would send them.
@@ -143,7 +164,7 @@ both_drivers! {
             }
         };
         let server = Server::new().max_in_flight(MAX_IN_FLIGHT);
-        let server = ringo_reactor::spawn(async move { server.serve(server_io, codec(), handler).await });
+        let server = ringo_reactor::spawn(async move { server.serve(Framed::new(server_io, codec()), handler, ()).await });
         let flood = encode_all((0..REQUESTS).map(|tag| (tag, tag.to_string())));
         let flood = ringo_reactor::spawn(async move {
             let (result, _) = writer.write_all(flood).await;
@@ -329,9 +350,8 @@ both_drivers! {
                 sleep(Duration::from_millis(10)).await;
                 Ok::<_, io::Error>(format!("re: {request}"))
             };
-            let reply = |e: &TaggedCodecError<LinesCodecError>| Some((0, format!("error: {e}")));
             let framed = Framed::new(server_io, codec());
-            Server::new().serve_framed(framed, handler, reply, std::future::pending()).await
+            Server::new().serve(framed, handler, ErrorReplies).await
         });
         let mut bytes = encode_all([(1, "first".to_owned())]);
         bytes.extend_from_slice(b"\x00\x00\x00\x02??");
@@ -365,7 +385,7 @@ both_drivers! {
                     }
                 };
                 let framed = Framed::new(server_io, codec());
-                Server::new().serve_framed(framed, handler, |_| None, shutdown).await
+                Server::new().serve(framed, handler, ShutdownOn(Box::pin(shutdown))).await
             }
         });
         let mut peer = Framed::new(client_io, codec());

@@ -22,12 +22,39 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use ringo_proto::codec::{LinesCodec, LinesCodecError};
-use ringo_proto::pipeline::{Client, ClientErrorKind, Server, ServerError};
+use ringo_proto::pipeline::{
+    Client, ClientErrorKind, NoTail, Protocol, Reply, Server, ServerError,
+};
 use ringo_proto::Framed;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::TcpStream;
 use ringo_reactor::time::{sleep, timeout};
 use ringo_reactor::DriverKind;
+
+/// The line protocol's hooks in these tests: `ERR <error>` for a decode error
+/// (with `error_replies`), and shutdown when `shutdown` completes.
+struct LineProtocol<S> {
+    error_replies: bool,
+    shutdown: std::pin::Pin<Box<S>>,
+}
+
+impl<S: Future<Output = ()>> Protocol<LinesCodec, String, io::Error> for LineProtocol<S> {
+    type Whole = String;
+    type Part = String;
+    type Tail = NoTail<String, io::Error>;
+
+    fn reply(&mut self, line: String) -> Reply<String, Self::Tail> {
+        Reply::Whole(line)
+    }
+
+    fn error_reply(&mut self, e: &LinesCodecError) -> Option<String> {
+        self.error_replies.then(|| format!("ERR {e}"))
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.shutdown.as_mut().poll(cx)
+    }
+}
 
 /// A latch futures wait on until it opens: releases blocked handlers, or signals
 /// a server to shut down.
@@ -91,9 +118,11 @@ fn spawn_uppercase_server(
 ) -> ringo_reactor::JoinHandle<Result<(), ServerError<LinesCodecError, io::Error>>> {
     ringo_reactor::spawn(async move {
         Server::new()
-            .serve(stream, LinesCodec::new(), |line: String| async move {
-                Ok::<_, io::Error>(line.to_uppercase())
-            })
+            .serve(
+                Framed::new(stream, LinesCodec::new()),
+                |line: String| async move { Ok::<_, io::Error>(line.to_uppercase()) },
+                (),
+            )
             .await
     })
 }
@@ -104,9 +133,11 @@ fn spawn_echo_server(
 ) -> ringo_reactor::JoinHandle<Result<(), ServerError<LinesCodecError, io::Error>>> {
     ringo_reactor::spawn(async move {
         Server::new()
-            .serve(stream, LinesCodec::new(), |line: String| async move {
-                Ok::<_, io::Error>(format!("re:{line}"))
-            })
+            .serve(
+                Framed::new(stream, LinesCodec::new()),
+                |line: String| async move { Ok::<_, io::Error>(format!("re:{line}")) },
+                (),
+            )
             .await
     })
 }
@@ -146,7 +177,7 @@ both_drivers! {
         let server = ringo_reactor::spawn(async move {
             Server::new()
                 .max_in_flight(COUNT)
-                .serve(stream, LinesCodec::new(), move |line: String| {
+                .serve(Framed::new(stream, LinesCodec::new()), move |line: String| {
                     let order = order.clone();
                     async move {
                         let i = index_of(&line);
@@ -155,7 +186,7 @@ both_drivers! {
                         order.borrow_mut().push(i);
                         Ok::<_, io::Error>(format!("answer {i}"))
                     }
-                })
+                }, ())
                 .await
         });
         util::write_all(&peer, numbered(COUNT)).await;
@@ -185,7 +216,7 @@ both_drivers! {
             ringo_reactor::spawn(async move {
                 Server::new()
                     .max_in_flight(MAX_IN_FLIGHT)
-                    .serve(stream, LinesCodec::new(), move |line: String| {
+                    .serve(Framed::new(stream, LinesCodec::new()), move |line: String| {
                         let (running, high_water, release) =
                             (running.clone(), high_water.clone(), release.clone());
                         async move {
@@ -195,7 +226,7 @@ both_drivers! {
                             running.set(running.get() - 1);
                             Ok::<_, io::Error>(line.to_uppercase())
                         }
-                    })
+                    }, ())
                     .await
             })
         };
@@ -229,12 +260,12 @@ both_drivers! {
         let (peer, stream) = util::tcp_pair_nodelay().await;
         let server = ringo_reactor::spawn(async move {
             Server::new()
-                .serve(stream, LinesCodec::new(), |line: String| async move {
+                .serve(Framed::new(stream, LinesCodec::new()), |line: String| async move {
                     match index_of(&line) {
                         5 => Err(io::Error::other("request 5 refused")),
                         i => Ok(format!("answer {i}")),
                     }
-                })
+                }, ())
                 .await
         });
         util::write_all(&peer, numbered(10)).await;
@@ -286,11 +317,10 @@ both_drivers! {
             let (peer, stream) = util::tcp_pair_nodelay().await;
             let server = ringo_reactor::spawn(async move {
                 Server::new()
-                    .serve_framed(
+                    .serve(
                         Framed::new(stream, LinesCodec::with_max_length(16)),
                         |line: String| async move { Ok::<_, io::Error>(line.to_uppercase()) },
-                        |e: &LinesCodecError| Some(format!("ERR {e}")),
-                        std::future::pending(),
+                        LineProtocol { error_replies: true, shutdown: Box::pin(std::future::pending()) },
                     )
                     .await
             });
@@ -317,7 +347,7 @@ both_drivers! {
             let (started, shutdown) = (started.clone(), shutdown.clone());
             ringo_reactor::spawn(async move {
                 Server::new()
-                    .serve_framed(
+                    .serve(
                         Framed::new(stream, LinesCodec::new()),
                         move |line: String| {
                             started.set(started.get() + 1);
@@ -326,8 +356,7 @@ both_drivers! {
                                 Ok::<_, io::Error>(line.to_uppercase())
                             }
                         },
-                        |_: &LinesCodecError| None,
-                        async move { shutdown.wait().await },
+                        LineProtocol { error_replies: false, shutdown: Box::pin(async move { shutdown.wait().await }) },
                     )
                     .await
             })
@@ -368,12 +397,12 @@ both_drivers! {
         let server = ringo_reactor::spawn(async move {
             Server::new()
                 .max_in_flight(4)
-                .serve(server_side, LinesCodec::new(), |line: String| async move {
+                .serve(Framed::new(server_side, LinesCodec::new()), |line: String| async move {
                     // Uneven handler times, so answers become ready in a shuffled order.
                     let delay = line.bytes().map(u64::from).sum::<u64>() % 5;
                     sleep(Duration::from_millis(delay)).await;
                     Ok::<_, io::Error>(format!("re:{line}"))
-                })
+                }, ())
                 .await
         });
         let (client, connection) = spawn_client(stream, 16);
@@ -546,9 +575,7 @@ async fn pipelined_rate(pooled: bool) -> f64 {
     };
     let server = ringo_reactor::spawn(async move {
         let echo = |line: String| async move { Ok::<_, io::Error>(line) };
-        Server::new()
-            .serve_framed(framed, echo, |_| None, std::future::pending())
-            .await
+        Server::new().serve(framed, echo, ()).await
     });
     let requests = "ping\n".repeat(MEASURE_REQUESTS).into_bytes();
     let mut buf = vec![0u8; 64 * 1024];

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use ringo_proto::codec::{LinesCodec, LinesCodecError};
-use ringo_proto::pipeline::{Reply, Server, ServerError};
+use ringo_proto::pipeline::{Protocol, Reply, Server, ServerError};
 use ringo_proto::Framed;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::TcpStream;
@@ -101,8 +101,30 @@ impl Drop for FeedStream {
 
 type Served = Result<(), ServerError<LinesCodecError, io::Error>>;
 
+/// The test's protocol: answers are whole lines or a [`FeedStream`] of them,
+/// and the server shuts down when `shutdown` completes.
+struct Streaming<S> {
+    shutdown: Pin<Box<S>>,
+}
+
+impl<S: Future<Output = ()>> Protocol<LinesCodec, Reply<String, FeedStream>, io::Error>
+    for Streaming<S>
+{
+    type Whole = String;
+    type Part = String;
+    type Tail = FeedStream;
+
+    fn reply(&mut self, reply: Reply<String, FeedStream>) -> Reply<String, FeedStream> {
+        reply
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.shutdown.as_mut().poll(cx)
+    }
+}
+
 /// Serves `stream` on a spawned task with `server`: `stream` lines are
-/// answered by `feed`, others by `re:<line>`; `shutdown` as in `serve_streaming`.
+/// answered by `feed`, others by `re:<line>`; `shutdown` as in [`Protocol::poll_shutdown`].
 fn spawn_server(
     server: Server,
     stream: TcpStream,
@@ -118,14 +140,11 @@ fn spawn_server(
             };
             std::future::ready(Ok::<_, io::Error>(reply))
         };
+        let protocol = Streaming {
+            shutdown: Box::pin(shutdown),
+        };
         server
-            .serve_streaming(
-                Framed::new(stream, LinesCodec::new()),
-                handler,
-                |_: &LinesCodecError| None,
-                |_: &LinesCodec| false,
-                shutdown,
-            )
+            .serve(Framed::new(stream, LinesCodec::new()), handler, protocol)
             .await
     })
 }

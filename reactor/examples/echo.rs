@@ -132,7 +132,10 @@ fn main() -> io::Result<()> {
         builder = builder.sqpoll(idle);
     }
     if no_bundle {
-        builder = builder.simulate_recv_bundle_unsupported();
+        builder = builder.simulate(ringo_reactor::runtime::Simulate {
+            no_recv_bundle: true,
+            ..Default::default()
+        });
     }
     let runtime = builder.build()?;
     let sqpoll_granted = runtime.uring_features().is_some_and(|f| f.sqpoll);

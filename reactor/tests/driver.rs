@@ -58,7 +58,10 @@ fn auto_falls_back_to_compat_when_uring_setup_fails() {
     for (why, errno) in SETUP_ERRORS {
         let rt = Runtime::builder()
             .driver(DriverKind::Auto)
-            .simulate_uring_setup_error(errno)
+            .simulate(ringo_reactor::runtime::Simulate {
+                uring_setup_error: Some(errno),
+                ..Default::default()
+            })
             .build()
             .unwrap_or_else(|e| panic!("{why}: Auto builds despite errno {errno}: {e}"));
         assert_eq!(
@@ -81,7 +84,10 @@ fn uring_fails_with_an_error_naming_the_driver_and_the_errno() {
     for (why, errno) in SETUP_ERRORS {
         let result = Runtime::builder()
             .driver(DriverKind::Uring)
-            .simulate_uring_setup_error(errno)
+            .simulate(ringo_reactor::runtime::Simulate {
+                uring_setup_error: Some(errno),
+                ..Default::default()
+            })
             .build();
         let error = result.expect_err("io_uring required but unavailable");
         let message = error.to_string();

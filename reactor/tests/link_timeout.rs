@@ -77,7 +77,7 @@ macro_rules! four_ways {
 
             #[test]
             fn uring_timer() {
-                let builder = Runtime::builder().simulate_link_timeout_unsupported();
+                let builder = Runtime::builder().simulate(ringo_reactor::runtime::Simulate { no_link_timeout: true, ..Default::default() });
                 run_with(DriverKind::Uring, builder, false, body);
             }
 
@@ -352,7 +352,10 @@ fn a_runtime_dropped_with_timed_reads_in_flight_shuts_down() {
         (DriverKind::Uring, Runtime::builder()),
         (
             DriverKind::Uring,
-            Runtime::builder().simulate_link_timeout_unsupported(),
+            Runtime::builder().simulate(ringo_reactor::runtime::Simulate {
+                no_link_timeout: true,
+                ..Default::default()
+            }),
         ),
         (DriverKind::Compat, Runtime::builder()),
     ];

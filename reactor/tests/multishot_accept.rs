@@ -65,7 +65,7 @@ macro_rules! serial_both_drivers {
 
             #[test]
             fn uring_single_shot() {
-                super::run_serial(DriverKind::Uring, Runtime::builder().simulate_multishot_accept_unsupported(), body);
+                super::run_serial(DriverKind::Uring, Runtime::builder().simulate(ringo_reactor::runtime::Simulate { no_multishot_accept: true, ..Default::default() }), body);
             }
 
             #[test]
@@ -396,7 +396,10 @@ mod accept_at_the_fd_limit {
 
     #[test]
     fn uring_single_shot() {
-        let builder = Runtime::builder().simulate_multishot_accept_unsupported();
+        let builder = Runtime::builder().simulate(ringo_reactor::runtime::Simulate {
+            no_multishot_accept: true,
+            ..Default::default()
+        });
         accept_at_the_fd_limit_in_child(
             "accept_at_the_fd_limit::uring_single_shot",
             DriverKind::Uring,

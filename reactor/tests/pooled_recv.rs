@@ -125,7 +125,7 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn pooled_receive_works_without_provided_buffers(kind: DriverKind) {
-        let builder = Runtime::builder().simulate_provided_buffers_unsupported();
+        let builder = Runtime::builder().simulate(ringo_reactor::runtime::Simulate { no_provided_buffers: true, ..Default::default() });
         run_with(kind, builder, || async move {
             let pool = BufferPool::current().expect("pool");
             assert!(!pool.is_provided(), "the hook denies provided buffers");

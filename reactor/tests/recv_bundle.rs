@@ -82,7 +82,10 @@ fn run_way<Fut: std::future::Future<Output = ()>>(
     let kind = match way {
         Way::Uring => DriverKind::Uring,
         Way::UringUnbundled => {
-            builder = builder.simulate_recv_bundle_unsupported();
+            builder = builder.simulate(ringo_reactor::runtime::Simulate {
+                no_recv_bundle: true,
+                ..Default::default()
+            });
             DriverKind::Uring
         }
         Way::Compat => DriverKind::Compat,
@@ -193,7 +196,10 @@ fn measure_receive(bundles: bool, total: usize) -> (f64, f64, f64) {
     });
     let mut builder = Runtime::builder().recv_buffers(1024, 4096);
     if !bundles {
-        builder = builder.simulate_recv_bundle_unsupported();
+        builder = builder.simulate(ringo_reactor::runtime::Simulate {
+            no_recv_bundle: true,
+            ..Default::default()
+        });
     }
     let rt = runtime_from(DriverKind::Uring, builder).expect("a uring runtime");
     assert_eq!(

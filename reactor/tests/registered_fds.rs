@@ -79,11 +79,11 @@ fn expected(rt: &Runtime, live: u32) -> u32 {
 async fn settle(rt: &Runtime, live: u32, what: &str) {
     let want = expected(rt, live);
     let end = Instant::now() + SETTLE_LIMIT;
-    while rt.registered_fds_in_use() != want {
+    while rt.stats().registered_fds_in_use != want {
         assert!(
             Instant::now() < end,
             "{what}: {} slots in use, expected {want}",
-            rt.registered_fds_in_use()
+            rt.stats().registered_fds_in_use
         );
         sleep(Duration::from_millis(1)).await;
     }
@@ -261,7 +261,7 @@ on_both_drivers! {
     fn a_refused_table_leaves_plain_fds(kind: DriverKind) {
         let builder = Runtime::builder()
             .registered_fds(64)
-            .simulate_registered_fds_unsupported();
+            .simulate(ringo_reactor::runtime::Simulate { no_registered_fds: true, ..Default::default() });
         run_with_runtime(kind, builder, |rt| async move {
             if let Some(f) = rt.uring_features() {
                 assert_eq!(f.registered_fds, 0, "the hook refuses the table");
@@ -274,7 +274,7 @@ on_both_drivers! {
             });
             let client = TcpStream::connect(addr).await.expect("connect");
             round_trip(&client, pattern(50_000, 3)).await;
-            assert_eq!(rt.registered_fds_in_use(), 0, "no slot without a table");
+            assert_eq!(rt.stats().registered_fds_in_use, 0, "no slot without a table");
             drop(client);
             server.await.expect("server task");
         });
@@ -291,9 +291,9 @@ on_both_drivers! {
                 round_trip(&stream, pattern(2000, u64::from(i))).await;
                 // Without reuse, the fifth connection would find the table
                 // full and hold no slot.
-                assert_eq!(rt.registered_fds_in_use(), expected(&rt, 1), "connection {i}");
+                assert_eq!(rt.stats().registered_fds_in_use, expected(&rt, 1), "connection {i}");
                 drop(stream);
-                assert_eq!(rt.registered_fds_in_use(), 0, "connection {i} gave its slot back");
+                assert_eq!(rt.stats().registered_fds_in_use, 0, "connection {i} gave its slot back");
                 closed(&ends, 2000, "a sequential connection").await;
             }
         });
@@ -346,7 +346,7 @@ on_both_drivers! {
             round_trip(&stream, pattern(700, 1)).await;
             settle(&rt, 1, "the stream holds a slot").await;
             let fd = stream.into_raw_fd();
-            assert_eq!(rt.registered_fds_in_use(), 0, "into_raw_fd gives the slot back");
+            assert_eq!(rt.stats().registered_fds_in_use, 0, "into_raw_fd gives the slot back");
             // SAFETY: `fd` was just handed over by into_raw_fd; nothing else owns it.
             let mut plain = unsafe { std::net::TcpStream::from_raw_fd(fd) };
             plain.set_nonblocking(false).expect("blocking mode");
@@ -407,7 +407,7 @@ on_both_drivers! {
             round_trip(&stream, pattern(100, 1)).await;
             stream
         });
-        assert_eq!(first.registered_fds_in_use(), expected(&first, 1));
+        assert_eq!(first.stats().registered_fds_in_use, expected(&first, 1));
         // On the second ring the slot of the first means nothing: the stream
         // names its plain fd there and takes no slot.
         second.block_on(async {
@@ -415,10 +415,10 @@ on_both_drivers! {
                 .await
                 .expect("round trip on the second runtime");
         });
-        assert_eq!(second.registered_fds_in_use(), 0);
+        assert_eq!(second.stats().registered_fds_in_use, 0);
         // Dropped outside any runtime, it still gives its slot back.
         drop(stream);
-        assert_eq!(first.registered_fds_in_use(), 0);
+        assert_eq!(first.stats().registered_fds_in_use, 0);
         first.block_on(async {
             timeout(TEST_LIMIT, closed(&ends, 300, "dropped outside the runtime"))
                 .await

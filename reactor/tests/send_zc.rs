@@ -87,8 +87,8 @@ on_both_drivers! {
             let data = pattern(16 * MIB, 1);
             let got = transfer(data.clone(), MIB, |s, b| async move { s.send_zc(b).await }).await;
             assert!(got == data, "16 MiB in 1 MiB zero-copy sends arrive byte-exact");
-            assert_zero_copy(rt.zero_copy_stats(), zero_copy_available(&rt), "send_zc");
-            assert_eq!(rt.op_slots(), 0, "no slot left behind");
+            assert_zero_copy(rt.stats().zero_copy, zero_copy_available(&rt), "send_zc");
+            assert_eq!(rt.stats().op_slots, 0, "no slot left behind");
         });
     }
 }
@@ -101,7 +101,7 @@ on_both_drivers! {
             let small = |s: Rc<TcpStream>, b: Vec<u8>| async move { s.write(b).await };
             let got = transfer(data.clone(), 64 * 1024, small).await;
             assert!(got == data, "64 KiB writes arrive byte-exact");
-            assert_zero_copy(rt.zero_copy_stats(), false, "writes below the threshold");
+            assert_zero_copy(rt.stats().zero_copy, false, "writes below the threshold");
 
             let (client, server) = tcp_pair().await;
             let reader = spawn(async move { read_to_end(&server).await });
@@ -110,8 +110,8 @@ on_both_drivers! {
             client.shutdown().await.expect("shutdown");
             let got = reader.await.expect("reader task").expect("read to end");
             assert!(got == data, "a 4 MiB write_all arrives byte-exact");
-            assert_zero_copy(rt.zero_copy_stats(), zero_copy_available(&rt), "4 MiB write_all");
-            assert_eq!(rt.op_slots(), 0, "no slot left behind");
+            assert_zero_copy(rt.stats().zero_copy, zero_copy_available(&rt), "4 MiB write_all");
+            assert_eq!(rt.stats().op_slots, 0, "no slot left behind");
         });
     }
 }
@@ -126,13 +126,13 @@ on_both_drivers! {
             written.expect("unix write_all");
             a.shutdown().await.expect("shutdown");
             assert!(reader.await.expect("reader").expect("read") == data);
-            assert_zero_copy(rt.zero_copy_stats(), false, "unix stream writes");
+            assert_zero_copy(rt.stats().zero_copy, false, "unix stream writes");
         });
         run_with_runtime(kind, Runtime::builder(), |rt| async move {
             let data = pattern(4 * MIB, 4);
             let got = transfer(data.clone(), MIB, |s, b| async move { s.write(b).await }).await;
             assert!(got == data);
-            assert_zero_copy(rt.zero_copy_stats(), false, "writes with the default threshold");
+            assert_zero_copy(rt.stats().zero_copy, false, "writes with the default threshold");
         });
     }
 }
@@ -140,7 +140,7 @@ on_both_drivers! {
 on_both_drivers! {
     fn send_zc_falls_back_to_plain_sends_when_probed_absent(kind: DriverKind) {
         let builder = Runtime::builder()
-            .simulate_send_zc_unsupported()
+            .simulate(ringo_reactor::runtime::Simulate { no_send_zc: true, ..Default::default() })
             .zero_copy_send_threshold(Some(1));
         run_with_runtime(kind, builder, |rt| async move {
             if kind == DriverKind::Uring {
@@ -152,7 +152,7 @@ on_both_drivers! {
             assert!(got == data, "plain sends in place of zero-copy arrive byte-exact");
             let got = transfer(data.clone(), MIB, |s, b| async move { s.write(b).await }).await;
             assert!(got == data);
-            assert_zero_copy(rt.zero_copy_stats(), false, "SEND_ZC probed absent");
+            assert_zero_copy(rt.stats().zero_copy, false, "SEND_ZC probed absent");
         });
     }
 }
@@ -180,7 +180,7 @@ impl Watched {
 
 impl Drop for Watched {
     fn drop(&mut self) {
-        self.dropped.set(Some(self.rt.zero_copy_stats()));
+        self.dropped.set(Some(self.rt.stats().zero_copy));
     }
 }
 
@@ -218,12 +218,12 @@ async fn check_release(
             dropped.get().is_some(),
             "{what}: a plain send holds nothing once dropped"
         );
-        assert_eq!(rt.op_slots(), 0);
+        assert_eq!(rt.stats().op_slots, 0);
         probe(client, drain_until_probe(server)).await;
         return;
     }
     assert!(dropped.get().is_none(), "{what}: the slot keeps the buffer");
-    assert_eq!(rt.op_slots(), 1, "{what}: the send's slot");
+    assert_eq!(rt.stats().op_slots, 1, "{what}: the send's slot");
     // The peer does not read, so bytes beyond its small window stay unsent:
     // the kernel still needs the pages, and no notification can come.
     sleep(Duration::from_millis(50)).await;
@@ -232,7 +232,7 @@ async fn check_release(
         "{what}: held while the kernel needs it"
     );
     assert_eq!(
-        rt.zero_copy_stats().notifications,
+        rt.stats().zero_copy.notifications,
         0,
         "{what}: not notified yet"
     );
@@ -254,7 +254,7 @@ async fn check_release(
         "{what}: released only after its notification"
     );
     probe(client, reader).await;
-    assert_eq!(rt.op_slots(), 0, "{what}: no slot left behind");
+    assert_eq!(rt.stats().op_slots, 0, "{what}: no slot left behind");
 }
 
 /// Reads `server` until [`PROBE`] arrives, in a task; with [`probe`], shows
@@ -390,13 +390,13 @@ on_both_drivers! {
             // The peer reads everything, then the FIN that follows it.
             read_to_end(&server).await.expect("read to end");
             let released = timeout(SETTLE_LIMIT, async {
-                while dropped.get().is_none() || rt.op_slots() > 0 {
+                while dropped.get().is_none() || rt.stats().op_slots > 0 {
                     sleep(Duration::from_millis(1)).await;
                 }
             })
             .await;
             assert!(released.is_ok(), "buffer and slot released once the peer read");
-            let stats = rt.zero_copy_stats();
+            let stats = rt.stats().zero_copy;
             assert_eq!(stats.notifications, stats.sends);
         });
     }
@@ -431,8 +431,8 @@ on_both_drivers! {
                 ),
                 "unexpected error {error:?}"
             );
-            assert_eq!(rt.op_slots(), 0, "no slot left behind");
-            let stats = rt.zero_copy_stats();
+            assert_eq!(rt.stats().op_slots, 0, "no slot left behind");
+            let stats = rt.stats().zero_copy;
             assert_eq!(stats.notifications, stats.sends);
             // The runtime goes on: a fresh connection still works.
             let (a, b) = tcp_pair().await;
@@ -486,7 +486,7 @@ fn measure_sends(size: usize, zero_copy: bool, total: usize) -> (f64, f64, f64) 
         (start.0.elapsed(), thread_cpu_ns() - start.1)
     });
     let expected_zero_copy = if zero_copy { (total / size) as u64 } else { 0 };
-    assert!(rt.zero_copy_stats().sends >= expected_zero_copy);
+    assert!(rt.stats().zero_copy.sends >= expected_zero_copy);
     let (got, reader_ns) = reader.join().expect("reader thread");
     assert_eq!(got, total / size * size, "every byte arrived");
     let mib = (got / MIB) as f64;

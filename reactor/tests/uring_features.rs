@@ -137,7 +137,7 @@ fn cross_runtime_wakes(make_a: fn() -> Builder, make_b: fn() -> Builder) -> Opti
         let rt = build(DriverKind::Uring, make_b())?;
         handle_tx.send(rt.handle()).expect("send B's handle");
         rt.block_on(stop_rx);
-        Some((features(&rt), rt.wake_stats()))
+        Some((features(&rt), rt.stats().wakes))
     });
     let Ok(handle_b) = handle_rx.recv() else {
         // B ended without a handle: io_uring is declared unavailable (or B
@@ -164,7 +164,7 @@ fn cross_runtime_wakes(make_a: fn() -> Builder, make_b: fn() -> Builder) -> Opti
         .expect("runtime B's thread")
         .expect("runtime B was built");
     Some(CrossWake {
-        a: (features(&rt), rt.wake_stats()),
+        a: (features(&rt), rt.stats().wakes),
         b,
     })
 }
@@ -187,7 +187,10 @@ fn plain() -> Builder {
 }
 
 fn no_msg_ring() -> Builder {
-    Runtime::builder().simulate_msg_ring_unsupported()
+    Runtime::builder().simulate(ringo_reactor::runtime::Simulate {
+        no_msg_ring: true,
+        ..Default::default()
+    })
 }
 
 fn sqpoll() -> Builder {
@@ -290,7 +293,7 @@ fn wake_from_returning_block_on(round: u32) {
     assert_eq!(rt.block_on(rx), round);
     let _ = done_tx.send(());
     b.join().expect("runtime B's thread");
-    let stats = rt.wake_stats();
+    let stats = rt.stats().wakes;
     if features(&rt).msg_ring {
         assert_eq!(
             stats.msg_ring, 1,
@@ -364,7 +367,7 @@ fn ping_pong(make: fn() -> Builder, rounds: u64) -> (Duration, WakeStats) {
     });
     let elapsed = start.elapsed();
     b.join().expect("runtime B's thread");
-    (elapsed, rt.wake_stats())
+    (elapsed, rt.stats().wakes)
 }
 
 #[test]

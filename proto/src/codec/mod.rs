@@ -71,7 +71,7 @@ pub trait Decoder {
     /// frame still being filled, whose consumer has not caught up): the
     /// transport then reads no more, and its poll answers `Pending` with no
     /// read in flight. The dispatcher must arrange its own wake-up (see
-    /// [`Pace`](crate::pipeline::Pace)). The default never holds.
+    /// [`Protocol::hold`](crate::pipeline::Protocol::hold)). The default never holds.
     #[inline]
     fn holds_reads(&self) -> bool {
         false

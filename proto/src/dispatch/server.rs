@@ -8,9 +8,7 @@
 //! under its tag), so the turn's middle stays in `pipeline/server.rs` and
 //! `multiplex/server.rs`; this is its end.
 
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
@@ -60,14 +58,14 @@ impl<Fail, Reply> Ending<Fail, Reply> {
 
     /// Starts a turn (one poll of the connection's task): a flush that was
     /// waiting may have completed since, and so may the read if its waker
-    /// fired; `shutdown` is polled — once per turn is enough, as its waker
-    /// stays registered meanwhile.
-    pub(crate) fn begin_turn<S: Future<Output = ()>>(
+    /// fired; `poll_shutdown` is called while reading — once per turn is
+    /// enough, as its waker stays registered meanwhile.
+    pub(crate) fn begin_turn(
         &mut self,
-        shutdown: Pin<&mut S>,
+        poll_shutdown: impl FnOnce(&mut Context<'_>) -> Poll<()>,
         cx: &mut Context<'_>,
     ) {
-        if self.reading && shutdown.poll(cx).is_ready() {
+        if self.reading && poll_shutdown(cx).is_ready() {
             self.reading = false;
         }
         if self.read_wake.take_any(cx) {

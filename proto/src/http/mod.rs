@@ -40,6 +40,7 @@ mod date;
 mod encode;
 mod error;
 mod fields;
+mod gather;
 mod head;
 mod incoming;
 mod limits;
@@ -56,6 +57,7 @@ pub use connection::{
     DEFAULT_MAX_PIPELINED, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use error::{Error, ErrorKind};
+pub use gather::response::{GatheredResponse, GatheringClientCodec};
 pub use incoming::{BodyReader, FromRequestBody, RequestBody, BODY_BACKLOG, STREAM_ABOVE};
 pub use limits::{
     Limits, DEFAULT_MAX_BODY, DEFAULT_MAX_CHUNK_LINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_BYTES,

@@ -7,7 +7,8 @@
 //! codec decodes and encodes `(Tag, message)` pairs; [`TaggedCodec`] provides
 //! that framing around any payload codec.
 //!
-//! - [`Server`] turns a framed transport into calls of a handler, at most
+//! - [`Server`] turns a framed transport into calls of a handler (with a
+//!   [`Protocol`]'s error reply and shutdown), at most
 //!   `max_in_flight` at once, writing each response under its request's tag
 //!   when it completes. A request reusing a tag still in flight is a protocol
 //!   error ([`ServerError::DuplicateTag`]) that closes the connection.
@@ -38,8 +39,8 @@
 //!                 let handler = |line: String| async move {
 //!                     Ok::<_, std::io::Error>(line.to_uppercase())
 //!                 };
-//!                 let codec = TaggedCodec::new(LinesCodec::new());
-//!                 let _ = Server::new().serve(stream, codec, handler).await;
+//!                 let framed = Framed::new(stream, TaggedCodec::new(LinesCodec::new()));
+//!                 let _ = Server::new().serve(framed, handler, ()).await;
 //!             });
 //!         }
 //!     });
@@ -57,6 +58,7 @@
 
 mod client;
 mod codec;
+mod protocol;
 mod server;
 mod tags;
 mod unordered;
@@ -64,6 +66,7 @@ mod unordered;
 pub use crate::pipeline::{ClientError, ClientErrorKind};
 pub use client::{Client, Connection, DEFAULT_MAX_TAGS};
 pub use codec::{TaggedCodec, TaggedCodecError, DEFAULT_MAX_FRAME_LENGTH};
+pub use protocol::Protocol;
 pub use server::{Server, ServerError, DEFAULT_MAX_IN_FLIGHT};
 
 /// A request id: names one request in flight on a connection, and its response.

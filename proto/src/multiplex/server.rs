@@ -11,18 +11,18 @@
 //! Errors mirror the pipelined server's: a decode error, a handler error or a
 //! request reusing a tag still in flight stops reading; responses that are
 //! already complete are still written (plus, for a decode error, the protocol's
-//! error reply if one is configured), then the connection ends and the error is
+//! error reply if it has one), then the connection ends and the error is
 //! returned to the caller.
 
 use std::collections::HashSet;
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
-use std::pin::pin;
 use std::task::Poll;
 
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
+use super::protocol::Protocol;
 use super::unordered::Unordered;
 use super::Tag;
 use crate::codec::{Decoder, Encoder};
@@ -108,53 +108,29 @@ impl Server {
         self
     }
 
-    /// Serves one connection until the peer closes it (`Ok`) or an error ends it.
-    pub async fn serve<T, C, Req, H, F, Resp, E>(
-        &self,
-        io: T,
-        codec: C,
-        handler: H,
-    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
-    where
-        T: AsyncRead + AsyncWrite,
-        C: Decoder<Item = (Tag, Req)> + Encoder<(Tag, Resp), Error = <C as Decoder>::Error>,
-        H: FnMut(Req) -> F,
-        F: Future<Output = Result<Resp, E>>,
-    {
-        let framed = Framed::new(io, codec);
-        self.serve_framed(framed, handler, |_| None, std::future::pending())
-            .await
-    }
-
-    /// Serves a framed connection, with the two hooks real protocols need:
-    ///
-    /// - `error_reply`: the tagged response to write for a decode error before
-    ///   closing (`None`: just close). The failed frame's tag is unknown, so the
-    ///   protocol picks the tag its clients expect such replies under;
-    /// - `shutdown`: when it completes, the connection stops reading, finishes the
-    ///   requests in flight, writes their responses and ends with `Ok`.
-    pub async fn serve_framed<T, C, Req, H, F, Resp, E, R, S>(
+    /// Serves one connection until the peer closes it (`Ok`), the protocol
+    /// shuts it down (`Ok`, after the responses due) or an error ends it.
+    /// `handler` answers each request; `protocol` adds the error reply and
+    /// shutdown (see [`Protocol`]; `()` for neither).
+    pub async fn serve<T, C, Req, H, F, Resp, E, P>(
         &self,
         mut framed: Framed<T, C>,
         mut handler: H,
-        mut error_reply: R,
-        shutdown: S,
+        mut protocol: P,
     ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
     where
         T: AsyncRead + AsyncWrite,
         C: Decoder<Item = (Tag, Req)> + Encoder<(Tag, Resp), Error = <C as Decoder>::Error>,
         H: FnMut(Req) -> F,
         F: Future<Output = Result<Resp, E>>,
-        R: FnMut(&<C as Decoder>::Error) -> Option<(Tag, Resp)>,
-        S: Future<Output = ()>,
+        P: Protocol<C, (Tag, Resp)>,
     {
         let mut in_flight: Unordered<F, Tag> = Unordered::new(self.max_in_flight);
         // The tags of `in_flight`, to catch a peer reusing one.
         let mut tags: HashSet<Tag> = HashSet::with_capacity(self.max_in_flight);
-        let mut shutdown = pin!(shutdown);
         let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, (Tag, Resp)> = Ending::new();
         std::future::poll_fn(|cx| {
-            ending.begin_turn(shutdown.as_mut(), cx);
+            ending.begin_turn(|cx| protocol.poll_shutdown(cx), cx);
             loop {
                 let mut progressed = false;
                 while ending.may_read()
@@ -171,7 +147,7 @@ impl Server {
                             in_flight.push(tag, handler(request));
                         }
                         Poll::Ready(Some(Err(e))) => {
-                            ending.decode_failed(error_reply(&e), ServerError::Codec(e));
+                            ending.decode_failed(protocol.error_reply(&e), ServerError::Codec(e));
                         }
                         Poll::Ready(None) => ending.reading = false,
                         Poll::Pending => {}

@@ -6,12 +6,12 @@
 //! back up into its socket buffer — backpressure), and it also stops reading
 //! while more than the backpressure mark of responses waits to be written. Every
 //! response that is ready when the dispatcher turns goes out in one flush.
-//! A response may also stream ([`Server::serve_streaming`], `tail.rs`): its
-//! parts are written as they come, and the responses after it wait their turn.
+//! A response may also stream ([`Protocol::reply`], `tail.rs`): its parts are
+//! written as they come, and the responses after it wait their turn.
 //!
 //! Errors: a decode error or a handler error (or a streaming tail's) stops reading; responses to earlier
 //! requests are still written (plus, for a decode error, the codec's error reply
-//! if one is configured — an HTTP 400, a RESP `-ERR`), then the connection ends
+//! if the protocol has one — an HTTP 400, a RESP `-ERR`), then the connection ends
 //! and the error is returned to the caller.
 
 use std::error::Error;
@@ -21,13 +21,12 @@ use std::pin::pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_core::Stream;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::time::{sleep_until, Sleep};
 
 use super::ordered::Ordered;
-use super::pace::{Pace, Unpaced};
-use super::tail::{poll_tail, NoTail, Reply};
+use super::protocol::Protocol;
+use super::tail::{poll_tail, Reply};
 use crate::codec::{Decoder, Encoder};
 use crate::dispatch::server::Ending;
 use crate::framed::{Framed, DEFAULT_BACKPRESSURE};
@@ -117,191 +116,52 @@ impl Server {
         self
     }
 
-    /// Serves one connection until the peer closes it (`Ok`) or an error ends it.
-    pub async fn serve<T, C, H, F, Resp, E>(
-        &self,
-        io: T,
-        codec: C,
-        handler: H,
-    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
-    where
-        T: AsyncRead + AsyncWrite,
-        C: Decoder + Encoder<Resp, Error = <C as Decoder>::Error>,
-        H: FnMut(C::Item) -> F,
-        F: Future<Output = Result<Resp, E>>,
-    {
-        let framed = Framed::new(io, codec);
-        self.serve_framed(framed, handler, |_| None, std::future::pending())
-            .await
-    }
-
-    /// Serves a framed connection, with the two hooks most protocols need:
+    /// Serves one connection until the peer closes it (`Ok`), the protocol
+    /// ends it or shuts it down (`Ok`, after the responses due), or an error
+    /// ends it. `handler` answers each request; `protocol` adds what only the
+    /// protocol knows (see [`Protocol`]; `()` for a plain one).
     ///
-    /// - `error_reply`: the response to write for a decode error before closing
-    ///   (`None`: just close);
-    /// - `shutdown`: when it completes, the connection stops reading, finishes the
-    ///   requests in flight, writes their responses and ends with `Ok`.
-    pub async fn serve_framed<T, C, H, F, Resp, E, R, S>(
-        &self,
-        framed: Framed<T, C>,
-        handler: H,
-        error_reply: R,
-        shutdown: S,
-    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
-    where
-        T: AsyncRead + AsyncWrite,
-        C: Decoder + Encoder<Resp, Error = <C as Decoder>::Error>,
-        H: FnMut(C::Item) -> F,
-        F: Future<Output = Result<Resp, E>>,
-        R: FnMut(&<C as Decoder>::Error) -> Option<Resp>,
-        S: Future<Output = ()>,
-    {
-        self.serve_protocol(framed, handler, error_reply, |_| false, shutdown)
-            .await
-    }
-
-    /// As [`serve_framed`](Self::serve_framed), plus `is_done`: asked each turn,
-    /// it lets the codec end the connection after the responses so far (HTTP's
-    /// `Connection: close`). Reading stops, in-flight requests finish, their
-    /// responses are written, and the connection ends with `Ok`.
-    pub async fn serve_protocol<T, C, H, F, Resp, E, R, D, S>(
-        &self,
-        framed: Framed<T, C>,
-        handler: H,
-        error_reply: R,
-        is_done: D,
-        shutdown: S,
-    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
-    where
-        T: AsyncRead + AsyncWrite,
-        C: Decoder + Encoder<Resp, Error = <C as Decoder>::Error>,
-        H: FnMut(C::Item) -> F,
-        F: Future<Output = Result<Resp, E>>,
-        R: FnMut(&<C as Decoder>::Error) -> Option<Resp>,
-        D: FnMut(&C) -> bool,
-        S: Future<Output = ()>,
-    {
-        let whole = Reply::Whole::<Resp, NoTail<Resp, E>>;
-        let ends = Ends {
-            error_reply,
-            is_done,
-            pace: Unpaced,
-        };
-        self.serve_split(framed, handler, whole, ends, shutdown)
-            .await
-    }
-
-    /// As [`serve_protocol`](Self::serve_protocol), for handlers whose
-    /// responses may stream: a [`Reply::Streamed`] response is written part by
-    /// part as its tail produces them (see [`Reply`]). A connection writing a
-    /// tail is busy, not idle; shutdown lets the tail finish as it lets
-    /// in-flight requests finish.
-    pub async fn serve_streaming<T, C, H, F, W, Tail, P, E, R, D, S>(
-        &self,
-        framed: Framed<T, C>,
-        handler: H,
-        error_reply: R,
-        is_done: D,
-        shutdown: S,
-    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
-    where
-        T: AsyncRead + AsyncWrite,
-        C: Decoder
-            + Encoder<W, Error = <C as Decoder>::Error>
-            + Encoder<P, Error = <C as Decoder>::Error>,
-        H: FnMut(C::Item) -> F,
-        F: Future<Output = Result<Reply<W, Tail>, E>>,
-        Tail: Stream<Item = Result<P, E>>,
-        R: FnMut(&<C as Decoder>::Error) -> Option<W>,
-        D: FnMut(&C) -> bool,
-        S: Future<Output = ()>,
-    {
-        self.serve_paced(framed, handler, error_reply, is_done, Unpaced, shutdown)
-            .await
-    }
-
-    /// As [`serve_streaming`](Self::serve_streaming), plus `pace`: the codec
-    /// may hold reading back while a request it handed out is still being
-    /// decoded (a body streaming in), and learns when reading stops (see
-    /// [`Pace`]).
-    pub async fn serve_paced<T, C, H, F, W, Tail, P, E, R, D, Pc, S>(
-        &self,
-        framed: Framed<T, C>,
-        handler: H,
-        error_reply: R,
-        is_done: D,
-        pace: Pc,
-        shutdown: S,
-    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
-    where
-        T: AsyncRead + AsyncWrite,
-        C: Decoder
-            + Encoder<W, Error = <C as Decoder>::Error>
-            + Encoder<P, Error = <C as Decoder>::Error>,
-        H: FnMut(C::Item) -> F,
-        F: Future<Output = Result<Reply<W, Tail>, E>>,
-        Tail: Stream<Item = Result<P, E>>,
-        R: FnMut(&<C as Decoder>::Error) -> Option<W>,
-        D: FnMut(&C) -> bool,
-        Pc: Pace<C>,
-        S: Future<Output = ()>,
-    {
-        let as_is = |reply: Reply<W, Tail>| reply;
-        let ends = Ends {
-            error_reply,
-            is_done,
-            pace,
-        };
-        self.serve_split(framed, handler, as_is, ends, shutdown)
-            .await
-    }
-
-    /// The dispatcher both entry points share; `split` says of each response
-    /// whether it is whole or streams.
-    async fn serve_split<T, C, H, F, Resp, W, Tail, P, E, Sp, R, D, Pc, S>(
+    /// ```no_run
+    /// use ringo_proto::codec::LinesCodec;
+    /// use ringo_proto::pipeline::Server;
+    /// use ringo_proto::Framed;
+    /// # async fn serve(stream: ringo_reactor::net::TcpStream) {
+    /// let echo = |line: String| async move { Ok::<_, std::io::Error>(line) };
+    /// let framed = Framed::new(stream, LinesCodec::new());
+    /// let _ = Server::new().serve(framed, echo, ()).await;
+    /// # }
+    /// ```
+    pub async fn serve<T, C, H, F, Resp, E, P>(
         &self,
         mut framed: Framed<T, C>,
         mut handler: H,
-        mut split: Sp,
-        ends: Ends<R, D, Pc>,
-        shutdown: S,
+        mut protocol: P,
     ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
     where
         T: AsyncRead + AsyncWrite,
         C: Decoder
-            + Encoder<W, Error = <C as Decoder>::Error>
-            + Encoder<P, Error = <C as Decoder>::Error>,
+            + Encoder<P::Whole, Error = <C as Decoder>::Error>
+            + Encoder<P::Part, Error = <C as Decoder>::Error>,
         H: FnMut(C::Item) -> F,
         F: Future<Output = Result<Resp, E>>,
-        Sp: FnMut(Resp) -> Reply<W, Tail>,
-        Tail: Stream<Item = Result<P, E>>,
-        R: FnMut(&<C as Decoder>::Error) -> Option<W>,
-        D: FnMut(&C) -> bool,
-        Pc: Pace<C>,
-        S: Future<Output = ()>,
+        P: Protocol<C, Resp, E>,
     {
-        let Ends {
-            mut error_reply,
-            mut is_done,
-            mut pace,
-        } = ends;
         let mut in_flight: Ordered<F> = Ordered::new(self.max_in_flight);
         // The tail of the response being written, if it streams.
-        let mut streaming = pin!(None::<Tail>);
-        let mut shutdown = pin!(shutdown);
-        let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, W> = Ending::new();
+        let mut streaming = pin!(None::<P::Tail>);
+        let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, P::Whole> = Ending::new();
         let mut idle = IdleTimer::new(self.idle_timeout, self.request_timeout);
         std::future::poll_fn(|cx| {
-            ending.begin_turn(shutdown.as_mut(), cx);
+            ending.begin_turn(|cx| protocol.poll_shutdown(cx), cx);
             loop {
-                if ending.reading && is_done(framed.codec()) {
+                if ending.reading && protocol.is_done(framed.codec()) {
                     ending.reading = false;
                 }
                 let mut progressed = false;
                 while ending.may_read()
                     && !in_flight.is_full()
                     && framed.write_buffered() < self.backpressure
-                    && !pace.hold(framed.codec_mut(), cx)
+                    && !protocol.hold(framed.codec_mut(), cx)
                 {
                     match ending.poll_read(&mut framed) {
                         Poll::Ready(Some(Ok(request))) => {
@@ -309,12 +169,14 @@ impl Server {
                             progressed = true;
                         }
                         Poll::Ready(Some(Err(e))) => {
-                            ending.decode_failed(error_reply(&e), ServerError::Codec(e));
+                            ending.decode_failed(protocol.error_reply(&e), ServerError::Codec(e));
                         }
                         Poll::Ready(None) => ending.reading = false,
                         // No read is in flight when the codec held it back:
-                        // the pace's waker, not the read's, brings the next turn.
-                        Poll::Pending if pace.hold(framed.codec_mut(), cx) => ending.read_held(),
+                        // the protocol's waker, not the read's, brings the next turn.
+                        Poll::Pending if protocol.hold(framed.codec_mut(), cx) => {
+                            ending.read_held()
+                        }
                         Poll::Pending => {}
                     }
                 }
@@ -339,7 +201,7 @@ impl Server {
                         break;
                     };
                     progressed = true;
-                    match output.map(&mut split) {
+                    match output.map(|response| protocol.reply(response)) {
                         Ok(Reply::Whole(response)) => {
                             if let Err(e) = framed.encode(response) {
                                 in_flight.clear();
@@ -355,11 +217,11 @@ impl Server {
                     }
                 }
                 // A request just read may have ended the connection (QUIT).
-                if ending.reading && is_done(framed.codec()) {
+                if ending.reading && protocol.is_done(framed.codec()) {
                     ending.reading = false;
                 }
                 if !ending.reading {
-                    pace.stopped(framed.codec_mut());
+                    protocol.stopped(framed.codec_mut());
                 }
                 let finish = ending.poll_finish(
                     &mut framed,
@@ -395,13 +257,6 @@ impl Server {
         })
         .await
     }
-}
-
-/// The protocol's hooks on how a connection reads and ends, passed as one.
-struct Ends<R, D, Pc> {
-    error_reply: R,
-    is_done: D,
-    pace: Pc,
 }
 
 /// The idle and request deadlines of one connection.

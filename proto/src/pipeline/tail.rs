@@ -15,9 +15,6 @@
 //! the connection buffer without bound: at most the mark plus one part waits
 //! to be written.
 
-use std::convert::Infallible;
-use std::fmt;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -28,40 +25,17 @@ use super::ServerError;
 use crate::codec::{Decoder, Encoder};
 use crate::framed::Framed;
 
-/// What a handler of [`Server::serve_streaming`](super::Server::serve_streaming)
-/// answers: a response encoded whole, or one written part by part.
+/// How a response is written ([`Protocol::reply`](super::Protocol::reply)):
+/// encoded whole, or part by part.
 #[derive(Debug)]
 pub enum Reply<W, T> {
-    /// Encoded at once, as every response of
-    /// [`Server::serve_protocol`](super::Server::serve_protocol) is.
+    /// Encoded at once, as every response of a plain (`()`) protocol is.
     Whole(W),
     /// A stream of parts (`Result<part, handler error>`), each encoded as it
     /// comes, all before the next response. Its end ends the response; its
     /// error ends the connection as a handler error does, after the parts
     /// before it are written (a part already written cannot be taken back).
     Streamed(T),
-}
-
-/// The tail type of responses that are always whole. It has no value, so a
-/// `Reply<W, NoTail<..>>` is a `W` in all but name and the streaming paths of
-/// the dispatcher compile away.
-pub(crate) struct NoTail<P, E> {
-    never: Infallible,
-    _parts: PhantomData<fn() -> (P, E)>,
-}
-
-impl<P, E> Stream for NoTail<P, E> {
-    type Item = Result<P, E>;
-
-    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match self.never {}
-    }
-}
-
-impl<P, E> fmt::Debug for NoTail<P, E> {
-    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.never {}
-    }
 }
 
 /// Encodes the parts `tail` has ready while fewer than `backpressure` bytes

@@ -7,13 +7,15 @@
 //! connection closes — as Redis itself does.
 
 use std::future::Future;
+use std::pin::{pin, Pin};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
 use super::{Error, Frame, RespCodec};
 use crate::framed::Framed;
-use crate::pipeline::{self, ServerError};
+use crate::pipeline::{self, NoTail, Protocol, Reply, ServerError};
 
 /// Default commands handled at once per connection; covers `redis-benchmark -P 16`
 /// with room to spare.
@@ -61,12 +63,49 @@ where
         server = server.idle_timeout(idle);
     }
     let framed = Framed::new(io, codec);
-    server
-        .serve_framed(
-            framed,
-            handler,
-            |e: &Error| e.is_protocol().then(|| e.reply()),
-            shutdown,
-        )
-        .await
+    let protocol = RespProtocol {
+        quit: || false,
+        shutdown: pin!(shutdown),
+    };
+    server.serve(framed, handler, protocol).await
+}
+
+/// What RESP adds to pipelined dispatch: `-ERR Protocol error` for a
+/// malformed command, shutdown, and the end `quit` says the connection has
+/// reached (a `QUIT` read, for a server that answers it itself).
+#[derive(Debug)]
+pub struct RespProtocol<'a, Q, S> {
+    /// True once the connection must read no more commands.
+    pub quit: Q,
+    /// Completes when the server shuts down.
+    pub shutdown: Pin<&'a mut S>,
+}
+
+impl<Q, S, E> Protocol<RespCodec, Frame, E> for RespProtocol<'_, Q, S>
+where
+    Q: FnMut() -> bool,
+    S: Future<Output = ()>,
+{
+    type Whole = Frame;
+    type Part = Frame;
+    type Tail = NoTail<Frame, E>;
+
+    #[inline]
+    fn reply(&mut self, reply: Frame) -> Reply<Frame, NoTail<Frame, E>> {
+        Reply::Whole(reply)
+    }
+
+    fn error_reply(&mut self, e: &Error) -> Option<Frame> {
+        e.is_protocol().then(|| e.reply())
+    }
+
+    #[inline]
+    fn is_done(&mut self, _: &RespCodec) -> bool {
+        (self.quit)()
+    }
+
+    #[inline]
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.shutdown.as_mut().poll(cx)
+    }
 }

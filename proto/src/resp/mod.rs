@@ -43,7 +43,7 @@ mod limits;
 mod tests;
 
 pub use codec::RespCodec;
-pub use connection::{serve_connection, ServerConfig, DEFAULT_MAX_PIPELINED};
+pub use connection::{serve_connection, RespProtocol, ServerConfig, DEFAULT_MAX_PIPELINED};
 pub use error::{Error, ErrorKind};
 pub use frame::{command, Frame};
 pub use limits::{

@@ -91,7 +91,7 @@ impl FixedFiles {
     /// fd, so more slots could never fill) and to the kernel's limit. A kernel
     /// that refuses (before Linux 5.19, no sparse tables) leaves it off: size 0.
     pub(crate) fn new(ring: &Rc<RefCell<IoUring>>, config: &Config) -> FixedFiles {
-        let wanted = if config.simulate_no_registered_fds {
+        let wanted = if config.simulate.no_registered_fds {
             0
         } else {
             config

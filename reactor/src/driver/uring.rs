@@ -157,7 +157,7 @@ impl Driver {
         let msg_ring = supports(
             probe.as_ref(),
             opcode::MsgRingData::CODE,
-            config.simulate_no_msg_ring,
+            config.simulate.no_msg_ring,
         );
         // Without a duplicate (EMFILE) the ring still works; wakes use the eventfd.
         let ring_fd = msg_ring
@@ -167,13 +167,13 @@ impl Driver {
         features.send_zc = supports(
             probe.as_ref(),
             opcode::SendZc::CODE,
-            config.simulate_no_send_zc,
+            config.simulate.no_send_zc,
         );
         // `IORING_OP_LINK_TIMEOUT` is older (5.5) than the EXT_ARG this driver
         // requires, so no probe; but the pair must fit in the SQ together.
-        features.link_timeout = !config.simulate_no_link_timeout && ring.params().sq_entries() >= 2;
+        features.link_timeout = !config.simulate.no_link_timeout && ring.params().sq_entries() >= 2;
         features.recv_bundle =
-            !config.simulate_no_recv_bundle && ring.params().is_feature_recvsend_bundle();
+            !config.simulate.no_recv_bundle && ring.params().is_feature_recvsend_bundle();
         let wake = Arc::new(WakeTarget { event_fd, ring_fd });
         let ring = Rc::new(RefCell::new(ring));
         let files = FixedFiles::new(&ring, config);
@@ -187,8 +187,8 @@ impl Driver {
             wake_armed: Cell::new(false),
             scratch: RefCell::new(Vec::new()),
             features,
-            no_provided_buffers: config.simulate_no_provided_buffers,
-            multishot_accept: !config.simulate_no_multishot_accept && kernel_at_least(5, 19),
+            no_provided_buffers: config.simulate.no_provided_buffers,
+            multishot_accept: !config.simulate.no_multishot_accept && kernel_at_least(5, 19),
             link_timeouts: features.link_timeout,
             msg_sent: RefCell::new(Vec::new()),
         };

@@ -2,13 +2,15 @@
 //! io_uring options, gathered by [`Builder`] into the [`Config`] that the
 //! driver and the runtime are built from.
 //!
-//! Each io_uring feature the kernel may lack has a hidden `simulate_*` switch
-//! here, so tests can exercise every fallback on a kernel that has them all.
+//! Each io_uring feature the kernel may lack can be simulated missing
+//! (`Builder::simulate`, a hidden test hook), so tests can exercise every
+//! fallback on a kernel that has them all.
 
 use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use super::Simulate;
 use crate::buf::{DEFAULT_RECV_BUFFERS, DEFAULT_RECV_BUFFER_SIZE};
 use crate::Runtime;
 
@@ -116,33 +118,19 @@ pub(crate) struct Config {
     pub(crate) ring_entries: u32,
     pub(crate) blocking_threads: usize,
     pub(crate) event_interval: u32,
-    /// Test hook: make io_uring set-up fail with this errno.
-    pub(crate) simulate_uring_error: Option<i32>,
+    /// Test hook: kernel features to act as if missing.
+    pub(crate) simulate: Simulate,
     /// `Some(idle)`: ask for an SQPOLL ring whose kernel thread sleeps after
     /// `idle` milliseconds without submissions.
     pub(crate) sqpoll_idle_ms: Option<u32>,
-    /// Test hook: treat `IORING_OP_MSG_RING` as unsupported.
-    pub(crate) simulate_no_msg_ring: bool,
     /// Buffers in the receive buffer pool.
     pub(crate) recv_buffers: usize,
     /// Bytes per receive buffer.
     pub(crate) recv_buffer_size: usize,
-    /// Test hook: io_uring refuses provided buffer rings.
-    pub(crate) simulate_no_provided_buffers: bool,
-    /// Test hook: io_uring listeners accept with single-shot accepts.
-    pub(crate) simulate_no_multishot_accept: bool,
     /// TCP writes of at least this many bytes send zero-copy; `None`: never.
     pub(crate) zero_copy_send_threshold: Option<usize>,
-    /// Test hook: treat `IORING_OP_SEND_ZC` as unsupported.
-    pub(crate) simulate_no_send_zc: bool,
-    /// Test hook: io_uring enforces op deadlines with the timer wheel.
-    pub(crate) simulate_no_link_timeout: bool,
     /// Slots of the registered file table to ask for; 0: none.
     pub(crate) registered_fds: u32,
-    /// Test hook: io_uring refuses a registered file table.
-    pub(crate) simulate_no_registered_fds: bool,
-    /// Test hook: treat `IORING_FEAT_RECVSEND_BUNDLE` as absent.
-    pub(crate) simulate_no_recv_bundle: bool,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -167,19 +155,12 @@ impl Builder {
                 ring_entries: DEFAULT_RING_ENTRIES,
                 blocking_threads: ringo_compat::DEFAULT_MAX_BLOCKING_THREADS,
                 event_interval: DEFAULT_EVENT_INTERVAL,
-                simulate_uring_error: None,
+                simulate: Simulate::default(),
                 sqpoll_idle_ms: None,
-                simulate_no_msg_ring: false,
                 recv_buffers: DEFAULT_RECV_BUFFERS,
                 recv_buffer_size: DEFAULT_RECV_BUFFER_SIZE,
-                simulate_no_provided_buffers: false,
-                simulate_no_multishot_accept: false,
                 zero_copy_send_threshold: DEFAULT_ZERO_COPY_SEND_THRESHOLD,
-                simulate_no_send_zc: false,
-                simulate_no_link_timeout: false,
                 registered_fds: 0,
-                simulate_no_registered_fds: false,
-                simulate_no_recv_bundle: false,
             },
             driver_set: false,
         }
@@ -322,15 +303,6 @@ impl Builder {
         self
     }
 
-    /// Makes the io_uring driver behave as if the kernel lacked
-    /// `IORING_OP_SEND_ZC`, so zero-copy sends go out as plain sends. For
-    /// testing the fallback; not part of the stable API.
-    #[doc(hidden)]
-    pub fn simulate_send_zc_unsupported(mut self) -> Builder {
-        self.config.simulate_no_send_zc = true;
-        self
-    }
-
     /// Gives the io_uring ring a table of `slots` registered ("fixed") file
     /// descriptors for the sockets the runtime owns. Off (0) by default.
     ///
@@ -372,68 +344,12 @@ impl Builder {
         self
     }
 
-    /// Makes the io_uring driver behave as if the kernel refused a registered
-    /// file table, so sockets use plain fds even with
-    /// [`registered_fds`](Self::registered_fds) set. For testing the fallback;
-    /// not part of the stable API.
+    /// Makes the io_uring driver act as if the kernel lacked the features
+    /// `simulate` names, so tests exercise the fallbacks. For testing (and
+    /// A/B runs); not part of the stable API.
     #[doc(hidden)]
-    pub fn simulate_registered_fds_unsupported(mut self) -> Builder {
-        self.config.simulate_no_registered_fds = true;
-        self
-    }
-
-    /// Makes the io_uring driver behave as if the kernel lacked
-    /// `IORING_FEAT_RECVSEND_BUNDLE`, so pooled stream receives arm plain
-    /// multishot receives, one buffer per completion, as before Linux 6.10.
-    /// For testing the fallback (and A/B runs); not part of the stable API.
-    #[doc(hidden)]
-    pub fn simulate_recv_bundle_unsupported(mut self) -> Builder {
-        self.config.simulate_no_recv_bundle = true;
-        self
-    }
-
-    /// Makes the io_uring driver behave as if the kernel lacked provided buffer
-    /// rings, so pooled receives use the free-list path compat uses. For testing
-    /// the fallback; not part of the stable API.
-    #[doc(hidden)]
-    pub fn simulate_provided_buffers_unsupported(mut self) -> Builder {
-        self.config.simulate_no_provided_buffers = true;
-        self
-    }
-
-    /// Makes the io_uring driver behave as if the kernel lacked multishot
-    /// accept, so listeners submit one single-shot accept per connection, as on
-    /// kernels before 5.19. For testing the fallback; not part of the stable API.
-    #[doc(hidden)]
-    pub fn simulate_multishot_accept_unsupported(mut self) -> Builder {
-        self.config.simulate_no_multishot_accept = true;
-        self
-    }
-
-    /// Makes the io_uring driver behave as if it could not link timeouts, so
-    /// op deadlines use the timer wheel and a cancel, as on compat. For testing
-    /// the fallback; not part of the stable API.
-    #[doc(hidden)]
-    pub fn simulate_link_timeout_unsupported(mut self) -> Builder {
-        self.config.simulate_no_link_timeout = true;
-        self
-    }
-
-    /// Makes the io_uring driver behave as if the kernel lacked
-    /// `IORING_OP_MSG_RING`, so cross-runtime wakes go through the eventfd. For
-    /// testing the fallback; not part of the stable API.
-    #[doc(hidden)]
-    pub fn simulate_msg_ring_unsupported(mut self) -> Builder {
-        self.config.simulate_no_msg_ring = true;
-        self
-    }
-
-    /// Makes io_uring set-up fail with `errno`, as a seccomp filter, the
-    /// `io_uring_disabled` sysctl or the memlock limit would. For testing the
-    /// fallback; not part of the stable API.
-    #[doc(hidden)]
-    pub fn simulate_uring_setup_error(mut self, errno: i32) -> Builder {
-        self.config.simulate_uring_error = Some(errno);
+    pub fn simulate(mut self, simulate: Simulate) -> Builder {
+        self.config.simulate = simulate;
         self
     }
 

@@ -30,6 +30,7 @@ mod builder;
 pub(crate) mod context;
 mod handle;
 pub(crate) mod scheduler;
+mod test_hooks;
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
@@ -52,36 +53,13 @@ pub use builder::{
     DEFAULT_ZERO_COPY_SEND_THRESHOLD,
 };
 pub use handle::Handle;
+pub use test_hooks::{Simulate, Stats, WakeStats, ZeroCopyStats};
 
 use crate::buf::pool::PoolInner;
 use crate::driver::Driver;
 use crate::op::send_zc::ZeroCopy;
 use crate::time::wheel::Wheel;
 use scheduler::Shared;
-
-/// How often other threads woke a sleeping runtime, by path. For tests and
-/// diagnostics; not part of the stable API.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WakeStats {
-    /// Wakes posted into this runtime's ring by another io_uring runtime's
-    /// `IORING_OP_MSG_RING`.
-    pub msg_ring: u64,
-    /// Wakes through the driver's own wake handle: the eventfd on io_uring,
-    /// mio's waker on compat.
-    pub eventfd: u64,
-}
-
-/// Zero-copy sends of one runtime. For tests and diagnostics; not part of the
-/// stable API.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ZeroCopyStats {
-    /// Sends submitted as `IORING_OP_SEND_ZC`.
-    pub sends: u64,
-    /// Their notifications: the kernel let go of the buffer.
-    pub notifications: u64,
-}
 
 /// How long dropping a runtime waits for in-flight I/O to complete after
 /// cancelling it; what is still in flight then is leaked, never freed.
@@ -120,7 +98,7 @@ pub(crate) struct Inner {
     pool_size: (usize, usize),
     /// Writes of at least this many bytes send zero-copy where they can.
     zero_copy_send_threshold: Option<usize>,
-    /// What [`Runtime::zero_copy_stats`] reports.
+    /// What [`Runtime::stats`] reports as `zero_copy`.
     zero_copy_stats: Cell<ZeroCopyStats>,
 }
 
@@ -271,34 +249,16 @@ impl Runtime {
         self.inner.driver.uring_features()
     }
 
-    /// Operation slots taken: ops in flight, and completions not yet collected.
-    /// Zero once every op (a dropped zero-copy send included) is done. For
-    /// tests and diagnostics; not part of the stable API.
+    /// What this runtime counts, for tests and diagnostics; not part of the
+    /// stable API.
     #[doc(hidden)]
-    pub fn op_slots(&self) -> usize {
-        self.inner.driver.op_slots()
-    }
-
-    /// How many sends went zero-copy, and how many of their notifications
-    /// came. For tests and diagnostics; not part of the stable API.
-    #[doc(hidden)]
-    pub fn zero_copy_stats(&self) -> ZeroCopyStats {
-        self.inner.zero_copy_stats.get()
-    }
-
-    /// How often other threads woke this runtime from sleep, by path. For tests
-    /// and diagnostics; not part of the stable API.
-    #[doc(hidden)]
-    pub fn wake_stats(&self) -> WakeStats {
-        self.inner.shared.wake_stats()
-    }
-
-    /// How many slots of the registered file table
-    /// ([`Builder::registered_fds`]) hold a socket now; 0 on compat or with
-    /// the table off. For tests and diagnostics; not part of the stable API.
-    #[doc(hidden)]
-    pub fn registered_fds_in_use(&self) -> u32 {
-        self.inner.driver.registered_fds_in_use()
+    pub fn stats(&self) -> Stats {
+        Stats {
+            op_slots: self.inner.driver.op_slots(),
+            zero_copy: self.inner.zero_copy_stats.get(),
+            wakes: self.inner.shared.wake_stats(),
+            registered_fds_in_use: self.inner.driver.registered_fds_in_use(),
+        }
     }
 
     /// A `Send + Sync` handle for spawning onto this runtime from other threads.

@@ -7,12 +7,13 @@ use std::cell::Cell;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use ringo_proto::pipeline::{self, ServerError};
-use ringo_proto::resp::{self, Frame, RespCodec, ServerConfig};
+use ringo_proto::resp::{Frame, RespCodec, RespProtocol, ServerConfig};
 use ringo_proto::Framed;
 use ringo_reactor::net::TcpStream;
 
@@ -149,35 +150,33 @@ async fn serve_connection<S>(
     }
     // Set when QUIT is read; from then on the dispatcher reads no more.
     let quit = Cell::new(false);
-    let result = dispatcher
-        .serve_protocol(
-            Framed::new(stream, RespCodec::new()),
-            |command: Frame| {
-                let step = if quit.get() {
-                    Step::Refuse
-                } else if is_quit(&command) {
-                    quit.set(true);
-                    Step::Quit
-                } else {
-                    Step::Call
-                };
-                let service = service.clone();
-                async move {
-                    match step {
-                        Step::Refuse => Err(AfterQuit),
-                        Step::Quit => Ok(Frame::Simple(Bytes::from_static(b"OK"))),
-                        Step::Call => Ok(match service.call(command).await {
-                            Ok(reply) => reply,
-                            Err(e) => error_reply(&e),
-                        }),
-                    }
-                }
-            },
-            |e: &resp::Error| e.is_protocol().then(|| e.reply()),
-            |_| quit.get(),
-            shutdown.wait(),
-        )
-        .await;
+    let protocol = RespProtocol {
+        quit: || quit.get(),
+        shutdown: pin!(shutdown.wait()),
+    };
+    let handler = |command: Frame| {
+        let step = if quit.get() {
+            Step::Refuse
+        } else if is_quit(&command) {
+            quit.set(true);
+            Step::Quit
+        } else {
+            Step::Call
+        };
+        let service = service.clone();
+        async move {
+            match step {
+                Step::Refuse => Err(AfterQuit),
+                Step::Quit => Ok(Frame::Simple(Bytes::from_static(b"OK"))),
+                Step::Call => Ok(match service.call(command).await {
+                    Ok(reply) => reply,
+                    Err(e) => error_reply(&e),
+                }),
+            }
+        }
+    };
+    let framed = Framed::new(stream, RespCodec::new());
+    let result = dispatcher.serve(framed, handler, protocol).await;
     match result {
         Ok(()) | Err(ServerError::Handler(AfterQuit)) => {}
         Err(e) => log::debug!("redis connection ended: {e}"),

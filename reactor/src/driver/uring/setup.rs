@@ -55,7 +55,7 @@ const fn setup(
 /// io_uring": the plain set-ups follow. Among those, a kernel that lacks a flag
 /// answers EINVAL and the next one is tried; any other error ends the attempt.
 pub(super) fn build_ring(config: &Config) -> io::Result<(IoUring, UringFeatures)> {
-    if let Some(errno) = config.simulate_uring_error {
+    if let Some(errno) = config.simulate.uring_setup_error {
         return Err(io::Error::from_raw_os_error(errno));
     }
     if let Some(idle_ms) = config.sqpoll_idle_ms {

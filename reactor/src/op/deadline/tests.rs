@@ -41,7 +41,10 @@ fn a_linked_deadline_arms_no_timer() {
         (
             Builder::new()
                 .driver(DriverKind::Uring)
-                .simulate_link_timeout_unsupported(),
+                .simulate(crate::runtime::Simulate {
+                    no_link_timeout: true,
+                    ..Default::default()
+                }),
             1,
         ),
         (Builder::new().driver(DriverKind::Compat), 1),

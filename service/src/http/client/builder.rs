@@ -1,0 +1,102 @@
+//! The settings of a [`Client`]: pool size, time limits, parser limits.
+
+use std::time::Duration;
+
+use ringo_proto::http::Limits;
+
+use super::Client;
+use crate::pool::PoolConfig;
+
+/// Default limit on a whole request: waiting for a connection, connecting,
+/// sending and reading the response. Past it the call fails with
+/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) and its connection is closed.
+pub const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default limit on opening one connection (name lookup and TCP handshake);
+/// past it the call fails with [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) and the pool backs
+/// off as after any connect failure.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Configures a [`Client`]; see [`Client::builder`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    pub(super) pool: PoolConfig,
+    pub(super) request_timeout: Duration,
+    pub(super) connect_timeout: Duration,
+    pub(super) limits: Limits,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> ClientBuilder {
+        ClientBuilder {
+            pool: PoolConfig::default(),
+            request_timeout: DEFAULT_CLIENT_REQUEST_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Most connections to one endpoint (host and port) at once; more
+    /// concurrent requests wait (default
+    /// [`DEFAULT_MAX_CONNECTIONS`](crate::pool::DEFAULT_MAX_CONNECTIONS)).
+    pub fn max_connections_per_host(mut self, max: usize) -> ClientBuilder {
+        self.pool.max_connections = max;
+        self
+    }
+
+    /// Time an unused keep-alive connection is kept open (default
+    /// [`DEFAULT_IDLE_TIMEOUT`](crate::pool::DEFAULT_IDLE_TIMEOUT)).
+    pub fn idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.pool.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Limit on each request, from the call to the whole response (default
+    /// [`DEFAULT_CLIENT_REQUEST_TIMEOUT`]).
+    pub fn request_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Limit on opening a connection (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    pub fn connect_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Requests sent on one connection before their responses arrive
+    /// (HTTP/1.1 pipelining, RFC 9112 §9.3.2). Default 1: many servers and
+    /// proxies mishandle pipelining, so it is opt-in.
+    pub fn max_pipelined(mut self, max: usize) -> ClientBuilder {
+        self.pool.max_calls_per_connection = max;
+        self
+    }
+
+    /// Largest response body gathered, in bytes (default
+    /// [`DEFAULT_MAX_BODY`](ringo_proto::http::DEFAULT_MAX_BODY), 8 MiB); a larger one fails its request with the
+    /// codec's `BodyTooLarge` error and closes the connection.
+    pub fn max_body(mut self, bytes: u64) -> ClientBuilder {
+        self.limits.max_body = bytes;
+        self
+    }
+
+    /// All of the response parser's limits (head size, header count, body).
+    pub fn limits(mut self, limits: Limits) -> ClientBuilder {
+        self.limits = limits;
+        self
+    }
+
+    /// The pool settings every endpoint's pool gets: warm and maximum
+    /// connections, idle timeout, waiters, reconnect backoff.
+    pub fn pool(mut self, config: PoolConfig) -> ClientBuilder {
+        self.pool = config;
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> Client {
+        Client::with_config(self)
+    }
+}
