@@ -319,6 +319,27 @@ both_drivers! {
     }
 }
 
+both_drivers! {
+    async fn a_certificate_for_another_name_is_refused() {
+        let certs = certs("name CA");
+        let acceptor = TlsAcceptor::new(certs.server_config());
+        let connector = TlsConnector::new(certs.client_config());
+        let (client, server) = util::tcp_pair().await;
+        let accepted = ringo_reactor::spawn(async move { acceptor.accept(server).await.map(drop) });
+        let name = ServerName::try_from("other.example").expect("name");
+        let error = connector.connect(name, client).await.expect_err("wrong name");
+        let cause = error.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
+        assert!(
+            matches!(cause, Some(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::NotValidForName
+                        | rustls::CertificateError::NotValidForNameContext { .. }
+                ))),
+            "{error:?}"
+        );
+        let _ = accepted.await;
+    }
+}
+
 /// Starts a TLS server thread on `kind` that greets each client and closes.
 fn greeting_server(kind: DriverKind, certs: &Certs) -> Option<std::net::SocketAddr> {
     let acceptor = TlsAcceptor::new(certs.server_config());

@@ -42,6 +42,17 @@ impl TlsAcceptor {
         self
     }
 
+    /// This acceptor, offering `protocol` by ALPN when its configuration
+    /// names none (servers of one protocol set theirs this way).
+    pub fn with_alpn(mut self, protocol: &[u8]) -> TlsAcceptor {
+        if self.config.alpn_protocols.is_empty() {
+            let mut config = (*self.config).clone();
+            config.alpn_protocols = vec![protocol.to_vec()];
+            self.config = Arc::new(config);
+        }
+        self
+    }
+
     /// The server configuration.
     pub fn config(&self) -> &Arc<ServerConfig> {
         &self.config

@@ -16,10 +16,13 @@
 //! - a call abandoned mid-flight (its request timed out) retires its
 //!   connection too: the late response would hold up the next request on it.
 //!
-//! Plain `http` only: there is no TLS in ringo, so `https` URIs fail at once
-//! with a [`RequestError`].
+//! `https` URIs go over `ringo_proto::tls` (rustls): the connect step runs
+//! the handshake (ALPN `http/1.1`, the name checked against the
+//! certificate), and pooled keep-alive works as over plain TCP. The client
+//! trusts the bundled Mozilla roots unless given a configuration with
+//! [`ClientBuilder::tls_config`].
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::poll_fn;
@@ -36,7 +39,11 @@ use ::http::{Method, Request, Response, StatusCode};
 use bytes::{Bytes, BytesMut};
 use ringo_proto::http::{BodyLength, ResponsePart};
 use ringo_proto::http::{ClientCodec, Error as HttpError, ErrorKind as HttpErrorKind, Limits};
+use ringo_proto::tls::rustls::pki_types::ServerName;
+use ringo_proto::tls::rustls::ClientConfig;
+use ringo_proto::tls::{self, TlsConnector};
 use ringo_proto::{pipeline, Decoder, Encoder, Framed};
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::TcpStream;
 use ringo_reactor::JoinHandle;
 
@@ -66,7 +73,7 @@ pub const DEFAULT_MAX_IDLE_ENDPOINTS: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestError {
-    /// The URI's scheme is not `http` (`https` needs TLS, which ringo lacks).
+    /// The URI's scheme is neither `http` nor `https`.
     UnsupportedScheme(String),
     /// The URI is not in absolute form `http://host[:port]/path`.
     NotAbsolute(Uri),
@@ -77,11 +84,8 @@ pub enum RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RequestError::UnsupportedScheme(scheme) if scheme.eq_ignore_ascii_case("https") => {
-                f.write_str("scheme https not supported: ringo has no tls")
-            }
             RequestError::UnsupportedScheme(scheme) => {
-                write!(f, "scheme {scheme} not supported: only http")
+                write!(f, "scheme {scheme} not supported: only http and https")
             }
             RequestError::NotAbsolute(uri) => {
                 write!(f, "uri {uri} not in absolute form http://host[:port]/path")
@@ -100,6 +104,7 @@ pub struct ClientBuilder {
     request_timeout: Duration,
     connect_timeout: Duration,
     limits: Limits,
+    tls_config: Option<Arc<ClientConfig>>,
 }
 
 impl Default for ClientBuilder {
@@ -109,6 +114,7 @@ impl Default for ClientBuilder {
             request_timeout: DEFAULT_CLIENT_REQUEST_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             limits: Limits::default(),
+            tls_config: None,
         }
     }
 }
@@ -171,10 +177,20 @@ impl ClientBuilder {
         self
     }
 
+    /// The TLS configuration of `https` connections (trusted roots, versions,
+    /// a session cache shared by every connection so reconnects resume).
+    /// Its ALPN list is set to `http/1.1` when empty. Default:
+    /// `ringo_proto::tls::client_config()`, the bundled Mozilla roots.
+    pub fn tls_config(mut self, config: Arc<ClientConfig>) -> ClientBuilder {
+        self.tls_config = Some(config);
+        self
+    }
+
     /// The client.
     pub fn build(self) -> Client {
         Client {
             inner: Rc::new(Inner {
+                tls: OnceCell::new(),
                 config: self,
                 pools: RefCell::new(HashMap::new()),
             }),
@@ -186,7 +202,7 @@ impl ClientBuilder {
 /// (host and port). Clones share the pools.
 ///
 /// It sends each request's target in origin form and adds `Host` from the
-/// URI when missing; plain `http` only (ringo has no TLS). A connection is
+/// URI when missing; `https` over rustls. A connection is
 /// reused until a response ends it (`Connection: close`, HTTP/1.0) or a call
 /// on it is abandoned (its request timed out), and is then never lent again.
 /// Response bodies are gathered whole, up to
@@ -221,6 +237,8 @@ pub struct Client {
 
 struct Inner {
     config: ClientBuilder,
+    /// Made on the first `https` request.
+    tls: OnceCell<TlsConnector>,
     pools: RefCell<HashMap<Endpoint, Pool<Connector>>>,
 }
 
@@ -276,6 +294,22 @@ impl Client {
             .map_or(0, Pool::connections)
     }
 
+    /// The connector of `https` connections, made on first use.
+    fn tls_connector(&self) -> TlsConnector {
+        let inner = &self.inner;
+        let connector = inner.tls.get_or_init(|| {
+            let mut config = match &inner.config.tls_config {
+                Some(config) => (**config).clone(),
+                None => tls::client_config(),
+            };
+            if config.alpn_protocols.is_empty() {
+                config.alpn_protocols = vec![tls::ALPN_HTTP1.to_vec()];
+            }
+            TlsConnector::new(Arc::new(config)).handshake_timeout(inner.config.connect_timeout)
+        });
+        connector.clone()
+    }
+
     /// The pool of `endpoint`, made if there is none.
     fn pool(&self, endpoint: Endpoint) -> Pool<Connector> {
         let mut pools = self.inner.pools.borrow_mut();
@@ -291,6 +325,7 @@ impl Client {
             connect_timeout: config.connect_timeout,
             limits: config.limits,
             max_pipelined: config.pool.max_calls_per_connection.max(1),
+            tls: endpoint.tls.then(|| self.tls_connector()),
         };
         let pool = Pool::new(connector, config.pool.clone());
         pools.insert(endpoint, pool.clone());
@@ -317,6 +352,8 @@ impl Service<Request<Bytes>> for Client {
 struct Endpoint {
     host: String,
     port: u16,
+    /// `https`.
+    tls: bool,
 }
 
 impl Endpoint {
@@ -326,9 +363,13 @@ impl Endpoint {
         let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
             return Err(RequestError::NotAbsolute(uri.clone()));
         };
-        if *scheme != Scheme::HTTP {
+        let tls = if *scheme == Scheme::HTTPS {
+            true
+        } else if *scheme == Scheme::HTTP {
+            false
+        } else {
             return Err(RequestError::UnsupportedScheme(scheme.as_str().to_owned()));
-        }
+        };
         let host = authority
             .host()
             .trim_start_matches('[')
@@ -338,8 +379,9 @@ impl Endpoint {
         }
         let endpoint = Endpoint {
             host: host.to_ascii_lowercase(),
-            // RFC 9110 §4.2.1: the default port of http is 80.
-            port: authority.port_u16().unwrap_or(80),
+            // RFC 9110 §4.2.1-2: the default ports of http and https.
+            port: authority.port_u16().unwrap_or(if tls { 443 } else { 80 }),
+            tls,
         };
         let host_field = authority.as_str().rsplit('@').next().unwrap_or_default();
         let host_field = HeaderValue::from_str(host_field)
@@ -375,13 +417,15 @@ struct Connector {
     connect_timeout: Duration,
     limits: Limits,
     max_pipelined: usize,
+    /// For `https` endpoints.
+    tls: Option<TlsConnector>,
 }
 
 impl MakeConnection for Connector {
     type Conn = HttpConnection;
 
     async fn connect(&self) -> Result<HttpConnection, Error> {
-        let Endpoint { host, port } = &self.endpoint;
+        let Endpoint { host, port, .. } = &self.endpoint;
         let open = async {
             let addr = resolve(host, *port).await?;
             TcpStream::connect(addr).await
@@ -398,21 +442,40 @@ impl MakeConnection for Connector {
                 )
             })??;
         stream.set_nodelay(true)?;
+        let endpoint = format!("{host}:{port}");
+        match &self.tls {
+            None => Ok(self.start(stream, endpoint)),
+            Some(tls) => {
+                let name = ServerName::try_from(host.clone()).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("tls name {host}: {e}"))
+                })?;
+                Ok(self.start(tls.connect(name, stream).await?, endpoint))
+            }
+        }
+    }
+}
+
+impl Connector {
+    /// Starts the task driving a connection over `stream`.
+    fn start<T: AsyncRead + AsyncWrite + 'static>(
+        &self,
+        stream: T,
+        endpoint: String,
+    ) -> HttpConnection {
         let retired = Rc::new(Cell::new(false));
         let codec = Gather::new(ClientCodec::with_limits(self.limits), retired.clone());
         let (client, connection) =
             pipeline::Client::with_max_queued(Framed::new(stream, codec), self.max_pipelined);
-        let endpoint = format!("{host}:{port}");
         let task = ringo_reactor::spawn(async move {
             if let Err(e) = connection.run().await {
                 log::debug!("http client: connection to {endpoint} ended: {e}");
             }
         });
-        Ok(HttpConnection {
+        HttpConnection {
             client,
             retired,
             task,
-        })
+        }
     }
 }
 
