@@ -15,6 +15,8 @@ pub struct Cell {
     pub workload: fn(usize) -> Box<dyn Workload>,
     /// Part of the short `--quick` matrix.
     pub quick: bool,
+    /// A new connection (and TLS handshake) per request.
+    pub new_connection_per_request: bool,
 }
 
 fn echo_64(i: usize) -> Box<dyn Workload> {
@@ -53,6 +55,7 @@ pub fn all() -> Vec<Cell> {
                 in_flight: 1,
                 workload,
                 quick: connections == 64 && size == 64,
+                new_connection_per_request: false,
             });
         }
     }
@@ -63,6 +66,7 @@ pub fn all() -> Vec<Cell> {
         in_flight: 4,
         workload: echo_512,
         quick: true,
+        new_connection_per_request: false,
     });
     cells.push(Cell {
         name: "echo c=64 64B x16 pipelined".to_owned(),
@@ -71,6 +75,7 @@ pub fn all() -> Vec<Cell> {
         in_flight: 16,
         workload: echo_64,
         quick: false,
+        new_connection_per_request: false,
     });
     cells.push(Cell {
         name: "http GET keep-alive c=64".to_owned(),
@@ -79,6 +84,7 @@ pub fn all() -> Vec<Cell> {
         in_flight: 1,
         workload: http_get,
         quick: true,
+        new_connection_per_request: false,
     });
     for (in_flight, quick) in [(1, true), (16, true)] {
         cells.push(Cell {
@@ -88,6 +94,22 @@ pub fn all() -> Vec<Cell> {
             in_flight,
             workload: resp_set_get,
             quick,
+            new_connection_per_request: false,
+        });
+    }
+    for new_connection_per_request in [false, true] {
+        cells.push(Cell {
+            name: if new_connection_per_request {
+                "https GET new connection per request c=64".to_owned()
+            } else {
+                "https GET keep-alive c=64".to_owned()
+            },
+            protocol: Protocol::Https,
+            connections: 64,
+            in_flight: 1,
+            workload: http_get,
+            quick: true,
+            new_connection_per_request,
         });
     }
     cells

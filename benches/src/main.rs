@@ -22,6 +22,7 @@ mod measure;
 mod proc;
 mod report;
 mod servers;
+mod tls;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -190,6 +191,8 @@ fn run_against(options: &Options, addr: std::net::SocketAddr, pid: Option<u32>) 
             duration: timing,
             workload: cell.workload,
             server_pid: pid,
+            tls: tls::for_cell(cell)?,
+            new_connection_per_request: cell.new_connection_per_request,
         })?;
         let rps = result.requests as f64 / result.elapsed.as_secs_f64().max(1e-9);
         let cpu = result.server_cpu.as_secs_f64() * 1e6 / result.requests.max(1) as f64;
@@ -335,7 +338,13 @@ fn run(options: &Options) -> io::Result<()> {
     let idle_connections = if options.quick { 1000 } else { 10_000 };
     let mut idle_rows = Vec::new();
     if options.filter.is_none() {
-        for spec in servers.iter().filter(|s| s.protocol == Protocol::Echo) {
+        // Echo servers, and the HTTP ones plain and over TLS: the memory an
+        // idle TLS session adds is the difference of the last two.
+        let idle_protocols = [Protocol::Echo, Protocol::Http, Protocol::Https];
+        for spec in servers
+            .iter()
+            .filter(|s| idle_protocols.contains(&s.protocol))
+        {
             eprint!(
                 "idle memory — {} with {idle_connections} connections ... ",
                 spec.name

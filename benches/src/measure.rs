@@ -15,7 +15,7 @@ use crate::cells::{Cell, Timing};
 use crate::load;
 use crate::proc;
 use crate::report::{self, IdleRow, Row};
-use crate::servers::{RunningServer, ServerSpec};
+use crate::servers::{Protocol, RunningServer, ServerSpec};
 
 /// The figures of one repetition of one (cell, server) pair.
 #[derive(Debug, Clone, Copy, Default)]
@@ -103,6 +103,8 @@ fn one_run(
         duration: timing.duration,
         workload: cell.workload,
         server_pid: Some(server.pid()),
+        tls: crate::tls::for_cell(cell)?,
+        new_connection_per_request: cell.new_connection_per_request,
     })?;
     let seconds = result.elapsed.as_secs_f64().max(1e-9);
     let at = |p| {
@@ -159,12 +161,23 @@ fn row(
 pub fn idle(spec: &ServerSpec, connections: usize, server_cpu: usize) -> io::Result<IdleRow> {
     let server = RunningServer::start(spec, server_cpu)?;
     let before = proc::rss_bytes(server.pid())?;
-    let idle = load::open_idle(server.addr, connections)?;
+    let tls = match spec.protocol {
+        Protocol::Https => Some(crate::tls::client_config()?),
+        _ => None,
+    };
+    let idle = load::open_idle(server.addr, connections, tls.as_ref())?;
     std::thread::sleep(Duration::from_millis(500));
     let after = proc::rss_bytes(server.pid())?;
     drop(idle);
     Ok(IdleRow {
-        server: spec.name.to_owned(),
+        // The HTTP rows (plain and TLS, the same server) sit beside the echo
+        // ones: name them apart.
+        server: match spec.protocol {
+            Protocol::Echo => spec.name.to_owned(),
+            Protocol::Http => format!("{} http", spec.name),
+            Protocol::Https => format!("{} https", spec.name),
+            Protocol::Resp => format!("{} resp", spec.name),
+        },
         connections,
         bytes_per_connection: after.saturating_sub(before) as f64 / connections as f64,
     })

@@ -7,6 +7,7 @@
 //! readiness loop with no allocation per request, so that it is not the
 //! bottleneck when it has its own core.
 
+pub mod transport;
 pub mod workload;
 
 use std::collections::VecDeque;
@@ -14,11 +15,15 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
+use ringo_proto::tls::rustls::ClientConfig;
 use ringo_service::observe::Histogram;
 
 use crate::proc;
+use transport::Transport;
 use workload::Workload;
 
 /// One load run.
@@ -34,6 +39,11 @@ pub struct LoadSpec {
     /// The server's pid, if known: its CPU time is sampled at the start and
     /// end of the measured window (not the warm-up).
     pub server_pid: Option<u32>,
+    /// Speak TLS with this configuration.
+    pub tls: Option<Arc<ClientConfig>>,
+    /// Close each connection after its reply and open a new one for the
+    /// next request (a TLS handshake per request); needs `in_flight` 1.
+    pub new_connection_per_request: bool,
 }
 
 /// What a load run measured.
@@ -51,7 +61,7 @@ pub struct LoadResult {
 }
 
 struct Conn {
-    stream: TcpStream,
+    stream: Transport,
     workload: Box<dyn Workload>,
     out: Vec<u8>,
     out_pos: usize,
@@ -78,8 +88,41 @@ impl Conn {
         }
         self.out.clear();
         self.out_pos = 0;
-        Ok(())
+        match self.stream.flush() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            done => done,
+        }
     }
+
+    /// Replaces the connection with a new one (registered under `token`)
+    /// and queues the next request on it.
+    fn reconnect(
+        &mut self,
+        spec: &LoadSpec,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) -> io::Result<()> {
+        registry.deregister(self.stream.socket())?;
+        self.stream = open(spec, registry, token)?;
+        self.input.clear();
+        self.queue(now);
+        self.flush()
+    }
+}
+
+/// A new connection to the spec's server, registered under `token`.
+fn open(spec: &LoadSpec, registry: &Registry, token: Token) -> io::Result<Transport> {
+    let stream = connect_all(spec.addr, 1)?.pop().expect("one connection");
+    stream.set_nodelay(true)?;
+    stream.set_nonblocking(true)?;
+    let mut stream = Transport::new(TcpStream::from_std(stream), spec.tls.as_ref())?;
+    registry.register(
+        stream.socket(),
+        token,
+        Interest::READABLE | Interest::WRITABLE,
+    )?;
+    Ok(stream)
 }
 
 /// Connects `n` sockets to `addr`, retrying briefly while the server's accept
@@ -107,18 +150,8 @@ fn connect_all(addr: SocketAddr, n: usize) -> io::Result<Vec<std::net::TcpStream
 pub fn run(spec: &LoadSpec) -> io::Result<LoadResult> {
     let mut poll = Poll::new()?;
     let mut conns: Vec<Conn> = Vec::with_capacity(spec.connections);
-    for (i, stream) in connect_all(spec.addr, spec.connections)?
-        .into_iter()
-        .enumerate()
-    {
-        stream.set_nodelay(true)?;
-        stream.set_nonblocking(true)?;
-        let mut stream = TcpStream::from_std(stream);
-        poll.registry().register(
-            &mut stream,
-            Token(i),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
+    for i in 0..spec.connections {
+        let stream = open(spec, poll.registry(), Token(i))?;
         conns.push(Conn {
             stream,
             workload: (spec.workload)(i),
@@ -175,9 +208,18 @@ pub fn run(spec: &LoadSpec) -> io::Result<LoadResult> {
                 }
             }
             if event.is_readable() || event.is_read_closed() {
-                if let Err(message) = on_readable(conn, &mut chunk, measure_from, end, &mut result)
+                let reconnect = spec.new_connection_per_request;
+                if let Err(message) =
+                    on_readable(conn, &mut chunk, measure_from, end, reconnect, &mut result)
                 {
                     fail(&mut result, conn, message);
+                    continue;
+                }
+                let now = Instant::now();
+                if reconnect && conn.sent.is_empty() && now < end {
+                    if let Err(e) = conn.reconnect(spec, poll.registry(), event.token(), now) {
+                        fail(&mut result, conn, format!("reconnect: {e}"));
+                    }
                 }
             }
         }
@@ -206,6 +248,7 @@ fn on_readable(
     chunk: &mut [u8],
     measure_from: Instant,
     end: Instant,
+    reconnect: bool,
     result: &mut LoadResult,
 ) -> Result<(), String> {
     loop {
@@ -226,7 +269,7 @@ fn on_readable(
             result.requests += 1;
             result.latency.record(now - sent);
         }
-        if now < end {
+        if now < end && !reconnect {
             conn.queue(now);
         }
     }
@@ -235,6 +278,20 @@ fn on_readable(
 }
 
 /// Opens `n` idle connections to `addr` (for memory-per-connection figures).
-pub fn open_idle(addr: SocketAddr, n: usize) -> io::Result<Vec<std::net::TcpStream>> {
-    connect_all(addr, n)
+/// With `tls`, each finishes its handshake first, so the figure is that of
+/// an idle TLS session, not of a half-open handshake.
+pub fn open_idle(
+    addr: SocketAddr,
+    n: usize,
+    tls: Option<&Arc<ClientConfig>>,
+) -> io::Result<Vec<Transport>> {
+    connect_all(addr, n)?
+        .into_iter()
+        .map(|stream| {
+            stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+            let mut idle = Transport::new(TcpStream::from_std(stream), tls)?;
+            idle.finish_handshake()?;
+            Ok(idle)
+        })
+        .collect()
 }
