@@ -1,6 +1,7 @@
 //! `TlsStream` on both drivers: ringo against ringo (TLS 1.2 and 1.3, ALPN,
 //! resumption, close_notify and half-close, a dropped read), bad input from a
-//! raw socket (garbage, an oversized or truncated record, a stall), SNI and
+//! raw socket (garbage, an oversized or truncated record, a stall), a TLS 1.2
+//! renegotiation attempt (refused with an alert), SNI and
 //! certificate checks, and real peers: `openssl s_client` against ringo's
 //! server, ringo's client against `openssl s_server`.
 
@@ -368,7 +369,7 @@ on_both_drivers! {
         for (flag, name) in [("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")] {
             let ca = certs.ca_pem.display().to_string();
             let connect = addr.to_string();
-            let output = util::within(Duration::from_secs(20), "openssl s_client", move || {
+            let output = util::within(LIMIT, "openssl s_client", move || {
                 Command::new("openssl")
                     .args(["s_client", "-connect", &connect, flag, "-CAfile", &ca, "-servername", "localhost", "-alpn", "http/1.1", "-ign_eof"])
                     .stdin(Stdio::null())
@@ -431,3 +432,63 @@ on_both_drivers! {
         }
     }
 }
+
+on_both_drivers! {
+    fn a_renegotiation_attempt_gets_an_alert_and_the_server_goes_on(kind: DriverKind) {
+        if !have("openssl", "a_renegotiation_attempt_gets_an_alert_and_the_server_goes_on") {
+            return;
+        }
+        let certs = certs("renegotiation CA");
+        let acceptor = TlsAcceptor::new(certs.server_config());
+        let Some(addr) = util::server_thread(kind, move || {
+            move |tcp: TcpStream| {
+                let acceptor = acceptor.clone();
+                async move {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        echo_then_close(tls).await;
+                    }
+                }
+            }
+        }) else {
+            return;
+        };
+        let ca = certs.ca_pem.display().to_string();
+        let output = util::within(LIMIT, "openssl s_client renegotiating", move || {
+            let mut child = Command::new("openssl")
+                .args(["s_client", "-connect", &addr.to_string(), "-tls1_2", "-CAfile", &ca])
+                .args(["-servername", "localhost"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run openssl");
+            // "R" at the start of a line asks s_client to renegotiate; the
+            // stdin stays open, so only the server's answer ends the client.
+            let mut stdin = child.stdin.take().expect("stdin");
+            std::io::Write::write_all(&mut stdin, b"R\n").expect("ask for renegotiation");
+            let output = child.wait_with_output().expect("s_client ends");
+            drop(stdin);
+            output
+        });
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(all.contains("RENEGOTIATING"), "{all}");
+        assert!(all.contains("no renegotiation"), "the server refuses with its alert: {all}");
+        // The server still serves.
+        util::run_on(kind, || async move {
+            let connector = TlsConnector::new(certs.client_config());
+            let tcp = TcpStream::connect(addr).await.expect("connect");
+            let tls = connector.connect(localhost(), tcp).await.expect("handshake after");
+            tls.write_all(b"still here".to_vec()).await.0.expect("write");
+            let (result, buf) = tls.read_exact(vec![0u8; 10]).await;
+            result.expect("echo");
+            assert_eq!(&buf, b"still here");
+        });
+    }
+}
+
+/// How long a peer process may take.
+const LIMIT: Duration = Duration::from_secs(20);
