@@ -492,3 +492,27 @@ on_both_drivers! {
 
 /// How long a peer process may take.
 const LIMIT: Duration = Duration::from_secs(20);
+
+both_drivers! {
+    async fn the_system_roots_load_and_do_not_trust_a_test_ca() {
+        if !std::path::Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
+            eprintln!("SKIPPED: the_system_roots_load_and_do_not_trust_a_test_ca: no ca-certificates bundle");
+            return;
+        }
+        let config = tls::client_config_with_system_roots().expect("system roots");
+        let certs = certs("not a system CA");
+        let acceptor = TlsAcceptor::new(certs.server_config());
+        let (client, server) = util::tcp_pair().await;
+        let accepted = ringo_reactor::spawn(async move { acceptor.accept(server).await.map(drop) });
+        let error = TlsConnector::new(Arc::new(config))
+            .connect(localhost(), client)
+            .await
+            .expect_err("a test CA is in no system store");
+        let cause = error.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
+        assert!(
+            matches!(cause, Some(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))),
+            "{error:?}"
+        );
+        let _ = accepted.await;
+    }
+}

@@ -193,6 +193,29 @@ pub fn client_config() -> ClientConfig {
     client_config_with_roots(roots)
 }
 
+/// A client configuration that trusts the system's root certificates (on
+/// Linux, the `ca-certificates` bundle, or `SSL_CERT_FILE`/`SSL_CERT_DIR`).
+///
+/// # Errors
+/// The system store could not be read or holds no usable certificate
+/// (certificates it cannot parse are skipped while others load).
+pub fn client_config_with_system_roots() -> io::Result<ClientConfig> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        let why = found
+            .errors
+            .first()
+            .map_or_else(|| "none found".to_owned(), ToString::to_string);
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("tls: no system root certificates: {why}"),
+        ));
+    }
+    Ok(client_config_with_roots(roots))
+}
+
 /// A client configuration that trusts only the certificates of a PEM file
 /// (a private CA, or a self-signed server certificate).
 ///

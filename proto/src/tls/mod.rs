@@ -16,7 +16,7 @@
 //!
 //! [`TlsAcceptor`] and [`TlsConnector`] run the handshake under a time limit;
 //! the `config` functions build the configurations: certificates from PEM
-//! files, client trust in the bundled roots or a CA file, [`SniResolver`],
+//! files, client trust in the bundled roots, the system's or a CA file, [`SniResolver`],
 //! session tickets and a client session cache for resumption.
 //!
 //! ```no_run
@@ -50,6 +50,7 @@ mod stream;
 
 pub use config::{
     client_config, client_config_with_ca_file, client_config_with_roots,
+    client_config_with_system_roots,
     dangerous_client_config_accepting_any_certificate_for_tests_only, load_certs, load_private_key,
     provider, server_config, server_config_from_pem, server_config_with_resolver, SniResolver,
     ALPN_HTTP1,
