@@ -516,3 +516,53 @@ both_drivers! {
         let _ = accepted.await;
     }
 }
+
+both_drivers! {
+    async fn multiplexed_calls_run_over_tls_unchanged() {
+        use ringo_proto::codec::LinesCodec;
+        use ringo_proto::multiplex::{Client, Server, TaggedCodec};
+        const CALLS: u64 = 200;
+        let certs = certs("multiplex CA");
+        let acceptor = TlsAcceptor::new(certs.server_config());
+        let connector = TlsConnector::new(certs.client_config());
+        let (client_io, server_io) = tls_pair(&acceptor, &connector).await;
+        let handler = |request: String| async move {
+            // Answers come back out of order: 0-20 ms by request number.
+            let n: u64 = request.parse().unwrap_or(0);
+            ringo_reactor::time::sleep(Duration::from_millis(n.wrapping_mul(7919) % 21)).await;
+            Ok::<_, io::Error>(format!("re: {request}"))
+        };
+        let server = ringo_reactor::spawn(async move {
+            Server::new()
+                .serve(server_io, TaggedCodec::new(LinesCodec::new()), handler)
+                .await
+        });
+        let (client, connection) = Client::new(ringo_proto::Framed::new(
+            client_io,
+            TaggedCodec::new(LinesCodec::new()),
+        ));
+        let connection = ringo_reactor::spawn(connection.run());
+        let calls: Vec<_> = (0..CALLS)
+            .map(|i| {
+                let client = client.clone();
+                ringo_reactor::spawn(async move { (i, client.call(i.to_string()).await) })
+            })
+            .collect();
+        for call in calls {
+            let (i, answer) = call.await.expect("call task");
+            assert_eq!(answer.expect("call"), format!("re: {i}"));
+        }
+        drop(client);
+        connection.await.expect("connection task").expect("the client ends cleanly");
+        // The client's connection closes its stream by dropping it, with no
+        // close_notify: over TLS the server sees an unsigned end, which
+        // TlsStream reports rather than passing it off as a clean one.
+        match server.await.expect("server task") {
+            Ok(()) => {}
+            Err(e) => assert!(
+                format!("{e:?}").contains("UnexpectedEof"),
+                "the server ends at the client's close: {e:?}"
+            ),
+        }
+    }
+}
