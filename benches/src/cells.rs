@@ -18,6 +18,8 @@ pub struct Cell {
     pub workload: fn(usize) -> Box<dyn Workload>,
     /// Part of the short `--quick` matrix.
     pub quick: bool,
+    /// A new connection (and TLS handshake) per request.
+    pub new_connection_per_request: bool,
 }
 
 fn echo_64(i: usize) -> Box<dyn Workload> {
@@ -57,6 +59,7 @@ pub fn all() -> Vec<Cell> {
                 active: None,
                 workload,
                 quick: connections == 64 && size == 64,
+                new_connection_per_request: false,
             });
         }
     }
@@ -68,6 +71,7 @@ pub fn all() -> Vec<Cell> {
         active: None,
         workload: echo_512,
         quick: true,
+        new_connection_per_request: false,
     });
     cells.push(Cell {
         name: "echo c=64 64B x16 pipelined".to_owned(),
@@ -77,6 +81,7 @@ pub fn all() -> Vec<Cell> {
         active: None,
         workload: echo_64,
         quick: false,
+        new_connection_per_request: false,
     });
     cells.push(Cell {
         name: "http GET keep-alive c=64".to_owned(),
@@ -86,6 +91,7 @@ pub fn all() -> Vec<Cell> {
         active: None,
         workload: http_get,
         quick: true,
+        new_connection_per_request: false,
     });
     // Tail latency with many mostly idle connections: the keep-alive mix a
     // real server sees, 10,000 open and 256 requests in flight at a time.
@@ -97,6 +103,7 @@ pub fn all() -> Vec<Cell> {
         active: Some(256),
         workload: http_get,
         quick: false,
+        new_connection_per_request: false,
     });
     for (in_flight, quick) in [(1, true), (16, true)] {
         cells.push(Cell {
@@ -107,6 +114,23 @@ pub fn all() -> Vec<Cell> {
             active: None,
             workload: resp_set_get,
             quick,
+            new_connection_per_request: false,
+        });
+    }
+    for new_connection_per_request in [false, true] {
+        cells.push(Cell {
+            name: if new_connection_per_request {
+                "https GET new connection per request c=64".to_owned()
+            } else {
+                "https GET keep-alive c=64".to_owned()
+            },
+            protocol: Protocol::Https,
+            connections: 64,
+            in_flight: 1,
+            active: None,
+            workload: http_get,
+            quick: true,
+            new_connection_per_request,
         });
     }
     cells
@@ -116,7 +140,7 @@ pub fn all() -> Vec<Cell> {
 pub fn idle_workload(protocol: Protocol) -> fn(usize) -> Box<dyn Workload> {
     match protocol {
         Protocol::Echo => echo_64,
-        Protocol::Http => http_get,
+        Protocol::Http | Protocol::Https => http_get,
         Protocol::Resp => resp_set_get,
     }
 }

@@ -25,6 +25,7 @@ mod measure;
 mod proc;
 mod report;
 mod servers;
+mod tls;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -205,6 +206,8 @@ fn run_against(options: &Options, addr: std::net::SocketAddr, pid: Option<u32>) 
             duration: timing,
             workload: cell.workload,
             server_pid: pid,
+            tls: tls::for_cell(cell)?,
+            new_connection_per_request: cell.new_connection_per_request,
         })?;
         let rps = result.requests as f64 / result.elapsed.as_secs_f64().max(1e-9);
         let cpu = result.server_cpu.as_secs_f64() * 1e6 / result.requests.max(1) as f64;
@@ -356,7 +359,9 @@ fn run(options: &Options) -> io::Result<()> {
     let idle_connections = if options.quick { 1000 } else { 10_000 };
     let mut idle_rows = Vec::new();
     if options.filter.is_none() || options.idle {
-        // `--idle --filter http` measures the HTTP servers alone.
+        // Every server, the HTTP ones plain and over TLS (the memory an idle
+        // TLS session adds is the difference); `--idle --filter http` measures
+        // the HTTP servers alone.
         let wanted = |spec: &&ServerSpec| {
             options
                 .filter

@@ -15,7 +15,7 @@ use crate::cells::{Cell, Timing};
 use crate::load;
 use crate::proc;
 use crate::report::{self, IdleRow, Row};
-use crate::servers::{RunningServer, ServerSpec};
+use crate::servers::{Protocol, RunningServer, ServerSpec};
 
 /// The figures of one repetition of one (cell, server) pair.
 #[derive(Debug, Clone, Copy, Default)]
@@ -104,6 +104,8 @@ fn one_run(
         duration: timing.duration,
         workload: cell.workload,
         server_pid: Some(server.pid()),
+        tls: crate::tls::for_cell(cell)?,
+        new_connection_per_request: cell.new_connection_per_request,
     })?;
     let seconds = result.elapsed.as_secs_f64().max(1e-9);
     let at = |p| {
@@ -163,12 +165,22 @@ fn row(
 pub fn idle(spec: &ServerSpec, connections: usize, server_cpu: usize) -> io::Result<IdleRow> {
     let server = RunningServer::start(spec, server_cpu)?;
     let workload = crate::cells::idle_workload(spec.protocol);
+    let tls = match spec.protocol {
+        Protocol::Https => Some(crate::tls::client_config()?),
+        _ => None,
+    };
     let half = connections / 2;
     let settle = || std::thread::sleep(Duration::from_millis(500));
-    let first = load::open_idle(server.addr, 0, half, workload)?;
+    let first = load::open_idle(server.addr, 0, half, workload, tls.as_ref())?;
     settle();
     let before = proc::rss_bytes(server.pid())?;
-    let second = load::open_idle(server.addr, half, connections - half, workload)?;
+    let second = load::open_idle(
+        server.addr,
+        half,
+        connections - half,
+        workload,
+        tls.as_ref(),
+    )?;
     settle();
     let after = proc::rss_bytes(server.pid())?;
     drop((first, second));

@@ -18,6 +18,8 @@ use crate::proc;
 pub enum Protocol {
     Echo,
     Http,
+    /// HTTP over TLS, the servers given the run's certificate (`tls.rs`).
+    Https,
     Resp,
 }
 
@@ -27,6 +29,7 @@ impl Protocol {
         match self {
             Protocol::Echo => "echo",
             Protocol::Http => "http",
+            Protocol::Https => "https",
             Protocol::Resp => "resp",
         }
     }
@@ -318,6 +321,33 @@ pub fn all(redis_server: Option<PathBuf>, nginx: Option<PathBuf>) -> Vec<ServerS
             "compat",
         ),
     ];
+    match crate::tls::files() {
+        Ok(files) => {
+            let (cert, key) = (files.cert.to_string_lossy(), files.key.to_string_lossy());
+            let tls = ["--tls", &*cert, &*key];
+            let with = |first: &[&'static str]| [first, &tls[..]].concat();
+            servers.push(ServerSpec {
+                baseline: true,
+                ..ringo(
+                    "hyper-rustls",
+                    Protocol::Https,
+                    bins.join("hyper_hello"),
+                    &with(&["127.0.0.1:0"]),
+                    "auto",
+                )
+            });
+            for (name, driver) in [("ringo-uring", "uring"), ("ringo-compat", "compat")] {
+                servers.push(ringo(
+                    name,
+                    Protocol::Https,
+                    examples.join("hello_http"),
+                    &with(&["127.0.0.1:0", "--workers", "1"]),
+                    driver,
+                ));
+            }
+        }
+        Err(e) => eprintln!("note: no bench certificates ({e}): the https rows are skipped"),
+    }
     if let Some(program) = redis_server {
         servers.push(ServerSpec {
             name: "redis-server",

@@ -23,6 +23,8 @@ pub mod http;
 pub mod multiplex;
 pub mod pipeline;
 pub mod resp;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use codec::{Decoder, Encoder};
 pub use framed::{Framed, FramedRead, FramedWrite};

@@ -2,8 +2,11 @@
 //! `200 OK`, `content-type: text/plain` and the body `Hello, World!`.
 //!
 //! ```text
-//! cargo run --release -p ringo-service --example hello_http -- [ADDR] [--workers N]
+//! cargo run --release -p ringo-service --example hello_http -- [ADDR] [--workers N] [--tls CERT KEY]
 //! ```
+//!
+//! With `--tls`, it serves HTTPS (ALPN `http/1.1`) with the certificate chain
+//! and key of those PEM files.
 //!
 //! ADDR defaults to 127.0.0.1:8080 (port 0: a free port); the driver comes from
 //! `RINGO_DRIVER` (auto by default). Ctrl-C shuts down gracefully; a second
@@ -18,18 +21,21 @@ use ringo_service::http::{self as ringo_http, Body};
 use ringo_service::server::shutdown_on_ctrl_c;
 use ringo_service::service_fn;
 
-const USAGE: &str = "usage: hello_http [ADDR] [--workers N]";
+const USAGE: &str = "usage: hello_http [ADDR] [--workers N] [--tls CERT KEY]";
 
 /// What the command line asked for.
 struct Args {
     addr: SocketAddr,
     workers: Option<usize>,
+    /// `--tls CERT KEY`: serve HTTPS with this chain and key (PEM files).
+    tls: Option<(String, String)>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
         workers: None,
+        tls: None,
     };
     let mut argv = std::env::args().skip(1);
     while let Some(arg) = argv.next() {
@@ -38,6 +44,12 @@ fn parse_args() -> Result<Args, String> {
                 let n = argv.next().ok_or("--workers needs a number")?;
                 let n = n.parse().map_err(|e| format!("--workers {n}: {e}"))?;
                 args.workers = Some(n);
+            }
+            "--tls" => {
+                let (Some(cert), Some(key)) = (argv.next(), argv.next()) else {
+                    return Err("--tls needs CERT and KEY (PEM files)".into());
+                };
+                args.tls = Some((cert, key));
             }
             "-h" | "--help" => return Err(USAGE.into()),
             addr => args.addr = addr.parse().map_err(|e| format!("address {addr}: {e}"))?,
@@ -62,13 +74,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let factory = || service_fn(hello);
-    let started = match args.workers {
-        Some(n) => ringo_http::Server::bind(args.addr)
-            .workers(n)
-            .serve(factory),
-        None => ringo_http::serve(args.addr, factory),
-    };
+    let mut server = ringo_http::Server::bind(args.addr);
+    if let Some(n) = args.workers {
+        server = server.workers(n);
+    }
+    if let Some((cert, key)) = &args.tls {
+        match ringo_proto::tls::server_config_from_pem(cert, key) {
+            Ok(config) => server = server.tls(std::sync::Arc::new(config)),
+            Err(e) => {
+                eprintln!("hello_http: --tls {cert} {key}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let started = server.serve(|| service_fn(hello));
     let running = match started {
         Ok(running) => running,
         Err(e) => {

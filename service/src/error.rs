@@ -15,6 +15,7 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use ringo_proto::pipeline::{ClientError, ClientErrorKind};
+use ringo_proto::tls::rustls;
 
 /// What kind of failure an [`Error`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,6 +37,10 @@ pub enum ErrorKind {
     CircuitOpen,
     /// No endpoint or connection is available.
     Unavailable,
+    /// TLS failed: the peer's certificate was refused, or the handshake or a
+    /// record broke the protocol (the cause is a `rustls::Error`). Not worth
+    /// retrying on the same endpoint.
+    Tls,
 }
 
 impl ErrorKind {
@@ -49,6 +54,7 @@ impl ErrorKind {
             ErrorKind::RateLimited => "rate limit exceeded",
             ErrorKind::CircuitOpen => "circuit breaker open",
             ErrorKind::Unavailable => "no endpoint available",
+            ErrorKind::Tls => "tls failed: certificate refused or protocol broken",
         }
     }
 }
@@ -123,6 +129,8 @@ impl<E: StdError + 'static> From<E> for Error {
             }
         } else if is_timeout(&*boxed) {
             ErrorKind::Timeout
+        } else if is_tls(&*boxed) {
+            ErrorKind::Tls
         } else {
             ErrorKind::Inner
         };
@@ -191,6 +199,16 @@ impl StdError for StdView {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.0.source()
     }
+}
+
+/// Whether `error` is a TLS failure: a `rustls::Error`, or an I/O error
+/// carrying one (how `ringo_proto::tls` reports them).
+fn is_tls(error: &(dyn StdError + 'static)) -> bool {
+    error.is::<rustls::Error>()
+        || error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .is_some_and(|inner| inner.is::<rustls::Error>())
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ mod store;
 // The shared test helpers (ringo-test-util): on_both_drivers!, `run_on` runs an async body on a given driver.
 use ringo_test_util as util;
 use ringo_test_util::on_both_drivers;
+// Test certificates for the TLS case.
+use ringo_test_util::tls as tls_util;
 
 use std::net::SocketAddr;
 use std::process::{Command, Output};
@@ -38,6 +40,7 @@ use server::Settings;
 
 on_both_drivers!(
     redis_cli_gets_redis_answers_to_every_command,
+    redis_cli_speaks_tls_to_mini_redis,
     redis_benchmark_finishes_without_errors,
     the_client_sets_and_gets,
     a_hundred_concurrent_calls_share_one_connection,
@@ -48,10 +51,20 @@ on_both_drivers!(
 /// Starts mini_redis on `kind` with `workers` workers on a free port; `None`
 /// when io_uring is refused and the run declares a machine without it.
 fn start(kind: DriverKind, workers: usize) -> Option<Running> {
+    start_with_tls(kind, workers, None)
+}
+
+/// [`start`], serving TLS with `tls` when given.
+fn start_with_tls(
+    kind: DriverKind,
+    workers: usize,
+    tls: Option<std::sync::Arc<ringo_proto::tls::rustls::ServerConfig>>,
+) -> Option<Running> {
     let settings = Settings {
         addr: util::any_local(),
         workers: Some(workers),
         driver: Some(kind),
+        tls,
     };
     util::unless_no_uring(kind, "start mini_redis", server::start(&settings))
 }
@@ -330,6 +343,39 @@ fn redis_cli(addr: SocketAddr, args: &[&str]) -> String {
     all.extend_from_slice(args);
     let output = run("redis-cli", &all, Duration::from_secs(10));
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `mini_redis --tls CERT KEY` as `main` sets it up (the PEM files loaded
+/// by `ringo_proto::tls`), against `redis-cli --tls --cacert`.
+fn redis_cli_speaks_tls_to_mini_redis(kind: DriverKind) {
+    let certs = tls_util::certs("mini_redis CA");
+    let config = ringo_proto::tls::server_config_from_pem(&certs.cert_pem, &certs.key_pem)
+        .expect("load the PEM files");
+    let Some(running) = start_with_tls(kind, 2, Some(std::sync::Arc::new(config))) else {
+        return;
+    };
+    let ca = certs.ca_pem.display().to_string();
+    let tls = ["--tls", "--cacert", ca.as_str(), "--sni", "localhost"];
+    let cli = |command: &[&str]| {
+        let mut args = tls.to_vec();
+        args.extend_from_slice(command);
+        redis_cli(running.local_addr(), &args)
+    };
+    assert_eq!(cli(&["PING"]), "PONG\n");
+    assert_eq!(cli(&["SET", "over", "tls"]), "OK\n");
+    assert_eq!(cli(&["GET", "over"]), "tls\n");
+    // Without --tls, redis-cli's plain RESP is no ClientHello: refused.
+    let plain = Command::new("timeout")
+        .args(["10", "redis-cli", "-h", "127.0.0.1", "-p"])
+        .arg(running.local_addr().port().to_string())
+        .arg("PING")
+        .output()
+        .expect("run redis-cli");
+    assert!(
+        !String::from_utf8_lossy(&plain.stdout).contains("PONG"),
+        "plain RESP must not be served on a TLS port"
+    );
+    running.shutdown().expect("shutdown");
 }
 
 fn redis_cli_gets_redis_answers_to_every_command(kind: DriverKind) {

@@ -17,6 +17,8 @@
 //! - [`queues`]: the bytes a socket's kernel queues hold, for backpressure tests.
 //! - [`curl`], [`measure`] and [`process`]: the outside tools, CPU clocks and
 //!   child-process cases some tests need.
+//! - `tls` (feature `tls`): test certificates made at run time, and helpers
+//!   for the real TLS peers (openssl, curl, redis-cli).
 //!
 //! Test files bring it in as `use ringo_test_util as util;`, so helpers read
 //! `util::tcp_pair()`, and import the macros they use by name.
@@ -34,6 +36,8 @@ pub mod pool;
 pub mod process;
 #[cfg(unix)]
 pub mod queues;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use curl::curl;
 pub use data::{pattern, TempDir};

@@ -41,7 +41,10 @@ macro_rules! pool_drivers {
             #[cfg(target_os = "linux")]
             #[test]
             fn uring_free_list() {
-                let builder = builder().simulate_provided_buffers_unsupported();
+                let builder = builder().simulate($crate::reactor::runtime::Simulate {
+                    no_provided_buffers: true,
+                    ..Default::default()
+                });
                 $crate::run_with($crate::reactor::DriverKind::Uring, builder, || {
                     $crate::with_pool_provided(false, body)
                 });

@@ -9,6 +9,7 @@
 //! readiness loop with no allocation per request, so that it is not the
 //! bottleneck when it has its own core.
 
+pub mod transport;
 pub mod workload;
 
 use std::collections::VecDeque;
@@ -16,11 +17,15 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
+use ringo_proto::tls::rustls::ClientConfig;
 use ringo_service::observe::Histogram;
 
 use crate::proc;
+use transport::Transport;
 use workload::Workload;
 
 /// One load run.
@@ -41,6 +46,11 @@ pub struct LoadSpec {
     /// The server's pid, if known: its CPU time is sampled at the start and
     /// end of the measured window (not the warm-up).
     pub server_pid: Option<u32>,
+    /// Speak TLS with this configuration.
+    pub tls: Option<Arc<ClientConfig>>,
+    /// Close each connection after its reply and open a new one for the
+    /// next request (a TLS handshake per request); needs `in_flight` 1.
+    pub new_connection_per_request: bool,
 }
 
 /// What a load run measured.
@@ -58,7 +68,7 @@ pub struct LoadResult {
 }
 
 struct Conn {
-    stream: TcpStream,
+    stream: Transport,
     workload: Box<dyn Workload>,
     out: Vec<u8>,
     out_pos: usize,
@@ -85,8 +95,41 @@ impl Conn {
         }
         self.out.clear();
         self.out_pos = 0;
-        Ok(())
+        match self.stream.flush() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            done => done,
+        }
     }
+
+    /// Replaces the connection with a new one (registered under `token`)
+    /// and queues the next request on it.
+    fn reconnect(
+        &mut self,
+        spec: &LoadSpec,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) -> io::Result<()> {
+        registry.deregister(self.stream.socket())?;
+        self.stream = open(spec, registry, token)?;
+        self.input.clear();
+        self.queue(now);
+        self.flush()
+    }
+}
+
+/// A new connection to the spec's server, registered under `token`.
+fn open(spec: &LoadSpec, registry: &Registry, token: Token) -> io::Result<Transport> {
+    let stream = connect_all(spec.addr, 1)?.pop().expect("one connection");
+    stream.set_nodelay(true)?;
+    stream.set_nonblocking(true)?;
+    let mut stream = Transport::new(TcpStream::from_std(stream), spec.tls.as_ref())?;
+    registry.register(
+        stream.socket(),
+        token,
+        Interest::READABLE | Interest::WRITABLE,
+    )?;
+    Ok(stream)
 }
 
 /// Connects `n` sockets to `addr`, retrying briefly while the server's accept
@@ -114,18 +157,8 @@ fn connect_all(addr: SocketAddr, n: usize) -> io::Result<Vec<std::net::TcpStream
 pub fn run(spec: &LoadSpec) -> io::Result<LoadResult> {
     let mut poll = Poll::new()?;
     let mut conns: Vec<Conn> = Vec::with_capacity(spec.connections);
-    for (i, stream) in connect_all(spec.addr, spec.connections)?
-        .into_iter()
-        .enumerate()
-    {
-        stream.set_nodelay(true)?;
-        stream.set_nonblocking(true)?;
-        let mut stream = TcpStream::from_std(stream);
-        poll.registry().register(
-            &mut stream,
-            Token(i),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
+    for i in 0..spec.connections {
+        let stream = open(spec, poll.registry(), Token(i))?;
         conns.push(Conn {
             stream,
             workload: (spec.workload)(i),
@@ -193,23 +226,30 @@ pub fn run(spec: &LoadSpec) -> io::Result<LoadResult> {
                 }
             }
             if event.is_readable() || event.is_read_closed() {
-                let same_connection = spec.active.is_none();
-                match on_readable(
-                    conn,
-                    &mut chunk,
-                    measure_from,
-                    end,
-                    &mut result,
-                    same_connection,
-                ) {
-                    Ok(replies) if !same_connection && Instant::now() < end => {
-                        for _ in 0..replies {
-                            waiting.push_back(i);
-                            send_to_longest_idle(&mut conns, &mut waiting, &mut result);
+                // The next request goes on this connection, unless the
+                // keep-alive mix rotates it or a new connection takes it.
+                let requeue = spec.active.is_none() && !spec.new_connection_per_request;
+                let replies =
+                    match on_readable(conn, &mut chunk, measure_from, end, requeue, &mut result) {
+                        Ok(replies) => replies,
+                        Err(message) => {
+                            fail(&mut result, conn, message);
+                            continue;
                         }
+                    };
+                let now = Instant::now();
+                if now >= end {
+                    continue;
+                }
+                if spec.active.is_some() {
+                    for _ in 0..replies {
+                        waiting.push_back(i);
+                        send_to_longest_idle(&mut conns, &mut waiting, &mut result);
                     }
-                    Ok(_) => {}
-                    Err(message) => fail(&mut result, conn, message),
+                } else if spec.new_connection_per_request && conn.sent.is_empty() {
+                    if let Err(e) = conn.reconnect(spec, poll.registry(), event.token(), now) {
+                        fail(&mut result, conn, format!("reconnect: {e}"));
+                    }
                 }
             }
         }
@@ -252,16 +292,16 @@ fn send_to_longest_idle(
     }
 }
 
-/// Reads what is available and checks every whole reply; with
-/// `same_connection`, sends each next request on this connection at once.
-/// Returns how many replies arrived.
+/// Reads what is available and checks every whole reply; with `requeue`,
+/// sends each next request on this connection at once. Returns how many
+/// replies arrived.
 fn on_readable(
     conn: &mut Conn,
     chunk: &mut [u8],
     measure_from: Instant,
     end: Instant,
+    requeue: bool,
     result: &mut LoadResult,
-    same_connection: bool,
 ) -> Result<usize, String> {
     loop {
         match conn.stream.read(chunk) {
@@ -283,7 +323,7 @@ fn on_readable(
             result.requests += 1;
             result.latency.record(now - sent);
         }
-        if same_connection && now < end {
+        if requeue && now < end {
             conn.queue(now);
         }
     }
@@ -295,28 +335,37 @@ fn on_readable(
 /// Opens `n` connections to `addr` that each make one real request and then
 /// stay idle (for memory-per-connection figures): an idle keep-alive
 /// connection has parsed a request and written a response, so whatever its
-/// server keeps from that is counted too. `first` numbers the connections for
-/// the workload, so several batches to one server use distinct keys.
+/// server keeps from that is counted too. With `tls`, each finishes its
+/// handshake first, so the figure is that of an idle TLS session. `first`
+/// numbers the connections for the workload, so several batches to one
+/// server use distinct keys.
 pub fn open_idle(
     addr: SocketAddr,
     first: usize,
     n: usize,
     workload: fn(usize) -> Box<dyn Workload>,
-) -> io::Result<Vec<std::net::TcpStream>> {
-    let mut streams = connect_all(addr, n)?;
-    for (i, stream) in streams.iter_mut().enumerate() {
-        one_round_trip(stream, workload(first + i).as_mut())
-            .map_err(|e| io::Error::new(e.kind(), format!("idle connection {i}: {e}")))?;
-    }
-    Ok(streams)
+    tls: Option<&Arc<ClientConfig>>,
+) -> io::Result<Vec<Transport>> {
+    connect_all(addr, n)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, stream)| {
+            stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+            let mut idle = Transport::new(TcpStream::from_std(stream), tls)?;
+            idle.finish_handshake()?;
+            one_round_trip(&mut idle, workload(first + i).as_mut())
+                .map_err(|e| io::Error::new(e.kind(), format!("idle connection {i}: {e}")))?;
+            Ok(idle)
+        })
+        .collect()
 }
 
 /// Sends one request on a blocking `stream` and reads its whole, correct reply.
-fn one_round_trip(stream: &mut std::net::TcpStream, workload: &mut dyn Workload) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+fn one_round_trip(stream: &mut Transport, workload: &mut dyn Workload) -> io::Result<()> {
     let mut request = Vec::new();
     workload.write_request(&mut request);
     stream.write_all(&request)?;
+    stream.flush()?;
     let mut input = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -381,6 +430,8 @@ mod tests {
             duration,
             workload: |i| Box::new(workload::Echo::new(64, i)),
             server_pid: None,
+            tls: None,
+            new_connection_per_request: false,
         })
         .unwrap();
         assert_eq!(result.errors, 0, "{:?}", result.first_error);

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 
 use server::Settings;
 
-const USAGE: &str = "usage: mini_redis [ADDR] [--workers N]";
+const USAGE: &str = "usage: mini_redis [ADDR] [--workers N] [--tls CERT KEY]";
 
 fn main() -> ExitCode {
     let settings = match parse_args(std::env::args().skip(1)) {
@@ -58,12 +58,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reads `[ADDR] [--workers N]`, in any order.
+/// Reads `[ADDR] [--workers N] [--tls CERT KEY]`, in any order.
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Settings, String> {
     let mut addr: Option<SocketAddr> = None;
     let mut workers = None;
+    let mut tls = None;
     while let Some(arg) = args.next() {
-        if arg == "--workers" {
+        if arg == "--tls" {
+            let (Some(cert), Some(key)) = (args.next(), args.next()) else {
+                return Err("--tls needs CERT and KEY (PEM files)".to_owned());
+            };
+            let config = ringo_proto::tls::server_config_from_pem(&cert, &key)
+                .map_err(|e| format!("--tls {cert} {key}: {e}"))?;
+            tls = Some(std::sync::Arc::new(config));
+        } else if arg == "--workers" {
             let n = args.next().ok_or("--workers needs a number")?;
             let n: usize = n.parse().map_err(|e| format!("--workers {n:?}: {e}"))?;
             if n == 0 {
@@ -80,5 +88,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Settings, String
         addr: addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 6379))),
         workers,
         driver: None,
+        tls,
     })
 }

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ringo_proto::tls::rustls;
 use ringo_reactor::DriverKind;
 use ringo_service::redis;
 use ringo_service::server::Running;
@@ -34,6 +35,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// The driver; `None`, `RINGO_DRIVER` or else auto.
     pub driver: Option<DriverKind>,
+    /// Serve TLS (what `redis-cli --tls` speaks) with this configuration.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Starts the server; it runs until the returned [`Running`] is shut down or
@@ -50,6 +53,9 @@ pub fn start(settings: &Settings) -> io::Result<Running> {
     let mut server = redis::Server::bind(settings.addr).workers(workers);
     if let Some(kind) = settings.driver {
         server = server.driver(kind);
+    }
+    if let Some(config) = &settings.tls {
+        server = server.tls(config.clone());
     }
     // Every worker's service holds the same store: one keyspace for all clients.
     server.serve(move || commands::service(store.clone()))

@@ -19,6 +19,7 @@ use std::time::Duration;
 use ::http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use ringo_proto::http::{serve_connection_streamed, ServerConfig};
 use ringo_proto::pipeline::ServerError;
+use ringo_proto::tls::{TlsAcceptor, ALPN_HTTP1};
 use ringo_reactor::net::TcpStream;
 
 use super::Body;
@@ -87,20 +88,30 @@ impl Server {
         S: Service<Request<Body>, Response = Response<Body>> + 'static,
         S::Error: Into<Error>,
     {
+        let tls = self.tls_acceptor().map(|tls| tls.with_alpn(ALPN_HTTP1));
         let config = Arc::new(self.config);
         self.server.serve(move || {
             let service = Rc::new(factory());
             let config = config.clone();
+            let tls = tls.clone();
             move |stream: TcpStream, shutdown: Shutdown| {
-                connection(stream, config.clone(), service.clone(), shutdown)
+                connection(
+                    stream,
+                    tls.clone(),
+                    config.clone(),
+                    service.clone(),
+                    shutdown,
+                )
             }
         })
     }
 }
 
-/// Serves one connection until it closes.
+/// Serves one connection until it closes, after a TLS handshake when `tls`
+/// is set.
 async fn connection<S>(
     stream: TcpStream,
+    tls: Option<TlsAcceptor>,
     config: Arc<ServerConfig>,
     service: Rc<S>,
     shutdown: Shutdown,
@@ -115,7 +126,19 @@ async fn connection<S>(
     }
     let peer = stream.peer_addr().ok();
     let handler = |request: Request<Body>| respond(service.clone(), request);
-    match serve_connection_streamed(stream, &config, handler, shutdown.wait()).await {
+    let served = match tls {
+        None => serve_connection_streamed(stream, &config, handler, shutdown.wait()).await,
+        Some(tls) => match tls.accept(stream).await {
+            Ok(stream) => {
+                serve_connection_streamed(stream, &config, handler, shutdown.wait()).await
+            }
+            Err(e) => {
+                log::debug!("http: connection from {peer:?}: tls handshake failed: {e}");
+                return;
+            }
+        },
+    };
+    match served {
         Ok(()) => {}
         // `respond` never fails, so this is a streamed body's error.
         Err(ServerError::Handler(e)) => {

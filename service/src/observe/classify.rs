@@ -101,7 +101,7 @@ impl<Resp> Classify<Resp> for DefaultClassifier {
 }
 
 /// Every error kind, in the order metrics count and print them.
-pub(crate) const ERROR_KINDS: [ErrorKind; 8] = [
+pub(crate) const ERROR_KINDS: [ErrorKind; 9] = [
     ErrorKind::Inner,
     ErrorKind::NotWritten,
     ErrorKind::ConnectionLost,
@@ -110,6 +110,7 @@ pub(crate) const ERROR_KINDS: [ErrorKind; 8] = [
     ErrorKind::RateLimited,
     ErrorKind::CircuitOpen,
     ErrorKind::Unavailable,
+    ErrorKind::Tls,
 ];
 
 /// Where `kind` sits in [`ERROR_KINDS`]. An exhaustive match, so a new kind
@@ -124,6 +125,7 @@ pub(crate) fn kind_index(kind: ErrorKind) -> usize {
         ErrorKind::RateLimited => 5,
         ErrorKind::CircuitOpen => 6,
         ErrorKind::Unavailable => 7,
+        ErrorKind::Tls => 8,
     }
 }
 
@@ -138,6 +140,7 @@ pub(crate) fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::RateLimited => "rate_limited",
         ErrorKind::CircuitOpen => "circuit_open",
         ErrorKind::Unavailable => "unavailable",
+        ErrorKind::Tls => "tls",
     }
 }
 

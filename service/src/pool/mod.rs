@@ -306,8 +306,12 @@ impl<M: MakeConnection + 'static> Pool<M> {
                 let (wakers, poke) = self.shared.state.borrow_mut().connect_failed(config, now);
                 wakers.into_iter().for_each(Waker::wake);
                 self.shared.chores.poke_if(poke);
-                let cause = PoolError::Connect(e);
-                Err(Error::with_source(ErrorKind::Unavailable, cause))
+                // A refused certificate says more than "unavailable".
+                let kind = match e.kind() {
+                    ErrorKind::Tls => ErrorKind::Tls,
+                    _ => ErrorKind::Unavailable,
+                };
+                Err(Error::with_source(kind, PoolError::Connect(e)))
             }
         }
     }

@@ -12,10 +12,21 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use ringo_proto::pipeline;
 use ringo_proto::resp::{command, Frame, RespCodec};
+use ringo_proto::tls::rustls::pki_types::ServerName;
+use ringo_proto::tls::TlsConnector;
 use ringo_proto::Framed;
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::TcpStream;
 
 use crate::{Error, Service, Status};
+
+/// A TCP connection to `addr` with Nagle off: commands go out as soon as
+/// they are queued.
+async fn tcp(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
 
 /// A reply that is not what the command promises.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,9 +79,30 @@ impl Client {
     /// # Panics
     /// When called outside a ringo runtime.
     pub async fn connect(addr: SocketAddr) -> io::Result<Client> {
-        let stream = TcpStream::connect(addr).await?;
-        // Commands go out as soon as they are queued; Nagle would delay them.
-        stream.set_nodelay(true)?;
+        Ok(Client::start(tcp(addr).await?, addr))
+    }
+
+    /// Connects to `addr` with TLS (a server run with `--tls-port`), checking
+    /// its certificate against `name` with `connector`'s configuration.
+    ///
+    /// # Errors
+    /// The connection or the handshake failed; a refused certificate is
+    /// [`io::ErrorKind::InvalidData`] carrying the `rustls::Error` (which
+    /// [`Error`]'s conversion turns into [`ErrorKind::Tls`](crate::ErrorKind)).
+    ///
+    /// # Panics
+    /// When called outside a ringo runtime.
+    pub async fn connect_tls(
+        addr: SocketAddr,
+        connector: &TlsConnector,
+        name: ServerName<'static>,
+    ) -> io::Result<Client> {
+        let stream = connector.connect(name, tcp(addr).await?).await?;
+        Ok(Client::start(stream, addr))
+    }
+
+    /// Starts the task driving the connection over `stream`.
+    fn start<T: AsyncRead + AsyncWrite + 'static>(stream: T, addr: SocketAddr) -> Client {
         let framed = Framed::new(stream, RespCodec::new().accept_inline(false));
         let (inner, connection) = pipeline::Client::new(framed);
         ringo_reactor::spawn(async move {
@@ -78,7 +110,7 @@ impl Client {
                 log::debug!("redis client connection to {addr} ended: {e}");
             }
         });
-        Ok(Client { inner })
+        Client { inner }
     }
 
     /// Sends `request` and waits for the reply. An error reply from the server

@@ -12,6 +12,9 @@ use std::task::{Poll, Waker};
 use ringo_proto::resp::Frame;
 
 use super::Client;
+use ringo_proto::tls::rustls::pki_types::ServerName;
+use ringo_proto::tls::TlsConnector;
+
 use crate::{Error, ErrorKind, Service, Status};
 
 /// Default connections per pool.
@@ -40,9 +43,17 @@ pub struct PoolBuilder {
     size: usize,
     pick: Pick,
     max_waiters: usize,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
 }
 
 impl PoolBuilder {
+    /// Connects with TLS, checking the server's certificate against `name`
+    /// (see [`Client::connect_tls`]).
+    pub fn tls(mut self, connector: TlsConnector, name: ServerName<'static>) -> PoolBuilder {
+        self.tls = Some((connector, name));
+        self
+    }
+
     /// How many connections (at least one); default [`DEFAULT_POOL_SIZE`].
     pub fn size(mut self, size: usize) -> PoolBuilder {
         self.size = size.max(1);
@@ -66,6 +77,7 @@ impl PoolBuilder {
         Pool {
             shared: Rc::new(Shared {
                 addr: self.addr,
+                tls: self.tls,
                 slots: RefCell::new((0..self.size).map(|_| Slot::Empty).collect()),
                 pick: self.pick,
                 next: Cell::new(0),
@@ -120,6 +132,7 @@ enum Slot {
 #[derive(Debug)]
 struct Shared {
     addr: SocketAddr,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
     slots: RefCell<Vec<Slot>>,
     pick: Pick,
     /// The next slot round-robin starts from.
@@ -148,6 +161,7 @@ impl Pool {
             size: DEFAULT_POOL_SIZE,
             pick: Pick::default(),
             max_waiters: DEFAULT_MAX_WAITERS,
+            tls: None,
         }
     }
 
@@ -165,7 +179,11 @@ impl Pool {
                         shared: &self.shared,
                         index,
                     };
-                    let connected = Client::connect(self.shared.addr).await;
+                    let addr = self.shared.addr;
+                    let connected = match &self.shared.tls {
+                        None => Client::connect(addr).await,
+                        Some((tls, name)) => Client::connect_tls(addr, tls, name.clone()).await,
+                    };
                     return guard.finish(connected);
                 }
                 Choice::Wait => self.shared.connect_finished().await?,

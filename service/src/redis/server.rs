@@ -15,6 +15,7 @@ use bytes::Bytes;
 use ringo_proto::pipeline::{self, ServerError};
 use ringo_proto::resp::{Frame, RespCodec, RespProtocol, ServerConfig};
 use ringo_proto::Framed;
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::TcpStream;
 
 use crate::server::{self, Running, Shutdown};
@@ -98,12 +99,27 @@ impl Server {
         S: Service<Frame, Response = Frame> + 'static,
         S::Error: fmt::Display,
     {
+        let tls = self.tls_acceptor();
         let config = self.config;
         self.server.serve(move || {
             let service = Rc::new(factory());
             let config = Rc::new(config.clone());
+            let tls = tls.clone();
             move |stream: TcpStream, shutdown: Shutdown| {
-                serve_connection(stream, config.clone(), service.clone(), shutdown)
+                let (config, service, tls) = (config.clone(), service.clone(), tls.clone());
+                async move {
+                    // Replies go out as soon as they are ready; Nagle would hold small ones back.
+                    if let Err(e) = stream.set_nodelay(true) {
+                        log::debug!("redis connection: set TCP_NODELAY: {e}");
+                    }
+                    match tls {
+                        None => serve_connection(stream, config, service, shutdown).await,
+                        Some(tls) => match tls.accept(stream).await {
+                            Ok(stream) => serve_connection(stream, config, service, shutdown).await,
+                            Err(e) => log::debug!("redis connection: tls handshake failed: {e}"),
+                        },
+                    }
+                }
             }
         })
     }
@@ -131,19 +147,16 @@ enum Step {
     Refuse,
 }
 
-async fn serve_connection<S>(
-    stream: TcpStream,
+async fn serve_connection<T, S>(
+    stream: T,
     config: Rc<ServerConfig>,
     service: Rc<S>,
     shutdown: Shutdown,
 ) where
     S: Service<Frame, Response = Frame>,
+    T: AsyncRead + AsyncWrite,
     S::Error: fmt::Display,
 {
-    // Replies go out as soon as they are ready; Nagle would hold small ones back.
-    if let Err(e) = stream.set_nodelay(true) {
-        log::debug!("redis connection: set TCP_NODELAY: {e}");
-    }
     let mut dispatcher = pipeline::Server::new().max_in_flight(config.max_pipelined);
     if let Some(idle) = config.idle_timeout {
         dispatcher = dispatcher.idle_timeout(idle);

@@ -111,7 +111,8 @@ impl<Req, Resp> Policy<Req, Resp> for DefaultPolicy {
             ErrorKind::Inner
             | ErrorKind::Overloaded
             | ErrorKind::RateLimited
-            | ErrorKind::CircuitOpen => false,
+            | ErrorKind::CircuitOpen
+            | ErrorKind::Tls => false,
         };
         if retry {
             Decision::Retry

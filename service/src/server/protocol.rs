@@ -9,6 +9,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use ringo_proto::tls::rustls;
+use ringo_proto::tls::TlsAcceptor;
 use ringo_reactor::DriverKind;
 
 use super::Server;
@@ -23,6 +27,10 @@ pub struct ProtocolServer<C> {
     pub(crate) server: Server,
     /// The protocol's configuration, given to each connection.
     pub(crate) config: C,
+    /// Set by [`tls`](Self::tls): every connection is TLS.
+    tls: Option<TlsAcceptor>,
+    /// Set by [`tls_handshake_timeout`](Self::tls_handshake_timeout).
+    tls_handshake_timeout: Option<Duration>,
 }
 
 impl<C: Default> ProtocolServer<C> {
@@ -32,6 +40,8 @@ impl<C: Default> ProtocolServer<C> {
         ProtocolServer {
             server: Server::bind(addr),
             config: C::default(),
+            tls: None,
+            tls_handshake_timeout: None,
         }
     }
 }
@@ -62,6 +72,34 @@ impl<C> ProtocolServer<C> {
     pub fn driver(mut self, kind: DriverKind) -> Self {
         self.server = self.server.driver(kind);
         self
+    }
+
+    /// Serves TLS with `config` (see `ringo_proto::tls` to build one from
+    /// PEM files): each connection runs the handshake, under
+    /// [`tls_handshake_timeout`](Self::tls_handshake_timeout), before the
+    /// protocol; one that fails it is closed (with an alert where one
+    /// applies) and logged at debug level.
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(TlsAcceptor::new(config));
+        self
+    }
+
+    /// How long a TLS handshake may take (default
+    /// [`DEFAULT_HANDSHAKE_TIMEOUT`](ringo_proto::tls::DEFAULT_HANDSHAKE_TIMEOUT));
+    /// a client stalling mid-handshake is dropped then, freeing its
+    /// connection slot.
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.tls_handshake_timeout = Some(timeout);
+        self
+    }
+
+    /// The acceptor every connection goes through, if TLS is on.
+    pub(crate) fn tls_acceptor(&self) -> Option<TlsAcceptor> {
+        let acceptor = self.tls.clone()?;
+        Some(match self.tls_handshake_timeout {
+            Some(timeout) => acceptor.handshake_timeout(timeout),
+            None => acceptor,
+        })
     }
 
     /// Replaces the whole protocol configuration.

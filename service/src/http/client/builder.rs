@@ -1,8 +1,10 @@
-//! The settings of a [`Client`]: pool size, time limits, parser limits.
+//! The settings of a [`Client`]: pool size, time limits, parser limits, TLS.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ringo_proto::http::Limits;
+use ringo_proto::tls::rustls::ClientConfig;
 
 use super::Client;
 use crate::pool::PoolConfig;
@@ -24,6 +26,7 @@ pub struct ClientBuilder {
     pub(super) request_timeout: Duration,
     pub(super) connect_timeout: Duration,
     pub(super) limits: Limits,
+    pub(super) tls_config: Option<Arc<ClientConfig>>,
 }
 
 impl Default for ClientBuilder {
@@ -33,6 +36,7 @@ impl Default for ClientBuilder {
             request_timeout: DEFAULT_CLIENT_REQUEST_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             limits: Limits::default(),
+            tls_config: None,
         }
     }
 }
@@ -92,6 +96,15 @@ impl ClientBuilder {
     /// connections, idle timeout, waiters, reconnect backoff.
     pub fn pool(mut self, config: PoolConfig) -> ClientBuilder {
         self.pool = config;
+        self
+    }
+
+    /// The TLS configuration of `https` connections (trusted roots, versions,
+    /// a session cache shared by every connection so reconnects resume).
+    /// Its ALPN list is set to `http/1.1` when empty. Default:
+    /// `ringo_proto::tls::client_config()`, the bundled Mozilla roots.
+    pub fn tls_config(mut self, config: Arc<ClientConfig>) -> ClientBuilder {
+        self.tls_config = Some(config);
         self
     }
 

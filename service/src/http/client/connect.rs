@@ -1,7 +1,7 @@
 //! Opening one connection to an endpoint for its pool: look the name up,
-//! connect within the time limit, and start the pipelined dispatcher over
-//! the stream. [`open`] is the step that yields the byte stream; a TLS
-//! handshake would follow the TCP connect there.
+//! connect within the time limit, run the TLS handshake for `https`, and
+//! start the pipelined dispatcher over the stream. [`open`] is the step that
+//! yields the TCP stream.
 
 use std::cell::Cell;
 use std::io;
@@ -9,7 +9,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use ringo_proto::http::{ClientCodec, GatheringClientCodec, Limits};
+use ringo_proto::tls::rustls::pki_types::ServerName;
+use ringo_proto::tls::TlsConnector;
 use ringo_proto::{pipeline, Framed};
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::TcpStream;
 
 use super::connection::HttpConnection;
@@ -25,6 +28,8 @@ pub(super) struct Connector {
     pub(super) connect_timeout: Duration,
     pub(super) limits: Limits,
     pub(super) max_pipelined: usize,
+    /// For `https` endpoints.
+    pub(super) tls: Option<TlsConnector>,
 }
 
 impl MakeConnection for Connector {
@@ -32,30 +37,49 @@ impl MakeConnection for Connector {
 
     async fn connect(&self) -> Result<HttpConnection, Error> {
         let stream = open(&self.endpoint, self.connect_timeout).await?;
+        let Endpoint { host, port, .. } = &self.endpoint;
+        let endpoint = format!("{host}:{port}");
+        match &self.tls {
+            None => Ok(self.start(stream, endpoint)),
+            Some(tls) => {
+                let name = ServerName::try_from(host.clone()).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("tls name {host}: {e}"))
+                })?;
+                Ok(self.start(tls.connect(name, stream).await?, endpoint))
+            }
+        }
+    }
+}
+
+impl Connector {
+    /// Starts the task driving a connection over `stream`.
+    fn start<T: AsyncRead + AsyncWrite + 'static>(
+        &self,
+        stream: T,
+        endpoint: String,
+    ) -> HttpConnection {
         let retired = Rc::new(Cell::new(false));
         let codec =
             GatheringClientCodec::new(ClientCodec::with_limits(self.limits), retired.clone());
         let (client, connection) =
             pipeline::Client::with_max_queued(Framed::new(stream, codec), self.max_pipelined);
-        let Endpoint { host, port } = &self.endpoint;
-        let endpoint = format!("{host}:{port}");
         let task = ringo_reactor::spawn(async move {
             if let Err(e) = connection.run().await {
                 log::debug!("http client: connection to {endpoint} ended: {e}");
             }
         });
-        Ok(HttpConnection {
+        HttpConnection {
             client,
             retired,
             task,
-        })
+        }
     }
 }
 
 /// The byte stream to `endpoint`, open within `limit`: the name looked up,
 /// TCP connected, `TCP_NODELAY` set (a request goes out whole at once).
 async fn open(endpoint: &Endpoint, limit: Duration) -> io::Result<TcpStream> {
-    let Endpoint { host, port } = endpoint;
+    let Endpoint { host, port, .. } = endpoint;
     let connect = async {
         let addr = resolve(host, *port).await?;
         TcpStream::connect(addr).await

@@ -16,12 +16,15 @@
 //! - a call abandoned mid-flight (its request timed out) retires its
 //!   connection too: the late response would hold up the next request on it.
 //!
-//! Plain `http` only: there is no TLS in ringo, so `https` URIs fail at once
-//! with a [`RequestError`].
+//! `https` URIs go over `ringo_proto::tls` (rustls): the connect step runs
+//! the handshake (ALPN `http/1.1`, the name checked against the
+//! certificate), and pooled keep-alive works as over plain TCP. The client
+//! trusts the bundled Mozilla roots unless given a configuration with
+//! [`ClientBuilder::tls_config`].
 //!
 //! One concern per file: `builder.rs` (the settings), `request.rs` (what a
 //! request must look like to be sent, and where it goes), `connect.rs`
-//! (opening one connection: the step a TLS handshake would join),
+//! (opening one connection: TCP, then the TLS handshake for `https`),
 //! `resolve.rs` (name lookup off the loop thread), `connection.rs` (a
 //! pooled keep-alive connection); responses are gathered by
 //! `ringo_proto::http::GatheringClientCodec`, the server's gathering twin.
@@ -32,14 +35,16 @@ mod connection;
 mod request;
 mod resolve;
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use ::http::uri::Uri;
 use ::http::{Request, Response};
 use bytes::Bytes;
+use ringo_proto::tls::{self, TlsConnector};
 
 pub use builder::{ClientBuilder, DEFAULT_CLIENT_REQUEST_TIMEOUT, DEFAULT_CONNECT_TIMEOUT};
 use connect::Connector;
@@ -61,7 +66,7 @@ pub const DEFAULT_MAX_IDLE_ENDPOINTS: usize = 256;
 /// (host and port). Clones share the pools.
 ///
 /// It sends each request's target in origin form and adds `Host` from the
-/// URI when missing; plain `http` only (ringo has no TLS). A connection is
+/// URI when missing; `https` over rustls. A connection is
 /// reused until a response ends it (`Connection: close`, HTTP/1.0) or a call
 /// on it is abandoned (its request timed out), and is then never lent again.
 /// Response bodies are gathered whole, up to
@@ -96,6 +101,8 @@ pub struct Client {
 
 struct Inner {
     config: ClientBuilder,
+    /// Made on the first `https` request.
+    tls: OnceCell<TlsConnector>,
     pools: RefCell<HashMap<Endpoint, Pool<Connector>>>,
 }
 
@@ -125,6 +132,7 @@ impl Client {
         Client {
             inner: Rc::new(Inner {
                 config,
+                tls: OnceCell::new(),
                 pools: RefCell::new(HashMap::new()),
             }),
         }
@@ -161,6 +169,22 @@ impl Client {
             .map_or(0, Pool::connections)
     }
 
+    /// The connector of `https` connections, made on first use.
+    fn tls_connector(&self) -> TlsConnector {
+        let inner = &self.inner;
+        let connector = inner.tls.get_or_init(|| {
+            let mut config = match &inner.config.tls_config {
+                Some(config) => (**config).clone(),
+                None => tls::client_config(),
+            };
+            if config.alpn_protocols.is_empty() {
+                config.alpn_protocols = vec![tls::ALPN_HTTP1.to_vec()];
+            }
+            TlsConnector::new(Arc::new(config)).handshake_timeout(inner.config.connect_timeout)
+        });
+        connector.clone()
+    }
+
     /// The pool of `endpoint`, made if there is none.
     fn pool(&self, endpoint: Endpoint) -> Pool<Connector> {
         let mut pools = self.inner.pools.borrow_mut();
@@ -176,6 +200,7 @@ impl Client {
             connect_timeout: config.connect_timeout,
             limits: config.limits,
             max_pipelined: config.pool.max_calls_per_connection.max(1),
+            tls: endpoint.tls.then(|| self.tls_connector()),
         };
         let pool = Pool::new(connector, config.pool.clone());
         pools.insert(endpoint, pool.clone());

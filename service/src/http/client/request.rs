@@ -1,5 +1,5 @@
 //! What a request must look like to be sent, and where it goes: an absolute
-//! `http` URI becomes an [`Endpoint`] (the pool's key) and an origin-form
+//! `http` or `https` URI becomes an [`Endpoint`] (the pool's key) and an origin-form
 //! target with a `Host` field.
 
 use std::fmt;
@@ -14,7 +14,7 @@ use bytes::Bytes;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestError {
-    /// The URI's scheme is not `http` (`https` needs TLS, which ringo lacks).
+    /// The URI's scheme is neither `http` nor `https`.
     UnsupportedScheme(String),
     /// The URI is not in absolute form `http://host[:port]/path`.
     NotAbsolute(Uri),
@@ -25,11 +25,8 @@ pub enum RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RequestError::UnsupportedScheme(scheme) if scheme.eq_ignore_ascii_case("https") => {
-                f.write_str("scheme https not supported: ringo has no tls")
-            }
             RequestError::UnsupportedScheme(scheme) => {
-                write!(f, "scheme {scheme} not supported: only http")
+                write!(f, "scheme {scheme} not supported: only http and https")
             }
             RequestError::NotAbsolute(uri) => {
                 write!(f, "uri {uri} not in absolute form http://host[:port]/path")
@@ -46,18 +43,24 @@ impl std::error::Error for RequestError {}
 pub(super) struct Endpoint {
     pub(super) host: String,
     pub(super) port: u16,
+    /// `https`: the connection runs TLS over TCP.
+    pub(super) tls: bool,
 }
 
 impl Endpoint {
-    /// The endpoint of an absolute `http` URI, and its `Host` field value
+    /// The endpoint of an absolute `http` or `https` URI, and its `Host` field value
     /// (the authority without user info, RFC 9110 §7.2).
     pub(super) fn of(uri: &Uri) -> Result<(Endpoint, HeaderValue), RequestError> {
         let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
             return Err(RequestError::NotAbsolute(uri.clone()));
         };
-        if *scheme != Scheme::HTTP {
+        let tls = if *scheme == Scheme::HTTPS {
+            true
+        } else if *scheme == Scheme::HTTP {
+            false
+        } else {
             return Err(RequestError::UnsupportedScheme(scheme.as_str().to_owned()));
-        }
+        };
         let host = authority
             .host()
             .trim_start_matches('[')
@@ -67,8 +70,9 @@ impl Endpoint {
         }
         let endpoint = Endpoint {
             host: host.to_ascii_lowercase(),
-            // RFC 9110 §4.2.1: the default port of http is 80.
-            port: authority.port_u16().unwrap_or(80),
+            // RFC 9110 §4.2.1-2: the default ports of http and https.
+            port: authority.port_u16().unwrap_or(if tls { 443 } else { 80 }),
+            tls,
         };
         let host_field = authority.as_str().rsplit('@').next().unwrap_or_default();
         let host_field = HeaderValue::from_str(host_field)
