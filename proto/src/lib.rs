@@ -10,9 +10,11 @@
 pub mod codec;
 mod dispatch;
 pub mod framed;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod multiplex;
 pub mod pipeline;
+#[cfg(feature = "resp")]
 pub mod resp;
 
 pub use codec::{Decoder, Encoder};
