@@ -5,8 +5,6 @@
 //! otherwise write again: framing bytes into messages, and the dispatch that turns a
 //! stream of messages into request/response calls.
 
-#![warn(missing_docs, missing_debug_implementations)]
-
 pub mod codec;
 mod dispatch;
 pub mod framed;

@@ -42,10 +42,6 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-#![warn(missing_docs, missing_debug_implementations)]
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(clippy::undocumented_unsafe_blocks)]
-
 pub mod buf;
 pub(crate) mod driver;
 pub(crate) mod fd;

@@ -4,8 +4,6 @@
 //! bind a protocol from `ringo-proto` to a service; clients are services;
 //! middleware wraps any service, whatever the protocol.
 
-#![warn(missing_docs, missing_debug_implementations)]
-
 pub mod balance;
 pub mod boxed;
 pub mod breaker;
