@@ -14,14 +14,14 @@
 //! `ringo_service::server::Server`, or `ringo_service::http::Server` and
 //! `ringo_service::redis::Server`, which wire [`http`] and [`resp`] to a service.
 
-#![warn(missing_docs, missing_debug_implementations)]
-
 pub mod codec;
 mod dispatch;
 pub mod framed;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod multiplex;
 pub mod pipeline;
+#[cfg(feature = "resp")]
 pub mod resp;
 #[cfg(feature = "tls")]
 pub mod tls;

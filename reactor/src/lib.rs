@@ -42,9 +42,6 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-#![warn(missing_docs, missing_debug_implementations)]
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(clippy::undocumented_unsafe_blocks)]
 // Off Linux the io_uring driver is an uninhabited type (driver/uring_unsupported.rs),
 // so the op-slot, fixed-fd and multishot machinery only it reaches has no caller
 // there. It stays compiled so no function needs a `cfg`; Linux builds, where

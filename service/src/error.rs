@@ -15,6 +15,7 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use ringo_proto::pipeline::{ClientError, ClientErrorKind};
+#[cfg(any(feature = "http", feature = "redis"))]
 use ringo_proto::tls::rustls;
 
 /// What kind of failure an [`Error`] is.
@@ -203,12 +204,19 @@ impl StdError for StdView {
 
 /// Whether `error` is a TLS failure: a `rustls::Error`, or an I/O error
 /// carrying one (how `ringo_proto::tls` reports them).
+#[cfg(any(feature = "http", feature = "redis"))]
 fn is_tls(error: &(dyn StdError + 'static)) -> bool {
     error.is::<rustls::Error>()
         || error
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref)
             .is_some_and(|inner| inner.is::<rustls::Error>())
+}
+
+/// Without the HTTP and Redis stacks there is no TLS to fail.
+#[cfg(not(any(feature = "http", feature = "redis")))]
+fn is_tls(_: &(dyn StdError + 'static)) -> bool {
+    false
 }
 
 #[cfg(test)]

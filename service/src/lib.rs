@@ -16,20 +16,20 @@
 //! `ringo_proto::pipeline::Server` and `ringo_proto::multiplex::Server` are
 //! lower down: they serve one already-accepted connection of your own protocol.
 
-#![warn(missing_docs, missing_debug_implementations)]
-
 pub mod balance;
 pub mod boxed;
 pub mod breaker;
 pub mod builder;
 pub mod error;
 pub mod ext;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod layer;
 pub mod limit;
 pub mod observe;
 pub mod pool;
 pub mod rate;
+#[cfg(feature = "redis")]
 pub mod redis;
 pub mod retry;
 mod rng;
@@ -51,7 +51,8 @@ pub use server::{Running, Server, Shutdown, ShutdownHandle};
 pub use service::{service_fn, Service, ServiceFn, Status};
 
 /// The README's code blocks, compiled (and where safe, run) as doctests so
-/// they cannot drift from the API.
-#[cfg(doctest)]
+/// they cannot drift from the API. They use HTTP and Redis, so they need
+/// both features.
+#[cfg(all(doctest, feature = "http", feature = "redis"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

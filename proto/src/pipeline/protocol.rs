@@ -23,7 +23,8 @@ use super::Reply;
 use crate::codec::Decoder;
 
 /// How a pipelined protocol over codec `C` writes a handler's `Resp` (whose
-/// failures are `E`) and steers its connection; see the [module](self) doc.
+/// failures are `E`) and steers its connection: the decisions only the
+/// protocol can make, passed to [`Server::serve`](super::Server::serve).
 ///
 /// `()` is the plain protocol: responses are written whole, a decode error
 /// just closes, only the peer or an error ends the connection, and reading

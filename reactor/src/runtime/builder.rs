@@ -215,15 +215,9 @@ impl Builder {
     /// kernel also refuses SQPOLL together with `DEFER_TASKRUN` and
     /// `COOP_TASKRUN`, so an SQPOLL ring runs without them.
     ///
-    /// Measured on a 2-core VM (the `echo` example pinned to one core with its
-    /// SQPOLL thread, idle 10 ms; the load generator on the other; 5
-    /// alternating rounds, medians, both threads' CPU counted): 355k against
-    /// 205k req/s with 1000 connections (4 requests in flight each), 139k
-    /// against 75k req/s in a 64-connection ping-pong — but 2.78 against 2.16
-    /// and 7.20 against 6.13 µs of CPU per request, because the SQPOLL thread
-    /// burnt 85–90% of the core, where the loop alone needed under half of it.
     /// It trades a whole core for throughput and latency: worth it only where
-    /// nothing else needs that core.
+    /// nothing else needs that core. The measurements behind this are in
+    /// `benches/README.md` ("Runtime options, measured").
     ///
     /// # Where the kernel refuses it
     /// Old kernels allow SQPOLL only to privileged users (EPERM), and a kernel
@@ -282,18 +276,12 @@ impl Builder {
     /// up to its shutdown limit, then leaks it rather than free it).
     ///
     /// # Why it is off by default
-    /// Measured on loopback only (kernel 6.18, 2-CPU VM shared with other
-    /// work, 1 GiB per run, medians of 7 alternating runs, three sessions;
-    /// `cargo test --release -p ringo-reactor --test send_zc measure --
-    /// --ignored --nocapture`): with 4–64 KiB per send, zero-copy was 1.2–5x
-    /// slower and cost the sender 1.3–3x the CPU; with 256 KiB it cost
-    /// sender and receiver together 12–22% less CPU in every session, with
-    /// throughput within noise (0.8–1.4x); with 1 MiB the sessions disagreed.
-    /// On loopback the kernel copies zero-copy bytes on delivery, so what
-    /// would be saved between hosts is not measured here. A gain that small
-    /// and noisy does not pay for the round trip every large write would
-    /// then wait, so the default stays off; a bulk sender between hosts
-    /// should measure `Some(256 * 1024)`.
+    /// On loopback (where the kernel copies zero-copy bytes on delivery, so
+    /// what would be saved between hosts is not measured) small sends were
+    /// slower and dearer zero-copy, and large ones only slightly cheaper, too
+    /// little to pay for the round trip every large write would then wait; a
+    /// bulk sender between hosts should measure `Some(256 * 1024)`. The
+    /// figures are in `benches/README.md` ("Runtime options, measured").
     ///
     /// On compat, and where the kernel lacks `SEND_ZC`
     /// ([`UringFeatures::send_zc`]), the setting is accepted and every write
@@ -309,8 +297,8 @@ impl Builder {
     /// # When it helps
     /// Every io_uring op on a plain fd makes the kernel look the fd up and take
     /// a reference on its file (`fget`/`fput`); an op on a registered socket
-    /// names its slot in the ring's table and skips that. In an echo server
-    /// under load the lookups are about 3% of the server's CPU.
+    /// names its slot in the ring's table and skips that (its share of an echo
+    /// server's CPU is in `benches/README.md`, "Runtime options, measured").
     ///
     /// # What it costs
     /// A socket takes a slot with one extra syscall (at its first op) and gives

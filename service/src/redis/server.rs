@@ -69,7 +69,7 @@ where
 /// The multi-core settings (workers, driver, connection cap, shutdown
 /// timeout) are [`server::ProtocolServer`]'s, shared with every protocol;
 /// [`bind`](server::ProtocolServer::bind) starts from
-/// [`resp::DEFAULT_MAX_PIPELINED`] commands in flight per connection and no
+/// [`resp::DEFAULT_MAX_PIPELINED`](ringo_proto::resp::DEFAULT_MAX_PIPELINED) commands in flight per connection and no
 /// idle timeout.
 pub type Server = server::ProtocolServer<ServerConfig>;
 

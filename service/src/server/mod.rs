@@ -43,6 +43,7 @@
 
 mod drain;
 mod listener;
+#[cfg(any(feature = "http", feature = "redis"))]
 mod protocol;
 mod worker;
 
@@ -57,6 +58,7 @@ use ringo_reactor::net::{ListenOptions, TcpStream};
 use ringo_reactor::DriverKind;
 
 pub use drain::{shutdown_on_ctrl_c, Shutdown, ShutdownHandle, ShutdownWait};
+#[cfg(any(feature = "http", feature = "redis"))]
 pub use protocol::ProtocolServer;
 
 use worker::{ConnectionLimit, Worker};

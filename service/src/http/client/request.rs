@@ -10,7 +10,7 @@ use ::http::{Method, Request};
 use bytes::Bytes;
 
 /// A request this client cannot send; the cause of an
-/// [`ErrorKind::Inner`] error, returned before any connection is used.
+/// [`ErrorKind::Inner`](crate::ErrorKind::Inner) error, returned before any connection is used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestError {
