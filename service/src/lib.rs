@@ -13,6 +13,8 @@ pub mod builder;
 pub mod error;
 pub mod ext;
 pub mod http;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod layer;
 pub mod limit;
 pub mod observe;

@@ -66,7 +66,6 @@
 #![allow(async_fn_in_trait)]
 
 mod copy;
-#[cfg(any(feature = "tokio-io", feature = "futures-io"))]
 pub mod poll;
 
 pub use copy::copy_bidirectional;

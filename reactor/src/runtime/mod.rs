@@ -279,6 +279,14 @@ impl Runtime {
         self.inner.driver.op_slots()
     }
 
+    /// Spawned tasks that have started and not yet ended (a task counts from
+    /// its first poll). For tests that check a connection's tasks all end;
+    /// not part of the stable API.
+    #[doc(hidden)]
+    pub fn live_tasks(&self) -> usize {
+        self.inner.tasks.borrow().len()
+    }
+
     /// How many sends went zero-copy, and how many of their notifications
     /// came. For tests and diagnostics; not part of the stable API.
     #[doc(hidden)]

@@ -14,7 +14,7 @@ impl<S: AsyncRead + AsyncWrite + 'static> futures_io::AsyncRead for PollIo<S> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_read_slice(cx, buf)
+        self.get_mut().poll_read(cx, buf)
     }
 }
 

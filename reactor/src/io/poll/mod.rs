@@ -25,8 +25,9 @@
 //!
 //! The tokio traits (`AsyncRead`, `AsyncBufRead`, `AsyncWrite`) come with the
 //! cargo feature `tokio-io`; the futures ones with `futures-io`. Both sets
-//! can be on at once. For hyper, wrap the adapter once more in
-//! `hyper_util::rt::TokioIo` (or use `ringo_service::hyper`, which does).
+//! can be on at once. Without either, the same engine is there as inherent
+//! `poll_*` methods, which is how `ringo_service::hyper` bridges to hyper's
+//! own I/O traits (feature `hyper` of ringo-service).
 //!
 //! ```
 //! # #[cfg(feature = "tokio-io")] {
@@ -133,22 +134,41 @@ impl<S: AsyncRead + AsyncWrite + 'static> PollIo<S> {
     }
 
     /// Received bytes not yet read, reading first if none are buffered; an
-    /// empty slice means end of stream. The engine of both `poll_fill_buf`s.
-    fn poll_fill_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+    /// empty slice means end of stream. Mark what you use with
+    /// [`consume`](Self::consume). What the `AsyncBufRead` impls call; also
+    /// the way to bridge to a poll trait of another crate (hyper's `Read`).
+    ///
+    /// # Errors
+    /// The stream's read error, kind unchanged.
+    pub fn poll_fill_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         let stream = &self.stream;
         self.read.poll_fill(cx, |buf| stream.read(buf))
     }
 
-    fn consume(&mut self, amount: usize) {
+    /// Marks `amount` bytes of what [`poll_fill_buf`](Self::poll_fill_buf)
+    /// returned as read (clamped to what is buffered).
+    pub fn consume(&mut self, amount: usize) {
         self.read.consume(amount);
     }
 
-    fn poll_read_slice(&mut self, cx: &mut Context<'_>, dst: &mut [u8]) -> Poll<io::Result<usize>> {
+    /// Copies received bytes into `dst`, reading first if none are buffered;
+    /// returns how many (0 at end of stream or when `dst` is empty).
+    ///
+    /// # Errors
+    /// The stream's read error, kind unchanged.
+    pub fn poll_read(&mut self, cx: &mut Context<'_>, dst: &mut [u8]) -> Poll<io::Result<usize>> {
         let stream = &self.stream;
         self.read.poll_read(cx, dst, |buf| stream.read(buf))
     }
 
-    fn poll_write_vectored(
+    /// Takes up to [`MAX_WRITE_CHUNK`] bytes of `bufs`, in order, and starts
+    /// sending them; returns how many it took. Waits while an earlier send
+    /// is still running.
+    ///
+    /// # Errors
+    /// The error of an earlier send (kind unchanged), or
+    /// [`io::ErrorKind::BrokenPipe`] after [`poll_shutdown`](Self::poll_shutdown).
+    pub fn poll_write_vectored(
         &mut self,
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
@@ -157,12 +177,21 @@ impl<S: AsyncRead + AsyncWrite + 'static> PollIo<S> {
         self.write.poll_write(cx, bufs, |buf| stream.write(buf))
     }
 
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// Waits until every byte taken by a write is sent.
+    ///
+    /// # Errors
+    /// The error of a send that failed since the last call, kind unchanged.
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let stream = &self.stream;
         self.write.poll_flush(cx, |buf| stream.write(buf))
     }
 
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// Flushes, then shuts the write half (the peer reads end of stream);
+    /// reading goes on.
+    ///
+    /// # Errors
+    /// As [`poll_flush`](Self::poll_flush), or the shutdown's own error.
+    pub fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let stream = &self.stream;
         let shutting_down = &mut self.shutting_down;
         self.write.poll_shutdown(
