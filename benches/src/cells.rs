@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::load::http2::Http2Get;
 use crate::load::workload::{Echo, HttpGet, Resp, Workload};
 use crate::servers::Protocol;
 
@@ -28,6 +29,9 @@ fn echo_4k(i: usize) -> Box<dyn Workload> {
 }
 fn http_get(_: usize) -> Box<dyn Workload> {
     Box::new(HttpGet)
+}
+fn http2_get(_: usize) -> Box<dyn Workload> {
+    Box::new(Http2Get::default())
 }
 fn resp_set_get(i: usize) -> Box<dyn Workload> {
     Box::new(Resp::new(i))
@@ -80,6 +84,18 @@ pub fn all() -> Vec<Cell> {
         workload: http_get,
         quick: true,
     });
+    // HTTP/2: one stream at a time per connection (the HTTP/1.1 cell's
+    // shape), and 16 multiplexed streams per connection.
+    for (connections, in_flight, quick) in [(64, 1, true), (16, 16, false)] {
+        cells.push(Cell {
+            name: format!("http/2 GET c={connections} x{in_flight} streams"),
+            protocol: Protocol::Http2,
+            connections,
+            in_flight,
+            workload: http2_get,
+            quick,
+        });
+    }
     for (in_flight, quick) in [(1, true), (16, true)] {
         cells.push(Cell {
             name: format!("resp SET/GET c=50 P={in_flight}"),

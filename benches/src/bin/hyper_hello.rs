@@ -1,31 +1,20 @@
 //! The HTTP baseline: hyper 1.x hello-world on a tokio current-thread runtime,
 //! keep-alive, the same 13-byte body and content type as ringo's `hello_http`.
+//! With `--h2`, HTTP/2 (h2c, prior knowledge) instead of HTTP/1.1.
 //!
-//! `hyper_hello [ADDR]` prints `hyper_hello: listening on ADDR`.
+//! `hyper_hello [ADDR] [--h2]` prints `hyper_hello: listening on ADDR`.
 
-use std::convert::Infallible;
+#[path = "../hyper_hello_service.rs"]
+mod hyper_hello_service;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_hello_service::hello;
 use tokio::net::TcpListener;
 
-async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let mut response = Response::new(Full::new(Bytes::from_static(b"Hello, World!")));
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain"),
-    );
-    Ok(response)
-}
-
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:0".to_owned());
+    let (addr, h2) = hyper_hello_service::args();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -36,10 +25,17 @@ fn main() -> std::io::Result<()> {
         loop {
             let (stream, _) = listener.accept().await?;
             stream.set_nodelay(true)?;
+            let io = TokioIo::new(stream);
             tokio::spawn(async move {
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service_fn(hello))
-                    .await;
+                let _ = if h2 {
+                    http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(io, service_fn(hello))
+                        .await
+                } else {
+                    http1::Builder::new()
+                        .serve_connection(io, service_fn(hello))
+                        .await
+                };
             });
         }
     })

@@ -7,6 +7,7 @@
 //! readiness loop with no allocation per request, so that it is not the
 //! bottleneck when it has its own core.
 
+pub mod http2;
 pub mod workload;
 
 use std::collections::VecDeque;
