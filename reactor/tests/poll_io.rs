@@ -281,3 +281,44 @@ on_both_drivers! {
         }
     }
 }
+
+on_both_drivers! {
+    fn a_tokio_app_runs_ringo_io_on_a_ringo_thread_through_a_handle(kind: DriverKind) {
+        // The ringo runtime lives on its own thread until told to stop.
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = util::oneshot::channel::<()>();
+        let ringo_thread = std::thread::spawn(move || {
+            let Some(rt) = util::runtime(kind) else {
+                let _ = handle_tx.send(None);
+                return;
+            };
+            handle_tx.send(Some(rt.handle())).expect("the test waits for the handle");
+            rt.block_on(stopped);
+        });
+        let Some(handle) = handle_rx.recv().expect("ringo thread starts") else { return };
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("tokio runtime");
+        let echoed = tokio.block_on(async move {
+            // `Handle::spawn` takes a `Send` future; it spawns the ringo
+            // work (not `Send`: it holds ringo streams) as a local task
+            // there and hands back its `Send` output.
+            let call = handle.spawn(async move {
+                ringo_reactor::spawn(async move {
+                    let (a, b) = ringo_reactor::net::UnixStream::pair()?;
+                    let (mut a, mut b) = (PollIo::new(a), PollIo::new(b));
+                    a.write_all(b"from tokio, through ringo").await?;
+                    a.shutdown().await?;
+                    let mut got = Vec::new();
+                    b.read_to_end(&mut got).await?;
+                    Ok::<_, std::io::Error>(got)
+                })
+                .await
+            });
+            call.await.expect("outer task").expect("ringo task")
+        });
+        assert_eq!(echoed.expect("ringo I/O"), b"from tokio, through ringo");
+        stop.send(());
+        ringo_thread.join().expect("ringo thread ends");
+    }
+}

@@ -9,8 +9,8 @@ mod hyper_hello_service;
 
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_hello_service::hello;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
 fn main() -> std::io::Result<()> {

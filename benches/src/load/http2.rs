@@ -87,7 +87,13 @@ impl Workload for Http2Get {
         // :method GET, :scheme http, :path / (static indexes 2, 6, 4) and
         // :authority "bench" as a literal without indexing (name index 1).
         let headers = [0x82, 0x86, 0x84, 0x01, 5, b'b', b'e', b'n', b'c', b'h'];
-        frame(out, HEADERS, END_STREAM | END_HEADERS, self.next_stream, &headers);
+        frame(
+            out,
+            HEADERS,
+            END_STREAM | END_HEADERS,
+            self.next_stream,
+            &headers,
+        );
         self.next_stream += 2;
     }
 
@@ -180,8 +186,14 @@ mod tests {
         frame(&mut input, HEADERS, END_HEADERS, 1, &[0x88]);
         input.extend(reply(3));
         frame(&mut input, DATA, END_STREAM, 1, BODY);
-        let first = load.parse_reply(&input).unwrap().expect("stream 3 completes");
-        assert_eq!(load.parse_reply(&input[first..]), Ok(Some(input.len() - first)));
+        let first = load
+            .parse_reply(&input)
+            .unwrap()
+            .expect("stream 3 completes");
+        assert_eq!(
+            load.parse_reply(&input[first..]),
+            Ok(Some(input.len() - first))
+        );
         let mut wrong = Vec::new();
         frame(&mut wrong, HEADERS, END_HEADERS, 5, &[0x88]);
         frame(&mut wrong, DATA, END_STREAM, 5, b"Goodbye");
