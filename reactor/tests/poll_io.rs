@@ -159,6 +159,7 @@ both_drivers! {
         a.write_all(b"last words").await.expect("write");
         a.shutdown().await.expect("shutdown");
         assert_eq!(read_to_end(&peer).await.expect("peer reads"), b"last words");
+        a.shutdown().await.expect("a second shutdown is a no-op");
         let error = a.write_all(b"more").await.expect_err("write after shutdown");
         assert_eq!(error.kind(), ErrorKind::BrokenPipe);
         // The read half stays open after shutting the write half.

@@ -126,7 +126,8 @@ where
     }
 
     /// Flushes, then shuts the write half with `shutdown` (polled until
-    /// done); later writes fail with [`io::ErrorKind::BrokenPipe`].
+    /// done; once shut, a second call only flushes); later writes fail with
+    /// [`io::ErrorKind::BrokenPipe`].
     pub(super) fn poll_shutdown(
         &mut self,
         cx: &mut Context<'_>,
@@ -134,6 +135,9 @@ where
         shutdown: impl FnOnce(&mut Context<'_>) -> Poll<io::Result<()>>,
     ) -> Poll<io::Result<()>> {
         ready!(self.poll_flush(cx, &mut start))?;
+        if self.shut_down {
+            return Poll::Ready(Ok(()));
+        }
         ready!(shutdown(cx))?;
         self.shut_down = true;
         Poll::Ready(Ok(()))
