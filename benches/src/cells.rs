@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::load::http2::Http2Get;
 use crate::load::workload::{Echo, HttpGet, Resp, Workload};
 use crate::servers::Protocol;
 
@@ -33,6 +34,9 @@ fn echo_4k(i: usize) -> Box<dyn Workload> {
 }
 fn http_get(_: usize) -> Box<dyn Workload> {
     Box::new(HttpGet)
+}
+fn http2_get(_: usize) -> Box<dyn Workload> {
+    Box::new(Http2Get::default())
 }
 fn resp_set_get(i: usize) -> Box<dyn Workload> {
     Box::new(Resp::new(i))
@@ -105,6 +109,20 @@ pub fn all() -> Vec<Cell> {
         quick: false,
         new_connection_per_request: false,
     });
+    // HTTP/2: one stream at a time per connection (the HTTP/1.1 cell's
+    // shape), and 16 multiplexed streams per connection.
+    for (connections, in_flight, quick) in [(64, 1, true), (16, 16, false)] {
+        cells.push(Cell {
+            name: format!("http/2 GET c={connections} x{in_flight} streams"),
+            protocol: Protocol::Http2,
+            connections,
+            in_flight,
+            active: None,
+            workload: http2_get,
+            quick,
+            new_connection_per_request: false,
+        });
+    }
     for (in_flight, quick) in [(1, true), (16, true)] {
         cells.push(Cell {
             name: format!("resp SET/GET c=50 P={in_flight}"),
@@ -141,6 +159,7 @@ pub fn idle_workload(protocol: Protocol) -> fn(usize) -> Box<dyn Workload> {
     match protocol {
         Protocol::Echo => echo_64,
         Protocol::Http | Protocol::Https => http_get,
+        Protocol::Http2 => http2_get,
         Protocol::Resp => resp_set_get,
     }
 }

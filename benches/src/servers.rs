@@ -20,6 +20,8 @@ pub enum Protocol {
     Http,
     /// HTTP over TLS, the servers given the run's certificate (`tls.rs`).
     Https,
+    /// HTTP/2 with prior knowledge (h2c), hyper's server on either runtime.
+    Http2,
     Resp,
 }
 
@@ -30,6 +32,7 @@ impl Protocol {
             Protocol::Echo => "echo",
             Protocol::Http => "http",
             Protocol::Https => "https",
+            Protocol::Http2 => "http/2",
             Protocol::Resp => "resp",
         }
     }
@@ -258,6 +261,15 @@ pub fn all(redis_server: Option<PathBuf>, nginx: Option<PathBuf>) -> Vec<ServerS
                 "",
             )
         },
+        // The same echo loop through the poll adapter (`io::poll::PollIo`
+        // under tokio's traits): its cost over the native path above.
+        ringo(
+            "ringo-uring-poll-io",
+            Protocol::Echo,
+            bins.join("poll_echo"),
+            &["127.0.0.1:0"],
+            "uring",
+        ),
         // Receives into the provided-buffer ring: an idle connection holds no buffer.
         ServerSpec {
             idle_only: true,
@@ -306,6 +318,46 @@ pub fn all(redis_server: Option<PathBuf>, nginx: Option<PathBuf>) -> Vec<ServerS
                 "",
             )
         },
+        // hyper itself on ringo (`ringo_service::hyper`), against hyper on
+        // tokio above: the runtime under the same HTTP code.
+        ringo(
+            "hyper-on-ringo-uring",
+            Protocol::Http,
+            bins.join("hyper_ringo"),
+            &["127.0.0.1:0"],
+            "uring",
+        ),
+        ringo(
+            "hyper-on-ringo-compat",
+            Protocol::Http,
+            bins.join("hyper_ringo"),
+            &["127.0.0.1:0"],
+            "compat",
+        ),
+        ServerSpec {
+            baseline: true,
+            ..ringo(
+                "hyper",
+                Protocol::Http2,
+                bins.join("hyper_hello"),
+                &["127.0.0.1:0", "--h2"],
+                "auto",
+            )
+        },
+        ringo(
+            "hyper-on-ringo-uring",
+            Protocol::Http2,
+            bins.join("hyper_ringo"),
+            &["127.0.0.1:0", "--h2"],
+            "uring",
+        ),
+        ringo(
+            "hyper-on-ringo-compat",
+            Protocol::Http2,
+            bins.join("hyper_ringo"),
+            &["127.0.0.1:0", "--h2"],
+            "compat",
+        ),
         ringo(
             "ringo-uring",
             Protocol::Resp,

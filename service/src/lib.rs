@@ -24,6 +24,8 @@ pub mod error;
 pub mod ext;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod layer;
 pub mod limit;
 pub mod observe;

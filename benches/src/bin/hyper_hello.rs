@@ -1,75 +1,71 @@
 //! The HTTP baseline: hyper 1.x hello-world on a tokio current-thread runtime,
 //! keep-alive, the same 13-byte body and content type as ringo's `hello_http`.
+//! With `--h2`, HTTP/2 (h2c, prior knowledge) instead of HTTP/1.1.
 //!
-//! `hyper_hello [ADDR] [--tls CERT KEY]` prints `hyper_hello: listening on
-//! ADDR`. With `--tls` it is the HTTPS baseline: tokio-rustls with the
+//! `hyper_hello [ADDR] [--h2] [--tls CERT KEY]` prints `hyper_hello: listening
+//! on ADDR`. With `--tls` it is the HTTPS baseline: tokio-rustls with the
 //! configuration ringo's `hello_http --tls` builds from the same files
 //! (`ringo_proto::tls::server_config_from_pem`, ALPN `http/1.1`), so both
 //! serve the same rustls, provider, suites and key.
 
-use std::convert::Infallible;
+#[path = "../hyper_hello_service.rs"]
+mod hyper_hello_service;
+
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_hello_service::hello;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let mut response = Response::new(Full::new(Bytes::from_static(b"Hello, World!")));
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain"),
-    );
-    Ok(response)
+/// Serves one connection over `io`, HTTP/1.1 or HTTP/2.
+async fn serve<I: AsyncRead + AsyncWrite + Unpin + Send + 'static>(io: I, h2: bool) {
+    let io = TokioIo::new(io);
+    let _ = if h2 {
+        http2::Builder::new(TokioExecutor::new())
+            .serve_connection(io, service_fn(hello))
+            .await
+    } else {
+        http1::Builder::new()
+            .serve_connection(io, service_fn(hello))
+            .await
+    };
 }
 
 fn main() -> std::io::Result<()> {
-    let mut addr = "127.0.0.1:0".to_owned();
-    let mut tls = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--tls" {
-            let (Some(cert), Some(key)) = (args.next(), args.next()) else {
-                return Err(std::io::Error::other("--tls needs CERT and KEY"));
-            };
+    let args = hyper_hello_service::args()?;
+    let tls = match &args.tls {
+        Some((cert, key)) => {
             let mut config = ringo_proto::tls::server_config_from_pem(cert, key)?;
             config.alpn_protocols = vec![ringo_proto::tls::ALPN_HTTP1.to_vec()];
-            tls = Some(TlsAcceptor::from(Arc::new(config)));
-        } else {
-            addr = arg;
+            Some(TlsAcceptor::from(Arc::new(config)))
         }
-    }
+        None => None,
+    };
+    let h2 = args.h2;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
         .build()?;
-    runtime.block_on(async {
-        let listener = TcpListener::bind(&addr).await?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(&args.addr).await?;
         println!("hyper_hello: listening on {}", listener.local_addr()?);
         loop {
             let (stream, _) = listener.accept().await?;
             stream.set_nodelay(true)?;
             let tls = tls.clone();
             tokio::spawn(async move {
-                let http = http1::Builder::new();
-                let _ = match tls {
-                    None => {
-                        http.serve_connection(TokioIo::new(stream), service_fn(hello))
-                            .await
-                    }
-                    Some(tls) => match tls.accept(stream).await {
-                        Ok(stream) => {
-                            http.serve_connection(TokioIo::new(stream), service_fn(hello))
-                                .await
+                match tls {
+                    None => serve(stream, h2).await,
+                    Some(tls) => {
+                        if let Ok(stream) = tls.accept(stream).await {
+                            serve(stream, h2).await;
                         }
-                        Err(_) => return,
-                    },
-                };
+                    }
+                }
             });
         }
     })

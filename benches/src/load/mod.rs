@@ -9,6 +9,7 @@
 //! readiness loop with no allocation per request, so that it is not the
 //! bottleneck when it has its own core.
 
+pub mod http2;
 pub mod transport;
 pub mod workload;
 

@@ -255,6 +255,7 @@ impl Runtime {
     pub fn stats(&self) -> Stats {
         Stats {
             op_slots: self.inner.driver.op_slots(),
+            live_tasks: self.inner.tasks.borrow().len(),
             zero_copy: self.inner.zero_copy_stats.get(),
             wakes: self.inner.shared.wake_stats(),
             registered_fds_in_use: self.inner.driver.registered_fds_in_use(),

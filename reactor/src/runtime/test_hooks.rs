@@ -42,6 +42,9 @@ pub struct Stats {
     /// collected. Zero once every op (a dropped zero-copy send included) is
     /// done.
     pub op_slots: usize,
+    /// Spawned tasks that have started and not yet ended (a task counts from
+    /// its first poll), to check a connection's tasks all end.
+    pub live_tasks: usize,
     /// How many sends went zero-copy, and how many of their notifications came.
     pub zero_copy: ZeroCopyStats,
     /// How often other threads woke this runtime from sleep, by path.
