@@ -14,5 +14,7 @@ echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
 echo "== cargo test (io_uring and compat)"
 cargo test --workspace
+ci/cross-clippy.sh
+ci/windows.sh
 echo "== benchmark smoke run (--quick: every server must answer correctly; no speed is asserted)"
 cargo run --release --quiet -p ringo-benches -- --quick --out "${TMPDIR:-/tmp}/ringo-bench-smoke"
