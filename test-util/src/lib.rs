@@ -15,7 +15,7 @@
 //! - [`data`]: deterministic byte patterns and temporary directories.
 //! - [`oneshot`]: a cross-thread one-shot channel built on a bare `Waker`.
 //! - [`queues`]: the bytes a socket's kernel queues hold, for backpressure tests.
-//! - [`curl`], [`measure`] and [`process`]: the outside tools, CPU clocks and
+//! - [`curl()`], [`measure`] and [`process`]: the outside tools, CPU clocks and
 //!   child-process cases some tests need.
 //!
 //! Test files bring it in as `use ringo_test_util as util;`, so helpers read
