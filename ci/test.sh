@@ -16,5 +16,7 @@ echo "== cargo test (io_uring and compat)"
 cargo test --workspace
 ci/tls.sh
 ci/interop.sh
+ci/cross-clippy.sh
+ci/windows.sh
 echo "== benchmark smoke run (--quick: every server must answer correctly; no speed is asserted)"
 cargo run --release --quiet -p ringo-benches -- --quick --out "${TMPDIR:-/tmp}/ringo-bench-smoke"

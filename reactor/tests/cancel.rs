@@ -42,6 +42,7 @@ macro_rules! serial_both_drivers {
 
             async fn body() $body
 
+            #[cfg(target_os = "linux")]
             #[test]
             fn uring() {
                 let _serial = super::serial();

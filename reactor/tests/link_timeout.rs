@@ -64,17 +64,20 @@ macro_rules! four_ways {
 
             async fn body() $body
 
+            #[cfg(target_os = "linux")]
             #[test]
             fn uring() {
                 run_with(DriverKind::Uring, Runtime::builder(), true, body);
             }
 
+            #[cfg(target_os = "linux")]
             #[test]
             fn uring_sqpoll() {
                 let builder = Runtime::builder().sqpoll(Duration::from_millis(2));
                 run_with(DriverKind::Uring, builder, true, body);
             }
 
+            #[cfg(target_os = "linux")]
             #[test]
             fn uring_timer() {
                 let builder = Runtime::builder().simulate(ringo_reactor::runtime::Simulate { no_link_timeout: true, ..Default::default() });

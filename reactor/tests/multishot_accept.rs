@@ -58,11 +58,13 @@ macro_rules! serial_both_drivers {
 
             async fn body() $body
 
+            #[cfg(target_os = "linux")]
             #[test]
             fn uring() {
                 super::run_serial(DriverKind::Uring, Runtime::builder(), body);
             }
 
+            #[cfg(target_os = "linux")]
             #[test]
             fn uring_single_shot() {
                 super::run_serial(DriverKind::Uring, Runtime::builder().simulate(ringo_reactor::runtime::Simulate { no_multishot_accept: true, ..Default::default() }), body);
@@ -384,6 +386,7 @@ fn accept_at_the_fd_limit_in_child(
 mod accept_at_the_fd_limit {
     use super::*;
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn uring() {
         accept_at_the_fd_limit_in_child(
@@ -394,6 +397,7 @@ mod accept_at_the_fd_limit {
         );
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn uring_single_shot() {
         let builder = Runtime::builder().simulate(ringo_reactor::runtime::Simulate {

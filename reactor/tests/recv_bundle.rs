@@ -12,6 +12,10 @@
 //! off (run it in release with `--ignored --nocapture`; `RINGO_BUNDLE_BYTES`
 //! and `RINGO_BUNDLE_ROUNDS` shorten it).
 
+// Bundles are an io_uring feature: Linux only (pooled_recv.rs covers the
+// pooled receive on compat everywhere).
+#![cfg(target_os = "linux")]
+
 use ringo_test_util as util;
 
 use std::time::Duration;

@@ -15,7 +15,7 @@
 //! - [`data`]: deterministic byte patterns and temporary directories.
 //! - [`oneshot`]: a cross-thread one-shot channel built on a bare `Waker`.
 //! - [`queues`]: the bytes a socket's kernel queues hold, for backpressure tests.
-//! - [`curl`], [`measure`] and [`process`]: the outside tools, CPU clocks and
+//! - [`curl()`], [`measure`] and [`process`]: the outside tools, CPU clocks and
 //!   child-process cases some tests need.
 //! - `tls` (feature `tls`): test certificates made at run time, and helpers
 //!   for the real TLS peers (openssl, curl, redis-cli).

@@ -19,9 +19,17 @@ pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
 #[cfg(target_vendor = "apple")]
 pub(crate) const SEND_FLAGS: libc::c_int = 0;
 
+/// `SOCK_NONBLOCK | SOCK_CLOEXEC` where `socket` takes them (the BSDs), so
+/// no fork on another thread inherits the fd before [`adopt`] runs; Apple
+/// has neither, and `adopt`'s `fcntl` does it all there.
+#[cfg(not(target_vendor = "apple"))]
+const SOCKET_FLAGS: libc::c_int = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+#[cfg(target_vendor = "apple")]
+const SOCKET_FLAGS: libc::c_int = 0;
+
 /// A new non-blocking, close-on-exec socket without `SIGPIPE`.
 pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
-    let fd = syscall!(socket(domain, ty, 0))?;
+    let fd = syscall!(socket(domain, ty | SOCKET_FLAGS, 0))?;
     // SAFETY: `fd` was just created and is owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     adopt(&fd)?;

@@ -14,8 +14,8 @@
 //! - `adopt(fd)`: the same set-up for a socket made elsewhere (a std socket
 //!   handed over, a `socketpair`).
 //!
-//! Linux and Android ([`linux.rs`](linux)) do it all with flags on the call;
-//! Apple and the BSDs ([`bsd.rs`](bsd)) add `SO_NOSIGPIPE` to each socket,
+//! Linux and Android (`linux.rs`) do it all with flags on the call;
+//! Apple and the BSDs (`bsd.rs`) add `SO_NOSIGPIPE` to each socket,
 //! since macOS has no `MSG_NOSIGNAL` on older releases and `write`/`writev`
 //! take no flags anywhere.
 
