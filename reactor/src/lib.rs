@@ -54,6 +54,7 @@ pub mod io;
 pub mod net;
 pub(crate) mod op;
 pub mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 
