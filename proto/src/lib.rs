@@ -16,4 +16,4 @@ pub mod pipeline;
 pub mod resp;
 
 pub use codec::{Decoder, Encoder};
-pub use framed::{Framed, FramedRead, FramedWrite};
+pub use framed::{Framed, FramedParts, FramedRead, FramedWrite};

@@ -32,8 +32,10 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod parts;
 mod pooled;
 mod read;
+mod sink;
 mod write;
 
 use std::io;
@@ -44,6 +46,7 @@ use bytes::BytesMut;
 use ringo_reactor::io::{AsyncRead, AsyncReadPooled, AsyncWrite};
 
 use crate::codec::{Decoder, Encoder};
+pub use parts::FramedParts;
 use read::ReadState;
 pub use read::{FramedRead, DEFAULT_MAX_BUFFER};
 use write::WriteState;
@@ -180,6 +183,18 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     /// The transport.
     pub fn get_ref(&self) -> &T {
         &self.io
+    }
+
+    /// The transport, mutably. Reading or writing it directly bypasses the
+    /// buffers here: bytes already read but not decoded stay in
+    /// [`read_buffer`](Self::read_buffer), frames not flushed stay queued.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
+    /// The state, transport and codec, for the `Sink` impl.
+    fn sink_parts(&mut self) -> (&mut WriteState<T>, &T, &mut C) {
+        (&mut self.write, &self.io, &mut self.codec)
     }
 
     /// The codec.
