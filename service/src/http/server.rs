@@ -15,9 +15,9 @@
 //! outermost. A response body's stream failing is another matter: its head
 //! is out by then, so the connection closes with the body cut short.
 
+use ringo_reactor::net::ToSocketAddrs;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +43,7 @@ use crate::{Error, ErrorKind, Service};
 /// use ringo_service::http::{self, Body};
 /// use ringo_service::service_fn;
 ///
-/// let running = http::serve("127.0.0.1:8080".parse().unwrap(), || {
+/// let running = http::serve("127.0.0.1:8080", || {
 ///     service_fn(|_req: ::http::Request<Body>| async {
 ///         Ok::<_, std::convert::Infallible>(::http::Response::new(Body::from("Hello, World!")))
 ///     })
@@ -51,7 +51,7 @@ use crate::{Error, ErrorKind, Service};
 /// running.wait()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn serve<F, S>(addr: SocketAddr, factory: F) -> io::Result<Running>
+pub fn serve<F, S>(addr: impl ToSocketAddrs, factory: F) -> io::Result<Running>
 where
     F: Fn() -> S + Send + Sync + 'static,
     S: Service<Request<Body>, Response = Response<Body>> + 'static,

@@ -7,14 +7,14 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 
 use bytes::Bytes;
 use ringo_proto::pipeline;
 use ringo_proto::resp::{command, Frame, RespCodec};
 use ringo_proto::Framed;
-use ringo_reactor::net::TcpStream;
+use ringo_reactor::net::{Target, TcpStream, ToSocketAddrs};
 
+use super::Url;
 use crate::{Error, Service, Status};
 
 /// A reply that is not what the command promises.
@@ -67,8 +67,13 @@ impl Client {
     ///
     /// # Panics
     /// When called outside a ringo runtime.
-    pub async fn connect(addr: SocketAddr) -> io::Result<Client> {
-        let stream = TcpStream::connect(addr).await?;
+    ///
+    /// `addr` is a `SocketAddr`, `"127.0.0.1:6379"`, `"localhost:6379"`,
+    /// `("localhost", 6379)` or any [`ToSocketAddrs`]; a name is resolved off
+    /// the loop thread. For a `redis://` URL use [`connect_url`](Self::connect_url).
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<Client> {
+        let addr = addr.to_target();
+        let stream = TcpStream::connect(&addr).await?;
         // Commands go out as soon as they are queued; Nagle would delay them.
         stream.set_nodelay(true)?;
         let framed = Framed::new(stream, RespCodec::new().accept_inline(false));
@@ -79,6 +84,32 @@ impl Client {
             }
         });
         Ok(Client { inner })
+    }
+
+    /// Connects to the server a `redis://host:port/db` URL names (see
+    /// [`Url`]) and selects its database.
+    ///
+    /// # Errors
+    /// The URL is invalid or unsupported (`InvalidInput`), the connection
+    /// could not be made, or the server refused the `SELECT`.
+    pub async fn connect_url(url: &str) -> io::Result<Client> {
+        let url: Url = url.parse()?;
+        Client::connect_db(url.addr(), url.db()).await
+    }
+
+    /// Connects to `addr` and, unless `db` is 0, selects database `db` (a
+    /// refused `SELECT` is an I/O error of kind `Other`, its cause the
+    /// [`ReplyError`]).
+    pub(crate) async fn connect_db(addr: &Target, db: u32) -> io::Result<Client> {
+        let client = Client::connect(addr).await?;
+        if db != 0 {
+            let select = command([Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())]);
+            match client.call(select).await.map_err(io::Error::other)? {
+                Frame::Simple(ok) if ok == "OK" => {}
+                other => return Err(io::Error::other(unexpected(other))),
+            }
+        }
+        Ok(client)
     }
 
     /// Sends `request` and waits for the reply. An error reply from the server

@@ -11,8 +11,10 @@
 mod client;
 mod pool;
 mod server;
+mod url;
 
 pub use client::{Client, ReplyError};
 pub use pool::{Pick, Pool, PoolBuilder, DEFAULT_MAX_WAITERS, DEFAULT_POOL_SIZE};
 pub use ringo_proto::resp::{command, Frame};
 pub use server::{serve, Server};
+pub use url::{Url, DEFAULT_PORT};

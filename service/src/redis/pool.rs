@@ -5,13 +5,15 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
-use std::net::SocketAddr;
+use std::io;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 use ringo_proto::resp::Frame;
 
-use super::Client;
+use ringo_reactor::net::{Target, ToSocketAddrs};
+
+use super::{Client, Url};
 use crate::{Error, ErrorKind, Service, Status};
 
 /// Default connections per pool.
@@ -36,7 +38,9 @@ pub enum Pick {
 /// Settings for a [`Pool`]; see [`Pool::builder`].
 #[derive(Debug, Clone)]
 pub struct PoolBuilder {
-    addr: SocketAddr,
+    addr: Target,
+    /// The database selected on each new connection (0: none).
+    db: u32,
     size: usize,
     pick: Pick,
     max_waiters: usize,
@@ -66,6 +70,7 @@ impl PoolBuilder {
         Pool {
             shared: Rc::new(Shared {
                 addr: self.addr,
+                db: self.db,
                 slots: RefCell::new((0..self.size).map(|_| Slot::Empty).collect()),
                 pick: self.pick,
                 next: Cell::new(0),
@@ -119,7 +124,8 @@ enum Slot {
 
 #[derive(Debug)]
 struct Shared {
-    addr: SocketAddr,
+    addr: Target,
+    db: u32,
     slots: RefCell<Vec<Slot>>,
     pick: Pick,
     /// The next slot round-robin starts from.
@@ -141,14 +147,32 @@ enum Choice {
 }
 
 impl Pool {
-    /// Settings for a pool of connections to `addr`.
-    pub fn builder(addr: SocketAddr) -> PoolBuilder {
+    /// Settings for a pool of connections to `addr`: a `SocketAddr`,
+    /// `"127.0.0.1:6379"`, `"localhost:6379"`, `("localhost", 6379)` or any
+    /// [`ToSocketAddrs`] (a name is resolved off the loop thread, at each
+    /// connect). An address that does not parse fails each call with
+    /// `Unavailable` (its `InvalidInput` I/O error as the source).
+    pub fn builder(addr: impl ToSocketAddrs) -> PoolBuilder {
         PoolBuilder {
-            addr,
+            addr: addr.to_target(),
+            db: 0,
             size: DEFAULT_POOL_SIZE,
             pick: Pick::default(),
             max_waiters: DEFAULT_MAX_WAITERS,
         }
+    }
+
+    /// Settings for a pool of connections to the server a
+    /// `redis://host:port/db` URL names ([`Url`]); each connection selects
+    /// the URL's database.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an invalid or unsupported URL.
+    pub fn builder_url(url: &str) -> io::Result<PoolBuilder> {
+        let url: Url = url.parse()?;
+        let mut builder = Pool::builder(url.addr());
+        builder.db = url.db();
+        Ok(builder)
     }
 
     /// A connection for one or more calls, connecting one if needed.
@@ -165,7 +189,7 @@ impl Pool {
                         shared: &self.shared,
                         index,
                     };
-                    let connected = Client::connect(self.shared.addr).await;
+                    let connected = Client::connect_db(&self.shared.addr, self.shared.db).await;
                     return guard.finish(connected);
                 }
                 Choice::Wait => self.shared.connect_finished().await?,
