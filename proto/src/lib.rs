@@ -4,6 +4,16 @@
 //! (`ringo-service`). It factors out what every protocol implementation would
 //! otherwise write again: framing bytes into messages, and the dispatch that turns a
 //! stream of messages into request/response calls.
+//!
+//! # Thread per core
+//!
+//! Like the reactor's, the types here are `!Send`: a [`Framed`] owns a
+//! socket of one runtime, and the dispatchers' clients share their connection
+//! state through `Rc`. Make them on the worker thread that uses them (see
+//! `ringo_reactor`'s crate docs, "Thread per core"). A transport can be split
+//! between a reading and a writing task with [`Framed::split`] over an
+//! `Rc<TcpStream>`; [`Framed`] is a `futures` `Stream` and `Sink`, so
+//! `StreamExt`/`SinkExt` work on it.
 
 #![warn(missing_docs, missing_debug_implementations)]
 
@@ -15,5 +25,9 @@ pub mod multiplex;
 pub mod pipeline;
 pub mod resp;
 
+/// The `bytes` crate the codecs use (`BytesMut` buffers, `Bytes` frames).
+pub use bytes;
 pub use codec::{Decoder, Encoder};
 pub use framed::{Framed, FramedParts, FramedRead, FramedWrite};
+/// The `http` crate whose `Request`/`Response` the HTTP codecs speak.
+pub use http as http_types;

@@ -14,7 +14,7 @@
 //! use ringo_reactor::net::TcpListener;
 //!
 //! async fn serve() -> std::io::Result<()> {
-//!     let listener = TcpListener::bind("127.0.0.1:7001".parse().unwrap())?;
+//!     let listener = TcpListener::bind("127.0.0.1:7001")?;
 //!     loop {
 //!         let (stream, _) = listener.accept().await?;
 //!         ringo_reactor::spawn(async move {
@@ -237,7 +237,7 @@ impl<T: AsyncReadPooled + AsyncWrite, C> Framed<T, C> {
     /// use ringo_reactor::net::TcpStream;
     ///
     /// ringo_reactor::run(async {
-    ///     let stream = TcpStream::connect("127.0.0.1:7001".parse().unwrap()).await?;
+    ///     let stream = TcpStream::connect("127.0.0.1:7001").await?;
     ///     let mut lines = Framed::pooled(stream, LinesCodec::new());
     ///     while let Some(line) = lines.next().await {
     ///         lines.send(line?).await?;

@@ -51,7 +51,7 @@
 //! use ringo_reactor::net::TcpStream;
 //!
 //! ringo_reactor::run(async {
-//!     let stream = TcpStream::connect("127.0.0.1:7000".parse().unwrap()).await?;
+//!     let stream = TcpStream::connect("127.0.0.1:7000").await?;
 //!     let (result, _) = stream.write_all(b"hello".to_vec()).await;
 //!     result?;
 //!     let (result, buf) = stream.read_exact(vec![0u8; 5]).await;
@@ -85,7 +85,7 @@
 //! use ringo_reactor::net::TcpStream;
 //!
 //! ringo_reactor::run(async {
-//!     let stream = Rc::new(TcpStream::connect("127.0.0.1:7000".parse().unwrap()).await?);
+//!     let stream = Rc::new(TcpStream::connect("127.0.0.1:7000").await?);
 //!     let writer = ringo_reactor::spawn({
 //!         let stream = stream.clone();
 //!         async move { stream.write_all(b"ping\n".to_vec()).await.0 }

@@ -39,12 +39,18 @@ impl Default for ListenOptions {
 
 /// A TCP socket listening for connections.
 ///
+/// `!Send`: it belongs to the runtime (thread) that made it — its fd is
+/// registered with that thread's ring or poller. A compiler error naming
+/// `Rc<ringo_reactor::fd::Inner>` (or `Rc<..>` inside ringo) means a value
+/// like this was moved to another thread: open one per worker instead (see
+/// the crate docs, "Thread per core").
+///
 /// # Examples
 /// ```
 /// use ringo_reactor::net::{TcpListener, TcpStream};
 ///
 /// ringo_reactor::run(async {
-///     let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap())?;
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
 ///     let addr = listener.local_addr()?;
 ///     let client = ringo_reactor::spawn(async move { TcpStream::connect(addr).await });
 ///     let (_stream, peer) = listener.accept().await?;
@@ -121,6 +127,12 @@ fd_impls!(TcpListener);
 
 /// A TCP connection. Read and write it through [`AsyncRead`](crate::io::AsyncRead)
 /// and [`AsyncWrite`](crate::io::AsyncWrite).
+///
+/// `!Send`: it belongs to the runtime (thread) that made it — its fd is
+/// registered with that thread's ring or poller. A compiler error naming
+/// `Rc<ringo_reactor::fd::Inner>` (or `Rc<..>` inside ringo) means a value
+/// like this was moved to another thread: open one per worker instead (see
+/// the crate docs, "Thread per core").
 #[derive(Debug)]
 pub struct TcpStream {
     socket: Socket,
@@ -251,7 +263,7 @@ pub(crate) fn ip_domain(addr: &SocketAddr) -> libc::c_int {
 }
 
 /// `attempt` on each address in turn: the first success, or the last error.
-fn try_each<T>(
+pub(super) fn try_each<T>(
     addrs: Vec<SocketAddr>,
     mut attempt: impl FnMut(SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {

@@ -40,6 +40,12 @@ impl std::error::Error for ReplyError {}
 
 /// A connection to a Redis server; cheap to clone (clones share the
 /// connection). Lives on the runtime that connected it.
+///
+/// `!Send`: it lives on one runtime (thread) with its connections, and its
+/// clones share state through `Rc`. A compiler error naming an `Rc` inside
+/// ringo means it was moved to another thread: make one per worker, inside
+/// the server's factory or the worker's runtime (see the `ringo_service`
+/// crate docs, "Thread per core").
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: pipeline::Client<Frame, Frame>,
@@ -54,7 +60,7 @@ impl Client {
     /// use ringo_service::redis::Client;
     ///
     /// ringo_reactor::run(async {
-    ///     let client = Client::connect("127.0.0.1:6379".parse().unwrap()).await?;
+    ///     let client = Client::connect("127.0.0.1:6379").await?;
     ///     client.set("greeting", "hello").await?;
     ///     assert_eq!(client.get("greeting").await?.as_deref(), Some(&b"hello"[..]));
     ///     Ok::<(), ringo_service::Error>(())

@@ -85,6 +85,12 @@ impl PoolBuilder {
 /// Pipelined connections to one Redis server; cheap to clone (clones share
 /// the connections). Lives on the runtime that made it.
 ///
+/// `!Send`: it lives on one runtime (thread) with its connections, and its
+/// clones share state through `Rc`. A compiler error naming an `Rc` inside
+/// ringo means it was moved to another thread: make one per worker, inside
+/// the server's factory or the worker's runtime (see the `ringo_service`
+/// crate docs, "Thread per core").
+///
 /// Each call picks a connection ([`Pick`]), connecting a free slot when needed.
 /// A connection that has closed is evicted when the next call looks at it, and
 /// its slot is connected again, so a server restart or a dropped connection
@@ -99,7 +105,7 @@ impl PoolBuilder {
 /// use ringo_service::redis::{command, Pool};
 ///
 /// ringo_reactor::run(async {
-///     let pool = Pool::builder("127.0.0.1:6379".parse().unwrap()).size(2).build();
+///     let pool = Pool::builder("127.0.0.1:6379").size(2).build();
 ///     let pong = pool.call(command(["PING"])).await?;
 ///     println!("{pong:?}");
 ///     Ok::<(), ringo_service::Error>(())

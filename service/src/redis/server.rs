@@ -27,7 +27,7 @@ use crate::Service;
 /// use ringo_service::service_fn;
 ///
 /// // Answers every command with +PONG.
-/// let running = redis::serve("127.0.0.1:6379".parse().unwrap(), || {
+/// let running = redis::serve("127.0.0.1:6379", || {
 ///     service_fn(|_command: Frame| async {
 ///         Ok::<_, std::convert::Infallible>(Frame::Simple("PONG".into()))
 ///     })

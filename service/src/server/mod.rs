@@ -13,7 +13,7 @@
 //! use ringo_reactor::net::{ListenOptions, TcpStream};
 //! use ringo_service::server::{Server, Shutdown};
 //!
-//! let running = Server::bind("127.0.0.1:7000".parse().unwrap())
+//! let running = Server::bind("127.0.0.1:7000")
 //!     .workers(2)
 //!     .serve(|| |stream: TcpStream, _shutdown: Shutdown| async move {
 //!         // An echo server: reply with what was read until the peer closes.
