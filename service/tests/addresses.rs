@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ringo_reactor::DriverKind;
 use ringo_service::http::{self as ringo_http, Body};
-use ringo_service::redis::{self, Client, Frame, Pool};
+use ringo_service::redis::{self, Client, Commands, Frame, Pool};
 use ringo_service::server::Running;
 use ringo_service::{service_fn, Error};
 

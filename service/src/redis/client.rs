@@ -14,6 +14,7 @@ use ringo_proto::resp::{command, Frame, RespCodec};
 use ringo_proto::Framed;
 use ringo_reactor::net::{Target, TcpStream, ToSocketAddrs};
 
+use super::commands::unexpected;
 use super::Url;
 use crate::{Error, Service, Status};
 
@@ -57,7 +58,7 @@ impl Client {
     /// answered, or when the connection fails.
     ///
     /// ```no_run
-    /// use ringo_service::redis::Client;
+    /// use ringo_service::redis::{Client, Commands};
     ///
     /// ringo_reactor::run(async {
     ///     let client = Client::connect("127.0.0.1:6379").await?;
@@ -128,45 +129,6 @@ impl Client {
         Ok(self.inner.call(request).await?)
     }
 
-    /// `PING`: checks that the server answers.
-    ///
-    /// # Errors
-    /// The connection failed, or the reply was not `+PONG` ([`ReplyError`]).
-    pub async fn ping(&self) -> Result<(), Error> {
-        match self.call(command(["PING"])).await? {
-            Frame::Simple(pong) if pong == "PONG" => Ok(()),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    /// `GET key`: the value, or `None` for a missing key.
-    ///
-    /// # Errors
-    /// The connection failed, or the server replied with an error or with a
-    /// reply `GET` never returns ([`ReplyError`]).
-    pub async fn get(&self, key: impl Into<Bytes>) -> Result<Option<Bytes>, Error> {
-        match self
-            .call(command([Bytes::from_static(b"GET"), key.into()]))
-            .await?
-        {
-            Frame::Bulk(value) => Ok(Some(value)),
-            Frame::Null => Ok(None),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    /// `SET key value`.
-    ///
-    /// # Errors
-    /// The connection failed, or the reply was not `+OK` ([`ReplyError`]).
-    pub async fn set(&self, key: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<(), Error> {
-        let request = command([Bytes::from_static(b"SET"), key.into(), value.into()]);
-        match self.call(request).await? {
-            Frame::Simple(ok) if ok == "OK" => Ok(()),
-            other => Err(unexpected(other)),
-        }
-    }
-
     /// Whether the connection has ended; every call now fails with `NotWritten`.
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
@@ -175,16 +137,6 @@ impl Client {
     /// Calls queued or awaiting their reply on this connection.
     pub fn outstanding(&self) -> usize {
         self.inner.outstanding()
-    }
-}
-
-/// A [`ReplyError`] for `frame`: `Server` for an error reply, else `Unexpected`.
-fn unexpected(frame: Frame) -> Error {
-    match frame {
-        Frame::Error(text) | Frame::BulkError(text) => {
-            ReplyError::Server(String::from_utf8_lossy(&text).into_owned()).into()
-        }
-        other => ReplyError::Unexpected(other).into(),
     }
 }
 
