@@ -1,27 +1,13 @@
 //! The getting-started examples, run in-process on both drivers: `chat`
-//! (a line chat server), `json_api` (JSON over HTTP with a timeout and a
-//! concurrency limit) and `redis_load` (1,000 concurrent SET/GET pairs
-//! through a pool against the `mini_redis` example). Each example file is
-//! included with `#[path]`, so this tests the code `cargo run --example` runs.
+//! (a line chat server) and `json_api` (JSON over HTTP with a timeout and a
+//! concurrency limit); `redis_load` is tested in `redis_commands.rs`, beside
+//! mini_redis. Each example file is included with `#[path]`, so this tests
+//! the code `cargo run --example` runs.
 
 #[path = "../examples/chat.rs"]
 mod chat;
 #[path = "../examples/json_api.rs"]
 mod json_api;
-#[path = "../examples/redis_load.rs"]
-mod redis_load;
-
-#[path = "../examples/mini_redis/commands.rs"]
-#[allow(dead_code)]
-mod commands;
-#[path = "../examples/mini_redis/glob.rs"]
-mod glob;
-#[path = "../examples/mini_redis/server.rs"]
-#[allow(dead_code)]
-mod server;
-#[path = "../examples/mini_redis/store.rs"]
-#[allow(dead_code)]
-mod store;
 
 // The reactor's test helpers: on_both_drivers!, driver availability and `within`.
 #[path = "../../reactor/tests/util/mod.rs"]
@@ -34,7 +20,6 @@ use ringo_proto::Framed;
 use ringo_reactor::net::{TcpListener, TcpStream};
 use ringo_reactor::time::timeout;
 use ringo_service::http;
-use ringo_service::redis::{Commands, Pool};
 use ringo_service::server::Running;
 
 /// How long a line or reply may take on loopback before the test fails.
@@ -95,23 +80,6 @@ on_both_drivers! {
         assert_eq!(status(&["-d", "{\"not\": \"a list\"}", &url("/sum")]), "400");
         assert_eq!(status(&[&url("/slow")]), "504");
         assert_eq!(status(&[&url("/nowhere")]), "404");
-        stop(running);
-    }
-}
-
-on_both_drivers! {
-    fn redis_load_does_a_thousand_concurrent_set_get_pairs(kind: DriverKind) {
-        let settings = server::Settings { addr: util::any_local(), workers: Some(1), driver: Some(kind) };
-        let Some(running) = util::unless_no_uring(kind, "start mini_redis", server::start(&settings)) else {
-            return;
-        };
-        let url = format!("redis://{}/0", running.local_addr());
-        let Some(rt) = util::runtime(kind) else { return };
-        rt.block_on(async {
-            let pool = Pool::builder_url(&url).unwrap().build();
-            timeout(Duration::from_secs(30), redis_load::run(&pool, 1000)).await.unwrap().unwrap();
-            assert_eq!(pool.get("key:999").await.unwrap().as_deref(), Some(&b"999"[..]));
-        });
         stop(running);
     }
 }

@@ -1,7 +1,8 @@
 //! `redis::Commands` on both drivers: the typed commands against the
 //! `mini_redis` example (through a `Pool`, so through its resend path, and a
-//! `Client`), and the hash and list commands — which mini_redis lacks —
-//! against a stand-in that checks what was sent and answers as Redis does.
+//! `Client`), the hash and list commands — which mini_redis lacks — against
+//! a stand-in that checks what was sent and answers as Redis does, and the
+//! `redis_load` example (1,000 concurrent SET/GET pairs through a pool).
 
 // The example's modules, as service/tests/mini_redis.rs includes them.
 #[path = "../examples/mini_redis/commands.rs"]
@@ -16,6 +17,9 @@ mod server;
 #[allow(dead_code)]
 mod store;
 
+#[path = "../examples/redis_load.rs"]
+mod redis_load;
+
 // The reactor's test helpers: on_both_drivers!, driver availability and `within`.
 #[path = "../../reactor/tests/util/mod.rs"]
 mod util;
@@ -23,6 +27,7 @@ mod util;
 use std::time::Duration;
 
 use bytes::Bytes;
+use ringo_reactor::time::timeout;
 use ringo_service::redis::{self, Client, Commands, Frame, Pool, SetCondition, SetOptions};
 use ringo_service::server::Running;
 use ringo_service::{service_fn, Error};
@@ -117,6 +122,23 @@ on_both_drivers! {
             assert_eq!(client.lrange("l", 0, -1).await.unwrap(), [Bytes::from("b"), Bytes::from("a")]);
             let error = client.lrange("other", 0, 1).await.unwrap_err();
             assert!(error.to_string().contains("unexpected"), "{error}");
+        });
+        stop(running);
+    }
+}
+
+on_both_drivers! {
+    fn redis_load_does_a_thousand_concurrent_set_get_pairs(kind: DriverKind) {
+        let settings = server::Settings { addr: util::any_local(), workers: Some(1), driver: Some(kind) };
+        let Some(running) = util::unless_no_uring(kind, "start mini_redis", server::start(&settings)) else {
+            return;
+        };
+        let url = format!("redis://{}/0", running.local_addr());
+        let Some(rt) = util::runtime(kind) else { return };
+        rt.block_on(async {
+            let pool = Pool::builder_url(&url).unwrap().build();
+            timeout(Duration::from_secs(30), redis_load::run(&pool, 1000)).await.unwrap().unwrap();
+            assert_eq!(pool.get("key:999").await.unwrap().as_deref(), Some(&b"999"[..]));
         });
         stop(running);
     }
