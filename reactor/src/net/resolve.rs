@@ -33,8 +33,8 @@ pub const RESOLVER_THREADS: usize = 4;
 /// with `WouldBlock`.
 pub const MAX_PENDING_LOOKUPS: usize = 1024;
 
-/// Something that names one or more socket addresses; see the
-/// [module docs](self). Implemented for `SocketAddr` (and its V4/V6 forms),
+/// Something that names one or more socket addresses (see [`lookup_host`]
+/// for where host names are resolved). Implemented for `SocketAddr` (and its V4/V6 forms),
 /// `(IpAddr, u16)`, `(&str, u16)`, `(String, u16)`, `&str`, `String`,
 /// `&[SocketAddr]`, [`Target`] and references to any of these.
 pub trait ToSocketAddrs {
@@ -127,7 +127,13 @@ impl fmt::Display for Target {
 }
 
 /// Resolves `addr` to socket addresses: at once for a literal, on a resolver
-/// thread for a host name (see the [module docs](self)).
+/// thread for a host name.
+///
+/// `getaddrinfo` blocks (on DNS, for seconds at worst), so it never runs on a
+/// runtime's thread: a name goes to a small process-wide pool of
+/// [`RESOLVER_THREADS`] threads, started on first use, and this future waits
+/// for the answer like for any other I/O. At most [`MAX_PENDING_LOOKUPS`]
+/// lookups wait for a resolver thread; more fail at once.
 ///
 /// # Errors
 /// `InvalidInput` for an address that does not parse; the lookup's error
