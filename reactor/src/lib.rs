@@ -14,6 +14,51 @@
 //!   `compat` driver (epoll/kqueue through mio) emulates completion semantics.
 //!   Choose with [`Builder::driver`] or `RINGO_DRIVER=auto|uring|compat`.
 //!
+//! # Thread per core: what is `!Send`, and how state is shared
+//!
+//! A runtime never moves a task to another thread, so tasks need not be
+//! `Send` and ringo's I/O types are not: [`TcpStream`](net::TcpStream),
+//! [`TcpListener`](net::TcpListener), the other sockets and
+//! [`File`](fs::File) hold their fd through an `Rc` into *their* runtime's
+//! driver, and the [`sync`] primitives use `Cell`/`RefCell` with no atomics.
+//! (A compiler error naming `Rc<ringo_reactor::fd::Inner>` is this.) To use
+//! every core, run one runtime per thread, each with its own sockets
+//! (`SO_REUSEPORT` listeners, [`ListenOptions`](net::ListenOptions)):
+//!
+//! - state for one thread's tasks: `Rc<RefCell<..>>` or `Rc<sync::Mutex<..>>`;
+//! - state for all threads: `Arc<..>` (with `std::sync::Mutex` or atomics),
+//!   cloned into each thread before its runtime starts;
+//! - messages between threads: `futures::channel` or `async-channel` (a ringo
+//!   `Waker` may be woken from any thread; see [`sync`]).
+//!
+//! ```
+//! use std::rc::Rc;
+//! use std::cell::Cell;
+//! use std::sync::{atomic::{AtomicUsize, Ordering}, Arc};
+//!
+//! let total = Arc::new(AtomicUsize::new(0)); // shared by every worker: Arc
+//! let workers: Vec<_> = (0..2).map(|_| {
+//!     let total = total.clone();
+//!     std::thread::spawn(move || ringo_reactor::run(async move {
+//!         let local = Rc::new(Cell::new(0)); // this worker's tasks only: Rc
+//!         let tasks: Vec<_> = (0..10).map(|_| {
+//!             let local = local.clone();
+//!             ringo_reactor::spawn(async move { local.set(local.get() + 1) })
+//!         }).collect();
+//!         for task in tasks { task.await.unwrap(); }
+//!         total.fetch_add(local.get(), Ordering::Relaxed);
+//!     }))
+//! }).collect();
+//! for worker in workers { worker.join().unwrap(); }
+//! assert_eq!(total.load(Ordering::Relaxed), 20);
+//! ```
+//!
+//! `ringo_service::server` does this for you: a `Send + Sync` factory is
+//! called once per worker thread and makes that worker's `!Send` service.
+//!
+//! For `select!`/`join!` use the `futures` crate's macros; they work with
+//! every ringo future.
+//!
 //! # Example: an echo server
 //!
 //! ```no_run
@@ -22,7 +67,7 @@
 //! use ringo_reactor::net::TcpListener;
 //!
 //! async fn serve() -> std::io::Result<()> {
-//!     let listener = TcpListener::bind("127.0.0.1:7000".parse().unwrap())?;
+//!     let listener = TcpListener::bind("127.0.0.1:7000")?;
 //!     loop {
 //!         let (stream, _) = listener.accept().await?;
 //!         ringo_reactor::spawn(async move {
@@ -56,9 +101,13 @@ pub mod io;
 pub mod net;
 pub(crate) mod op;
 pub mod runtime;
+pub mod sync;
 pub(crate) mod sys;
 pub mod task;
 pub mod time;
 
+/// The `bytes` crate, whose `Bytes`/`BytesMut` ringo's buffers accept: use
+/// this one so the versions match.
+pub use bytes;
 pub use runtime::{run, Builder, DriverKind, Handle, Runtime, UringFeatures};
 pub use task::{spawn, JoinError, JoinHandle};

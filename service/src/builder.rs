@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::ext::{AndThenLayer, MapErrLayer, MapRequestLayer, MapResponseLayer};
+use crate::handle_error::HandleErrorLayer;
 use crate::layer::{Identity, Layer, Stack};
 use crate::limit::ConcurrencyLimitLayer;
 use crate::rate::{Rate, RateLimitLayer};
@@ -93,6 +94,13 @@ impl<L> ServiceBuilder<L> {
     /// Converts errors from the layers below with `f`.
     pub fn map_err<F>(self, f: F) -> ServiceBuilder<Stack<MapErrLayer<F>, L>> {
         self.layer(MapErrLayer::new(f))
+    }
+
+    /// Turns errors from the layers below into responses with `f` (the stack
+    /// then never fails); put it outermost to answer a timeout or an overload
+    /// your own way. See [`HandleError`](crate::HandleError).
+    pub fn handle_error<F>(self, f: F) -> ServiceBuilder<Stack<HandleErrorLayer<F>, L>> {
+        self.layer(HandleErrorLayer::new(f))
     }
 
     /// Passes responses from the layers below through the async function `f`.

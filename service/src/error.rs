@@ -6,10 +6,14 @@
 //! this type: a [`ErrorKind`] to match on, plus the typed cause, reachable with
 //! [`downcast_ref`](Error::downcast_ref).
 //!
-//! Like `anyhow::Error`, `Error` does not itself implement
-//! `std::error::Error`: that is what lets any `E: std::error::Error` convert
-//! into it with `?`. Use [`as_std`](Error::as_std) where a `&dyn Error` is
-//! needed.
+//! `Error` is a `std::error::Error + Send + Sync + 'static` with its cause as
+//! [`source`](StdError::source), so `?` turns it into
+//! `Box<dyn Error + Send + Sync>` or `anyhow::Error` and error reporters print
+//! the whole chain. The price: it cannot also convert *from* every error type
+//! (that blanket impl would overlap `From<T> for T`), so `?` works from the
+//! errors ringo's own layers produce (`io::Error`, a pipeline client's error,
+//! a reactor time-out, a boxed error); wrap any other with [`Error::inner`] or
+//! a `From` impl of your own (`map_err(Error::inner)?`).
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -60,10 +64,29 @@ impl ErrorKind {
     }
 }
 
+/// A cause, as [`Error`] keeps it: any thread may receive it.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
 /// A service-layer failure: a kind and, usually, a typed cause.
+///
+/// `Send + Sync` (unlike most ringo types), so it can leave a worker thread
+/// and be `?`-ed into `anyhow::Error` or `Box<dyn Error + Send + Sync>`.
+///
+/// # Examples
+/// ```
+/// use ringo_service::{Error, ErrorKind};
+///
+/// fn handler() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     let failed: Result<(), Error> = Err(Error::new(ErrorKind::Timeout));
+///     failed?;
+///     Ok(())
+/// }
+/// let error = handler().unwrap_err();
+/// assert_eq!(error.downcast_ref::<Error>().unwrap().kind(), ErrorKind::Timeout);
+/// ```
 pub struct Error {
     kind: ErrorKind,
-    source: Option<Box<dyn StdError + 'static>>,
+    source: Option<BoxError>,
 }
 
 impl Error {
@@ -73,7 +96,7 @@ impl Error {
     }
 
     /// An error of `kind` caused by `source`.
-    pub fn with_source(kind: ErrorKind, source: impl Into<Box<dyn StdError + 'static>>) -> Error {
+    pub fn with_source(kind: ErrorKind, source: impl Into<BoxError>) -> Error {
         Error {
             kind,
             source: Some(source.into()),
@@ -100,27 +123,11 @@ impl Error {
         self.source.as_deref()?.downcast_ref()
     }
 
-    /// The cause, if any.
-    pub fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref()
-    }
-
-    /// This error as a `std::error::Error`.
-    pub fn as_std(&self) -> &(dyn StdError + 'static) {
-        StdView::from_ref(self)
-    }
-
-    /// This error boxed as a `std::error::Error`.
-    pub fn into_std(self) -> Box<dyn StdError + 'static> {
-        Box::new(StdView(self))
-    }
-}
-
-impl<E: StdError + 'static> From<E> for Error {
-    /// Wraps any error, recognising the kinds lower layers report: a pipeline
-    /// client's not-written and connection-lost failures, and I/O time-outs.
-    fn from(e: E) -> Error {
-        let boxed: Box<dyn StdError + 'static> = Box::new(e);
+    /// Wraps any error as an [`ErrorKind::Inner`] failure — or the kind a
+    /// lower layer's error stands for: a pipeline client's not-written and
+    /// connection-lost failures, and I/O time-outs, keep their kind.
+    pub fn inner(cause: impl Into<BoxError>) -> Error {
+        let boxed: BoxError = cause.into();
         let kind = if let Some(client) = boxed.downcast_ref::<ClientError>() {
             match client.kind() {
                 ClientErrorKind::NotWritten => ErrorKind::NotWritten,
@@ -139,6 +146,51 @@ impl<E: StdError + 'static> From<E> for Error {
             kind,
             source: Some(boxed),
         }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(self.source.as_deref()?)
+    }
+}
+
+/// `?` from the errors ringo's layers produce (and from a boxed error); other
+/// causes go through [`Error::inner`].
+macro_rules! from_causes {
+    ($($cause:ty),* $(,)?) => {$(
+        impl From<$cause> for Error {
+            fn from(cause: $cause) -> Error {
+                Error::inner(cause)
+            }
+        }
+    )*};
+}
+
+from_causes!(
+    std::io::Error,
+    ClientError,
+    ringo_reactor::time::Elapsed,
+    BoxError
+);
+#[cfg(feature = "http")]
+from_causes!(
+    ringo_proto::http::Error,
+    ::http::Error,
+    ::http::uri::InvalidUri,
+    ::http::header::InvalidHeaderName,
+    ::http::header::InvalidHeaderValue,
+    ::http::method::InvalidMethod,
+    ::http::status::InvalidStatusCode,
+);
+#[cfg(feature = "redis")]
+from_causes!(ringo_proto::resp::Error, crate::redis::ReplyError);
+#[cfg(any(feature = "http", feature = "redis"))]
+from_causes!(rustls::Error);
+
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Error {
+        match never {}
     }
 }
 
@@ -169,36 +221,6 @@ impl fmt::Debug for Error {
             .field("kind", &self.kind)
             .field("source", &self.source)
             .finish()
-    }
-}
-
-/// `Error` seen as a `std::error::Error`.
-#[repr(transparent)]
-struct StdView(Error);
-
-impl StdView {
-    fn from_ref(error: &Error) -> &StdView {
-        // SAFETY: StdView is a repr(transparent) wrapper of Error, so the two
-        // references have the same layout and validity.
-        unsafe { &*(error as *const Error as *const StdView) }
-    }
-}
-
-impl fmt::Debug for StdView {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl fmt::Display for StdView {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl StdError for StdView {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.0.source()
     }
 }
 
@@ -235,6 +257,6 @@ mod tests {
             Error::new(ErrorKind::Overloaded).to_string(),
             "service overloaded, request shed"
         );
-        assert_eq!(plain.as_std().to_string(), "boom");
+        assert_eq!(StdError::source(&plain).unwrap().to_string(), "boom");
     }
 }

@@ -10,6 +10,7 @@ use std::fmt;
 use std::future::Future;
 
 use crate::boxed::BoxService;
+use crate::handle_error::HandleError;
 use crate::layer::Layer;
 use crate::service::{Service, Status};
 
@@ -50,6 +51,15 @@ pub trait ServiceExt<Req>: Service<Req> {
         F: Fn(Self::Error) -> E,
     {
         MapErr::new(self, f)
+    }
+
+    /// Turns each error into a response with `f`; see [`HandleError`].
+    fn handle_error<F>(self, f: F) -> HandleError<Self, F>
+    where
+        Self: Sized,
+        F: Fn(Self::Error) -> Self::Response,
+    {
+        HandleError::new(self, f)
     }
 
     /// Runs the async function `f` on each successful response; its error type

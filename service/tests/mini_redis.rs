@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ringo_reactor::time::sleep;
 use ringo_reactor::DriverKind;
-use ringo_service::redis::{command, Client, Frame, Pick, Pool};
+use ringo_service::redis::{command, Client, Commands, Frame, Pick, Pool};
 use ringo_service::server::Running;
 use ringo_service::ErrorKind;
 

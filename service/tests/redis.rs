@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ringo_reactor::DriverKind;
-use ringo_service::redis::{self, command, Client, Frame, Pool, ReplyError};
+use ringo_service::redis::{self, command, Client, Commands, Frame, Pool, ReplyError};
 use ringo_service::server::Running;
 use ringo_service::{service_fn, Error, ErrorKind, Service};
 

@@ -21,7 +21,7 @@ use ringo_proto::tls::rustls::pki_types::ServerName;
 use ringo_proto::tls::TlsConnector;
 use ringo_reactor::DriverKind;
 use ringo_service::http::{self as ringo_http, Body};
-use ringo_service::redis::{self, Frame, Pool};
+use ringo_service::redis::{self, Commands, Frame, Pool};
 use ringo_service::server::Running;
 use ringo_service::{service_fn, ErrorKind};
 use tls_util::{certs, have, Certs, Reaped};

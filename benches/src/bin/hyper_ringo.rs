@@ -20,10 +20,7 @@ fn main() -> std::io::Result<()> {
         return Err(std::io::Error::other("hyper_ringo serves no TLS"));
     }
     let h2 = args.h2;
-    let addr = args
-        .addr
-        .parse()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let addr = args.addr;
     ringo_reactor::run(async {
         let listener = TcpListener::bind(addr)?;
         println!("hyper_ringo: listening on {}", listener.local_addr()?);

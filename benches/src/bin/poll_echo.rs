@@ -14,7 +14,7 @@ fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:0".to_owned())
-        .parse()
+        .parse::<std::net::SocketAddr>()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     ringo_reactor::run(async {
         let listener = TcpListener::bind(addr)?;

@@ -14,7 +14,7 @@
 //! use ringo_reactor::net::TcpListener;
 //!
 //! async fn serve() -> std::io::Result<()> {
-//!     let listener = TcpListener::bind("127.0.0.1:7001".parse().unwrap())?;
+//!     let listener = TcpListener::bind("127.0.0.1:7001")?;
 //!     loop {
 //!         let (stream, _) = listener.accept().await?;
 //!         ringo_reactor::spawn(async move {
@@ -32,8 +32,10 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod parts;
 mod pooled;
 mod read;
+mod sink;
 mod write;
 
 use std::io;
@@ -44,6 +46,7 @@ use bytes::BytesMut;
 use ringo_reactor::io::{AsyncRead, AsyncReadPooled, AsyncWrite};
 
 use crate::codec::{Decoder, Encoder};
+pub use parts::FramedParts;
 use read::ReadState;
 pub use read::{FramedRead, DEFAULT_MAX_BUFFER};
 use write::WriteState;
@@ -182,6 +185,18 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
         &self.io
     }
 
+    /// The transport, mutably. Reading or writing it directly bypasses the
+    /// buffers here: bytes already read but not decoded stay in
+    /// [`read_buffer`](Self::read_buffer), frames not flushed stay queued.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
+    /// The state, transport and codec, for the `Sink` impl.
+    fn sink_parts(&mut self) -> (&mut WriteState<T>, &T, &mut C) {
+        (&mut self.write, &self.io, &mut self.codec)
+    }
+
     /// The codec.
     pub fn codec(&self) -> &C {
         &self.codec
@@ -222,7 +237,7 @@ impl<T: AsyncReadPooled + AsyncWrite, C> Framed<T, C> {
     /// use ringo_reactor::net::TcpStream;
     ///
     /// ringo_reactor::run(async {
-    ///     let stream = TcpStream::connect("127.0.0.1:7001".parse().unwrap()).await?;
+    ///     let stream = TcpStream::connect("127.0.0.1:7001").await?;
     ///     let mut lines = Framed::pooled(stream, LinesCodec::new());
     ///     while let Some(line) = lines.next().await {
     ///         lines.send(line?).await?;

@@ -144,6 +144,17 @@ impl<T: AsyncRead> ReadState<T> {
     }
 
     /// The read buffer, with every byte of a pooled buffer moved in first.
+    /// Whether a read is in flight (it owns the read buffer meanwhile).
+    pub(crate) fn is_reading(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The bytes read and not yet decoded, pooled ones included; no read may
+    /// be in flight.
+    pub(crate) fn into_buffer(mut self) -> BytesMut {
+        std::mem::take(self.buffer_mut())
+    }
+
     pub(crate) fn buffer_mut(&mut self) -> &mut BytesMut {
         if let Some(pooled) = &mut self.pooled {
             pooled.drain_into(&mut self.buffer.buf);
@@ -295,6 +306,13 @@ impl<T: AsyncRead, D: Decoder> FramedRead<T, D> {
     }
 }
 
+impl<T: AsyncRead, D> FramedRead<T, D> {
+    /// A framed reader resuming `state` (from a split [`Framed`](super::Framed)).
+    pub(crate) fn from_state(state: ReadState<T>, io: T, codec: D) -> FramedRead<T, D> {
+        FramedRead { state, io, codec }
+    }
+}
+
 impl<T: AsyncReadPooled, D: Decoder> FramedRead<T, D> {
     /// Decodes frames from `io` with `codec`, receiving into the runtime's
     /// buffer pool; see [`Framed::pooled`](super::Framed::pooled).
@@ -326,6 +344,12 @@ impl<T: AsyncRead, D: Decoder> FramedRead<T, D> {
     /// The reader.
     pub fn get_ref(&self) -> &T {
         &self.io
+    }
+
+    /// The reader, mutably. Reading it directly loses bytes this reader has
+    /// buffered (see [`read_buffer`](Self::read_buffer)).
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
     }
 
     /// The codec.

@@ -55,6 +55,31 @@ impl<T: AsyncWrite> WriteState<T> {
         codec.encode(item, &mut self.buf)
     }
 
+    /// Whether a write is in flight (it owns the write buffer meanwhile).
+    pub(crate) fn is_writing(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Puts back bytes encoded earlier (from [`FramedParts`](super::FramedParts)),
+    /// to be written with the next flush.
+    pub(crate) fn restore_buffer(&mut self, buf: BytesMut) {
+        self.buf = buf;
+    }
+
+    /// The bytes encoded and not yet written; no write may be in flight.
+    pub(crate) fn into_buffer(self) -> BytesMut {
+        self.buf
+    }
+
+    /// A `Sink`'s readiness: room to encode another item, flushing first when
+    /// the buffer is past the backpressure mark.
+    pub(crate) fn poll_ready(&mut self, io: &T, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.is_full() {
+            return self.poll_flush(io, cx);
+        }
+        Poll::Ready(Ok(()))
+    }
+
     /// Whether the buffer is past the backpressure mark (flush before feeding more).
     pub(crate) fn is_full(&self) -> bool {
         self.buffered() >= self.backpressure
@@ -140,11 +165,17 @@ pub struct FramedWrite<T: AsyncWrite, E> {
 impl<T: AsyncWrite, E> FramedWrite<T, E> {
     /// Encodes frames onto `io` with `codec`.
     pub fn new(io: T, codec: E) -> FramedWrite<T, E> {
-        FramedWrite {
-            state: WriteState::new(),
-            io,
-            codec,
-        }
+        FramedWrite::from_state(WriteState::new(), io, codec)
+    }
+
+    /// A framed writer resuming `state` (from a split [`Framed`](super::Framed)).
+    pub(crate) fn from_state(state: WriteState<T>, io: T, codec: E) -> FramedWrite<T, E> {
+        FramedWrite { state, io, codec }
+    }
+
+    /// The state, transport and codec, for the `Sink` impl.
+    pub(crate) fn sink_parts(&mut self) -> (&mut WriteState<T>, &T, &mut E) {
+        (&mut self.state, &self.io, &mut self.codec)
     }
 
     /// Sets how many buffered bytes make [`feed`](Self::feed) flush first
@@ -175,11 +206,27 @@ impl<T: AsyncWrite, E> FramedWrite<T, E> {
 
     /// Writes everything buffered.
     pub async fn flush(&mut self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.state.poll_flush(&self.io, cx)).await
+        std::future::poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    /// Polls writing everything buffered.
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.state.poll_flush(&self.io, cx)
     }
 
     /// The writer.
     pub fn get_ref(&self) -> &T {
         &self.io
+    }
+
+    /// The writer, mutably. Writing it directly may overtake frames still
+    /// buffered here; flush first.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
+    /// The codec.
+    pub fn codec_mut(&mut self) -> &mut E {
+        &mut self.codec
     }
 }

@@ -31,7 +31,7 @@
 //! use ringo_reactor::net::{TcpListener, TcpStream};
 //!
 //! ringo_reactor::run(async {
-//!     let listener = TcpListener::bind("127.0.0.1:7002".parse().unwrap())?;
+//!     let listener = TcpListener::bind("127.0.0.1:7002")?;
 //!     let addr = listener.local_addr()?;
 //!     ringo_reactor::spawn(async move {
 //!         while let Ok((stream, _)) = listener.accept().await {

@@ -12,6 +12,12 @@ use crate::op::Op;
 
 /// An open file. All I/O is positional (`read_at`, `write_at`): there is no
 /// shared cursor, so concurrent reads of one file from several tasks are safe.
+///
+/// `!Send`: it belongs to the runtime (thread) that made it — its fd is
+/// registered with that thread's ring or poller. A compiler error naming
+/// `Rc<ringo_reactor::fd::Inner>` (or `Rc<..>` inside ringo) means a value
+/// like this was moved to another thread: open one per worker instead (see
+/// the crate docs, "Thread per core").
 #[derive(Debug)]
 pub struct File {
     fd: SharedFd,

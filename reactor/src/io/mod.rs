@@ -10,7 +10,8 @@
 //! kernel a borrowed slice.
 //!
 //! The methods take `&self`, so one task may read while another writes the same
-//! stream (share it with an `Rc`).
+//! stream: the traits are implemented for `Rc<T>` and `&T` too, so share it
+//! with an `Rc` — see "Sharing a stream" below.
 //!
 //! `read` and `write` return `'static` futures ([`ReadFuture`], [`WriteFuture`])
 //! that own the buffer and a handle to the fd and borrow nothing. That is the
@@ -50,12 +51,48 @@
 //! use ringo_reactor::net::TcpStream;
 //!
 //! ringo_reactor::run(async {
-//!     let stream = TcpStream::connect("127.0.0.1:7000".parse().unwrap()).await?;
+//!     let stream = TcpStream::connect("127.0.0.1:7000").await?;
 //!     let (result, _) = stream.write_all(b"hello".to_vec()).await;
 //!     result?;
 //!     let (result, buf) = stream.read_exact(vec![0u8; 5]).await;
 //!     result?;
 //!     assert_eq!(&buf, b"hello");
+//!     Ok::<(), std::io::Error>(())
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Sharing a stream: `Rc<TcpStream>` is the split
+//!
+//! Every method of these traits takes `&self`, and every read or write future
+//! owns its buffer *and its own handle to the fd* (it borrows nothing, see
+//! [`AsyncRead::Read`]). So sharing the stream itself is already sound with
+//! operations in flight: a task that drops its `Rc<TcpStream>` (or whose
+//! future is dropped) while its read is in flight leaves that read holding the
+//! fd and the buffer until the kernel is done, exactly as with an unshared
+//! stream. Halves would add types without adding safety; `Rc<TcpStream>` is
+//! the split — clone it, give one clone to a reader and one to a writer. The
+//! fd closes when the last clone *and* the last operation in flight are gone.
+//!
+//! Don't read one stream from two tasks at once (or write from two): their
+//! bytes would interleave unpredictably. One reader and one writer is the
+//! intended use, as `Framed::split` in `ringo-proto` does.
+//!
+//! # Examples
+//! ```no_run
+//! use std::rc::Rc;
+//! use ringo_reactor::io::{AsyncRead, AsyncWrite};
+//! use ringo_reactor::net::TcpStream;
+//!
+//! ringo_reactor::run(async {
+//!     let stream = Rc::new(TcpStream::connect("127.0.0.1:7000").await?);
+//!     let writer = ringo_reactor::spawn({
+//!         let stream = stream.clone();
+//!         async move { stream.write_all(b"ping\n".to_vec()).await.0 }
+//!     });
+//!     let (n, buf) = stream.read(vec![0u8; 64]).await; // reads while the other task writes
+//!     writer.await.unwrap()?;
+//!     println!("{:?}", &buf[..n?]);
 //!     Ok::<(), std::io::Error>(())
 //! })?;
 //! # Ok::<(), std::io::Error>(())
@@ -67,6 +104,7 @@
 
 mod copy;
 pub mod poll;
+mod shared;
 
 pub use copy::copy_bidirectional;
 #[cfg(target_os = "linux")]

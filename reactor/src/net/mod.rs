@@ -5,11 +5,13 @@
 //! raw fd (`IntoRawFd`), for hand-over to and from other code.
 
 pub(crate) mod addr;
+mod resolve;
 pub(crate) mod socket;
 mod tcp;
 mod udp;
 mod unix;
 
+pub use resolve::{lookup_host, Target, ToSocketAddrs, MAX_PENDING_LOOKUPS, RESOLVER_THREADS};
 pub use tcp::{ListenOptions, TcpListener, TcpStream, DEFAULT_BACKLOG};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};

@@ -5,6 +5,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::os::fd::OwnedFd;
 
 use super::addr::RawAddr;
+use super::resolve::ToSocketAddrs;
 use super::socket::Socket;
 use super::{fd_impls, recv_pooled_impls, stream_impls};
 use crate::buf::IoBuf;
@@ -38,12 +39,18 @@ impl Default for ListenOptions {
 
 /// A TCP socket listening for connections.
 ///
+/// `!Send`: it belongs to the runtime (thread) that made it — its fd is
+/// registered with that thread's ring or poller. A compiler error naming
+/// `Rc<ringo_reactor::fd::Inner>` (or `Rc<..>` inside ringo) means a value
+/// like this was moved to another thread: open one per worker instead (see
+/// the crate docs, "Thread per core").
+///
 /// # Examples
 /// ```
 /// use ringo_reactor::net::{TcpListener, TcpStream};
 ///
 /// ringo_reactor::run(async {
-///     let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap())?;
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
 ///     let addr = listener.local_addr()?;
 ///     let client = ringo_reactor::spawn(async move { TcpStream::connect(addr).await });
 ///     let (_stream, peer) = listener.accept().await?;
@@ -62,12 +69,27 @@ pub struct TcpListener {
 impl TcpListener {
     /// Binds to `addr` with the default [`ListenOptions`]. Port 0 picks a free port
     /// (see [`local_addr`](Self::local_addr)).
-    pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    ///
+    /// `addr` is a `SocketAddr`, `"127.0.0.1:8080"`, `("0.0.0.0", 8080)` or
+    /// any [`ToSocketAddrs`]; each address it names is tried in turn. A host
+    /// name (`"localhost:8080"`) is resolved here only on a thread that runs
+    /// no runtime (resolving blocks); inside one, resolve it with
+    /// [`lookup_host`](super::lookup_host)`(..).await` and bind the result.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an address that does not parse or a host name given
+    /// inside a runtime; otherwise the last address's bind error.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         TcpListener::bind_with(addr, &ListenOptions::default())
     }
 
-    /// Binds to `addr` with `options`.
-    pub fn bind_with(addr: SocketAddr, options: &ListenOptions) -> io::Result<TcpListener> {
+    /// Binds to `addr` with `options`; `addr` as for [`bind`](Self::bind).
+    pub fn bind_with(addr: impl ToSocketAddrs, options: &ListenOptions) -> io::Result<TcpListener> {
+        let addrs = addr.to_target().resolve_outside_runtime()?;
+        try_each(addrs, |addr| TcpListener::bind_addr(addr, options))
+    }
+
+    fn bind_addr(addr: SocketAddr, options: &ListenOptions) -> io::Result<TcpListener> {
         let socket = Socket::new(ip_domain(&addr), libc::SOCK_STREAM)?;
         socket.set_option(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
         if options.reuse_port {
@@ -105,14 +127,38 @@ fd_impls!(TcpListener);
 
 /// A TCP connection. Read and write it through [`AsyncRead`](crate::io::AsyncRead)
 /// and [`AsyncWrite`](crate::io::AsyncWrite).
+///
+/// `!Send`: it belongs to the runtime (thread) that made it — its fd is
+/// registered with that thread's ring or poller. A compiler error naming
+/// `Rc<ringo_reactor::fd::Inner>` (or `Rc<..>` inside ringo) means a value
+/// like this was moved to another thread: open one per worker instead (see
+/// the crate docs, "Thread per core").
 #[derive(Debug)]
 pub struct TcpStream {
     socket: Socket,
 }
 
 impl TcpStream {
-    /// Connects to `addr`.
-    pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    /// Connects to `addr`: a `SocketAddr`, `"127.0.0.1:6379"`,
+    /// `"localhost:6379"`, `("localhost", 6379)` or any [`ToSocketAddrs`]. A
+    /// host name is resolved off the loop thread ([`lookup_host`](super::lookup_host));
+    /// each address is tried in turn until one connects.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an address that does not parse; the lookup's error;
+    /// otherwise the last address's connect error.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last = None;
+        for addr in super::lookup_host(addr).await? {
+            match TcpStream::connect_addr(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address")))
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let socket = Socket::new(ip_domain(&addr), libc::SOCK_STREAM)?;
         socket.connect(RawAddr::from_socket_addr(&addr)).await?;
         Ok(TcpStream { socket })
@@ -214,4 +260,19 @@ pub(crate) fn ip_domain(addr: &SocketAddr) -> libc::c_int {
         SocketAddr::V4(_) => libc::AF_INET,
         SocketAddr::V6(_) => libc::AF_INET6,
     }
+}
+
+/// `attempt` on each address in turn: the first success, or the last error.
+pub(super) fn try_each<T>(
+    addrs: Vec<SocketAddr>,
+    mut attempt: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last = None;
+    for addr in addrs {
+        match attempt(addr) {
+            Ok(done) => return Ok(done),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address")))
 }

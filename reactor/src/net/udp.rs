@@ -18,13 +18,19 @@ use crate::op::send_zc::ZeroCopy;
 
 /// A UDP socket.
 ///
+/// `!Send`: it belongs to the runtime (thread) that made it — its fd is
+/// registered with that thread's ring or poller. A compiler error naming
+/// `Rc<ringo_reactor::fd::Inner>` (or `Rc<..>` inside ringo) means a value
+/// like this was moved to another thread: open one per worker instead (see
+/// the crate docs, "Thread per core").
+///
 /// # Examples
 /// ```
 /// use ringo_reactor::net::UdpSocket;
 ///
 /// ringo_reactor::run(async {
-///     let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
-///     let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+///     let a = UdpSocket::bind("127.0.0.1:0")?;
+///     let b = UdpSocket::bind("127.0.0.1:0")?;
 ///     let (sent, _) = a.send_to(b"ping".to_vec(), b.local_addr()?).await;
 ///     assert_eq!(sent?, 4);
 ///     let (received, buf) = b.recv_from(vec![0u8; 16]).await;
@@ -44,10 +50,16 @@ pub struct UdpSocket {
 
 impl UdpSocket {
     /// Binds to `addr` (port 0 picks a free port).
-    pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
-        let socket = Socket::new(ip_domain(&addr), libc::SOCK_DGRAM)?;
-        socket.bind(&RawAddr::from_socket_addr(&addr))?;
-        Ok(UdpSocket::from_socket(socket))
+    ///
+    /// `addr` as for [`TcpListener::bind`](super::TcpListener::bind): any
+    /// [`ToSocketAddrs`](super::ToSocketAddrs); each address is tried in turn.
+    pub fn bind(addr: impl super::ToSocketAddrs) -> io::Result<UdpSocket> {
+        let addrs = addr.to_target().resolve_outside_runtime()?;
+        super::tcp::try_each(addrs, |addr| {
+            let socket = Socket::new(ip_domain(&addr), libc::SOCK_DGRAM)?;
+            socket.bind(&RawAddr::from_socket_addr(&addr))?;
+            Ok(UdpSocket::from_socket(socket))
+        })
     }
 
     fn from_socket(socket: Socket) -> UdpSocket {
@@ -118,8 +130,8 @@ impl UdpSocket {
     /// use ringo_reactor::net::UdpSocket;
     ///
     /// ringo_reactor::run(async {
-    ///     let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
-    ///     let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+    ///     let a = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0")?;
     ///     a.send_to(b"ping".to_vec(), b.local_addr()?).await.0?;
     ///     let (datagram, from) = b.recv_from_pooled().await?;
     ///     assert_eq!((&datagram[..], from), (&b"ping"[..], a.local_addr()?));

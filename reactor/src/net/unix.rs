@@ -12,6 +12,12 @@ use super::{fd_impls, recv_pooled_impls, stream_impls};
 use crate::op::accept_multi::Accepting;
 
 /// A Unix socket listening for connections at a path.
+///
+/// `!Send`: it belongs to the runtime (thread) that made it — its fd is
+/// registered with that thread's ring or poller. A compiler error naming
+/// `Rc<ringo_reactor::fd::Inner>` (or `Rc<..>` inside ringo) means a value
+/// like this was moved to another thread: open one per worker instead (see
+/// the crate docs, "Thread per core").
 #[derive(Debug)]
 pub struct UnixListener {
     socket: Socket,
@@ -56,6 +62,12 @@ fd_impls!(UnixListener);
 
 /// A Unix stream connection. Read and write it through
 /// [`AsyncRead`](crate::io::AsyncRead) and [`AsyncWrite`](crate::io::AsyncWrite).
+///
+/// `!Send`: it belongs to the runtime (thread) that made it — its fd is
+/// registered with that thread's ring or poller. A compiler error naming
+/// `Rc<ringo_reactor::fd::Inner>` (or `Rc<..>` inside ringo) means a value
+/// like this was moved to another thread: open one per worker instead (see
+/// the crate docs, "Thread per core").
 #[derive(Debug)]
 pub struct UnixStream {
     socket: Socket,

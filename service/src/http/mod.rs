@@ -14,7 +14,7 @@
 //! let hello = || service_fn(|_req: ::http::Request<Body>| async {
 //!     Ok::<_, std::convert::Infallible>(::http::Response::new(Body::from("Hello, World!")))
 //! });
-//! let running = http::Server::bind("127.0.0.1:8080".parse().unwrap())
+//! let running = http::Server::bind("127.0.0.1:8080")
 //!     .workers(2)
 //!     .request_timeout(std::time::Duration::from_secs(5))
 //!     .serve(hello)?;
@@ -29,6 +29,10 @@ mod body;
 mod client;
 mod server;
 
+/// The `http` crate's types this module speaks, re-exported so versions match.
+pub use ::http::{
+    header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
+};
 pub use body::Body;
 pub use client::{
     Client, ClientBuilder, RequestError, DEFAULT_CLIENT_REQUEST_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,

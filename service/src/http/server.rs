@@ -5,13 +5,19 @@
 //! Each connection runs `ringo_proto::http::serve_connection_streamed`
 //! (parsing, limits, pipelining, keep-alive and header-read timeouts, graceful
 //! close, streamed request and response bodies); this module only adapts bodies and turns service errors
-//! into 500 responses, so one failed request never costs the client its
-//! connection. A response body's stream failing is another matter: its head
+//! into responses, so one failed request never costs the client its
+//! connection: a [`Timeout`](ErrorKind::Timeout) becomes 504 Gateway Timeout,
+//! an [`Overloaded`](ErrorKind::Overloaded), [`RateLimited`](ErrorKind::RateLimited)
+//! or [`CircuitOpen`](ErrorKind::CircuitOpen) 503 Service Unavailable, any other
+//! error 500; the cause goes to the `log` error level (install a logger, such
+//! as `env_logger`, to see it). To answer errors your own way, put
+//! [`ServiceBuilder::handle_error`](crate::ServiceBuilder::handle_error)
+//! outermost. A response body's stream failing is another matter: its head
 //! is out by then, so the connection closes with the body cut short.
 
+use ringo_reactor::net::ToSocketAddrs;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +30,7 @@ use ringo_reactor::net::TcpStream;
 
 use super::Body;
 use crate::server::{self, Running, Shutdown};
-use crate::{Error, Service};
+use crate::{Error, ErrorKind, Service};
 
 /// Serves HTTP/1.1 on `addr` with the defaults: a worker per core, the
 /// default [`ServerConfig`] and server limits. `factory` runs once per worker
@@ -38,7 +44,7 @@ use crate::{Error, Service};
 /// use ringo_service::http::{self, Body};
 /// use ringo_service::service_fn;
 ///
-/// let running = http::serve("127.0.0.1:8080".parse().unwrap(), || {
+/// let running = http::serve("127.0.0.1:8080", || {
 ///     service_fn(|_req: ::http::Request<Body>| async {
 ///         Ok::<_, std::convert::Infallible>(::http::Response::new(Body::from("Hello, World!")))
 ///     })
@@ -46,7 +52,7 @@ use crate::{Error, Service};
 /// running.wait()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn serve<F, S>(addr: SocketAddr, factory: F) -> io::Result<Running>
+pub fn serve<F, S>(addr: impl ToSocketAddrs, factory: F) -> io::Result<Running>
 where
     F: Fn() -> S + Send + Sync + 'static,
     S: Service<Request<Body>, Response = Response<Body>> + 'static,
@@ -148,7 +154,8 @@ async fn connection<S>(
     }
 }
 
-/// Calls the service; its error becomes a logged 500. A streamed body goes
+/// Calls the service; its error becomes a logged 504, 503 or 500 (see the
+/// module docs). A streamed body goes
 /// out as it is produced; its errors come later, from the stream (see
 /// [`connection`]), which is why they share the service's error type.
 ///
@@ -166,7 +173,7 @@ where
         Err(e) => {
             let e: Error = e.into();
             log::error!("http: {target}: service failed: {e}");
-            Ok(internal_error())
+            Ok(error_response(&e))
         }
     }
 }
@@ -196,10 +203,21 @@ impl fmt::Display for Target {
     }
 }
 
-/// The reply to a request whose service failed.
-fn internal_error() -> Response<Body> {
-    let mut response = Response::new(Body::from(&b"internal server error\n"[..]));
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+/// The reply to a request whose service failed with `error`: its status says
+/// whether trying again later may help; its body says no more than the status.
+fn error_response(error: &Error) -> Response<Body> {
+    let (status, text): (_, &'static [u8]) = match error.kind() {
+        ErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, b"gateway timeout\n"),
+        ErrorKind::Overloaded | ErrorKind::RateLimited | ErrorKind::CircuitOpen => {
+            (StatusCode::SERVICE_UNAVAILABLE, b"service unavailable\n")
+        }
+        _ => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            b"internal server error\n",
+        ),
+    };
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),

@@ -7,11 +7,10 @@
 //! its place without taking a permit with it.
 
 mod layer;
-mod semaphore;
 
 use crate::error::Error;
 use crate::service::{Service, Status};
-use semaphore::Semaphore;
+use ringo_reactor::sync::Semaphore;
 
 pub use layer::ConcurrencyLimitLayer;
 
@@ -81,13 +80,17 @@ where
 
     async fn call(&self, req: Req) -> Result<S::Response, Error> {
         // Held across the inner call and dropped with this future, however it ends.
-        let _permit = self.permits.acquire().await;
+        // Errors only when asked for more than exist: a `max` of 0, which
+        // admits nobody, so wait until dropped as documented.
+        let Ok(_permit) = self.permits.acquire().await else {
+            return std::future::pending().await;
+        };
         self.inner.call(req).await.map_err(Into::into)
     }
 
     fn status(&self) -> Status {
         match self.inner.status() {
-            Status::Open if self.permits.is_exhausted() => Status::Busy,
+            Status::Open if self.permits.available_permits() == 0 => Status::Busy,
             status => status,
         }
     }

@@ -50,7 +50,7 @@ impl fmt::Display for PoolError {
 impl StdError for PoolError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            PoolError::Connect(cause) => Some(cause.as_std()),
+            PoolError::Connect(cause) => Some(cause),
             _ => None,
         }
     }

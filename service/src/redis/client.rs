@@ -7,7 +7,6 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 
 use bytes::Bytes;
 use ringo_proto::pipeline;
@@ -16,13 +15,15 @@ use ringo_proto::tls::rustls::pki_types::ServerName;
 use ringo_proto::tls::TlsConnector;
 use ringo_proto::Framed;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
-use ringo_reactor::net::TcpStream;
+use ringo_reactor::net::{Target, TcpStream, ToSocketAddrs};
 
+use super::commands::unexpected;
+use super::Url;
 use crate::{Error, Service, Status};
 
 /// A TCP connection to `addr` with Nagle off: commands go out as soon as
 /// they are queued.
-async fn tcp(addr: SocketAddr) -> io::Result<TcpStream> {
+async fn tcp(addr: &Target) -> io::Result<TcpStream> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     Ok(stream)
@@ -51,6 +52,12 @@ impl std::error::Error for ReplyError {}
 
 /// A connection to a Redis server; cheap to clone (clones share the
 /// connection). Lives on the runtime that connected it.
+///
+/// `!Send`: it lives on one runtime (thread) with its connections, and its
+/// clones share state through `Rc`. A compiler error naming an `Rc` inside
+/// ringo means it was moved to another thread: make one per worker, inside
+/// the server's factory or the worker's runtime (see the `ringo_service`
+/// crate docs, "Thread per core").
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: pipeline::Client<Frame, Frame>,
@@ -62,10 +69,10 @@ impl Client {
     /// answered, or when the connection fails.
     ///
     /// ```no_run
-    /// use ringo_service::redis::Client;
+    /// use ringo_service::redis::{Client, Commands};
     ///
     /// ringo_reactor::run(async {
-    ///     let client = Client::connect("127.0.0.1:6379".parse().unwrap()).await?;
+    ///     let client = Client::connect("127.0.0.1:6379").await?;
     ///     client.set("greeting", "hello").await?;
     ///     assert_eq!(client.get("greeting").await?.as_deref(), Some(&b"hello"[..]));
     ///     Ok::<(), ringo_service::Error>(())
@@ -78,8 +85,13 @@ impl Client {
     ///
     /// # Panics
     /// When called outside a ringo runtime.
-    pub async fn connect(addr: SocketAddr) -> io::Result<Client> {
-        Ok(Client::start(tcp(addr).await?, addr))
+    ///
+    /// `addr` is a `SocketAddr`, `"127.0.0.1:6379"`, `"localhost:6379"`,
+    /// `("localhost", 6379)` or any [`ToSocketAddrs`]; a name is resolved off
+    /// the loop thread. For a `redis://` URL use [`connect_url`](Self::connect_url).
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<Client> {
+        let addr = addr.to_target();
+        Ok(Client::start(tcp(&addr).await?, addr))
     }
 
     /// Connects to `addr` with TLS (a server run with `--tls-port`), checking
@@ -93,16 +105,17 @@ impl Client {
     /// # Panics
     /// When called outside a ringo runtime.
     pub async fn connect_tls(
-        addr: SocketAddr,
+        addr: impl ToSocketAddrs,
         connector: &TlsConnector,
         name: ServerName<'static>,
     ) -> io::Result<Client> {
-        let stream = connector.connect(name, tcp(addr).await?).await?;
+        let addr = addr.to_target();
+        let stream = connector.connect(name, tcp(&addr).await?).await?;
         Ok(Client::start(stream, addr))
     }
 
     /// Starts the task driving the connection over `stream`.
-    fn start<T: AsyncRead + AsyncWrite + 'static>(stream: T, addr: SocketAddr) -> Client {
+    fn start<T: AsyncRead + AsyncWrite + 'static>(stream: T, addr: Target) -> Client {
         let framed = Framed::new(stream, RespCodec::new().accept_inline(false));
         let (inner, connection) = pipeline::Client::new(framed);
         ringo_reactor::spawn(async move {
@@ -111,6 +124,40 @@ impl Client {
             }
         });
         Client { inner }
+    }
+
+    /// Connects to the server a `redis://host:port/db` URL names (see
+    /// [`Url`]) and selects its database.
+    ///
+    /// # Errors
+    /// The URL is invalid or unsupported (`InvalidInput`), the connection
+    /// could not be made, or the server refused the `SELECT`.
+    pub async fn connect_url(url: &str) -> io::Result<Client> {
+        let url: Url = url.parse()?;
+        Client::connect_db(url.addr(), url.db(), None).await
+    }
+
+    /// Connects to `addr` and, unless `db` is 0, selects database `db` (a
+    /// refused `SELECT` is an I/O error of kind `Other`, its cause the
+    /// [`ReplyError`]).
+    /// With `tls`, over TLS, as [`connect_tls`](Self::connect_tls).
+    pub(crate) async fn connect_db(
+        addr: &Target,
+        db: u32,
+        tls: Option<&(TlsConnector, ServerName<'static>)>,
+    ) -> io::Result<Client> {
+        let client = match tls {
+            None => Client::connect(addr).await?,
+            Some((connector, name)) => Client::connect_tls(addr, connector, name.clone()).await?,
+        };
+        if db != 0 {
+            let select = command([Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())]);
+            match client.call(select).await.map_err(io::Error::other)? {
+                Frame::Simple(ok) if ok == "OK" => {}
+                other => return Err(io::Error::other(unexpected(other))),
+            }
+        }
+        Ok(client)
     }
 
     /// Sends `request` and waits for the reply. An error reply from the server
@@ -123,45 +170,6 @@ impl Client {
         Ok(self.inner.call(request).await?)
     }
 
-    /// `PING`: checks that the server answers.
-    ///
-    /// # Errors
-    /// The connection failed, or the reply was not `+PONG` ([`ReplyError`]).
-    pub async fn ping(&self) -> Result<(), Error> {
-        match self.call(command(["PING"])).await? {
-            Frame::Simple(pong) if pong == "PONG" => Ok(()),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    /// `GET key`: the value, or `None` for a missing key.
-    ///
-    /// # Errors
-    /// The connection failed, or the server replied with an error or with a
-    /// reply `GET` never returns ([`ReplyError`]).
-    pub async fn get(&self, key: impl Into<Bytes>) -> Result<Option<Bytes>, Error> {
-        match self
-            .call(command([Bytes::from_static(b"GET"), key.into()]))
-            .await?
-        {
-            Frame::Bulk(value) => Ok(Some(value)),
-            Frame::Null => Ok(None),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    /// `SET key value`.
-    ///
-    /// # Errors
-    /// The connection failed, or the reply was not `+OK` ([`ReplyError`]).
-    pub async fn set(&self, key: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<(), Error> {
-        let request = command([Bytes::from_static(b"SET"), key.into(), value.into()]);
-        match self.call(request).await? {
-            Frame::Simple(ok) if ok == "OK" => Ok(()),
-            other => Err(unexpected(other)),
-        }
-    }
-
     /// Whether the connection has ended; every call now fails with `NotWritten`.
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
@@ -170,16 +178,6 @@ impl Client {
     /// Calls queued or awaiting their reply on this connection.
     pub fn outstanding(&self) -> usize {
         self.inner.outstanding()
-    }
-}
-
-/// A [`ReplyError`] for `frame`: `Server` for an error reply, else `Unexpected`.
-fn unexpected(frame: Frame) -> Error {
-    match frame {
-        Frame::Error(text) | Frame::BulkError(text) => {
-            ReplyError::Server(String::from_utf8_lossy(&text).into_owned()).into()
-        }
-        other => ReplyError::Unexpected(other).into(),
     }
 }
 

@@ -4,15 +4,21 @@
 //!   [`Frame`]s on every core (`server.rs`).
 //! - [`Client`] makes pipelined calls over one connection (`client.rs`);
 //!   [`Pool`] spreads calls over several and reconnects dead ones (`pool.rs`).
+//! - [`Commands`] gives both typed commands (`GET`, `SET`, `INCR`, ...) on
+//!   top of their `call` (`commands.rs`).
 //!
 //! The wire format, its limits and its errors are `ringo_proto::resp`'s; the
 //! `mini_redis` example is a key-value server built on this module.
 
 mod client;
+mod commands;
 mod pool;
 mod server;
+mod url;
 
 pub use client::{Client, ReplyError};
+pub use commands::{Commands, SetCondition, SetOptions};
 pub use pool::{Pick, Pool, PoolBuilder, DEFAULT_MAX_WAITERS, DEFAULT_POOL_SIZE};
 pub use ringo_proto::resp::{command, Frame};
 pub use server::{serve, Server};
+pub use url::{Url, DEFAULT_PORT};

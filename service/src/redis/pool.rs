@@ -5,16 +5,17 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
-use std::net::SocketAddr;
+use std::io;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 use ringo_proto::resp::Frame;
 
-use super::Client;
 use ringo_proto::tls::rustls::pki_types::ServerName;
 use ringo_proto::tls::TlsConnector;
+use ringo_reactor::net::{Target, ToSocketAddrs};
 
+use super::{Client, Url};
 use crate::{Error, ErrorKind, Service, Status};
 
 /// Default connections per pool.
@@ -39,7 +40,9 @@ pub enum Pick {
 /// Settings for a [`Pool`]; see [`Pool::builder`].
 #[derive(Debug, Clone)]
 pub struct PoolBuilder {
-    addr: SocketAddr,
+    addr: Target,
+    /// The database selected on each new connection (0: none).
+    db: u32,
     size: usize,
     pick: Pick,
     max_waiters: usize,
@@ -78,6 +81,7 @@ impl PoolBuilder {
             shared: Rc::new(Shared {
                 addr: self.addr,
                 tls: self.tls,
+                db: self.db,
                 slots: RefCell::new((0..self.size).map(|_| Slot::Empty).collect()),
                 pick: self.pick,
                 next: Cell::new(0),
@@ -91,6 +95,12 @@ impl PoolBuilder {
 
 /// Pipelined connections to one Redis server; cheap to clone (clones share
 /// the connections). Lives on the runtime that made it.
+///
+/// `!Send`: it lives on one runtime (thread) with its connections, and its
+/// clones share state through `Rc`. A compiler error naming an `Rc` inside
+/// ringo means it was moved to another thread: make one per worker, inside
+/// the server's factory or the worker's runtime (see the `ringo_service`
+/// crate docs, "Thread per core").
 ///
 /// Each call picks a connection ([`Pick`]), connecting a free slot when needed.
 /// A connection that has closed is evicted when the next call looks at it, and
@@ -106,7 +116,7 @@ impl PoolBuilder {
 /// use ringo_service::redis::{command, Pool};
 ///
 /// ringo_reactor::run(async {
-///     let pool = Pool::builder("127.0.0.1:6379".parse().unwrap()).size(2).build();
+///     let pool = Pool::builder("127.0.0.1:6379").size(2).build();
 ///     let pong = pool.call(command(["PING"])).await?;
 ///     println!("{pong:?}");
 ///     Ok::<(), ringo_service::Error>(())
@@ -131,7 +141,8 @@ enum Slot {
 
 #[derive(Debug)]
 struct Shared {
-    addr: SocketAddr,
+    addr: Target,
+    db: u32,
     tls: Option<(TlsConnector, ServerName<'static>)>,
     slots: RefCell<Vec<Slot>>,
     pick: Pick,
@@ -154,15 +165,33 @@ enum Choice {
 }
 
 impl Pool {
-    /// Settings for a pool of connections to `addr`.
-    pub fn builder(addr: SocketAddr) -> PoolBuilder {
+    /// Settings for a pool of connections to `addr`: a `SocketAddr`,
+    /// `"127.0.0.1:6379"`, `"localhost:6379"`, `("localhost", 6379)` or any
+    /// [`ToSocketAddrs`] (a name is resolved off the loop thread, at each
+    /// connect). An address that does not parse fails each call with
+    /// `Unavailable` (its `InvalidInput` I/O error as the source).
+    pub fn builder(addr: impl ToSocketAddrs) -> PoolBuilder {
         PoolBuilder {
-            addr,
+            addr: addr.to_target(),
+            db: 0,
             size: DEFAULT_POOL_SIZE,
             pick: Pick::default(),
             max_waiters: DEFAULT_MAX_WAITERS,
             tls: None,
         }
+    }
+
+    /// Settings for a pool of connections to the server a
+    /// `redis://host:port/db` URL names ([`Url`]); each connection selects
+    /// the URL's database.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an invalid or unsupported URL.
+    pub fn builder_url(url: &str) -> io::Result<PoolBuilder> {
+        let url: Url = url.parse()?;
+        let mut builder = Pool::builder(url.addr());
+        builder.db = url.db();
+        Ok(builder)
     }
 
     /// A connection for one or more calls, connecting one if needed.
@@ -179,11 +208,9 @@ impl Pool {
                         shared: &self.shared,
                         index,
                     };
-                    let addr = self.shared.addr;
-                    let connected = match &self.shared.tls {
-                        None => Client::connect(addr).await,
-                        Some((tls, name)) => Client::connect_tls(addr, tls, name.clone()).await,
-                    };
+                    let shared = &self.shared;
+                    let connected =
+                        Client::connect_db(&shared.addr, shared.db, shared.tls.as_ref()).await;
                     return guard.finish(connected);
                 }
                 Choice::Wait => self.shared.connect_finished().await?,

@@ -3,10 +3,10 @@
 //!
 //! What a connection does is documented on [`Server`].
 
+use ringo_reactor::net::ToSocketAddrs;
 use std::cell::Cell;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::pin;
 use std::rc::Rc;
 use std::time::Duration;
@@ -29,7 +29,7 @@ use crate::Service;
 /// use ringo_service::service_fn;
 ///
 /// // Answers every command with +PONG.
-/// let running = redis::serve("127.0.0.1:6379".parse().unwrap(), || {
+/// let running = redis::serve("127.0.0.1:6379", || {
 ///     service_fn(|_command: Frame| async {
 ///         Ok::<_, std::convert::Infallible>(Frame::Simple("PONG".into()))
 ///     })
@@ -40,7 +40,7 @@ use crate::Service;
 ///
 /// # Errors
 /// As [`server::Server::serve`]: binding failed or a worker could not start.
-pub fn serve<F, S>(addr: SocketAddr, factory: F) -> io::Result<Running>
+pub fn serve<F, S>(addr: impl ToSocketAddrs, factory: F) -> io::Result<Running>
 where
     F: Fn() -> S + Send + Sync + 'static,
     S: Service<Frame, Response = Frame> + 'static,

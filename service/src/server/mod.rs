@@ -13,7 +13,7 @@
 //! use ringo_reactor::net::{ListenOptions, TcpStream};
 //! use ringo_service::server::{Server, Shutdown};
 //!
-//! let running = Server::bind("127.0.0.1:7000".parse().unwrap())
+//! let running = Server::bind("127.0.0.1:7000")
 //!     .workers(2)
 //!     .serve(|| |stream: TcpStream, _shutdown: Shutdown| async move {
 //!         // An echo server: reply with what was read until the peer closes.
@@ -54,7 +54,7 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ringo_reactor::net::{ListenOptions, TcpStream};
+use ringo_reactor::net::{ListenOptions, Target, TcpStream, ToSocketAddrs};
 use ringo_reactor::DriverKind;
 
 pub use drain::{shutdown_on_ctrl_c, Shutdown, ShutdownHandle, ShutdownWait};
@@ -75,7 +75,7 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Configures and starts a multi-core server; see the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct Server {
-    addr: SocketAddr,
+    addr: Target,
     workers: Option<usize>,
     max_connections: usize,
     shutdown_timeout: Duration,
@@ -89,9 +89,14 @@ impl Server {
     /// with the defaults: a worker per core, [`DEFAULT_MAX_CONNECTIONS`],
     /// [`DEFAULT_SHUTDOWN_TIMEOUT`], the driver from `RINGO_DRIVER` (else
     /// auto), `SO_REUSEPORT` listeners.
-    pub fn bind(addr: SocketAddr) -> Server {
+    ///
+    /// `addr` is a `SocketAddr`, `"0.0.0.0:8080"`, `("localhost", 8080)` or
+    /// any [`ToSocketAddrs`]; a host name is resolved when the server starts
+    /// (by [`serve`](Self::serve), on the calling thread, which must run no
+    /// runtime), and its addresses are tried in turn.
+    pub fn bind(addr: impl ToSocketAddrs) -> Server {
         Server {
-            addr,
+            addr: addr.to_target(),
             workers: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
@@ -149,6 +154,19 @@ impl Server {
     /// Binds the listeners and starts the workers; returns once every worker
     /// runs (each has built its runtime and called `factory`).
     ///
+    /// One listener per worker on the first of the server's addresses that
+    /// binds; the last error if none does.
+    fn bind_listeners(&self, workers: usize) -> io::Result<(SocketAddr, Vec<listener::Source>)> {
+        let mut last = None;
+        for addr in self.addr.resolve_outside_runtime()? {
+            match listener::bind(addr, workers, self.reuse_port, self.backlog) {
+                Ok(bound) => return Ok(bound),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address")))
+    }
+
     /// `factory` is called once per worker thread to make the per-connection
     /// handler, which is then called with each connection that worker accepts
     /// and the server's [`Shutdown`] signal, and spawned as a task.
@@ -167,8 +185,7 @@ impl Server {
         let workers = self
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let (local_addr, sources) =
-            listener::bind(self.addr, workers, self.reuse_port, self.backlog)?;
+        let (local_addr, sources) = self.bind_listeners(workers)?;
         let (shutdown, handle) = Shutdown::new();
         let limit = ConnectionLimit::new(self.max_connections);
         let factory = Arc::new(factory);

@@ -6,7 +6,7 @@
 //! shutdown timeout) are written once here; `http/server.rs` and
 //! `redis/server.rs` add only their protocol settings and `serve`.
 
-use std::net::SocketAddr;
+use ringo_reactor::net::ToSocketAddrs;
 use std::time::Duration;
 
 use std::sync::Arc;
@@ -36,7 +36,7 @@ pub struct ProtocolServer<C> {
 impl<C: Default> ProtocolServer<C> {
     /// A server for `addr` (port 0: a free port) with the defaults of
     /// [`Server::bind`] and the protocol's default configuration.
-    pub fn bind(addr: SocketAddr) -> Self {
+    pub fn bind(addr: impl ToSocketAddrs) -> Self {
         ProtocolServer {
             server: Server::bind(addr),
             config: C::default(),

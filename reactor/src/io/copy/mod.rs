@@ -82,7 +82,7 @@ const BUFFER_SIZE: usize = 64 * 1024;
 ///     }
 /// }
 ///
-/// let listener = TcpListener::bind("127.0.0.1:8081".parse().unwrap())?;
+/// let listener = TcpListener::bind("127.0.0.1:8081")?;
 /// ringo_reactor::run(serve(listener, "127.0.0.1:8080".parse().unwrap()))?;
 /// # Ok::<(), std::io::Error>(())
 /// ```

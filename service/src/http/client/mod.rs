@@ -65,6 +65,12 @@ pub const DEFAULT_MAX_IDLE_ENDPOINTS: usize = 256;
 /// An HTTP/1.1 client with a keep-alive connection [`Pool`] per endpoint
 /// (host and port). Clones share the pools.
 ///
+/// `!Send`: it lives on one runtime (thread) with its connections, and its
+/// clones share state through `Rc`. A compiler error naming an `Rc` inside
+/// ringo means it was moved to another thread: make one per worker, inside
+/// the server's factory or the worker's runtime (see the `ringo_service`
+/// crate docs, "Thread per core").
+///
 /// It sends each request's target in origin form and adds `Host` from the
 /// URI when missing; `https` over rustls. A connection is
 /// reused until a response ends it (`Connection: close`, HTTP/1.0) or a call

@@ -1,0 +1,51 @@
+//! [`AsyncRead`], [`AsyncReadPooled`] and [`AsyncWrite`] for `&T` and
+//! `Rc<T>`: how a stream is shared, or "split", between a reading task and a
+//! writing task.
+//!
+//! The why, and an example, are in the [`io`](super) module docs ("Sharing a
+//! stream").
+
+use std::io;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::{AsyncRead, AsyncReadPooled, AsyncWrite};
+use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
+
+/// Implements the three traits for a pointer type by delegating to its
+/// target: the futures are the target's own, so in-flight ops behave alike.
+macro_rules! delegate {
+    ($($pointer:ty),*) => {$(
+        impl<T: AsyncRead + ?Sized> AsyncRead for $pointer {
+            type Read<B: IoBufMut> = T::Read<B>;
+
+            fn read<B: IoBufMut>(&self, buf: B) -> T::Read<B> {
+                (**self).read(buf)
+            }
+        }
+
+        impl<T: AsyncReadPooled + ?Sized> AsyncReadPooled for $pointer {
+            fn poll_recv_pooled(&self, cx: &mut Context<'_>) -> Poll<io::Result<Option<PooledBuf>>> {
+                (**self).poll_recv_pooled(cx)
+            }
+        }
+
+        impl<T: AsyncWrite + ?Sized> AsyncWrite for $pointer {
+            type Write<B: IoBuf> = T::Write<B>;
+
+            fn write<B: IoBuf>(&self, buf: B) -> T::Write<B> {
+                (**self).write(buf)
+            }
+
+            async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+                (**self).writev(bufs).await
+            }
+
+            async fn shutdown(&self) -> io::Result<()> {
+                (**self).shutdown().await
+            }
+        }
+    )*};
+}
+
+delegate!(&T, Rc<T>);
