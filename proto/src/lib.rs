@@ -41,4 +41,5 @@ pub use bytes;
 pub use codec::{Decoder, Encoder};
 pub use framed::{Framed, FramedParts, FramedRead, FramedWrite};
 /// The `http` crate whose `Request`/`Response` the HTTP codecs speak.
+#[cfg(feature = "http")]
 pub use http as http_types;
