@@ -29,7 +29,7 @@
 //!     let mut config = tls::server_config_from_pem("cert.pem", "key.pem")?;
 //!     config.alpn_protocols = vec![tls::ALPN_HTTP1.to_vec()];
 //!     let acceptor = TlsAcceptor::new(Arc::new(config));
-//!     let listener = TcpListener::bind("127.0.0.1:8443".parse().unwrap())?;
+//!     let listener = TcpListener::bind("127.0.0.1:8443")?;
 //!     let (tcp, _) = listener.accept().await?;
 //!     let tls = acceptor.accept(tcp).await?;
 //!     let (n, buf) = tls.read(vec![0u8; 1024]).await;

@@ -19,7 +19,7 @@
 //! use ringo_service::hyper::{server, RingoIo};
 //!
 //! ringo_reactor::run(async {
-//!     let listener = TcpListener::bind("127.0.0.1:3000".parse().unwrap())?;
+//!     let listener = TcpListener::bind("127.0.0.1:3000")?;
 //!     // One builder per thread, shared by its connections.
 //!     let builder = std::rc::Rc::new(server());
 //!     loop {
