@@ -14,5 +14,6 @@ echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
 echo "== cargo test (io_uring and compat)"
 cargo test --workspace
+ci/reliability.sh  # nightly: fuzz targets 30 s each, ASan suites, Miri (else SKIPPED lines)
 echo "== benchmark smoke run (--quick: every server must answer correctly; no speed is asserted)"
 cargo run --release --quiet -p ringo-benches -- --quick --out "${TMPDIR:-/tmp}/ringo-bench-smoke"
