@@ -60,15 +60,7 @@ struct Served {
 }
 
 fn serve(config: &ServerConfig, stream: &[u8], feeding: Feeding) -> Served {
-    let chunks: Vec<&[u8]> = match feeding {
-        Feeding::SplitAt(at) => {
-            let (a, b) = stream.split_at(at.min(stream.len()));
-            vec![a, b]
-        }
-        Feeding::ByteByByte => stream.chunks(1).collect(),
-        Feeding::Whole | Feeding::Slices(_) => vec![stream],
-    };
-    let io = MemoryStream::new(chunks);
+    let io = MemoryStream::new(feeding.chunks(stream));
     let seen = Rc::new(RefCell::new(Vec::new()));
     let handler = {
         let seen = Rc::clone(&seen);

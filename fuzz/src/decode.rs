@@ -53,7 +53,7 @@ pub enum Feeding {
 
 impl Feeding {
     /// The reads the stream arrives in.
-    fn chunks<'a>(self, stream: &'a [u8]) -> Vec<&'a [u8]> {
+    pub fn chunks(self, stream: &[u8]) -> Vec<&[u8]> {
         match self {
             Feeding::Whole => vec![stream],
             Feeding::SplitAt(at) => {
