@@ -72,7 +72,7 @@ rel_asan() {
     ASAN_OPTIONS="detect_leaks=1" \
     LSAN_OPTIONS="suppressions=$PWD/ci/lsan.supp:print_suppressions=0" \
     cargo +nightly test --target "$host" --target-dir target/asan \
-    -p ringo-compat -p ringo-reactor -p ringo-proto --lib --tests
+    --no-fail-fast -p ringo-compat -p ringo-reactor -p ringo-proto --lib --tests
 }
 
 # The pure modules under Miri; their tests scale their loops down under

@@ -710,7 +710,7 @@ mod tests {
         let mut wheel = Wheel::new(origin);
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         let mut timers = Vec::new();
-        for _ in 0..300 {
+        for _ in 0..scaled(300, 40) {
             let scale = 1 << (6 * rng.below(6) + 6);
             let at_us = rng.below(scale * 1000);
             let (count, waker) = counter();
