@@ -78,6 +78,10 @@ rel_asan() {
 # The pure modules under Miri; their tests scale their loops down under
 # cfg(miri) so each finishes.
 rel_miri() {
+  if ! cargo +nightly miri --version >/dev/null 2>&1; then
+    echo "== installing miri"
+    rustup component add --toolchain nightly miri rust-src
+  fi
   cargo +nightly miri test -p ringo-reactor --lib -- time::wheel driver::lifecycle buf::
 }
 
