@@ -60,7 +60,7 @@ rel_fuzz() {
         echo "FAILED: fuzz $target (the input is in fuzz/artifacts/$target)"
         exit 1
       fi
-      grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)' "$log" || true
+      grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+[[:space:]]+DONE)' "$log" || true
     done
   )
 }
