@@ -18,5 +18,6 @@ ci/tls.sh
 ci/interop.sh
 ci/cross-clippy.sh
 ci/windows.sh
+ci/reliability.sh  # nightly: fuzz targets 30 s each, ASan suites, Miri (else SKIPPED lines)
 echo "== benchmark smoke run (--quick: every server must answer correctly; no speed is asserted)"
 cargo run --release --quiet -p ringo-benches -- --quick --out "${TMPDIR:-/tmp}/ringo-bench-smoke"

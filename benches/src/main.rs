@@ -5,6 +5,7 @@
 //! cargo run --release -p ringo-benches            # full matrix, about 15 minutes
 //! cargo run --release -p ringo-benches -- --quick # under a minute
 //! cargo run --release -p ringo-benches -- --ab    # io_uring features on vs off
+//! cargo run --release -p ringo-benches -- --soak  # fault-injection soak, 2 minutes per server
 //! ```
 //!
 //! Every server runs as its own process with one worker thread, pinned to CPU
@@ -25,6 +26,7 @@ mod measure;
 mod proc;
 mod report;
 mod servers;
+mod soak;
 mod tls;
 
 use std::io;
@@ -51,6 +53,8 @@ struct Options {
     ab: bool,
     /// Load an already running server instead (for profiling it).
     against: Option<(std::net::SocketAddr, Option<u32>)>,
+    /// The fault-injection soak instead of the benchmarks.
+    soak: Option<soak::SoakOptions>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -61,6 +65,7 @@ fn parse_args() -> Result<Options, String> {
         against: None,
         idle: false,
         ab: false,
+        soak: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -68,6 +73,25 @@ fn parse_args() -> Result<Options, String> {
             "--quick" => options.quick = true,
             "--idle" => options.idle = true,
             "--ab" => options.ab = true,
+            "--soak" => {
+                options.soak.get_or_insert_with(soak_defaults);
+            }
+            "--soak-seconds" => {
+                let value = args.next().ok_or("--soak-seconds needs a number")?;
+                let seconds = value
+                    .parse()
+                    .map_err(|_| "bad number after --soak-seconds")?;
+                let soak = options.soak.get_or_insert_with(soak_defaults);
+                soak.seconds = seconds;
+                soak.sample_every = if seconds >= 60 { 5 } else { 1 };
+            }
+            "--soak-driver" => {
+                let driver = args.next().ok_or("--soak-driver needs uring or compat")?;
+                if driver != "uring" && driver != "compat" {
+                    return Err(format!("--soak-driver {driver:?}: uring or compat"));
+                }
+                options.soak.get_or_insert_with(soak_defaults).drivers = vec![driver];
+            }
             "--filter" => {
                 options.filter = Some(
                     args.next()
@@ -90,10 +114,11 @@ fn parse_args() -> Result<Options, String> {
                     Some((addr.parse().map_err(|_| "bad address for --against")?, pid));
             }
             "-h" | "--help" => {
-                println!("usage: ringo-benches [--quick] [--idle] [--ab] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
+                println!("usage: ringo-benches [--quick] [--idle] [--ab] [--soak] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
                 println!("  --idle: only the idle-connection memory measurement (every server, each connection after one real request)");
                 println!("  --ab: io_uring features on vs off (echo cells and idle memory)");
                 println!("  --against: only generate the filtered cells' load against a server you started (to profile it)");
+                println!("  --soak [--soak-seconds N] [--soak-driver uring|compat]: fault-injection soak of hello_http and mini_redis (default 120 s each, both drivers)");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -107,6 +132,15 @@ fn parse_args() -> Result<Options, String> {
         };
     }
     Ok(options)
+}
+
+/// The long soak: two minutes per server and driver, sampled every 5 s.
+fn soak_defaults() -> soak::SoakOptions {
+    soak::SoakOptions {
+        seconds: 120,
+        sample_every: 5,
+        drivers: vec!["uring".into(), "compat".into()],
+    }
 }
 
 /// Builds the server binaries this runner starts (release, like the runner).
@@ -182,6 +216,16 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(soak) = &options.soak {
+        match soak::run(soak, &options.out_dir) {
+            Ok(true) => return,
+            Ok(false) => std::process::exit(1),
+            Err(e) => {
+                eprintln!("ringo-benches: soak: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     if let Err(e) = run(&options) {
         eprintln!("ringo-benches: {e}");
         std::process::exit(1);

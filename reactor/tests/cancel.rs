@@ -100,8 +100,11 @@ struct Tracked {
 
 impl Tracked {
     /// A zeroed buffer of `len` bytes and the address of its (leaked) memory.
+    // Never inlined, so LeakSanitizer's suppression of these deliberate leaks
+    // (ci/lsan.supp) finds this frame in their stacks.
+    #[inline(never)]
     fn new(len: usize, log: &Arc<DropLog>) -> (Tracked, usize) {
-        let memory: &'static mut [u8] = Box::leak(vec![0u8; len].into_boxed_slice());
+        let memory = leaked_zeroed(len);
         let ptr = memory.as_mut_ptr();
         let tracked = Tracked {
             ptr,
@@ -111,6 +114,15 @@ impl Tracked {
         };
         (tracked, ptr as usize)
     }
+}
+
+/// `len` zeroed bytes that are never freed. A frame of its own: the
+/// sanitizer's frame-pointer unwinder drops the caller of the (frame-pointer
+/// free) std allocation code from a stack, and that caller must be this
+/// function, not [`Tracked::new`], which the suppression names.
+#[inline(never)]
+fn leaked_zeroed(len: usize) -> &'static mut [u8] {
+    Box::leak(vec![0u8; len].into_boxed_slice())
 }
 
 /// The `len` bytes at `addr`, a leaked [`Tracked`] region.

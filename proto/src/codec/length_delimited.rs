@@ -200,7 +200,8 @@ impl Default for Builder {
 
 /// Most the decoder reserves for a frame beyond the bytes already buffered, in
 /// bytes: the room for the next reads, not for the whole announced frame.
-const RESERVE_AHEAD: usize = 64 * 1024;
+/// [`TaggedCodec`](crate::multiplex::TaggedCodec) shares the rule.
+pub(crate) const RESERVE_AHEAD: usize = 64 * 1024;
 
 /// Decodes frames prefixed by a length field into `BytesMut`s, and encodes `Bytes`
 /// items with that prefix.

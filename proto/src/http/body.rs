@@ -65,15 +65,22 @@ impl BodyDecoder {
                     return Ok(None);
                 }
                 let len = *total + src.len() as u64;
-                if len > limits.max_body {
-                    return Err(ErrorKind::BodyTooLarge {
-                        len,
-                        limit: limits.max_body,
-                    }
-                    .into());
+                if len <= limits.max_body {
+                    *total = len;
+                    return Ok(Some(BodyEvent::Data(src.split().freeze())));
                 }
-                *total = len;
-                Ok(Some(BodyEvent::Data(src.split().freeze())))
+                // The bytes up to the limit go out first, as they would have
+                // had they arrived alone: the parts must not depend on how
+                // the reads split the stream (found by fuzzing).
+                let mut room = limits.max_body - *total;
+                if room > 0 {
+                    return Ok(take_data(src, &mut room).inspect(|_| *total = limits.max_body));
+                }
+                Err(ErrorKind::BodyTooLarge {
+                    len,
+                    limit: limits.max_body,
+                }
+                .into())
             }
         }
     }

@@ -10,6 +10,7 @@ use std::{error, fmt, io};
 use bytes::{Buf, BufMut, BytesMut};
 
 use super::Tag;
+use crate::codec::length_delimited::RESERVE_AHEAD;
 use crate::codec::{Decoder, Encoder};
 
 /// The largest frame [`TaggedCodec::new`] accepts, in bytes after the length
@@ -123,7 +124,9 @@ impl<C: Decoder> Decoder for TaggedCodec<C> {
         }
         let frame_length = LENGTH_FIELD + length;
         if src.len() < frame_length {
-            src.reserve(frame_length - src.len());
+            // Room for the next reads, not for the whole announced frame: a
+            // peer announcing 8 MiB and sending nothing must not cost 8 MiB.
+            src.reserve((frame_length - src.len()).min(RESERVE_AHEAD));
             return Ok(None);
         }
         let mut payload = src.split_to(frame_length);
@@ -400,6 +403,22 @@ mod tests {
             &at_limit[..],
             "a refused item leaves the buffer as it was"
         );
+    }
+
+    #[test]
+    fn an_announced_frame_is_not_reserved_ahead_of_its_bytes() {
+        let mut codec = Codec::new(LinesCodec::new());
+        let announced = u32::try_from(DEFAULT_MAX_FRAME_LENGTH).unwrap();
+        let mut buf = BytesMut::from(&announced.to_be_bytes()[..]);
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        assert!(
+            buf.capacity() <= LENGTH_FIELD + 2 * RESERVE_AHEAD,
+            "an 8 MiB announcement reserved {} bytes",
+            buf.capacity()
+        );
+        // Still room for the next reads, so a large frame is not read in
+        // tiny pieces.
+        assert!(buf.capacity() >= LENGTH_FIELD + RESERVE_AHEAD);
     }
 
     #[test]

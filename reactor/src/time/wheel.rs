@@ -500,6 +500,16 @@ mod tests {
     const HOUR_MS: u64 = 3_600_000;
     const DAY_MS: u64 = 24 * HOUR_MS;
 
+    /// Loop counts are scaled down under Miri, which runs these tests some
+    /// thousand times slower: `full` natively, `miri` there.
+    const fn scaled(full: u64, miri: u64) -> u64 {
+        if cfg!(miri) {
+            miri
+        } else {
+            full
+        }
+    }
+
     #[test]
     fn timers_fire_in_the_first_advance_at_or_past_their_rounded_up_deadline() {
         let origin = Instant::now();
@@ -512,7 +522,8 @@ mod tests {
             let key = wheel.insert(origin + micros(at_us), waker);
             timers.push((at_us, at_us.div_ceil(1000), count, key));
         };
-        for ms in 0..5000 {
+        let near_ms = scaled(5000, 200);
+        for ms in 0..near_ms {
             // Whole milliseconds, and odd sub-millisecond offsets that must round up.
             let offset = if ms % 3 == 0 { 0 } else { ms * 7 % 1000 };
             add(&mut wheel, ms * 1000 + offset);
@@ -523,7 +534,7 @@ mod tests {
         }
         let mut steps = Vec::new();
         let mut now_us = 0;
-        while now_us < 5_100_000 {
+        while now_us < (near_ms + 100) * 1000 {
             steps.push(now_us);
             now_us += 1 + rng.below(40_000);
         }
@@ -699,7 +710,7 @@ mod tests {
         let mut wheel = Wheel::new(origin);
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         let mut timers = Vec::new();
-        for _ in 0..300 {
+        for _ in 0..scaled(300, 40) {
             let scale = 1 << (6 * rng.below(6) + 6);
             let at_us = rng.below(scale * 1000);
             let (count, waker) = counter();
@@ -740,7 +751,7 @@ mod tests {
         let mut model: Vec<(TimerKey, u64, Arc<Count>)> = Vec::new();
         let mut now_us: u64 = 0;
         let mut advanced_tick: u64 = 0;
-        for round in 0..10_000 {
+        for round in 0..scaled(10_000, 300) {
             let mut advanced = false;
             match rng.below(10) {
                 0..=3 => {
@@ -816,7 +827,8 @@ mod tests {
         let origin = Instant::now();
         let mut wheel = Wheel::new(origin);
         let (count, waker) = counter();
-        let keys: Vec<TimerKey> = (0..100_000u64)
+        let timers = scaled(100_000, 2_000);
+        let keys: Vec<TimerKey> = (0..timers)
             .map(|i| {
                 wheel.insert(
                     origin + Duration::from_millis(i * 7919 % 10_000_000),
@@ -824,7 +836,7 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(wheel.len(), 100_000);
+        assert_eq!(wheel.len(), timers as usize);
         advance_and_wake(&mut wheel, origin + Duration::from_millis(1000));
         // Remove in a scattered order so lists are cut in the middle, not only at the head.
         for i in 0..keys.len() {
@@ -838,7 +850,7 @@ mod tests {
             0
         );
         assert_eq!(count.get(), fired_early);
-        for i in 0..100_000u64 {
+        for i in 0..timers {
             let key = wheel.insert(origin + Duration::from_secs(86_400 + i), waker.clone());
             wheel.remove(key);
         }

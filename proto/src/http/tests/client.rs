@@ -137,6 +137,31 @@ fn close_delimited_body_ends_at_eof() {
 }
 
 #[test]
+fn a_close_delimited_body_over_the_limit_gives_the_same_parts_however_it_arrives() {
+    // Fuzzing found the whole stream failing at once while one byte at a time
+    // gave the bytes up to the limit first.
+    let limit = usize::try_from(TEST_LIMITS.max_body).expect("a small limit");
+    let mut input = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', limit + 3));
+    for mode in FEEDS {
+        let (parts, err) = feed(&mut client(&[Method::GET]), &input, mode);
+        assert_eq!(
+            seen(&parts),
+            [
+                Seen::Head(200, BodyLength::CloseDelimited),
+                Seen::Body(vec![b'x'; limit])
+            ],
+            "{mode:?}"
+        );
+        let kind = err.map(|e| e.kind());
+        assert!(
+            matches!(kind, Some(ErrorKind::BodyTooLarge { .. })),
+            "{mode:?}: {kind:?}"
+        );
+    }
+}
+
+#[test]
 fn switching_protocols_stops_decoding() {
     let mut codec = client(&[Method::GET]);
     let mut buf =
