@@ -62,6 +62,11 @@ impl File {
         }
     }
 
+    /// A handle to the fd, for ops built outside this module (splice).
+    pub(crate) fn shared_fd(&self) -> SharedFd {
+        self.fd.clone()
+    }
+
     /// Opens an existing file for reading.
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
         OpenOptions::new().read(true).open(path).await

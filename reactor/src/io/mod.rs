@@ -66,6 +66,7 @@
 #![allow(async_fn_in_trait)]
 
 mod copy;
+pub(crate) mod send_file;
 
 pub use copy::copy_bidirectional;
 #[cfg(target_os = "linux")]
