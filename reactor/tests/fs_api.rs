@@ -277,3 +277,36 @@ both_drivers! {
         assert!(AlignedBuf::new(0, 4096).is_err(), "an empty buffer is refused");
     }
 }
+
+both_drivers! {
+    async fn root_dir_opens_only_beneath_itself() {
+        use ringo_reactor::fs::RootDir;
+        let outside = TempDir::new("fs-root-outside");
+        std::fs::write(outside.join("secret"), b"secret").expect("seed");
+        let dir = TempDir::new("fs-root");
+        std::fs::create_dir(dir.join("sub")).expect("mkdir");
+        std::fs::write(dir.join("sub/inside"), b"inside").expect("seed");
+        std::os::unix::fs::symlink(outside.join("secret"), dir.join("out")).expect("symlink");
+        std::os::unix::fs::symlink(outside.path(), dir.join("outdir")).expect("symlink");
+        std::os::unix::fs::symlink("sub/inside", dir.join("in")).expect("symlink");
+        let root = RootDir::open(dir.path()).expect("open root");
+
+        for ok in ["sub/inside", "in", "sub/../sub/inside", "./in"] {
+            let file = root.open_file(ok).await.unwrap_or_else(|e| panic!("{ok}: {e}"));
+            let (r, buf) = file.read_exact_at(vec![0u8; 6], 0).await;
+            r.unwrap_or_else(|e| panic!("read {ok}: {e}"));
+            assert_eq!(&buf, b"inside", "{ok}");
+        }
+        let secret = outside.join("secret");
+        let escapes = ["../x", "sub/../../x", "out", "outdir/secret", secret.to_str().expect("utf-8")];
+        for escape in escapes {
+            let err = root.open_file(escape).await.expect_err(escape);
+            assert_eq!(err.raw_os_error(), Some(libc::EXDEV), "{escape}: {err}");
+        }
+        let err = root.open_file("missing").await.expect_err("missing");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        let err = root.open_file("a\0b").await.expect_err("NUL");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(RootDir::open(dir.join("sub/inside")).is_err(), "a file is not a root");
+    }
+}

@@ -8,6 +8,7 @@
 //!   [`remove_dir_all`], [`rename`], [`metadata`], [`symlink_metadata`],
 //!   [`try_exists`], [`copy`], [`canonicalize`], [`set_permissions`],
 //!   [`hard_link`], [`symlink`], [`read_link`], [`read_dir`].
+//! - [`RootDir`]: open files only beneath a directory (`openat2`), for servers.
 //!
 //! How each runs:
 //! - **io_uring**: native ops — `OPENAT`, `READ`, `WRITE`, `FSYNC`, `STATX`,
@@ -25,6 +26,7 @@ mod metadata;
 mod open_options;
 mod path_ops;
 mod read_dir;
+mod root_dir;
 mod whole;
 
 pub use file::{Advice, File};
@@ -35,6 +37,7 @@ pub use path_ops::{
     remove_dir_all, remove_file, rename, set_permissions, symlink, symlink_metadata, try_exists,
 };
 pub use read_dir::{read_dir, DirEntry, ReadDir};
+pub use root_dir::RootDir;
 pub use whole::{read, read_to_string, write};
 
 use std::ffi::CString;

@@ -27,6 +27,8 @@ pub(crate) mod connect;
 pub(crate) mod deadline;
 pub(crate) mod file_ctl;
 pub(crate) mod fs;
+#[cfg(target_os = "linux")]
+pub(crate) mod open_beneath;
 pub(crate) mod path;
 #[cfg(target_os = "linux")]
 pub(crate) mod poll;
