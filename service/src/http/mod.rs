@@ -27,6 +27,7 @@
 
 mod body;
 mod client;
+pub mod files;
 mod server;
 
 pub use body::Body;
@@ -34,5 +35,6 @@ pub use client::{
     Client, ClientBuilder, RequestError, DEFAULT_CLIENT_REQUEST_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_IDLE_ENDPOINTS,
 };
+pub use files::ServeDir;
 pub use ringo_proto::http::ServerConfig;
 pub use server::{serve, Server};
