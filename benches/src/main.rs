@@ -17,6 +17,7 @@
 //! Results go to `benches/results/` (markdown and an SVG chart).
 
 mod cells;
+mod files;
 mod load;
 mod measure;
 mod proc;
@@ -43,6 +44,8 @@ struct Options {
     /// The io_uring feature A/B (echo cells, [`servers::ab`]) instead of the
     /// comparison with other servers.
     ab: bool,
+    /// Only the file cells (random reads; see `files`).
+    files: bool,
     /// Load an already running server instead (for profiling it).
     against: Option<(std::net::SocketAddr, Option<u32>)>,
 }
@@ -55,6 +58,7 @@ fn parse_args() -> Result<Options, String> {
         against: None,
         idle: false,
         ab: false,
+        files: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -62,6 +66,7 @@ fn parse_args() -> Result<Options, String> {
             "--quick" => options.quick = true,
             "--idle" => options.idle = true,
             "--ab" => options.ab = true,
+            "--files" => options.files = true,
             "--filter" => {
                 options.filter = Some(
                     args.next()
@@ -84,7 +89,8 @@ fn parse_args() -> Result<Options, String> {
                     Some((addr.parse().map_err(|_| "bad address for --against")?, pid));
             }
             "-h" | "--help" => {
-                println!("usage: ringo-benches [--quick] [--idle] [--ab] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
+                println!("usage: ringo-benches [--quick] [--idle] [--ab] [--files] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
+                println!("  --files: only the file cells (random 4 KiB reads: io_uring, compat, tokio, std)");
                 println!("  --idle: only the idle-connection memory measurement");
                 println!("  --ab: io_uring features on vs off (echo cells and idle memory)");
                 println!("  --against: only generate the filtered cells' load against a server you started (to profile it)");
@@ -210,6 +216,43 @@ fn run(options: &Options) -> io::Result<()> {
             proc::pin(0, SERVER_CPU + 1)?;
         }
         return run_against(options, addr, pid);
+    }
+    // The file cells run in this process, before it pins itself to one CPU:
+    // thread pools (compat's, tokio's) may use every core, as in real use.
+    let file_cells = if options.idle || options.ab || options.against.is_some() {
+        String::new()
+    } else if options
+        .filter
+        .as_deref()
+        .is_none_or(|f| "file random 4KiB reads".contains(f) || f.contains("file"))
+    {
+        let timing = if options.quick {
+            files::FileTiming::quick()
+        } else {
+            files::FileTiming::full()
+        };
+        let filter = options
+            .filter
+            .as_deref()
+            .filter(|f| !"file random 4KiB reads".contains(f));
+        files::run(timing, filter)?
+    } else {
+        String::new()
+    };
+    if options.files {
+        println!("\n{file_cells}");
+        let name = format!("{}-files.md", utc_stamp());
+        std::fs::create_dir_all(&options.out_dir)?;
+        std::fs::write(
+            options.out_dir.join(&name),
+            format!(
+                "# ringo file benchmark\n\n- CPU: {} ({cpus} CPUs)\n- kernel: {}\n\n{file_cells}",
+                proc::machine().1,
+                proc::machine().0
+            ),
+        )?;
+        eprintln!("results: {}", options.out_dir.join(name).display());
+        return Ok(());
     }
     eprintln!("building servers (release)...");
     build_servers()?;
@@ -355,7 +398,7 @@ fn run(options: &Options) -> io::Result<()> {
     let (kernel, cpu) = proc::machine();
     let table = report::markdown(&rows);
     let idle_table = report::idle_markdown(&idle_rows);
-    println!("\n{table}\n{idle_table}");
+    println!("\n{table}\n{idle_table}\n{file_cells}");
     let stamp = utc_stamp();
     let header = format!(
         "# ringo benchmark {stamp}\n\n- mode: {}\n- kernel: {kernel}\n- CPU: {cpu} ({} CPUs; servers pinned to CPU {SERVER_CPU}, load generator to CPU {})\n- io_uring: {}\n- timing: warm-up {:?}, {:?} x {} rounds, interleaved; medians\n\n",
@@ -389,7 +432,7 @@ fn run(options: &Options) -> io::Result<()> {
     )?;
     std::fs::write(
         options.out_dir.join(format!("{name}.md")),
-        format!("{header}{table}\n{idle_table}\n![chart]({svg_name})\n"),
+        format!("{header}{table}\n{idle_table}\n{file_cells}\n![chart]({svg_name})\n"),
     )?;
     eprintln!(
         "results: {}",
