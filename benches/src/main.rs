@@ -23,6 +23,7 @@ mod measure;
 mod proc;
 mod report;
 mod servers;
+mod static_site;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -126,7 +127,7 @@ fn build_servers() -> io::Result<()> {
     ])? {
         return Err(io::Error::other("building the benchmark servers failed"));
     }
-    for example in ["hello_http", "mini_redis"] {
+    for example in ["hello_http", "mini_redis", "static_http"] {
         if !build(&["-p", "ringo-service", "--example", example])? {
             eprintln!("note: the {example} example did not build; its rows are skipped");
         }
@@ -136,6 +137,13 @@ fn build_servers() -> io::Result<()> {
 
 fn find_redis_server() -> Option<PathBuf> {
     ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+fn find_nginx() -> Option<PathBuf> {
+    ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
         .iter()
         .map(PathBuf::from)
         .find(|p| p.exists())
@@ -268,7 +276,11 @@ fn run(options: &Options) -> io::Result<()> {
         if redis.is_none() {
             eprintln!("note: redis-server not installed: the RESP baseline is skipped (apt-get install redis-server)");
         }
-        servers::all(redis)
+        let nginx = find_nginx();
+        if nginx.is_none() {
+            eprintln!("note: nginx not installed: the static-file baseline is skipped (apt-get install nginx)");
+        }
+        servers::all(redis, nginx)
     };
     let servers: Vec<ServerSpec> = candidates
         .into_iter()
@@ -425,6 +437,7 @@ fn run(options: &Options) -> io::Result<()> {
         "echo c=1000 512B x4 in flight",
         "http GET keep-alive c=64",
         "resp SET/GET c=50 P=16",
+        "static file 4KiB keep-alive c=64",
     ];
     std::fs::write(
         options.out_dir.join(&svg_name),

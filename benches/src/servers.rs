@@ -19,6 +19,8 @@ pub enum Protocol {
     Echo,
     Http,
     Resp,
+    /// HTTP GETs of static files (`static_site`).
+    StaticFiles,
 }
 
 /// How to start one server.
@@ -153,7 +155,7 @@ pub fn bin_dir() -> PathBuf {
 }
 
 /// The server set: ringo on each driver and the baseline users know, per protocol.
-pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
+pub fn all(redis_server: Option<PathBuf>, nginx: Option<PathBuf>) -> Vec<ServerSpec> {
     let bins = bin_dir();
     let examples = bins.join("examples");
     let ringo = |name, protocol, program: PathBuf, args: &[&str], driver| ServerSpec {
@@ -266,6 +268,35 @@ pub fn all(redis_server: Option<PathBuf>) -> Vec<ServerSpec> {
             "compat",
         ),
     ];
+    match crate::static_site::root() {
+        Ok(root) => {
+            let root = root.display().to_string();
+            for (name, driver) in [("ringo-uring", "uring"), ("ringo-compat", "compat")] {
+                servers.push(ringo(
+                    name,
+                    Protocol::StaticFiles,
+                    examples.join("static_http"),
+                    &["127.0.0.1:0", &root, "--workers", "1"],
+                    driver,
+                ));
+            }
+            if let Some(nginx) = nginx {
+                let script =
+                    crate::static_site::nginx_script(&nginx.display().to_string(), root.as_ref());
+                servers.push(ServerSpec {
+                    name: "nginx",
+                    protocol: Protocol::StaticFiles,
+                    baseline: true,
+                    program: PathBuf::from("/bin/sh"),
+                    args: vec!["-c".to_owned(), script, "sh".to_owned()],
+                    env: Vec::new(),
+                    port_flag: Some("--port"),
+                    idle_only: false,
+                });
+            }
+        }
+        Err(e) => eprintln!("note: cannot write the static site ({e}): its rows are skipped"),
+    }
     if let Some(program) = redis_server {
         servers.push(ServerSpec {
             name: "redis-server",
