@@ -91,8 +91,28 @@ pub fn reads(reader: Reader, path: &Path, len: u64, run: Run) -> std::io::Result
     }
 }
 
-fn short(n: usize) -> std::io::Error {
-    std::io::Error::other(format!("short read: {n} of {READ} bytes"))
+/// Counts one read's result: a full read adds one, anything else is an error.
+fn count(read: std::io::Result<usize>, done: &mut u64) -> std::io::Result<()> {
+    match read? {
+        READ => {
+            *done += 1;
+            Ok(())
+        }
+        n => Err(std::io::Error::other(format!(
+            "short read: {n} of {READ} bytes"
+        ))),
+    }
+}
+
+/// Sums the reads of joined tasks or threads.
+fn total<E: std::fmt::Debug>(
+    results: impl IntoIterator<Item = Result<std::io::Result<u64>, E>>,
+) -> std::io::Result<u64> {
+    let mut total = 0;
+    for result in results {
+        total += result.map_err(|e| std::io::Error::other(format!("reader: {e:?}")))??;
+    }
+    Ok(total)
 }
 
 fn std_file(path: &Path, direct: bool) -> std::io::Result<std::fs::File> {
@@ -123,22 +143,16 @@ fn ringo(kind: DriverKind, path: &Path, len: u64, run: Run) -> std::io::Result<u
                 while Instant::now() < end {
                     let (n, back) = file.read_at(buf, offsets.next()).await;
                     buf = back;
-                    match n? {
-                        READ => done += 1,
-                        n => return Err(short(n)),
-                    }
+                    count(n, &mut done)?;
                 }
                 Ok::<u64, std::io::Error>(done)
             }));
         }
-        let mut total = 0;
+        let mut results = Vec::new();
         for task in tasks {
-            let done = task
-                .await
-                .map_err(|e| std::io::Error::other(format!("reader task: {e:?}")))?;
-            total += done?;
+            results.push(task.await);
         }
-        Ok(total)
+        total(results)
     })
 }
 
@@ -163,19 +177,16 @@ fn tokio_blocking(path: &Path, len: u64, run: Run) -> std::io::Result<u64> {
                     .await
                     .map_err(std::io::Error::other)?;
                     buf = back;
-                    match n? {
-                        READ => done += 1,
-                        n => return Err(short(n)),
-                    }
+                    count(n, &mut done)?;
                 }
                 Ok::<u64, std::io::Error>(done)
             }));
         }
-        let mut total = 0;
+        let mut results = Vec::new();
         for task in tasks {
-            total += task.await.map_err(std::io::Error::other)??;
+            results.push(task.await);
         }
-        Ok(total)
+        total(results)
     })
 }
 
@@ -190,20 +201,11 @@ fn std_threads(path: &Path, len: u64, run: Run) -> std::io::Result<u64> {
                 let mut buf = AlignedBuf::new(READ, READ)?;
                 let mut done = 0u64;
                 while Instant::now() < end {
-                    match file.read_at(&mut buf, offsets.next())? {
-                        READ => done += 1,
-                        n => return Err(short(n)),
-                    }
+                    count(file.read_at(&mut buf, offsets.next()), &mut done)?;
                 }
                 Ok::<u64, std::io::Error>(done)
             })
         })
         .collect();
-    let mut total = 0;
-    for thread in threads {
-        total += thread
-            .join()
-            .map_err(|_| std::io::Error::other("reader thread panicked"))??;
-    }
-    Ok(total)
+    total(threads.into_iter().map(|thread| thread.join()))
 }

@@ -203,15 +203,26 @@ impl OpCode for Open {
     }
 
     fn complete(self, completion: Completion) -> io::Result<OwnedFd> {
-        let fd = completion.result? as RawFd;
-        // SAFETY: the kernel just opened `fd` for us; nothing else owns it.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        opened_fd(completion)
     }
 
     fn complete_orphan(&mut self, completion: &Completion) {
-        if let Ok(fd) = completion.result {
-            // SAFETY: the opened fd was never handed to anyone; we own and close it.
-            drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-        }
+        close_orphaned_fd(completion);
+    }
+}
+
+/// The fd an open op's completion carries, now owned by the caller.
+pub(crate) fn opened_fd(completion: Completion) -> io::Result<OwnedFd> {
+    let fd = completion.result? as RawFd;
+    // SAFETY: the kernel just opened `fd` for us; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Closes the fd an open op's completion carries when its future was dropped:
+/// nobody is left to take it, and it must not leak.
+pub(crate) fn close_orphaned_fd(completion: &Completion) {
+    if let Ok(fd) = completion.result {
+        // SAFETY: the opened fd was never handed to anyone; we own and close it.
+        drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
     }
 }

@@ -9,12 +9,12 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use ringo_compat::Operation;
 
-use super::fs::{no_readiness, PoolPtr};
+use super::fs::{close_orphaned_fd, no_readiness, opened_fd, PoolPtr};
 use super::{BlockingCall, CompatMode, OpCode};
 use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
@@ -84,15 +84,10 @@ impl OpCode for OpenBeneath {
     }
 
     fn complete(self, completion: Completion) -> io::Result<OwnedFd> {
-        let fd = completion.result? as RawFd;
-        // SAFETY: the kernel just opened `fd` for us; nothing else owns it.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        opened_fd(completion)
     }
 
     fn complete_orphan(&mut self, completion: &Completion) {
-        if let Ok(fd) = completion.result {
-            // SAFETY: the opened fd was never handed to anyone; we own and close it.
-            drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-        }
+        close_orphaned_fd(completion);
     }
 }
