@@ -3,7 +3,7 @@
 //! - [`File`] and [`OpenOptions`]: positional (`read_at`, `write_at`) and
 //!   cursor (`read`, `write`, `seek`) I/O, sync, `set_len`, `allocate`,
 //!   `advise`, `metadata` with timestamps.
-//! - Whole files: [`read`], [`read_to_string`], [`write`].
+//! - Whole files: [`read`], [`read_to_string`], [`write()`].
 //! - Paths: [`create_dir`], [`create_dir_all`], [`remove_file`], [`remove_dir`],
 //!   [`remove_dir_all`], [`rename`], [`metadata`], [`symlink_metadata`],
 //!   [`try_exists`], [`copy`], [`canonicalize`], [`set_permissions`],
