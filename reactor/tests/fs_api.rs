@@ -310,3 +310,33 @@ both_drivers! {
         assert!(RootDir::open(dir.join("sub/inside")).is_err(), "a file is not a root");
     }
 }
+
+both_drivers! {
+    async fn vectored_reads_and_writes_at_an_offset_move_every_buffer_in_order() {
+        let dir = TempDir::new("fs-vectored");
+        let file = OpenOptions::new()
+            .read(true).write(true).create(true).truncate(true)
+            .open(dir.join("f")).await.expect("open");
+        let parts = vec![pattern(4096, 1), pattern(10, 2), Vec::new(), pattern(5000, 3)];
+        let all: Vec<u8> = parts.concat();
+        let (n, back) = file.write_vectored_at(parts.clone(), 100).await;
+        assert_eq!(n.expect("write_vectored_at"), all.len());
+        assert_eq!(back, parts, "the buffers come back");
+        let (r, whole) = file.read_exact_at(vec![0u8; all.len()], 100).await;
+        r.expect("read back");
+        assert!(whole == all, "the bytes landed in order at the offset");
+
+        let bufs = vec![Vec::with_capacity(4000), Vec::with_capacity(0), Vec::with_capacity(6000)];
+        let (n, bufs) = file.read_vectored_at(bufs, 100).await;
+        assert_eq!(n.expect("read_vectored_at"), all.len().min(10_000));
+        assert_eq!((bufs[0].len(), bufs[1].len(), bufs[2].len()), (4000, 0, all.len() - 4000));
+        assert!(bufs.concat() == all, "scattered in order");
+        // Past the end: nothing read, every buffer stays empty.
+        let (n, bufs) = file.read_vectored_at(vec![Vec::with_capacity(8)], 1 << 20).await;
+        assert_eq!((n.expect("past the end"), bufs[0].len()), (0, 0));
+        let too_many: Vec<Vec<u8>> = (0..2000).map(|_| vec![1u8]).collect();
+        let (r, back) = file.write_vectored_at(too_many, 0).await;
+        assert_eq!(r.expect_err("over IOV_MAX").raw_os_error(), Some(libc::EINVAL));
+        assert_eq!(back.len(), 2000, "the buffers come back on error too");
+    }
+}

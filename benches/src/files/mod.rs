@@ -8,6 +8,7 @@
 //! reads per second. Rounds interleave the readers, and each ratio is the
 //! median of per-round ratios, with its spread — a shared machine is noisy.
 
+mod fast_paths;
 mod readers;
 
 use std::fmt::Write as _;
@@ -132,7 +133,29 @@ pub fn run(timing: FileTiming, filter: Option<&str>) -> io::Result<String> {
             }
         }
     }
-    Ok(markdown(&rows, timing))
+    let mut out = markdown(&rows, timing);
+    if filter.is_none_or(|f| "file fast paths".contains(f)) {
+        let batches = if timing.rounds > 1 { 2000 } else { 200 };
+        let results = fast_paths::run(&path, timing.rounds.max(3), batches)?;
+        out.push_str(&ab_markdown(&results));
+    }
+    Ok(out)
+}
+
+fn ab_markdown(results: &[fast_paths::AbResult]) -> String {
+    let mut out = "\n## File fast paths (io_uring A/B)\n\nTime of B over time of A for the same work, per round (above 1: A is faster); median and spread.\n\n| work | A | B | B/A time | spread |\n|---|---|---|---:|---:|\n".to_owned();
+    for result in results {
+        let (lo, hi) = spread(&result.ratios);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.2}x | {lo:.2}–{hi:.2} |",
+            result.name,
+            result.a,
+            result.b,
+            median(&result.ratios)
+        );
+    }
+    out
 }
 
 fn median(values: &[f64]) -> f64 {

@@ -10,6 +10,7 @@ use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::fd::SharedFd;
 use crate::op::file_ctl::{self, Ctl, FileCtl};
 use crate::op::fs::{ReadAt, WriteAt};
+use crate::op::fs_vectored::{ReadvAt, WritevAt};
 use crate::op::Op;
 
 /// An open file.
@@ -119,6 +120,34 @@ impl File {
     /// Writes some of `buf`'s initialised bytes at `offset`; returns how many.
     pub async fn write_at<B: IoBuf>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
         Op::new(WriteAt::new(self.fd.clone(), buf, offset)).await
+    }
+
+    /// Reads from `offset` into `bufs` in order, each from its start, in one op
+    /// (`preadv`); returns the bytes read in all. A short count fills the
+    /// first buffers only.
+    ///
+    /// # Errors
+    /// As `read_at`; `EINVAL` past the system's `IOV_MAX` (1024) buffers.
+    pub async fn read_vectored_at<B: IoBufMut>(
+        &self,
+        bufs: Vec<B>,
+        offset: u64,
+    ) -> BufResult<usize, Vec<B>> {
+        Op::new(ReadvAt::new(self.fd.clone(), bufs, offset)).await
+    }
+
+    /// Writes the initialised bytes of `bufs` in order at `offset`, in one op
+    /// (`pwritev`); returns the bytes written in all (a short count is possible,
+    /// as for `write_at`).
+    ///
+    /// # Errors
+    /// As `write_at`; `EINVAL` past the system's `IOV_MAX` (1024) buffers.
+    pub async fn write_vectored_at<B: IoBuf>(
+        &self,
+        bufs: Vec<B>,
+        offset: u64,
+    ) -> BufResult<usize, Vec<B>> {
+        Op::new(WritevAt::new(self.fd.clone(), bufs, offset)).await
     }
 
     /// Writes all of `buf`'s initialised bytes at `offset`.

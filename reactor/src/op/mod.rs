@@ -27,6 +27,7 @@ pub(crate) mod connect;
 pub(crate) mod deadline;
 pub(crate) mod file_ctl;
 pub(crate) mod fs;
+pub(crate) mod fs_vectored;
 #[cfg(target_os = "linux")]
 pub(crate) mod open_beneath;
 pub(crate) mod path;
