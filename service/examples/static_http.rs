@@ -78,7 +78,7 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "static_http: driver={} workers={} serving {} on {}",
+        "static_http: driver={} workers={} serving {}, listening on {}",
         running.driver(),
         running.workers(),
         args.dir.display(),
