@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::load::http2::Http2Get;
 use crate::load::workload::{Echo, HttpGet, Resp, Workload};
 use crate::servers::Protocol;
+use crate::static_site;
 
 /// One kind of load, run against every server of its protocol.
 #[derive(Debug, Clone)]
@@ -33,7 +34,15 @@ fn echo_4k(i: usize) -> Box<dyn Workload> {
     Box::new(Echo::new(4096, i))
 }
 fn http_get(_: usize) -> Box<dyn Workload> {
-    Box::new(HttpGet)
+    Box::new(HttpGet::hello())
+}
+fn static_4k(_: usize) -> Box<dyn Workload> {
+    let (path, len) = static_site::FILES[0];
+    Box::new(HttpGet::new(path, static_site::contents(len)))
+}
+fn static_1m(_: usize) -> Box<dyn Workload> {
+    let (path, len) = static_site::FILES[1];
+    Box::new(HttpGet::new(path, static_site::contents(len)))
 }
 fn http2_get(_: usize) -> Box<dyn Workload> {
     Box::new(Http2Get::default())
@@ -123,6 +132,21 @@ pub fn all() -> Vec<Cell> {
             new_connection_per_request: false,
         });
     }
+    for (label, workload, quick) in [
+        ("4KiB", static_4k as fn(usize) -> Box<dyn Workload>, true),
+        ("1MiB", static_1m, false),
+    ] {
+        cells.push(Cell {
+            name: format!("static file {label} keep-alive c=64"),
+            protocol: Protocol::StaticFiles,
+            connections: 64,
+            in_flight: 1,
+            active: None,
+            workload,
+            quick,
+            new_connection_per_request: false,
+        });
+    }
     for (in_flight, quick) in [(1, true), (16, true)] {
         cells.push(Cell {
             name: format!("resp SET/GET c=50 P={in_flight}"),
@@ -161,6 +185,7 @@ pub fn idle_workload(protocol: Protocol) -> fn(usize) -> Box<dyn Workload> {
         Protocol::Http | Protocol::Https => http_get,
         Protocol::Http2 => http2_get,
         Protocol::Resp => resp_set_get,
+        Protocol::StaticFiles => static_4k,
     }
 }
 

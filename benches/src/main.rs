@@ -21,12 +21,14 @@
 
 mod cells;
 mod chart;
+mod files;
 mod load;
 mod measure;
 mod proc;
 mod report;
 mod servers;
 mod soak;
+mod static_site;
 mod tls;
 
 use std::io;
@@ -51,6 +53,8 @@ struct Options {
     /// The io_uring feature A/B (echo cells, [`servers::ab`]) instead of the
     /// comparison with other servers.
     ab: bool,
+    /// Only the file cells (random reads; see `files`).
+    files: bool,
     /// Load an already running server instead (for profiling it).
     against: Option<(std::net::SocketAddr, Option<u32>)>,
     /// The fault-injection soak instead of the benchmarks.
@@ -66,6 +70,7 @@ fn parse_args() -> Result<Options, String> {
         idle: false,
         ab: false,
         soak: None,
+        files: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -92,6 +97,7 @@ fn parse_args() -> Result<Options, String> {
                 }
                 options.soak.get_or_insert_with(soak_defaults).drivers = vec![driver];
             }
+            "--files" => options.files = true,
             "--filter" => {
                 options.filter = Some(
                     args.next()
@@ -114,7 +120,8 @@ fn parse_args() -> Result<Options, String> {
                     Some((addr.parse().map_err(|_| "bad address for --against")?, pid));
             }
             "-h" | "--help" => {
-                println!("usage: ringo-benches [--quick] [--idle] [--ab] [--soak] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
+                println!("usage: ringo-benches [--quick] [--idle] [--ab] [--files] [--soak] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
+                println!("  --files: only the file cells (random 4 KiB reads: io_uring, compat, tokio, std)");
                 println!("  --idle: only the idle-connection memory measurement (every server, each connection after one real request)");
                 println!("  --ab: io_uring features on vs off (echo cells and idle memory)");
                 println!("  --against: only generate the filtered cells' load against a server you started (to profile it)");
@@ -167,7 +174,7 @@ fn build_servers() -> io::Result<()> {
     ])? {
         return Err(io::Error::other("building the benchmark servers failed"));
     }
-    for example in ["hello_http", "mini_redis"] {
+    for example in ["hello_http", "mini_redis", "static_http"] {
         if !build(&["-p", "ringo-service", "--example", example])? {
             eprintln!("note: the {example} example did not build; its rows are skipped");
         }
@@ -273,6 +280,43 @@ fn run(options: &Options) -> io::Result<()> {
         }
         return run_against(options, addr, pid);
     }
+    // The file cells run in this process, before it pins itself to one CPU:
+    // thread pools (compat's, tokio's) may use every core, as in real use.
+    let file_cells = if options.idle || options.ab || options.against.is_some() {
+        String::new()
+    } else if options
+        .filter
+        .as_deref()
+        .is_none_or(|f| "file random 4KiB reads".contains(f) || f.contains("file"))
+    {
+        let timing = if options.quick {
+            files::FileTiming::quick()
+        } else {
+            files::FileTiming::full()
+        };
+        let filter = options
+            .filter
+            .as_deref()
+            .filter(|f| !"file random 4KiB reads".contains(f));
+        files::run(timing, filter)?
+    } else {
+        String::new()
+    };
+    if options.files {
+        println!("\n{file_cells}");
+        let name = format!("{}-files.md", utc_stamp());
+        std::fs::create_dir_all(&options.out_dir)?;
+        std::fs::write(
+            options.out_dir.join(&name),
+            format!(
+                "# ringo file benchmark\n\n- CPU: {} ({cpus} CPUs)\n- kernel: {}\n\n{file_cells}",
+                proc::machine().1,
+                proc::machine().0
+            ),
+        )?;
+        eprintln!("results: {}", options.out_dir.join(name).display());
+        return Ok(());
+    }
     eprintln!("building servers (release)...");
     build_servers()?;
     if cpus >= 2 {
@@ -289,9 +333,7 @@ fn run(options: &Options) -> io::Result<()> {
         }
         let nginx = find_installed("nginx");
         if nginx.is_none() {
-            eprintln!(
-                "note: nginx not installed: its HTTP rows are skipped (apt-get install nginx)"
-            );
+            eprintln!("note: nginx not installed: its HTTP rows and the static-file baseline are skipped (apt-get install nginx)");
         }
         servers::all(redis, nginx)
     };
@@ -433,7 +475,7 @@ fn run(options: &Options) -> io::Result<()> {
     let (kernel, cpu) = proc::machine();
     let table = report::markdown(&rows);
     let idle_table = report::idle_markdown(&idle_rows);
-    println!("\n{table}\n{idle_table}");
+    println!("\n{table}\n{idle_table}\n{file_cells}");
     let stamp = utc_stamp();
     let header = format!(
         "# ringo benchmark {stamp}\n\n- mode: {}\n- kernel: {kernel}\n- CPU: {cpu} ({} CPUs; servers pinned to CPU {SERVER_CPU}, load generator to CPU {})\n- io_uring: {}\n- timing: warm-up {:?}, {:?} x {} rounds, interleaved; medians\n\n",
@@ -461,7 +503,7 @@ fn run(options: &Options) -> io::Result<()> {
     std::fs::write(options.out_dir.join(&svg_name), chart::svg(&rows, &cells))?;
     std::fs::write(
         options.out_dir.join(format!("{name}.md")),
-        format!("{header}{table}\n{idle_table}\n![chart]({svg_name})\n"),
+        format!("{header}{table}\n{idle_table}\n{file_cells}\n![chart]({svg_name})\n"),
     )?;
     eprintln!(
         "results: {}",

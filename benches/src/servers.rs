@@ -23,6 +23,8 @@ pub enum Protocol {
     /// HTTP/2 with prior knowledge (h2c), hyper's server on either runtime.
     Http2,
     Resp,
+    /// HTTP GETs of static files (`static_site`).
+    StaticFiles,
 }
 
 impl Protocol {
@@ -34,6 +36,7 @@ impl Protocol {
             Protocol::Https => "https",
             Protocol::Http2 => "http/2",
             Protocol::Resp => "resp",
+            Protocol::StaticFiles => "static files",
         }
     }
 }
@@ -59,8 +62,8 @@ pub struct ServerSpec {
 /// Makes the arguments that tell a server to listen on a port.
 pub type PortArgs = fn(u16) -> io::Result<Vec<String>>;
 
-/// redis-server takes its port as a flag.
-fn redis_port(port: u16) -> io::Result<Vec<String>> {
+/// `--port N`: redis-server's flag, and the static-file nginx script's.
+fn port_flag(port: u16) -> io::Result<Vec<String>> {
     Ok(vec!["--port".to_owned(), port.to_string()])
 }
 
@@ -400,6 +403,35 @@ pub fn all(redis_server: Option<PathBuf>, nginx: Option<PathBuf>) -> Vec<ServerS
         }
         Err(e) => eprintln!("note: no bench certificates ({e}): the https rows are skipped"),
     }
+    match crate::static_site::root() {
+        Ok(root) => {
+            let root = root.display().to_string();
+            for (name, driver) in [("ringo-uring", "uring"), ("ringo-compat", "compat")] {
+                servers.push(ringo(
+                    name,
+                    Protocol::StaticFiles,
+                    examples.join("static_http"),
+                    &["127.0.0.1:0", &root, "--workers", "1"],
+                    driver,
+                ));
+            }
+            if let Some(nginx) = &nginx {
+                let script =
+                    crate::static_site::nginx_script(&nginx.display().to_string(), root.as_ref());
+                servers.push(ServerSpec {
+                    name: "nginx",
+                    protocol: Protocol::StaticFiles,
+                    baseline: true,
+                    program: PathBuf::from("/bin/sh"),
+                    args: vec!["-c".to_owned(), script, "sh".to_owned()],
+                    env: Vec::new(),
+                    port_args: Some(port_flag),
+                    idle_only: false,
+                });
+            }
+        }
+        Err(e) => eprintln!("note: cannot write the static site ({e}): its rows are skipped"),
+    }
     if let Some(program) = redis_server {
         servers.push(ServerSpec {
             name: "redis-server",
@@ -420,7 +452,7 @@ pub fn all(redis_server: Option<PathBuf>, nginx: Option<PathBuf>) -> Vec<ServerS
             .map(|s| s.to_string())
             .collect(),
             env: Vec::new(),
-            port_args: Some(redis_port),
+            port_args: Some(port_flag),
             idle_only: false,
         });
     }

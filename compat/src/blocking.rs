@@ -18,13 +18,19 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-/// Default maximum number of blocking pool threads, for [`Proactor::new`].
+/// Default maximum number of blocking pool threads, for [`Proactor::new`]: the
+/// most file operations one compat runtime has in flight at once.
 ///
 /// At the limit no further thread starts: new jobs wait in the FIFO queue until a
-/// running job finishes.
+/// running job finishes. It was 16, which capped a server's file reads at 16 in
+/// flight whatever its load; 256 lets a deep queue (a disk wants 32–256 reads
+/// outstanding) reach the device, while idle threads still exit after
+/// 10 s without work, so a quiet runtime keeps none. Each thread costs a stack
+/// (reserved, mostly untouched) only while it lives. `Builder::blocking_threads`
+/// sets another limit.
 ///
 /// [`Proactor::new`]: crate::Proactor::new
-pub const DEFAULT_MAX_BLOCKING_THREADS: usize = 16;
+pub const DEFAULT_MAX_BLOCKING_THREADS: usize = 256;
 
 /// How long a pool thread waits for a job before it exits. Long enough that a
 /// steady trickle of file I/O reuses threads, short enough that an idle server

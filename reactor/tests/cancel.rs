@@ -459,3 +459,56 @@ fn aborting_a_task_with_an_accept_in_flight_leaks_no_fd() {
         });
     }
 }
+
+serial_both_drivers! {
+    async fn a_file_read_dropped_in_flight_never_writes_its_freed_buffer() {
+        const LEN: usize = 16 * 1024 * 1024;
+        let log = Arc::new(DropLog::default());
+        let dir = util::TempDir::new("cancel-file-read");
+        // Non-zero bytes, so a late write into a zeroed, dropped buffer shows.
+        std::fs::write(dir.join("f"), pattern(LEN, 7)).expect("seed");
+        let file = Rc::new(File::open(dir.join("f")).await.expect("open"));
+        for round in 0..20 {
+            // A 16 MiB read takes long enough that the drop lands mid-flight.
+            let (buf, _) = Tracked::new(LEN, &log);
+            let reading = file.clone();
+            let task = ringo_reactor::spawn(async move { reading.read_at(buf, 0).await.0 });
+            for _ in 0..round % 3 {
+                ringo_reactor::task::yield_now().await;
+            }
+            task.abort();
+            let _ = task.await;
+        }
+        // Let every abandoned read complete into its slot before checking.
+        sleep(Duration::from_millis(200)).await;
+        assert_eq!(log.dropped.load(Ordering::SeqCst), 20, "every buffer was freed");
+        assert_untouched_since_drop(&log, "dropped file reads");
+    }
+}
+
+serial_both_drivers! {
+    async fn an_open_dropped_in_flight_leaks_no_fd() {
+        let dir = util::TempDir::new("cancel-open");
+        let path = dir.join("f");
+        std::fs::write(&path, b"x").expect("seed");
+        let before = open_fds();
+        for round in 0..200 {
+            let path = path.clone();
+            let task = ringo_reactor::spawn(async move {
+                ringo_reactor::fs::File::open(path).await.map(drop)
+            });
+            if round % 2 == 1 {
+                ringo_reactor::task::yield_now().await;
+            }
+            task.abort();
+            let _ = task.await;
+        }
+        // Opens that completed after their futures were dropped close their fd
+        // in the slot; give the last ones time to come back.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while open_fds() != before && std::time::Instant::now() < deadline {
+            sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(open_fds(), before, "fds before and after 200 dropped opens");
+    }
+}

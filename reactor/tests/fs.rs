@@ -74,7 +74,7 @@ both_drivers! {
         let path = dir.join("large");
         let data = pattern(LEN, 5);
         let file = file_with(&path, data.clone()).await;
-        assert_eq!(file.metadata().expect("metadata").len(), LEN as u64);
+        assert_eq!(file.metadata().await.expect("metadata").len(), LEN as u64);
 
         let mut buf = vec![0u8; PAGE];
         for offset in (0..LEN).step_by(PAGE) {
@@ -167,16 +167,16 @@ both_drivers! {
     async fn metadata_reports_length_and_type() {
         let dir = TempDir::new("fs-metadata");
         let file = file_with(&dir.join("f"), Vec::new()).await;
-        let meta = file.metadata().expect("metadata");
+        let meta = file.metadata().await.expect("metadata");
         assert!(meta.is_empty() && meta.is_file() && !meta.is_dir(), "{meta:?}");
         assert_eq!(meta.len(), 0);
         let (r, _) = file.write_all_at(vec![7u8; 10], 1000).await;
         r.expect("write past the end");
-        assert_eq!(file.metadata().expect("metadata").len(), 1010, "a write past the end extends");
+        assert_eq!(file.metadata().await.expect("metadata").len(), 1010, "a write past the end extends");
         let truncated = File::create(dir.join("f")).await.expect("create truncates");
-        assert_eq!(truncated.metadata().expect("metadata").len(), 0);
+        assert_eq!(truncated.metadata().await.expect("metadata").len(), 0);
         let dir_handle = File::open(dir.path()).await.expect("open a directory read-only");
-        assert!(dir_handle.metadata().expect("metadata").is_dir());
+        assert!(dir_handle.metadata().await.expect("metadata").is_dir());
     }
 }
 

@@ -42,15 +42,33 @@ impl Workload for Echo {
     }
 }
 
-/// HTTP/1.1 keep-alive `GET /`; the reply must be `200` with body `Hello, World!`.
-pub struct HttpGet;
+/// HTTP/1.1 keep-alive `GET` of one path; the reply must be `200` with
+/// `content-length` and exactly the expected body.
+pub struct HttpGet {
+    request: Vec<u8>,
+    body: std::sync::Arc<[u8]>,
+}
 
-const HTTP_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: ringo-benches\r\n\r\n";
-const HTTP_BODY: &[u8] = b"Hello, World!";
+impl HttpGet {
+    /// `GET /`, answered `Hello, World!` (the hello servers).
+    pub fn hello() -> HttpGet {
+        HttpGet::new("/", std::sync::Arc::from(&b"Hello, World!"[..]))
+    }
+
+    /// `GET path`, answered with `body` (a file server).
+    pub fn new(path: &str, body: std::sync::Arc<[u8]>) -> HttpGet {
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: ringo-benches\r\n\r\n");
+        HttpGet {
+            request: request.into_bytes(),
+            body,
+        }
+    }
+}
 
 impl Workload for HttpGet {
     fn write_request(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(HTTP_REQUEST);
+        out.extend_from_slice(&self.request);
     }
 
     fn parse_reply(&mut self, input: &[u8]) -> Result<Option<usize>, String> {
@@ -80,8 +98,11 @@ impl Workload for HttpGet {
         let total = head_end + 4 + length;
         match input.get(head_end + 4..total) {
             None => Ok(None),
-            Some(body) if body == HTTP_BODY => Ok(Some(total)),
-            Some(_) => Err("response body is not Hello, World!".to_owned()),
+            Some(body) if body == &self.body[..] => Ok(Some(total)),
+            Some(_) => Err(format!(
+                "response body is not the expected {} bytes",
+                self.body.len()
+            )),
         }
     }
 }
@@ -165,9 +186,12 @@ mod tests {
     #[test]
     fn http_parser_accepts_a_hello_response_and_needs_more_for_a_partial_one() {
         let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\nHello, World!";
-        assert_eq!(HttpGet.parse_reply(reply), Ok(Some(reply.len())));
-        assert_eq!(HttpGet.parse_reply(&reply[..reply.len() - 1]), Ok(None));
-        assert!(HttpGet
+        assert_eq!(HttpGet::hello().parse_reply(reply), Ok(Some(reply.len())));
+        assert_eq!(
+            HttpGet::hello().parse_reply(&reply[..reply.len() - 1]),
+            Ok(None)
+        );
+        assert!(HttpGet::hello()
             .parse_reply(b"HTTP/1.1 500 X\r\ncontent-length: 0\r\n\r\n")
             .is_err());
     }

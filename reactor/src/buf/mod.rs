@@ -19,9 +19,11 @@
 //! the slot table grows, so inline bytes would change address while the kernel still
 //! holds the old one. Box the array (`Box<[u8]>`) to hand it over.
 
+mod aligned;
 pub(crate) mod pool;
 mod slice;
 
+pub use aligned::AlignedBuf;
 pub use pool::{
     BufferPool, PooledBuf, DATAGRAM_HEADROOM, DEFAULT_RECV_BUFFERS, DEFAULT_RECV_BUFFER_SIZE,
     MAX_RECV_BUFFERS, MAX_RECV_BUFFER_SIZE,

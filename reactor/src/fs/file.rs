@@ -1,17 +1,25 @@
 //! [`File`]: positional, owned-buffer file I/O.
 
 use std::io;
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
-use super::OpenOptions;
+use super::blocking::asyncify;
+use super::{Metadata, OpenOptions};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::fd::SharedFd;
-use crate::op::fs::{Fsync, ReadAt, WriteAt};
+use crate::op::file_ctl::{self, Ctl, FileCtl};
+use crate::op::fs::{ReadAt, WriteAt};
+use crate::op::fs_vectored::{ReadvAt, WritevAt};
 use crate::op::Op;
 
-/// An open file. All I/O is positional (`read_at`, `write_at`): there is no
-/// shared cursor, so concurrent reads of one file from several tasks are safe.
+/// An open file.
+///
+/// I/O is positional (`read_at`, `write_at`, which take `&self`, so several
+/// tasks may read one file at once), or at the file's own cursor (`read`,
+/// `write`, `seek`, `read_to_end`, `write_all`, which take `&mut self`). The
+/// cursor lives in this value, not in the kernel: a [`try_clone`](File::try_clone)
+/// starts at the same position and then moves on its own.
 ///
 /// `!Send`: it belongs to the runtime (thread) that made it — its fd is
 /// registered with that thread's ring or poller. A compiler error naming
@@ -21,39 +29,35 @@ use crate::op::Op;
 #[derive(Debug)]
 pub struct File {
     fd: SharedFd,
+    /// Where cursor I/O reads and writes next.
+    pub(super) pos: u64,
 }
 
-/// A file's size and type.
+/// What [`File::advise`] tells the kernel about how the file will be read
+/// (`posix_fadvise`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Metadata {
-    len: u64,
-    mode: libc::mode_t,
+pub enum Advice {
+    /// No particular pattern (the default).
+    Normal,
+    /// Front to back: the kernel reads ahead further.
+    Sequential,
+    /// At random: the kernel stops reading ahead.
+    Random,
+    /// Soon: the kernel starts reading the range into the page cache now.
+    WillNeed,
+    /// Not again soon: the kernel may drop the range's cached pages.
+    DontNeed,
 }
 
-impl Metadata {
-    /// Size in bytes.
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    /// Whether the file is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Whether this is a regular file.
-    pub fn is_file(&self) -> bool {
-        self.mode & libc::S_IFMT == libc::S_IFREG
-    }
-
-    /// Whether this is a directory.
-    pub fn is_dir(&self) -> bool {
-        self.mode & libc::S_IFMT == libc::S_IFDIR
-    }
-
-    /// The permission bits.
-    pub fn permissions_mode(&self) -> libc::mode_t {
-        self.mode & 0o7777
+impl Advice {
+    fn raw(self) -> i32 {
+        match self {
+            Advice::Normal => libc::POSIX_FADV_NORMAL,
+            Advice::Sequential => libc::POSIX_FADV_SEQUENTIAL,
+            Advice::Random => libc::POSIX_FADV_RANDOM,
+            Advice::WillNeed => libc::POSIX_FADV_WILLNEED,
+            Advice::DontNeed => libc::POSIX_FADV_DONTNEED,
+        }
     }
 }
 
@@ -61,7 +65,13 @@ impl File {
     pub(crate) fn from_owned(fd: OwnedFd) -> File {
         File {
             fd: SharedFd::new(fd),
+            pos: 0,
         }
+    }
+
+    /// A handle to the fd, for ops built outside this module (splice).
+    pub(crate) fn shared_fd(&self) -> SharedFd {
+        self.fd.clone()
     }
 
     /// Opens an existing file for reading.
@@ -118,6 +128,34 @@ impl File {
         Op::new(WriteAt::new(self.fd.clone(), buf, offset)).await
     }
 
+    /// Reads from `offset` into `bufs` in order, each from its start, in one op
+    /// (`preadv`); returns the bytes read in all. A short count fills the
+    /// first buffers only.
+    ///
+    /// # Errors
+    /// As `read_at`; `EINVAL` past the system's `IOV_MAX` (1024) buffers.
+    pub async fn read_vectored_at<B: IoBufMut>(
+        &self,
+        bufs: Vec<B>,
+        offset: u64,
+    ) -> BufResult<usize, Vec<B>> {
+        Op::new(ReadvAt::new(self.fd.clone(), bufs, offset)).await
+    }
+
+    /// Writes the initialised bytes of `bufs` in order at `offset`, in one op
+    /// (`pwritev`); returns the bytes written in all (a short count is possible,
+    /// as for `write_at`).
+    ///
+    /// # Errors
+    /// As `write_at`; `EINVAL` past the system's `IOV_MAX` (1024) buffers.
+    pub async fn write_vectored_at<B: IoBuf>(
+        &self,
+        bufs: Vec<B>,
+        offset: u64,
+    ) -> BufResult<usize, Vec<B>> {
+        Op::new(WritevAt::new(self.fd.clone(), bufs, offset)).await
+    }
+
     /// Writes all of `buf`'s initialised bytes at `offset`.
     pub async fn write_all_at<B: IoBuf>(&self, buf: B, offset: u64) -> BufResult<(), B> {
         let total = buf.bytes_init();
@@ -139,34 +177,108 @@ impl File {
 
     /// Flushes data and metadata to the device.
     pub async fn sync_all(&self) -> io::Result<()> {
-        Op::new(Fsync::new(self.fd.clone(), false)).await
+        self.ctl(Ctl::Sync { data_only: false }).await
     }
 
     /// Flushes data (and only the metadata needed to read it back) to the device.
     pub async fn sync_data(&self) -> io::Result<()> {
-        Op::new(Fsync::new(self.fd.clone(), true)).await
+        self.ctl(Ctl::Sync { data_only: true }).await
     }
 
-    /// Size and type. Runs `fstat` directly: on an open fd it reads cached inode
-    /// data and does not wait on the disk.
-    pub fn metadata(&self) -> io::Result<Metadata> {
-        // SAFETY: `stat` is a plain C struct for which all-zero is valid.
-        let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: `stat` is a live local of the right type; the fd is owned by self.
-        if unsafe { libc::fstat(self.fd.raw(), &mut stat) } == -1 {
+    /// Truncates or extends the file to `len` bytes (an extension reads as zeros).
+    /// The cursor does not move.
+    ///
+    /// On io_uring this is `IORING_OP_FTRUNCATE` (Linux 6.9); an older kernel
+    /// refuses the op, and the call runs on a thread instead.
+    pub async fn set_len(&self, len: u64) -> io::Result<()> {
+        match self.ctl(Ctl::SetLen { len }).await {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && i64::try_from(len).is_ok() => {
+                let fd = self.try_clone_fd()?;
+                asyncify(move || file_ctl::run_blocking(fd.as_raw_fd(), Ctl::SetLen { len }))
+                    .await
+                    .map(drop)
+            }
+            other => other,
+        }
+    }
+
+    /// Reserves disk space for `len` bytes from `offset` (`fallocate` mode 0),
+    /// extending the file if needed, so later writes there cannot fail with
+    /// `ENOSPC`. Linux only (`Unsupported` elsewhere).
+    pub async fn allocate(&self, offset: u64, len: u64) -> io::Result<()> {
+        self.ctl(Ctl::Allocate {
+            mode: 0,
+            offset,
+            len,
+        })
+        .await
+    }
+
+    /// Tells the kernel how `len` bytes from `offset` will be read (0 means to
+    /// the end of the file). A hint: it changes read-ahead and caching, never
+    /// results. Linux only (`Unsupported` elsewhere).
+    pub async fn advise(&self, offset: u64, len: u32, advice: Advice) -> io::Result<()> {
+        self.ctl(Ctl::Advise {
+            offset,
+            len,
+            advice: advice.raw(),
+        })
+        .await
+    }
+
+    async fn ctl(&self, ctl: Ctl) -> io::Result<()> {
+        Op::new(FileCtl::new(self.fd.clone(), ctl)).await
+    }
+
+    /// Type, permissions, size, timestamps and identity (`statx` on Linux).
+    pub async fn metadata(&self) -> io::Result<Metadata> {
+        #[cfg(target_os = "linux")]
+        {
+            use crate::op::statx::{Statx, Target};
+            let stx = Op::new(Statx::new(Target::Fd(self.fd.clone()))).await?;
+            Ok(Metadata::from_statx(&stx))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let file = std::fs::File::from(self.try_clone_fd()?);
+            asyncify(move || file.metadata().map(|m| Metadata::from_std(&m))).await
+        }
+    }
+
+    fn try_clone_fd(&self) -> io::Result<OwnedFd> {
+        // SAFETY: F_DUPFD_CLOEXEC on an fd held open by self; no pointers.
+        let dup = unsafe { libc::fcntl(self.fd.raw(), libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(Metadata {
-            len: stat.st_size as u64,
-            mode: stat.st_mode,
-        })
+        // SAFETY: `dup` is a new fd that nothing else owns.
+        Ok(unsafe { OwnedFd::from_raw_fd(dup) })
     }
 
-    /// Adopts a std file.
+    /// A second handle to the same open file (`dup`): it shares the file's
+    /// flags and data, and starts with this handle's cursor.
+    pub fn try_clone(&self) -> io::Result<File> {
+        let mut file = File::from_owned(self.try_clone_fd()?);
+        file.pos = self.pos;
+        Ok(file)
+    }
+
+    /// Adopts a std file. Cursor I/O starts at offset 0, whatever std's position.
     pub fn from_std(file: std::fs::File) -> File {
-        File {
-            fd: SharedFd::new(OwnedFd::from(file)),
-        }
+        File::from_owned(OwnedFd::from(file))
+    }
+
+    /// Into a std file (blocking I/O), its position set to this file's cursor.
+    ///
+    /// # Errors
+    /// Setting the position failed.
+    pub fn into_std(self) -> io::Result<std::fs::File> {
+        use std::io::Seek;
+        let pos = self.pos;
+        // SAFETY: into_raw_fd hands over an fd that nothing else owns.
+        let mut file = unsafe { std::fs::File::from_raw_fd(self.fd.into_raw_fd()) };
+        file.seek(io::SeekFrom::Start(pos))?;
+        Ok(file)
     }
 }
 

@@ -1,11 +1,9 @@
 //! [`OpenOptions`]: how to open a file, as in std.
 
-use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::File;
+use super::{c_path, File};
 use crate::op::{fs::Open, Op};
 
 /// Options for opening a file, mirroring `std::fs::OpenOptions`.
@@ -32,6 +30,7 @@ pub struct OpenOptions {
     create: bool,
     create_new: bool,
     mode: libc::mode_t,
+    custom_flags: libc::c_int,
 }
 
 impl Default for OpenOptions {
@@ -51,6 +50,7 @@ impl OpenOptions {
             create: false,
             create_new: false,
             mode: 0o666,
+            custom_flags: 0,
         }
     }
 
@@ -96,6 +96,18 @@ impl OpenOptions {
         self
     }
 
+    /// Extra `open(2)` flags, such as `libc::O_DIRECT` or `libc::O_NOATIME`.
+    /// The access mode bits (`O_ACCMODE`) are ignored: [`read`](Self::read) and
+    /// [`write`](Self::write) set those.
+    ///
+    /// With `O_DIRECT`, reads and writes must use buffers, offsets and lengths
+    /// aligned to the device's block size (see
+    /// [`AlignedBuf`](crate::buf::AlignedBuf)), or the kernel answers `EINVAL`.
+    pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
+        self.custom_flags = flags & !libc::O_ACCMODE;
+        self
+    }
+
     fn flags(&self) -> io::Result<libc::c_int> {
         let access = match (self.read, self.write || self.append) {
             (true, false) => libc::O_RDONLY,
@@ -108,7 +120,7 @@ impl OpenOptions {
                 ))
             }
         };
-        let mut flags = access;
+        let mut flags = access | self.custom_flags;
         if self.append {
             flags |= libc::O_APPEND;
         }
@@ -126,9 +138,7 @@ impl OpenOptions {
     /// Opens `path` with these options.
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         let flags = self.flags()?;
-        let path = CString::new(path.as_ref().as_os_str().as_bytes()).map_err(|_| {
-            io::Error::new(io::ErrorKind::InvalidInput, "file path contains a NUL byte")
-        })?;
+        let path = c_path(path.as_ref())?;
         let fd = Op::new(Open::new(path, flags, self.mode)).await?;
         Ok(File::from_owned(fd))
     }

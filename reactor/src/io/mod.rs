@@ -104,6 +104,7 @@
 
 mod copy;
 pub mod poll;
+pub(crate) mod send_file;
 mod shared;
 
 pub use copy::copy_bidirectional;

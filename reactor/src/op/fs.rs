@@ -1,4 +1,5 @@
-//! File ops: positional read and write, fsync, open.
+//! File ops: positional read and write, open; and the pieces the other file
+//! ops share ([`PoolPtr`], [`no_readiness`]).
 //!
 //! Readiness means nothing for regular files (they are always "ready", and a
 //! read may still block on the disk), so on compat these run as blocking calls
@@ -10,7 +11,7 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
-use ringo_compat::{Interest, Operation};
+use ringo_compat::Operation;
 
 use super::{cvt, BlockingCall, CompatMode, OpCode};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
@@ -21,7 +22,7 @@ use crate::fd::SharedFd;
 
 /// A raw pointer that may cross to a blocking-pool thread.
 #[derive(Clone, Copy)]
-struct PoolPtr<T>(*mut T);
+pub(crate) struct PoolPtr<T>(pub(crate) *mut T);
 
 // SAFETY: the pointee is owned by an op whose slot stays alive (Waiting or
 // Orphaned) until the pool thread's result is delivered, and nothing
@@ -29,7 +30,7 @@ struct PoolPtr<T>(*mut T);
 unsafe impl<T> Send for PoolPtr<T> {}
 
 impl<T> PoolPtr<T> {
-    fn get(self) -> *mut T {
+    pub(crate) fn get(self) -> *mut T {
         self.0
     }
 }
@@ -37,7 +38,7 @@ impl<T> PoolPtr<T> {
 /// File ops never use readiness: their compat work is a [`BlockingCall`].
 macro_rules! no_readiness {
     () => {
-        fn readiness(&self) -> (RawFd, Interest) {
+        fn readiness(&self) -> (std::os::fd::RawFd, ringo_compat::Interest) {
             unreachable!("file ops run on the blocking pool, never by readiness")
         }
         fn attempt(&mut self) -> io::Result<usize> {
@@ -45,6 +46,7 @@ macro_rules! no_readiness {
         }
     };
 }
+pub(crate) use no_readiness;
 
 /// Reads into the start of `buf` from `offset`.
 pub(crate) struct ReadAt<B> {
@@ -152,57 +154,6 @@ impl<B: IoBuf> OpCode for WriteAt<B> {
     }
 }
 
-/// Flushes a file's data (and metadata, unless `data_only`) to the device.
-pub(crate) struct Fsync {
-    fd: SharedFd,
-    data_only: bool,
-}
-
-impl Fsync {
-    pub(crate) fn new(fd: SharedFd, data_only: bool) -> Fsync {
-        Fsync { fd, data_only }
-    }
-}
-
-impl Operation for Fsync {
-    no_readiness!();
-}
-
-impl OpCode for Fsync {
-    type Output = io::Result<()>;
-
-    #[cfg(target_os = "linux")]
-    fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
-        let flags = if self.data_only {
-            io_uring::types::FsyncFlags::DATASYNC
-        } else {
-            io_uring::types::FsyncFlags::empty()
-        };
-        io_uring::opcode::Fsync::new(io_uring::types::Fd(self.fd.raw()))
-            .flags(flags)
-            .build()
-    }
-
-    fn compat_mode(&mut self) -> CompatMode {
-        let fd = self.fd.raw();
-        let data_only = self.data_only;
-        CompatMode::Blocking(BlockingCall(Box::new(move || {
-            #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-            if data_only {
-                // SAFETY: fdatasync has no memory-safety preconditions.
-                return cvt(unsafe { libc::fdatasync(fd) } as isize);
-            }
-            let _ = data_only;
-            // SAFETY: fsync has no memory-safety preconditions.
-            cvt(unsafe { libc::fsync(fd) } as isize)
-        })))
-    }
-
-    fn complete(self, completion: Completion) -> io::Result<()> {
-        completion.result.map(drop)
-    }
-}
-
 /// Opens `path` (relative to the working directory) with `open(2)` flags.
 pub(crate) struct Open {
     path: Box<CString>,
@@ -252,15 +203,26 @@ impl OpCode for Open {
     }
 
     fn complete(self, completion: Completion) -> io::Result<OwnedFd> {
-        let fd = completion.result? as RawFd;
-        // SAFETY: the kernel just opened `fd` for us; nothing else owns it.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        opened_fd(completion)
     }
 
     fn complete_orphan(&mut self, completion: &Completion) {
-        if let Ok(fd) = completion.result {
-            // SAFETY: the opened fd was never handed to anyone; we own and close it.
-            drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-        }
+        close_orphaned_fd(completion);
+    }
+}
+
+/// The fd an open op's completion carries, now owned by the caller.
+pub(crate) fn opened_fd(completion: Completion) -> io::Result<OwnedFd> {
+    let fd = completion.result? as RawFd;
+    // SAFETY: the kernel just opened `fd` for us; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Closes the fd an open op's completion carries when its future was dropped:
+/// nobody is left to take it, and it must not leak.
+pub(crate) fn close_orphaned_fd(completion: &Completion) {
+    if let Ok(fd) = completion.result {
+        // SAFETY: the opened fd was never handed to anyone; we own and close it.
+        drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
     }
 }

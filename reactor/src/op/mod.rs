@@ -25,7 +25,12 @@ pub(crate) mod accept;
 pub(crate) mod accept_multi;
 pub(crate) mod connect;
 pub(crate) mod deadline;
+pub(crate) mod file_ctl;
 pub(crate) mod fs;
+pub(crate) mod fs_vectored;
+#[cfg(target_os = "linux")]
+pub(crate) mod open_beneath;
+pub(crate) mod path;
 #[cfg(target_os = "linux")]
 pub(crate) mod poll;
 pub(crate) mod recv;
@@ -37,6 +42,8 @@ pub(crate) mod send_to;
 pub(crate) mod send_zc;
 #[cfg(target_os = "linux")]
 pub(crate) mod splice;
+#[cfg(target_os = "linux")]
+pub(crate) mod statx;
 pub(crate) mod writev;
 
 use std::future::Future;

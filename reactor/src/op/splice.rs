@@ -34,6 +34,8 @@ pub(crate) struct Splice {
     /// Write end: a pipe's write end, or a socket.
     to: SharedFd,
     len: u32,
+    /// Where to read `from`, when it is a file; -1 for a stream (socket, pipe).
+    from_offset: i64,
     /// Which end is the socket, whose readiness compat waits for:
     /// `READABLE` for `from`, `WRITABLE` for `to`.
     socket_end: Interest,
@@ -46,6 +48,7 @@ impl Splice {
             from: socket,
             to: pipe_write,
             len,
+            from_offset: -1,
             socket_end: Interest::READABLE,
         }
     }
@@ -56,6 +59,27 @@ impl Splice {
             from: pipe_read,
             to: socket,
             len,
+            from_offset: -1,
+            socket_end: Interest::WRITABLE,
+        }
+    }
+
+    /// File at `offset` → pipe, for sending a file
+    /// ([`TcpStream::send_file`](crate::net::TcpStream::send_file)). io_uring
+    /// only: compat sends files with `sendfile(2)` instead.
+    pub(crate) fn file_into_pipe(
+        file: SharedFd,
+        offset: u64,
+        pipe_write: SharedFd,
+        len: u32,
+    ) -> Splice {
+        Splice {
+            from: file,
+            to: pipe_write,
+            len,
+            from_offset: i64::try_from(offset).unwrap_or(i64::MAX),
+            // Only for compat's readiness, which never runs this op: the pipe
+            // is the end that may not accept.
             socket_end: Interest::WRITABLE,
         }
     }
@@ -72,12 +96,18 @@ impl Operation for Splice {
 
     fn attempt(&mut self) -> io::Result<usize> {
         let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
-        // SAFETY: both fds are held open by this op's `SharedFd`s; null offsets
-        // mean "the file position", so no pointer is passed to the kernel.
+        let mut offset = self.from_offset;
+        let from_offset: *mut libc::loff_t = if offset < 0 {
+            std::ptr::null_mut()
+        } else {
+            &mut offset
+        };
+        // SAFETY: both fds are held open by this op's `SharedFd`s; a null offset
+        // means "the stream", and `from_offset` otherwise points at a live local.
         let moved = unsafe {
             libc::splice(
                 self.from.raw(),
-                std::ptr::null_mut(),
+                from_offset,
                 self.to.raw(),
                 std::ptr::null_mut(),
                 self.len as usize,
@@ -94,10 +124,10 @@ impl OpCode for Splice {
     fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
         // No SPLICE_F_NONBLOCK: the pipe is O_NONBLOCK already and the socket
         // is non-blocking, so the io-wq worker never sleeps in the splice.
-        // Offset -1: both ends are streams without a position.
+        // Offset -1: a stream without a position (the pipe end always is).
         io_uring::opcode::Splice::new(
             io_uring::types::Fd(self.from.raw()),
-            -1,
+            self.from_offset,
             io_uring::types::Fd(self.to.raw()),
             -1,
             self.len,

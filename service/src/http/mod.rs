@@ -27,6 +27,7 @@
 
 mod body;
 mod client;
+pub mod files;
 mod server;
 
 /// The `http` crate's types this module speaks, re-exported so versions match.
@@ -38,5 +39,6 @@ pub use client::{
     Client, ClientBuilder, RequestError, DEFAULT_CLIENT_REQUEST_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_IDLE_ENDPOINTS,
 };
+pub use files::ServeDir;
 pub use ringo_proto::http::ServerConfig;
 pub use server::{serve, Server};

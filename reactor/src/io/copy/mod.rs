@@ -20,7 +20,7 @@
 //!   write.
 
 #[cfg(target_os = "linux")]
-mod splice;
+pub(crate) mod splice;
 
 use std::future::{poll_fn, Future};
 use std::io;

@@ -32,7 +32,7 @@ use crate::runtime::{context, DriverKind};
 /// A pipe holds memory only for the bytes in it, but its capacity counts
 /// against the user's pipe quota (`pipe-user-pages-soft`, 64 MiB by default):
 /// past it the pipe stays smaller (see [`MIN_PIPE_SIZE`]).
-const PIPE_SIZE: usize = 1024 * 1024;
+pub(crate) const PIPE_SIZE: usize = 1024 * 1024;
 
 /// Pipes smaller than this make splice cost more than it saves, so the
 /// direction uses the buffered copy instead. In the A/B a 256 KiB pipe was
@@ -70,15 +70,26 @@ pub fn spliced_bytes() -> u64 {
     SPLICED.with(Cell::get)
 }
 
+/// Whether a splice should fail now as on a kernel that refuses it (the test
+/// hook [`set_splice_refused`] is on).
+pub(crate) fn refusal_injected() -> bool {
+    INJECT_REFUSAL.with(Cell::get)
+}
+
+/// Remembers that the kernel refused splice through io_uring on this thread.
+pub(crate) fn remember_refusal() {
+    REFUSED.with(|r| r.set(true));
+}
+
 /// Whether a copy starting now should splice: on io_uring, unless the kernel
 /// refused it before.
-pub(super) fn usable() -> bool {
+pub(crate) fn usable() -> bool {
     !REFUSED.with(Cell::get) && context::with(|rt| rt.driver.kind()) == DriverKind::Uring
 }
 
 /// Whether `e`, on the first splice, means the kernel cannot splice through
 /// io_uring at all: an unknown opcode is `EINVAL` (kernels before 5.7).
-fn is_refusal(e: &io::Error) -> bool {
+pub(crate) fn is_refusal(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
@@ -105,7 +116,7 @@ pub(super) async fn copy(from: &TcpStream, to: &TcpStream) -> io::Result<Option<
             Op::new(PollOnce::readable(from.clone())).await?;
         }
         let splice = Splice::into_pipe(from.clone(), pipe.write.clone(), round);
-        let spliced = if !proven && INJECT_REFUSAL.with(Cell::get) {
+        let spliced = if !proven && refusal_injected() {
             Err(io::Error::from_raw_os_error(libc::EINVAL))
         } else {
             Op::new(splice).await
@@ -114,7 +125,7 @@ pub(super) async fn copy(from: &TcpStream, to: &TcpStream) -> io::Result<Option<
             Ok(0) => return Ok(Some(copied)),
             Ok(n) => n,
             Err(e) if !proven && is_refusal(&e) => {
-                REFUSED.with(|r| r.set(true));
+                remember_refusal();
                 return Ok(None);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -133,7 +144,7 @@ pub(super) async fn copy(from: &TcpStream, to: &TcpStream) -> io::Result<Option<
 }
 
 /// Splices the `len` bytes in the pipe out to `to`.
-async fn drain(pipe_read: &SharedFd, to: &SharedFd, len: usize) -> io::Result<()> {
+pub(crate) async fn drain(pipe_read: &SharedFd, to: &SharedFd, len: usize) -> io::Result<()> {
     let mut left = len;
     let mut poll_first = false;
     while left > 0 {

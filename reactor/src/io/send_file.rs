@@ -1,0 +1,233 @@
+//! [`send_file`]: file → socket without the bytes passing through user space,
+//! behind [`TcpStream::send_file`](crate::net::TcpStream::send_file).
+//!
+//! How the bytes move:
+//! - **uring**: file → pipe → socket with `IORING_OP_SPLICE`, the same pipe
+//!   round as [`copy_bidirectional`](super::copy_bidirectional) (the pipe
+//!   never holds more than one round, the socket end polls on `EAGAIN`). Pipes
+//!   are reused: one that came back empty goes to a small per-thread cache, so
+//!   a keep-alive server does not make two fds per response. Sends of at most
+//!   `SMALL_SEND` bytes skip the pipe: one read into a buffer and one send
+//!   cost fewer trips than two splices.
+//! - **compat** (Linux): `sendfile(2)`, non-blocking on the socket, waiting for
+//!   writability on `EAGAIN`. It runs on the loop thread, so a file not in the
+//!   page cache blocks the loop while the kernel reads it — as in nginx without
+//!   `aio threads`; the loop yields every 4 MiB.
+//! - **buffered**, when neither applies (the kernel refuses splice, `sendfile`
+//!   refuses the file, other systems): `read_at` into one buffer of at most
+//!   `BUFFER_SIZE` bytes and `write_all`, reused for the whole send.
+//!
+//! A file that ends early (truncated while being sent) ends the send early:
+//! the caller gets the short count and decides (an HTTP server closes the
+//! connection, having promised more). A peer reset is the socket's error.
+//! Backpressure is the socket's: a reader that stops leaves the send waiting
+//! for writability, holding at most one pipe's (or buffer's) worth of bytes.
+
+use std::io;
+
+use super::AsyncWrite;
+use crate::buf::IoBuf;
+use crate::fs::File;
+use crate::net::TcpStream;
+
+/// Sends of at most this many bytes go buffered on io_uring: a pipe round
+/// costs two splices (each a trip to an io-wq worker) where a small file needs
+/// one read and one send.
+pub(crate) const SMALL_SEND: u64 = 64 * 1024;
+
+/// The buffered path's buffer, at most: one read's worth.
+const BUFFER_SIZE: usize = 64 * 1024;
+
+/// Sends `len` bytes of `file` from `offset` to `to`; see the module doc.
+/// Returns the bytes sent: `len`, or fewer if the file ended first.
+pub(crate) async fn send_file(
+    to: &TcpStream,
+    file: &File,
+    offset: u64,
+    len: u64,
+) -> io::Result<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use crate::runtime::{context, DriverKind};
+        let kind = context::with(|rt| rt.driver.kind());
+        let sent = match kind {
+            DriverKind::Uring if len > SMALL_SEND && super::copy::splice::usable() => {
+                uring::send(to, file, offset, len).await?
+            }
+            DriverKind::Compat => compat::send(to, file, offset, len).await?,
+            _ => None,
+        };
+        if let Some(sent) = sent {
+            return Ok(sent);
+        }
+    }
+    buffered(to, file, offset, len).await
+}
+
+/// The buffered path: read a buffer's worth, write it, until `len` or the end.
+async fn buffered(to: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<u64> {
+    let size = usize::try_from(len).unwrap_or(usize::MAX).min(BUFFER_SIZE);
+    let mut buf = Vec::with_capacity(size);
+    let mut sent = 0u64;
+    while sent < len {
+        buf.clear();
+        let want = usize::try_from(len - sent).unwrap_or(usize::MAX).min(size);
+        let (read, back) = file.read_at(buf.slice(..want), offset + sent).await;
+        buf = back.into_inner();
+        let n = match read {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let (written, back) = to.write_all(buf.slice(..n)).await;
+        buf = back.into_inner();
+        written?;
+        sent += n as u64;
+    }
+    Ok(sent)
+}
+
+#[cfg(target_os = "linux")]
+mod uring {
+    use std::cell::RefCell;
+    use std::io;
+
+    use crate::fs::File;
+    use crate::io::copy::splice::{
+        drain, is_refusal, refusal_injected, remember_refusal, PIPE_SIZE,
+    };
+    use crate::net::TcpStream;
+    use crate::op::splice::{pipe, Pipe, Splice};
+    use crate::op::Op;
+
+    /// Empty pipes kept per thread for the next send. Each holds no memory
+    /// while empty, but two fds and a share of the user's pipe quota, so few.
+    const CACHED_PIPES: usize = 8;
+
+    thread_local! {
+        static PIPES: RefCell<Vec<Pipe>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn take_pipe() -> io::Result<Pipe> {
+        match PIPES.with(|p| p.borrow_mut().pop()) {
+            Some(pipe) => Ok(pipe),
+            None => pipe(PIPE_SIZE),
+        }
+    }
+
+    /// Keeps an emptied pipe for the next send (or closes it if enough are kept).
+    fn give_back(pipe: Pipe) {
+        PIPES.with(|p| {
+            let mut pipes = p.borrow_mut();
+            if pipes.len() < CACHED_PIPES {
+                pipes.push(pipe);
+            }
+        });
+    }
+
+    /// Splices `len` bytes from `offset` through a pipe; `None` (before any
+    /// byte moved) when the kernel refuses splice through io_uring.
+    pub(super) async fn send(
+        to: &TcpStream,
+        file: &File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<Option<u64>> {
+        let pipe = take_pipe()?;
+        let round = pipe.capacity as u64;
+        let (from, to) = (file.shared_fd(), to.shared_fd());
+        let mut sent = 0u64;
+        while sent < len {
+            let ask = u32::try_from((len - sent).min(round)).unwrap_or(u32::MAX);
+            let spliced = if sent == 0 && refusal_injected() {
+                Err(io::Error::from_raw_os_error(libc::EINVAL))
+            } else {
+                let splice =
+                    Splice::file_into_pipe(from.clone(), offset + sent, pipe.write.clone(), ask);
+                Op::new(splice).await
+            };
+            let n = match spliced {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if sent == 0 && is_refusal(&e) => {
+                    remember_refusal();
+                    give_back(pipe);
+                    return Ok(None);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // The pipe may hold bytes of an unfinished round: it is dropped.
+                Err(e) => return Err(e),
+            };
+            drain(&pipe.read, &to, n).await?;
+            sent += n as u64;
+        }
+        give_back(pipe);
+        Ok(Some(sent))
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod compat {
+    use std::io;
+
+    use crate::fs::File;
+    use crate::net::TcpStream;
+    use crate::op::poll::PollOnce;
+    use crate::op::{cvt, Op};
+
+    /// Bytes sent between yields to the other tasks: `sendfile` on a fast
+    /// reader may never answer `EAGAIN`, and must not starve the loop.
+    pub(super) const YIELD_EVERY: u64 = 4 * 1024 * 1024;
+
+    /// Most bytes asked of one `sendfile` call.
+    const MAX_CALL: u64 = 1 << 30;
+
+    /// Sends with `sendfile(2)`; `None` (before any byte moved) when it
+    /// refuses this file (`EINVAL`/`ENOSYS`: not a page-cache file).
+    pub(super) async fn send(
+        to: &TcpStream,
+        file: &File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<Option<u64>> {
+        let (socket, source) = (to.shared_fd(), file.shared_fd());
+        let mut sent = 0u64;
+        let mut since_yield = 0u64;
+        while sent < len {
+            let Ok(mut at) = libc::off_t::try_from(offset + sent) else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "file offset too large",
+                ));
+            };
+            let count = (len - sent).min(MAX_CALL) as usize;
+            // SAFETY: both fds are held open by the SharedFds above; `at` is a
+            // live local the kernel updates.
+            let result = cvt(unsafe { libc::sendfile(socket.raw(), source.raw(), &mut at, count) });
+            match result {
+                Ok(0) => break,
+                Ok(n) => {
+                    sent += n as u64;
+                    since_yield += n as u64;
+                    if since_yield >= YIELD_EVERY {
+                        since_yield = 0;
+                        crate::task::yield_now().await;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    Op::new(PollOnce::writable(socket.clone())).await?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if sent == 0
+                        && matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some(sent))
+    }
+}

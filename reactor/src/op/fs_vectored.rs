@@ -1,0 +1,162 @@
+//! `ReadvAt` / `WritevAt`: scatter-read into, or gather-write from, several
+//! owned buffers at a file offset in one op (`IORING_OP_READV` / `WRITEV` with
+//! an offset; `preadv` / `pwritev` on the compat blocking pool).
+//!
+//! The `iovec` array lives in a `Vec` owned by the op, so its heap storage stays
+//! put when the op moves into its slot, as the kernel reads it until completion.
+
+use std::io;
+
+use ringo_compat::Operation;
+
+use super::fs::{no_readiness, PoolPtr};
+use super::{cvt, BlockingCall, CompatMode, OpCode};
+use crate::buf::{BufResult, IoBuf, IoBufMut};
+#[cfg(target_os = "linux")]
+use crate::driver::fixed::FixedFiles;
+use crate::driver::lifecycle::Completion;
+use crate::fd::SharedFd;
+
+/// Which way the bytes go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Read,
+    Write,
+}
+
+/// The part both ops share: fd, offset, buffers and their `iovec`s.
+struct Vectored<B> {
+    fd: SharedFd,
+    offset: u64,
+    bufs: Vec<B>,
+    iovecs: Vec<libc::iovec>,
+}
+
+impl<B> Vectored<B> {
+    #[cfg(target_os = "linux")]
+    fn uring_entry(&mut self, direction: Direction) -> io_uring::squeue::Entry {
+        let (fd, ptr) = (io_uring::types::Fd(self.fd.raw()), self.iovecs.as_ptr());
+        let len = u32::try_from(self.iovecs.len()).unwrap_or(u32::MAX);
+        match direction {
+            Direction::Read => io_uring::opcode::Readv::new(fd, ptr, len)
+                .offset(self.offset)
+                .build(),
+            Direction::Write => io_uring::opcode::Writev::new(fd, ptr, len)
+                .offset(self.offset)
+                .build(),
+        }
+    }
+
+    fn compat_mode(&mut self, direction: Direction) -> CompatMode {
+        let (fd, offset) = (self.fd.raw(), self.offset as libc::off_t);
+        let (iovecs, count) = (PoolPtr(self.iovecs.as_mut_ptr()), self.iovecs.len());
+        let count = libc::c_int::try_from(count).unwrap_or(libc::c_int::MAX);
+        CompatMode::Blocking(BlockingCall(Box::new(move || {
+            // SAFETY: `iovecs` points at `count` iovecs owned by the op, each
+            // naming memory of a buffer the op owns (IoBuf / IoBufMut contract);
+            // the op's slot keeps them alive until this call's result is delivered.
+            let n = unsafe {
+                match direction {
+                    Direction::Read => libc::preadv(fd, iovecs.get(), count, offset),
+                    Direction::Write => libc::pwritev(fd, iovecs.get(), count, offset),
+                }
+            };
+            cvt(n)
+        })))
+    }
+}
+
+/// Reads into the buffers in order, each from its start, at `offset`.
+pub(crate) struct ReadvAt<B>(Vectored<B>);
+
+impl<B: IoBufMut> ReadvAt<B> {
+    pub(crate) fn new(fd: SharedFd, mut bufs: Vec<B>, offset: u64) -> ReadvAt<B> {
+        let iovecs = bufs
+            .iter_mut()
+            .map(|b| libc::iovec {
+                iov_base: b.stable_mut_ptr().cast(),
+                iov_len: b.bytes_total(),
+            })
+            .collect();
+        ReadvAt(Vectored {
+            fd,
+            offset,
+            bufs,
+            iovecs,
+        })
+    }
+}
+
+impl<B: IoBufMut> Operation for ReadvAt<B> {
+    no_readiness!();
+}
+
+impl<B: IoBufMut> OpCode for ReadvAt<B> {
+    type Output = BufResult<usize, Vec<B>>;
+
+    #[cfg(target_os = "linux")]
+    fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
+        self.0.uring_entry(Direction::Read)
+    }
+
+    fn compat_mode(&mut self) -> CompatMode {
+        self.0.compat_mode(Direction::Read)
+    }
+
+    fn complete(self, completion: Completion) -> Self::Output {
+        let mut bufs = self.0.bufs;
+        if let Ok(n) = completion.result {
+            let mut left = n;
+            for buf in &mut bufs {
+                let filled = left.min(buf.bytes_total());
+                // SAFETY: the kernel filled the buffers in order: this one's
+                // first `filled` bytes were written.
+                unsafe { buf.set_init(filled) };
+                left -= filled;
+            }
+        }
+        (completion.result, bufs)
+    }
+}
+
+/// Writes the buffers' initialised bytes in order at `offset`.
+pub(crate) struct WritevAt<B>(Vectored<B>);
+
+impl<B: IoBuf> WritevAt<B> {
+    pub(crate) fn new(fd: SharedFd, bufs: Vec<B>, offset: u64) -> WritevAt<B> {
+        let iovecs = bufs
+            .iter()
+            .map(|b| libc::iovec {
+                iov_base: b.stable_ptr().cast_mut().cast(),
+                iov_len: b.bytes_init(),
+            })
+            .collect();
+        WritevAt(Vectored {
+            fd,
+            offset,
+            bufs,
+            iovecs,
+        })
+    }
+}
+
+impl<B: IoBuf> Operation for WritevAt<B> {
+    no_readiness!();
+}
+
+impl<B: IoBuf> OpCode for WritevAt<B> {
+    type Output = BufResult<usize, Vec<B>>;
+
+    #[cfg(target_os = "linux")]
+    fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
+        self.0.uring_entry(Direction::Write)
+    }
+
+    fn compat_mode(&mut self) -> CompatMode {
+        self.0.compat_mode(Direction::Write)
+    }
+
+    fn complete(self, completion: Completion) -> Self::Output {
+        (completion.result, self.0.bufs)
+    }
+}

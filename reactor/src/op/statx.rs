@@ -1,0 +1,96 @@
+//! `Statx`: a file's metadata by path or by open fd (Linux only).
+//!
+//! `IORING_OP_STATX` (Linux 5.6) on io_uring; `statx(2)` on the compat
+//! blocking pool (a stat may wait on the disk for an inode not in cache). The
+//! kernel writes a `struct statx` through a pointer, so the op keeps it in a
+//! `Box` that stays put when the op moves into its slot, and hands it back on
+//! completion. Other systems use std's `metadata` (see `fs/metadata.rs`).
+
+use std::ffi::CString;
+use std::io;
+
+use ringo_compat::Operation;
+
+use super::fs::{no_readiness, PoolPtr};
+use super::{cvt, BlockingCall, CompatMode, OpCode};
+use crate::driver::fixed::FixedFiles;
+use crate::driver::lifecycle::Completion;
+use crate::fd::SharedFd;
+
+/// What to stat.
+pub(crate) enum Target {
+    /// A path, relative to the working directory; `follow` resolves a final
+    /// symlink (as `metadata`) or not (as `symlink_metadata`).
+    Path { path: CString, follow: bool },
+    /// An open file (`AT_EMPTY_PATH`).
+    Fd(SharedFd),
+}
+
+/// Reads the metadata of a [`Target`].
+pub(crate) struct Statx {
+    target: Target,
+    /// The empty path `AT_EMPTY_PATH` needs, for [`Target::Fd`].
+    empty: CString,
+    out: Box<libc::statx>,
+}
+
+impl Statx {
+    pub(crate) fn new(target: Target) -> Statx {
+        Statx {
+            target,
+            empty: CString::default(),
+            // SAFETY: `statx` is a plain C struct for which all-zero is valid.
+            out: Box::new(unsafe { std::mem::zeroed() }),
+        }
+    }
+
+    /// `(dirfd, path, flags)` for the syscall.
+    fn args(&self) -> (libc::c_int, *const libc::c_char, libc::c_int) {
+        match &self.target {
+            Target::Path { path, follow } => {
+                let flags = if *follow {
+                    0
+                } else {
+                    libc::AT_SYMLINK_NOFOLLOW
+                };
+                (libc::AT_FDCWD, path.as_ptr(), flags)
+            }
+            Target::Fd(fd) => (fd.raw(), self.empty.as_ptr(), libc::AT_EMPTY_PATH),
+        }
+    }
+}
+
+impl Operation for Statx {
+    no_readiness!();
+}
+
+/// The fields ringo reads: type and mode, size, times, ids, links, inode.
+const MASK: u32 = libc::STATX_BASIC_STATS | libc::STATX_BTIME;
+
+impl OpCode for Statx {
+    type Output = io::Result<Box<libc::statx>>;
+
+    fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
+        let (dirfd, path, flags) = self.args();
+        let out: *mut libc::statx = &mut *self.out;
+        io_uring::opcode::Statx::new(io_uring::types::Fd(dirfd), path, out.cast())
+            .flags(flags)
+            .mask(MASK)
+            .build()
+    }
+
+    fn compat_mode(&mut self) -> CompatMode {
+        let (dirfd, path, flags) = self.args();
+        let (path, out) = (PoolPtr(path.cast_mut()), PoolPtr(&mut *self.out as *mut _));
+        CompatMode::Blocking(BlockingCall(Box::new(move || {
+            // SAFETY: `path` is a NUL-terminated CString and `out` a boxed statx,
+            // both owned by the op, whose slot keeps them alive until this call's
+            // result is delivered; `dirfd` is held open by the op's target.
+            cvt(unsafe { libc::statx(dirfd, path.get(), flags, MASK, out.get()) } as isize)
+        })))
+    }
+
+    fn complete(self, completion: Completion) -> Self::Output {
+        completion.result.map(|_| self.out)
+    }
+}

@@ -1,0 +1,187 @@
+//! `TcpStream::send_file` on both drivers: byte-exact whole files and ranges,
+//! the zero-copy path taken where it should be and the buffered fallback when
+//! the kernel refuses splice, a file shorter than asked, a peer that resets,
+//! and a reader that stops (the send waits, bounded, and ends on disconnect).
+
+use ringo_test_util as util;
+use ringo_test_util::{both_drivers, on_both_drivers};
+
+use std::io::ErrorKind;
+use std::net::Shutdown;
+use std::rc::Rc;
+use std::time::Duration;
+
+use ringo_reactor::fs::File;
+use ringo_reactor::io::{set_splice_refused, spliced_bytes};
+use ringo_reactor::time::timeout;
+use ringo_reactor::DriverKind;
+use util::{pattern, read_to_end, tcp_pair, TempDir};
+
+/// A file of `len` bytes at `path`: `head` first, zeros (a sparse tail) after,
+/// so large files cost no time to make.
+fn sparse_file(path: &std::path::Path, head: &[u8], len: u64) {
+    let file = std::fs::File::create(path).expect("create");
+    std::io::Write::write_all(&mut &file, head).expect("write head");
+    file.set_len(len).expect("set_len");
+}
+
+/// Sends `len` bytes of `file` from `offset` over a fresh pair; returns what
+/// `send_file` said and what the peer received.
+async fn send_and_receive(file: &File, offset: u64, len: u64) -> (u64, Vec<u8>) {
+    let (client, server) = tcp_pair().await;
+    let reader = ringo_reactor::spawn(async move { read_to_end(&client).await });
+    let sent = server
+        .send_file(file, offset, len)
+        .await
+        .expect("send_file");
+    server.shutdown_std(Shutdown::Write).expect("shutdown");
+    let received = reader.await.expect("reader task").expect("read_to_end");
+    (sent, received)
+}
+
+on_both_drivers! {
+    fn whole_files_and_ranges_arrive_byte_exact(kind: DriverKind) {
+        util::run_on(kind, move || whole_files_and_ranges(kind));
+    }
+}
+
+async fn whole_files_and_ranges(kind: DriverKind) {
+    {
+        const LEN: usize = 3 * 1024 * 1024 + 17;
+        let dir = TempDir::new("send-file");
+        let data = pattern(LEN, 11);
+        std::fs::write(dir.join("f"), &data).expect("seed");
+        let file = File::open(dir.join("f")).await.expect("open");
+        let spliced_before = spliced_bytes();
+        let cases: [(u64, u64); 7] = [
+            (0, 0),
+            (0, 1),
+            (0, 4096),
+            (100, 64 * 1024 + 1),
+            (0, LEN as u64),
+            (12345, 2 * 1024 * 1024),
+            (LEN as u64 - 10, 10),
+        ];
+        for (offset, len) in cases {
+            let (sent, received) = send_and_receive(&file, offset, len).await;
+            assert_eq!(sent, len, "sent {len} from {offset}");
+            let range = offset as usize..(offset + len) as usize;
+            assert!(received == data[range], "bytes of {len} from {offset}");
+        }
+        if kind == DriverKind::Uring {
+            assert!(
+                spliced_bytes() - spliced_before >= LEN as u64,
+                "large sends went through splice on io_uring"
+            );
+        }
+    }
+}
+
+both_drivers! {
+    async fn a_refused_splice_falls_back_to_the_buffered_send() {
+        let dir = TempDir::new("send-file-refused");
+        let data = pattern(1024 * 1024, 12);
+        std::fs::write(dir.join("f"), &data).expect("seed");
+        let file = File::open(dir.join("f")).await.expect("open");
+        set_splice_refused(true);
+        let before = spliced_bytes();
+        let (sent, received) = send_and_receive(&file, 0, data.len() as u64).await;
+        let spliced = spliced_bytes() - before;
+        set_splice_refused(false);
+        assert_eq!(sent, data.len() as u64);
+        assert!(received == data);
+        assert_eq!(spliced, 0, "nothing was spliced after the refusal");
+    }
+}
+
+both_drivers! {
+    async fn a_file_shorter_than_asked_ends_the_send_early() {
+        let dir = TempDir::new("send-file-short");
+        std::fs::write(dir.join("f"), pattern(200_000, 13)).expect("seed");
+        let file = File::open(dir.join("f")).await.expect("open");
+        for (offset, len, expected) in [(0, 300_000, 200_000), (150_000, 100_000, 50_000), (200_000, 10, 0), (999_999, 10, 0)] {
+            let (sent, received) = send_and_receive(&file, offset, len).await;
+            assert_eq!(sent, expected, "{len} from {offset}");
+            assert_eq!(received.len() as u64, expected);
+        }
+    }
+}
+
+both_drivers! {
+    async fn a_file_truncated_mid_send_ends_it_with_a_short_count() {
+        const LEN: usize = 64 * 1024 * 1024;
+        let dir = TempDir::new("send-file-truncate");
+        let path = dir.join("f");
+        let head = pattern(1000, 14);
+        sparse_file(&path, &head, LEN as u64);
+        let file = File::open(&path).await.expect("open");
+        let (client, server) = tcp_pair().await;
+        let client = Rc::new(client);
+        // A slow reader, so the truncation lands mid-send.
+        let reader = {
+            let client = client.clone();
+            ringo_reactor::spawn(async move { read_to_end(&*client).await })
+        };
+        let truncate = ringo_reactor::spawn(async move {
+            ringo_reactor::time::sleep(Duration::from_millis(5)).await;
+            std::fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(1000).expect("truncate");
+        });
+        let sent = server.send_file(&file, 0, LEN as u64).await.expect("send_file");
+        truncate.await.expect("truncate task");
+        server.shutdown_std(Shutdown::Write).expect("shutdown");
+        let received = reader.await.expect("reader").expect("read");
+        assert_eq!(received.len() as u64, sent, "the peer got exactly what send_file counted");
+        assert!(sent < LEN as u64, "the truncation was seen (sent {sent})");
+        let checked = 1000.min(received.len());
+        assert!(received[..checked] == head[..checked], "the head arrived intact");
+    }
+}
+
+both_drivers! {
+    async fn a_peer_reset_fails_the_send_with_the_sockets_error() {
+        let dir = TempDir::new("send-file-reset");
+        sparse_file(&dir.join("f"), b"head", 32 * 1024 * 1024);
+        let file = File::open(dir.join("f")).await.expect("open");
+        let (client, server) = tcp_pair().await;
+        let closer = ringo_reactor::spawn(async move {
+            ringo_reactor::time::sleep(Duration::from_millis(20)).await;
+            client.set_linger_zero().expect("linger");
+            drop(client);
+        });
+        let result = timeout(Duration::from_secs(10), server.send_file(&file, 0, 32 * 1024 * 1024))
+            .await
+            .expect("the send ends after the reset");
+        closer.await.expect("closer");
+        let err = result.expect_err("a reset peer fails the send");
+        assert!(
+            matches!(err.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe),
+            "{err}"
+        );
+    }
+}
+
+both_drivers! {
+    async fn a_reader_that_stops_holds_the_send_bounded_until_it_leaves() {
+        let dir = TempDir::new("send-file-stall");
+        sparse_file(&dir.join("f"), b"head", 64 * 1024 * 1024);
+        let file = File::open(dir.join("f")).await.expect("open");
+        let (client, server) = tcp_pair().await;
+        let server = Rc::new(server);
+        let sending = {
+            let server = server.clone();
+            ringo_reactor::spawn(async move { server.send_file(&file, 0, 64 * 1024 * 1024).await })
+        };
+        ringo_reactor::time::sleep(Duration::from_millis(300)).await;
+        assert!(!sending.is_finished(), "the send waits for a reader that stopped");
+        let queued = util::queues::unsent(std::os::fd::AsRawFd::as_raw_fd(&*server))
+            + util::queues::unread(std::os::fd::AsRawFd::as_raw_fd(&client));
+        assert!(queued < 32 * 1024 * 1024, "the kernel holds only socket buffers ({queued} bytes)");
+        client.set_linger_zero().expect("linger");
+        drop(client);
+        let result = timeout(Duration::from_secs(10), sending)
+            .await
+            .expect("the send ends once the reader has gone")
+            .expect("task");
+        assert!(result.is_err(), "the send fails when the reader leaves: {result:?}");
+    }
+}

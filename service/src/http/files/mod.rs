@@ -1,0 +1,251 @@
+//! [`ServeDir`]: a service that serves the files under a directory, as a
+//! static web server does.
+//!
+//! For each `GET` or `HEAD`:
+//! 1. The URI path is decoded segment by segment and refused with 400 if it
+//!    holds `..` (also `%2e%2e`), a NUL, an encoded `/` or a bad escape
+//!    (`request_path.rs`).
+//! 2. The file is opened *beneath* the root by the kernel (`openat2` with
+//!    `RESOLVE_BENEATH`, see [`RootDir`]): a symlink leading out of the root
+//!    is refused like a missing file — 404, never a byte from outside.
+//! 3. A directory serves its `index.html`, or 404; anything but a regular file
+//!    is 404.
+//! 4. `ETag` and `Last-Modified` come from `statx`; `If-None-Match` /
+//!    `If-Modified-Since` answer 304 (`validators.rs`).
+//! 5. A single `Range` answers 206 with `Content-Range`, one past the end 416
+//!    (`range.rs`); `If-Range` guards it.
+//! 6. The body: small files (at most [`WHOLE_BELOW`]) are read in one go; larger
+//!    ones stream in chunks as the client reads (`file_body.rs`), so memory per
+//!    connection stays bounded whatever the file size.
+//!
+//! Other methods get 405 with `Allow: GET, HEAD`. `Content-Type` comes from the
+//! extension (`content_type.rs`).
+//!
+//! The body is read with the runtime's file ops (`IORING_OP_READ` on io_uring)
+//! and written by the HTTP server's buffered writer: the server's write path is
+//! `Framed`'s buffer, so the file → socket zero-copy of
+//! [`TcpStream::send_file`](ringo_reactor::net::TcpStream::send_file) is not
+//! used here yet.
+//!
+//! # Examples
+//! ```no_run
+//! use ringo_service::http::{self, ServeDir};
+//!
+//! let files = ServeDir::new("./public")?;
+//! let running = http::Server::bind("127.0.0.1:8080".parse().unwrap())
+//!     .serve(move || files.clone())?;
+//! running.wait()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod content_type;
+mod file_body;
+mod range;
+mod request_path;
+mod validators;
+
+use std::convert::Infallible;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use ringo_reactor::fs::{File, Metadata, RootDir};
+
+use super::Body;
+use crate::Service;
+use file_body::FileChunks;
+use range::Requested;
+use validators::Validators;
+
+/// Files of at most this many bytes are read whole and sent as one body; larger
+/// ones stream in chunks. One read and one buffer beat a stream's machinery for
+/// a typical page or image.
+pub const WHOLE_BELOW: u64 = 64 * 1024;
+
+/// The file a directory request serves.
+const INDEX: &str = "index.html";
+
+/// Serves the files beneath a directory; see the [module docs](self).
+///
+/// Cheap to clone (the directory is opened once and shared), so a server's
+/// factory can hand each connection a clone.
+#[derive(Debug, Clone)]
+pub struct ServeDir {
+    root: RootDir,
+}
+
+impl ServeDir {
+    /// Serves the files beneath `root`.
+    ///
+    /// # Errors
+    /// `root` cannot be opened as a directory.
+    pub fn new(root: impl AsRef<Path>) -> io::Result<ServeDir> {
+        Ok(ServeDir {
+            root: RootDir::open(root)?,
+        })
+    }
+
+    /// The directory served.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    async fn respond(&self, req: &Request<Body>) -> Response<Body> {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            let mut response = status(StatusCode::METHOD_NOT_ALLOWED);
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return response;
+        }
+        let relative = match request_path::relative_path(req.uri().path()) {
+            Ok(path) => path,
+            Err(_) => return status(StatusCode::BAD_REQUEST),
+        };
+        let (file, meta, served) = match self.open(relative).await {
+            Ok(found) => found,
+            Err(code) => return status(code),
+        };
+        let validators = Validators::of(&meta);
+        if validators.not_modified(req.headers()) {
+            return with_validators(Response::builder(), &validators, None)
+                .status(StatusCode::NOT_MODIFIED)
+                .body(Body::empty())
+                .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        let len = meta.len();
+        let range = if validators.range_allowed(req.headers()) {
+            range::requested(
+                req.headers().get(header::RANGE).map(HeaderValue::as_bytes),
+                len,
+            )
+        } else {
+            Requested::Whole
+        };
+        let content_type = content_type::for_path(&served);
+        let head = with_validators(Response::builder(), &validators, Some(content_type))
+            .header(header::ACCEPT_RANGES, "bytes");
+        let (head, start, count) = match range {
+            Requested::Whole => (head.status(StatusCode::OK), 0, len),
+            Requested::Part { start, end } => (
+                head.status(StatusCode::PARTIAL_CONTENT)
+                    .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")),
+                start,
+                end - start + 1,
+            ),
+            Requested::Unsatisfiable => {
+                let mut response = status(StatusCode::RANGE_NOT_SATISFIABLE);
+                if let Ok(value) = HeaderValue::try_from(format!("bytes */{len}")) {
+                    response.headers_mut().insert(header::CONTENT_RANGE, value);
+                }
+                return response;
+            }
+        };
+        let body = if req.method() == Method::HEAD {
+            // No bytes go out, but the head must announce the GET's length.
+            Body::sized_stream(count, no_chunks())
+        } else if count <= WHOLE_BELOW {
+            let (read, buf) = file.read_exact_at(vec![0u8; count as usize], start).await;
+            match read {
+                Ok(()) => Body::from(buf),
+                Err(_) => return status(StatusCode::INTERNAL_SERVER_ERROR),
+            }
+        } else {
+            Body::sized_stream(count, FileChunks::new(file, start, count))
+        };
+        head.body(body)
+            .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR))
+    }
+
+    /// Opens what `relative` names: the file, or a directory's index. Returns
+    /// the file, its metadata and the path served (for the content type).
+    async fn open(&self, relative: PathBuf) -> Result<(File, Metadata, PathBuf), StatusCode> {
+        let mut path = relative;
+        for _ in 0..2 {
+            let target = if path.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                &path
+            };
+            let file = self.root.open_file(target).await.map_err(open_error)?;
+            let meta = file
+                .metadata()
+                .await
+                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+            if meta.is_file() {
+                return Ok((file, meta, path));
+            }
+            if !meta.is_dir() {
+                return Err(StatusCode::NOT_FOUND);
+            }
+            path.push(INDEX);
+        }
+        // An "index.html" that is itself a directory.
+        Err(StatusCode::NOT_FOUND)
+    }
+}
+
+/// The status for a failed open: anything outside the root, missing, or not
+/// traversable is 404 (so a probe learns nothing); no permission is 403.
+fn open_error(e: io::Error) -> StatusCode {
+    match e.raw_os_error() {
+        Some(libc::EACCES | libc::EPERM) => StatusCode::FORBIDDEN,
+        Some(libc::ENOENT | libc::ENOTDIR | libc::EXDEV | libc::ELOOP | libc::ENAMETOOLONG) => {
+            StatusCode::NOT_FOUND
+        }
+        _ if e.kind() == io::ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn with_validators(
+    mut head: http::response::Builder,
+    validators: &Validators,
+    content_type: Option<&'static str>,
+) -> http::response::Builder {
+    head = head.header(header::ETAG, validators.etag.as_str());
+    if let Some(date) = validators.last_modified() {
+        head = head.header(header::LAST_MODIFIED, date);
+    }
+    if let Some(content_type) = content_type {
+        head = head.header(header::CONTENT_TYPE, content_type);
+    }
+    head
+}
+
+/// A bodiless response with `code`, its reason phrase as text for humans.
+fn status(code: StatusCode) -> Response<Body> {
+    let text = code.canonical_reason().unwrap_or("error");
+    let mut response = Response::new(Body::from(format!("{} {text}\n", code.as_u16())));
+    *response.status_mut() = code;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// A stream with no chunks (a `HEAD` body: the server never polls it).
+fn no_chunks() -> impl futures_core::Stream<Item = Result<bytes::Bytes, crate::Error>> {
+    struct Empty;
+    impl futures_core::Stream for Empty {
+        type Item = Result<bytes::Bytes, crate::Error>;
+        fn poll_next(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Ready(None)
+        }
+    }
+    Empty
+}
+
+impl Service<Request<Body>> for ServeDir {
+    type Response = Response<Body>;
+    type Error = Infallible;
+
+    async fn call(&self, req: Request<Body>) -> Result<Response<Body>, Infallible> {
+        Ok(self.respond(&req).await)
+    }
+}

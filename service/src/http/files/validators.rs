@@ -1,0 +1,147 @@
+//! `ETag` and `Last-Modified` for a file, and the conditional requests that
+//! use them (`If-None-Match`, `If-Modified-Since` → 304 Not Modified;
+//! `If-Range`), per RFC 9110 §13.
+//!
+//! The ETag is made from what changes when the file does: inode, size and
+//! modification time in nanoseconds — no hashing of the contents.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::header::{self, HeaderMap};
+use ringo_reactor::fs::Metadata;
+
+/// A file's validators, as they go into response headers.
+#[derive(Debug, Clone)]
+pub(crate) struct Validators {
+    pub(crate) etag: String,
+    /// `None` when the file system keeps no modification time.
+    modified: Option<SystemTime>,
+}
+
+impl Validators {
+    pub(crate) fn of(meta: &Metadata) -> Validators {
+        let modified = meta.modified().ok();
+        let nanos = modified
+            .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        Validators {
+            etag: format!("\"{:x}-{:x}-{:x}\"", meta.ino(), meta.len(), nanos),
+            modified,
+        }
+    }
+
+    /// The `Last-Modified` value (an IMF-fixdate), if the time is known.
+    pub(crate) fn last_modified(&self) -> Option<String> {
+        self.modified.map(httpdate::fmt_http_date)
+    }
+
+    /// Whether the request's conditions mean 304 Not Modified: any
+    /// `If-None-Match` tag matches (weakly), or, with no `If-None-Match`, the
+    /// file has not changed since `If-Modified-Since`.
+    pub(crate) fn not_modified(&self, headers: &HeaderMap) -> bool {
+        if let Some(tags) = headers.get(header::IF_NONE_MATCH) {
+            return tags.to_str().is_ok_and(|tags| self.matches_any(tags));
+        }
+        let since = headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
+        match (since, self.modified) {
+            // HTTP dates have whole seconds: compare at that precision.
+            (Some(since), Some(modified)) => whole_seconds(modified) <= whole_seconds(since),
+            _ => false,
+        }
+    }
+
+    /// Whether a `Range` may be honoured under `If-Range`: absent, or naming
+    /// this file's current ETag (strongly) or exact `Last-Modified`.
+    pub(crate) fn range_allowed(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) else {
+            return headers.get(header::IF_RANGE).is_none();
+        };
+        let value = value.trim();
+        if value.starts_with('"') {
+            return value == self.etag;
+        }
+        match (httpdate::parse_http_date(value), self.modified) {
+            (Ok(date), Some(modified)) => whole_seconds(date) == whole_seconds(modified),
+            _ => false,
+        }
+    }
+
+    fn matches_any(&self, tags: &str) -> bool {
+        tags.split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == self.etag)
+    }
+}
+
+fn whole_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn validators() -> Validators {
+        Validators {
+            etag: "\"1-2-3\"".to_owned(),
+            modified: Some(UNIX_EPOCH + Duration::new(1_700_000_000, 500)),
+        }
+    }
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(name.clone(), value.parse().expect("header value"));
+        }
+        map
+    }
+
+    #[test]
+    fn if_none_match_wins_over_if_modified_since() {
+        let v = validators();
+        let date = v.last_modified().expect("date");
+        let cases: [(&[(header::HeaderName, &str)], bool); 8] = [
+            (&[], false),
+            (&[(header::IF_NONE_MATCH, "\"1-2-3\"")], true),
+            (&[(header::IF_NONE_MATCH, "W/\"1-2-3\"")], true),
+            (&[(header::IF_NONE_MATCH, "\"x\", \"1-2-3\"")], true),
+            (&[(header::IF_NONE_MATCH, "*")], true),
+            (
+                &[
+                    (header::IF_NONE_MATCH, "\"other\""),
+                    (header::IF_MODIFIED_SINCE, &date),
+                ],
+                false,
+            ),
+            (&[(header::IF_MODIFIED_SINCE, &date)], true),
+            (
+                &[(header::IF_MODIFIED_SINCE, "Thu, 01 Jan 1970 00:00:00 GMT")],
+                false,
+            ),
+        ];
+        for (pairs, expected) in cases {
+            assert_eq!(v.not_modified(&headers(pairs)), expected, "{pairs:?}");
+        }
+        let garbage = headers(&[(header::IF_MODIFIED_SINCE, "yesterday")]);
+        assert!(!v.not_modified(&garbage), "an unparsable date is ignored");
+    }
+
+    #[test]
+    fn if_range_allows_the_range_only_for_the_current_file() {
+        let v = validators();
+        let date = v.last_modified().expect("date");
+        assert!(v.range_allowed(&headers(&[])));
+        assert!(v.range_allowed(&headers(&[(header::IF_RANGE, "\"1-2-3\"")])));
+        assert!(v.range_allowed(&headers(&[(header::IF_RANGE, &date)])));
+        assert!(!v.range_allowed(&headers(&[(header::IF_RANGE, "\"old\"")])));
+        assert!(!v.range_allowed(&headers(&[(header::IF_RANGE, "W/\"1-2-3\"")])));
+        assert!(!v.range_allowed(&headers(&[(
+            header::IF_RANGE,
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        )])));
+    }
+}
