@@ -32,7 +32,7 @@
 //! use ringo_service::http::{self, ServeDir};
 //!
 //! let files = ServeDir::new("./public")?;
-//! let running = http::Server::bind("127.0.0.1:8080".parse().unwrap())
+//! let running = http::Server::bind("127.0.0.1:8080")
 //!     .serve(move || files.clone())?;
 //! running.wait()?;
 //! # Ok::<(), std::io::Error>(())
