@@ -17,7 +17,6 @@ use ringo_reactor::net::TcpStream;
 
 use super::connection::HttpConnection;
 use super::request::Endpoint;
-use super::resolve::resolve;
 use crate::error::Error;
 use crate::pool::MakeConnection;
 
@@ -76,14 +75,12 @@ impl Connector {
     }
 }
 
-/// The byte stream to `endpoint`, open within `limit`: the name looked up,
-/// TCP connected, `TCP_NODELAY` set (a request goes out whole at once).
+/// The byte stream to `endpoint`, open within `limit`: the name looked up
+/// (off the loop thread, by the reactor's resolver), each address tried in
+/// turn, `TCP_NODELAY` set (a request goes out whole at once).
 async fn open(endpoint: &Endpoint, limit: Duration) -> io::Result<TcpStream> {
     let Endpoint { host, port, .. } = endpoint;
-    let connect = async {
-        let addr = resolve(host, *port).await?;
-        TcpStream::connect(addr).await
-    };
+    let connect = TcpStream::connect((host.as_str(), *port));
     let stream = ringo_reactor::time::timeout(limit, connect)
         .await
         .map_err(|_| {

@@ -24,16 +24,15 @@
 //!
 //! One concern per file: `builder.rs` (the settings), `request.rs` (what a
 //! request must look like to be sent, and where it goes), `connect.rs`
-//! (opening one connection: TCP, then the TLS handshake for `https`),
-//! `resolve.rs` (name lookup off the loop thread), `connection.rs` (a
-//! pooled keep-alive connection); responses are gathered by
+//! (opening one connection: TCP, then the TLS handshake for `https`; names
+//! resolve off the loop thread through `ringo_reactor::net`),
+//! `connection.rs` (a pooled keep-alive connection); responses are gathered by
 //! `ringo_proto::http::GatheringClientCodec`, the server's gathering twin.
 
 mod builder;
 mod connect;
 mod connection;
 mod request;
-mod resolve;
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
