@@ -15,4 +15,4 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p ringo-reactor -p ringo-service
 echo "== interop: tests (io_uring and compat)"
 cargo test -p ringo-reactor --features tokio-io,futures-io --test poll_io
 cargo test -p ringo-reactor --features tokio-io,futures-io --doc io::poll
-cargo test -p ringo-service --features hyper --test hyper
+cargo test -p ringo-service --features hyper --test hyper --test axum
