@@ -2,7 +2,8 @@
 //! `hyper_on_ringo` example's server answers `curl --http1.1` and `curl
 //! --http2-prior-knowledge`, echoes bodies exactly and refuses oversized
 //! ones; hyper's own HTTP/1.1 and HTTP/2 clients run over a ringo
-//! `TcpStream`; a peer that resets its connection in the middle of an HTTP/2
+//! `TcpStream`; over TLS, ALPN gives curl HTTP/2 or HTTP/1.1 as it asks;
+//! a peer that resets its connection in the middle of an HTTP/2
 //! stream leaves no task and no op behind; and dropping the runtime with an
 //! HTTP/2 request in flight is safe.
 
@@ -32,6 +33,14 @@ use util::{any_local, curl, pattern};
 /// Starts the example's server on a thread with a runtime of `kind`; returns
 /// its address, or `None` when io_uring is declared unavailable.
 fn example_server(kind: DriverKind) -> Option<SocketAddr> {
+    example_server_with(kind, None)
+}
+
+/// [`example_server`], over TLS when `tls` is given.
+fn example_server_with(
+    kind: DriverKind,
+    tls: Option<ringo_proto::tls::TlsAcceptor>,
+) -> Option<SocketAddr> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let Some(rt) = util::runtime(kind) else {
@@ -42,7 +51,7 @@ fn example_server(kind: DriverKind) -> Option<SocketAddr> {
             let listener = TcpListener::bind(any_local()).expect("bind");
             tx.send(Some(listener.local_addr().expect("address")))
                 .expect("the test waits for the address");
-            app::serve(listener).await.expect("accept loop");
+            app::serve(listener, tls).await.expect("accept loop");
         });
     });
     rx.recv_timeout(Duration::from_secs(10))
@@ -129,7 +138,7 @@ fn spawn_example() -> SocketAddr {
     let listener = TcpListener::bind(any_local()).expect("bind");
     let addr = listener.local_addr().expect("address");
     drop(ringo_reactor::spawn(async move {
-        let _ = app::serve(listener).await;
+        let _ = app::serve(listener, None).await;
     }));
     addr
 }
@@ -314,5 +323,29 @@ both_drivers! {
         assert!(waited >= Duration::from_millis(10) && waited < Duration::from_secs(5), "{waited:?}");
         // An empty-body GET through hyper's types compiles against our hooks.
         let _ = Empty::<Bytes>::new();
+    }
+}
+
+on_both_drivers! {
+    fn curl_gets_h2_or_http1_over_tls_as_alpn_picks(kind: DriverKind) {
+        let certs = ringo_test_util::tls::certs("hyper ALPN CA");
+        let mut config = (*certs.server_config()).clone();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = ringo_proto::tls::TlsAcceptor::new(std::sync::Arc::new(config));
+        let Some(addr) = example_server_with(kind, Some(acceptor)) else {
+            return;
+        };
+        let url = format!("https://localhost:{}/", addr.port());
+        let ca = certs.ca_pem.to_string_lossy().into_owned();
+        let mut expected = vec![("--http1.1", "HTTP/1.1")];
+        if curl_has_http2() {
+            expected.push(("--http2", "HTTP/2.0"));
+        } else {
+            eprintln!("SKIPPED: h2 over TLS: this curl has no HTTP/2");
+        }
+        for (flag, version) in expected {
+            let body = curl(&[flag, "--cacert", &ca, &url]);
+            assert_eq!(body, format!("Hello from hyper on ringo over {version}\n"), "{flag}");
+        }
     }
 }
