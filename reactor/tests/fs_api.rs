@@ -247,6 +247,8 @@ both_drivers! {
     }
 }
 
+// macOS has no O_DIRECT (its F_NOCACHE is an fcntl).
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
 both_drivers! {
     async fn o_direct_reads_and_writes_aligned_buffers() {
         use ringo_reactor::buf::AlignedBuf;

@@ -115,11 +115,24 @@ fn total<E: std::fmt::Debug>(
     Ok(total)
 }
 
+/// The open flags of a run: `O_DIRECT` for the uncached cells. macOS has no
+/// such flag (its `F_NOCACHE` is an `fcntl`), so there those cells are
+/// refused rather than measured through the page cache.
+fn open_flags(direct: bool) -> std::io::Result<i32> {
+    match direct {
+        false => Ok(0),
+        #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+        true => Ok(libc::O_DIRECT),
+        #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+        true => Err(std::io::ErrorKind::Unsupported.into()),
+    }
+}
+
 fn std_file(path: &Path, direct: bool) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(if direct { libc::O_DIRECT } else { 0 })
+        .custom_flags(open_flags(direct)?)
         .open(path)
 }
 
@@ -128,7 +141,7 @@ fn ringo(kind: DriverKind, path: &Path, len: u64, run: Run) -> std::io::Result<u
     rt.block_on(async {
         let file = OpenOptions::new()
             .read(true)
-            .custom_flags(if run.direct { libc::O_DIRECT } else { 0 })
+            .custom_flags(open_flags(run.direct)?)
             .open(path)
             .await?;
         let file = Rc::new(file);

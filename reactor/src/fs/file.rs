@@ -50,6 +50,16 @@ pub enum Advice {
 }
 
 impl Advice {
+    /// The `POSIX_FADV_*` value. Only Linux builds advise (`FileCtl` answers
+    /// `Unsupported` elsewhere, before reading this), so other targets need
+    /// no constant.
+    #[cfg(not(target_os = "linux"))]
+    fn raw(self) -> i32 {
+        0
+    }
+
+    /// The `POSIX_FADV_*` value.
+    #[cfg(target_os = "linux")]
     fn raw(self) -> i32 {
         match self {
             Advice::Normal => libc::POSIX_FADV_NORMAL,
