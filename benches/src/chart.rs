@@ -18,7 +18,7 @@ use crate::report::{ratio_spread, Row};
 const BAR: f64 = 16.0;
 const GAP: f64 = 8.0;
 /// Width of the row labels and of each panel's plot area.
-const LABEL_WIDTH: f64 = 340.0;
+const LABEL_WIDTH: f64 = 470.0;
 const PANEL_WIDTH: f64 = 300.0;
 /// Room right of a panel for the ratio's text.
 const TEXT_WIDTH: f64 = 150.0;
