@@ -136,15 +136,38 @@ pub fn free_port() -> u16 {
 }
 
 /// Waits until a TLS peer process listens on `addr` without connecting to
-/// it (a probe connection would use up an `-naccept 1` server): polls
-/// `ss`-free, by trying to bind the port, which fails once the peer has it.
+/// it (a probe connection would use up an `-naccept 1` server): the port must
+/// be taken (binding it fails) and, where the kernel says so, in the LISTEN
+/// state — a peer binds before it listens, and a connect in between is
+/// refused.
 pub fn wait_listening_tls(addr: std::net::SocketAddr, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpListener::bind(addr).is_ok() {
+    while std::net::TcpListener::bind(addr).is_ok() || !listening(addr.port()) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the peer exited before listening: {status}");
         }
         assert!(Instant::now() < deadline, "{addr} never listened");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether a socket listens on `port`: `/proc/net/tcp{,6}` lists it in state
+/// `0A` (LISTEN).
+#[cfg(target_os = "linux")]
+fn listening(port: u16) -> bool {
+    let wanted = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        std::fs::read_to_string(table).is_ok_and(|text| {
+            text.lines().skip(1).any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.len() > 3 && fields[1].ends_with(&wanted) && fields[3] == "0A"
+            })
+        })
+    })
+}
+
+/// Elsewhere the taken port is all there is to go on.
+#[cfg(not(target_os = "linux"))]
+fn listening(_port: u16) -> bool {
+    true
 }
