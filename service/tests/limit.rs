@@ -33,9 +33,19 @@ impl Service<(usize, Duration)> for Gauge {
         self.entered.borrow_mut().push(id);
         self.inside.set(self.inside.get() + 1);
         self.peak.set(self.peak.get().max(self.inside.get()));
+        // A call dropped while inside (its task aborted) leaves too.
+        let _leave = Leave(&self.inside);
         sleep(hold).await;
-        self.inside.set(self.inside.get() - 1);
         Ok(id)
+    }
+}
+
+/// Counts a call out of [`Gauge::inside`] however it ends.
+struct Leave<'a>(&'a Cell<usize>);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
     }
 }
 
@@ -103,10 +113,12 @@ both_drivers! {
 both_drivers! {
     async fn a_waiter_dropped_by_a_timeout_leaks_no_permit() {
         let svc = Rc::new(ConcurrencyLimit::new(Gauge::default(), 5));
+        // The holders stay inside until aborted, so the sixth caller's timeout
+        // is sure to fire while it waits, however slow the machine.
         let holders: Vec<_> = (0..5)
             .map(|id| {
                 let svc = svc.clone();
-                ringo_reactor::spawn(async move { svc.call((id, Duration::from_millis(50))).await })
+                ringo_reactor::spawn(async move { svc.call((id, HOLD)).await })
             })
             .collect();
         sleep(Duration::from_millis(1)).await;
@@ -114,7 +126,8 @@ both_drivers! {
         let late = timeout(Duration::from_millis(5), svc.call((99, HOLD))).await;
         assert!(late.is_err(), "the sixth caller waits and is dropped by its timeout");
         for holder in holders {
-            holder.await.unwrap().unwrap();
+            holder.abort();
+            assert!(holder.await.unwrap_err().is_cancelled(), "a holder ends by its abort");
         }
         assert_eq!(svc.status(), Status::Open);
         // All five permits are usable again: five calls are inside at once.
