@@ -67,45 +67,14 @@ rel_fuzz() {
 
 # The three lower crates' unit and integration tests, instrumented; the
 # explicit --target keeps build scripts and proc macros uninstrumented.
-#
-# Instrumented code runs several times slower, so a test that waits on a
-# deadline can miss it on a loaded host. A failed test without a sanitizer
-# report is run once more, alone, and called FLAKY loudly if it passes then;
-# a sanitizer report, or a second failure, fails the job.
+# Instrumented code runs several times slower, so a failed test gets one
+# rerun alone (ci/retest.sh); a sanitizer report fails at once.
 rel_asan() {
-  export RUSTFLAGS="-Zsanitizer=address" ASAN_OPTIONS="detect_leaks=1" \
-    LSAN_OPTIONS="suppressions=$PWD/ci/lsan.supp:print_suppressions=0"
-  local asan=(cargo +nightly test --target "$host" --target-dir target/asan)
-  local log=target/asan/run.log
-  mkdir -p target/asan
-  if "${asan[@]}" --no-fail-fast -p ringo-compat -p ringo-reactor -p ringo-proto \
-    --lib --tests 2>&1 | tee "$log"; then
-    return
-  fi
-  if grep -qE 'ERROR: (Address|Leak)Sanitizer' "$log"; then
-    echo "FAILED: asan: a sanitizer report (above)"
-    return 1
-  fi
-  local tests targets
-  tests="$(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$log" | sort -u)"
-  targets="$(sed -n 's/.*to rerun pass `\(.*\)`$/\1/p' "$log" | sort -u)"
-  if [[ -z "$tests" || -z "$targets" ]]; then
-    echo "FAILED: asan: the run failed without naming a failed test"
-    return 1
-  fi
-  echo "== asan: rerunning, one at a time, the tests that failed:" $tests
-  local target test
-  while read -r target; do
-    for test in $tests; do
-      # A name from another target matches nothing here and passes.
-      # shellcheck disable=SC2086
-      "${asan[@]}" $target -- --exact "$test" --test-threads=1 || {
-        echo "FAILED: asan: $test failed twice"
-        return 1
-      }
-    done
-  done <<<"$targets"
-  echo "FLAKY: asan: failed once under AddressSanitizer, passed alone:" $tests
+  RUSTFLAGS="-Zsanitizer=address" \
+    ASAN_OPTIONS="detect_leaks=1" \
+    LSAN_OPTIONS="suppressions=$PWD/ci/lsan.supp:print_suppressions=0" \
+    ci/retest.sh cargo +nightly test --target "$host" --target-dir target/asan \
+    -p ringo-compat -p ringo-reactor -p ringo-proto --lib --tests
 }
 
 # The pure modules under Miri; their tests scale their loops down under

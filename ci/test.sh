@@ -12,8 +12,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
-echo "== cargo test (io_uring and compat)"
-cargo test --workspace
+echo "== cargo test (io_uring and compat; a failed test is rerun once, alone)"
+ci/retest.sh cargo test --workspace
 ci/tls.sh
 ci/interop.sh
 ci/cross-clippy.sh
