@@ -12,29 +12,15 @@ use ringo_test_util::on_both_drivers;
 mod app;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use ringo_reactor::net::TcpListener;
 use ringo_reactor::DriverKind;
-use util::{any_local, curl};
+use util::curl;
 
 /// Starts the example's server on a thread with a runtime of `kind`.
 fn example_server(kind: DriverKind) -> Option<SocketAddr> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let Some(rt) = util::runtime(kind) else {
-            let _ = tx.send(None);
-            return;
-        };
-        rt.block_on(async move {
-            let listener = TcpListener::bind(any_local()).expect("bind");
-            tx.send(Some(listener.local_addr().expect("address")))
-                .expect("the test waits for the address");
-            app::serve(listener).await.expect("accept loop");
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("server thread starts")
+    util::listener_thread(kind, |listener| async move {
+        app::serve(listener).await.expect("accept loop");
+    })
 }
 
 on_both_drivers! {

@@ -41,21 +41,9 @@ fn example_server_with(
     kind: DriverKind,
     tls: Option<ringo_proto::tls::TlsAcceptor>,
 ) -> Option<SocketAddr> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let Some(rt) = util::runtime(kind) else {
-            let _ = tx.send(None);
-            return;
-        };
-        rt.block_on(async move {
-            let listener = TcpListener::bind(any_local()).expect("bind");
-            tx.send(Some(listener.local_addr().expect("address")))
-                .expect("the test waits for the address");
-            app::serve(listener, tls).await.expect("accept loop");
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("server thread starts")
+    util::listener_thread(kind, move |listener| async move {
+        app::serve(listener, tls).await.expect("accept loop");
+    })
 }
 
 /// Whether this curl speaks HTTP/2 (Debian's does, through libnghttp2).

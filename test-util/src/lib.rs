@@ -51,8 +51,8 @@ pub use measure::thread_cpu_ns;
 #[cfg(unix)]
 pub use peers::refused_addr;
 pub use peers::{
-    any_local, echo, exchange_until_close, read_to_end, read_until, server_thread, spawn_server,
-    tcp_pair, tcp_pair_nodelay, write_all,
+    any_local, echo, exchange_until_close, listener_thread, read_to_end, read_until, server_thread,
+    spawn_server, tcp_pair, tcp_pair_nodelay, write_all,
 };
 pub use pool::{all_buffers_back, pool_exhaustion_loses_nothing, with_pool_provided};
 

@@ -121,6 +121,26 @@ where
     H: FnMut(TcpStream) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    listener_thread(kind, |listener| async move {
+        let mut handle = make();
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            drop(ringo_reactor::spawn(handle(stream)));
+        }
+    })
+}
+
+/// Starts a thread with a runtime of `kind` on which `serve` runs with a
+/// fresh loopback listener (an example's own accept loop, say) until it
+/// returns. Returns the listener's address, or `None` when io_uring is
+/// declared unavailable.
+pub fn listener_thread<S, Fut, T>(kind: DriverKind, serve: S) -> Option<SocketAddr>
+where
+    S: FnOnce(TcpListener) -> Fut + Send + 'static,
+    Fut: Future<Output = T> + 'static,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let Some(rt) = crate::runtime(kind) else {
@@ -131,13 +151,7 @@ where
             let listener = TcpListener::bind(any_local()).expect("bind a loopback listener");
             let addr = listener.local_addr().expect("listener address");
             tx.send(Some(addr)).expect("the test waits for the address");
-            let mut handle = make();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                drop(ringo_reactor::spawn(handle(stream)));
-            }
+            serve(listener).await;
         });
     });
     rx.recv_timeout(Duration::from_secs(10))
