@@ -23,20 +23,10 @@ use libfuzzer_sys::fuzz_target;
 use ringo_fuzz::decode::Feeding;
 use ringo_fuzz::http::{error_kind, limits, Message};
 use ringo_fuzz::input::Input;
-use ringo_fuzz::memory_stream::MemoryStream;
+use ringo_fuzz::memory_stream::{block_on, MemoryStream};
 use ringo_proto::http::{serve_connection, Limits, RequestPart, ServerCodec, ServerConfig};
 use ringo_proto::pipeline::ServerError;
 use ringo_proto::Decoder;
-use ringo_reactor::runtime::{DriverKind, Runtime};
-
-thread_local! {
-    /// One runtime for all runs: the memory stream needs no driver, only an
-    /// executor, and building one per input would cost more than the run.
-    static RUNTIME: Runtime = Runtime::builder()
-        .driver(DriverKind::Compat)
-        .build()
-        .expect("a compat runtime builds");
-}
 
 /// A request as the handler saw it.
 fn render(request: &Request<Bytes>) -> String {
@@ -78,8 +68,7 @@ fn serve(config: &ServerConfig, stream: &[u8], feeding: Feeding) -> Served {
             async move { Ok::<_, Infallible>(Response::new(Bytes::from(answer))) }
         }
     };
-    let result = RUNTIME
-        .with(|runtime| runtime.block_on(serve_connection(io.clone(), config, handler, pending())));
+    let result = block_on(serve_connection(io.clone(), config, handler, pending()));
     let error = result.err().map(|e| match e {
         ServerError::Codec(e) => error_kind(&e),
         ServerError::Handler(never) => match never {},

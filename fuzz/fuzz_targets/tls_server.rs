@@ -20,20 +20,11 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use ringo_fuzz::decode::Feeding;
 use ringo_fuzz::input::Input;
-use ringo_fuzz::memory_stream::MemoryStream;
+use ringo_fuzz::memory_stream::{block_on, MemoryStream};
 use ringo_proto::tls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use ringo_proto::tls::rustls::ServerConfig;
 use ringo_proto::tls::{self, TlsAcceptor};
 use ringo_reactor::io::AsyncRead;
-use ringo_reactor::runtime::{DriverKind, Runtime};
-
-thread_local! {
-    /// One runtime for all runs: the memory stream needs only an executor.
-    static RUNTIME: Runtime = Runtime::builder()
-        .driver(DriverKind::Compat)
-        .build()
-        .expect("a compat runtime builds");
-}
 
 /// A server configuration with a self-signed certificate for `localhost`,
 /// made once: key generation would cost more than a run.
@@ -67,34 +58,32 @@ const MAX_PLAINTEXT: usize = 64 * 1024;
 fn serve(stream: &[u8], feeding: Feeding) -> Outcome {
     let io = MemoryStream::new(feeding.chunks(stream));
     let acceptor = TlsAcceptor::new(config());
-    let outcome = RUNTIME.with(|runtime| {
-        runtime.block_on(async {
-            let tls = match acceptor.accept(io.clone()).await {
-                Ok(tls) => tls,
-                Err(e) => {
-                    return Outcome {
-                        handshake_done: false,
-                        error: Some(e.kind()),
-                        plaintext: Vec::new(),
-                    }
+    let outcome = block_on(async {
+        let tls = match acceptor.accept(io.clone()).await {
+            Ok(tls) => tls,
+            Err(e) => {
+                return Outcome {
+                    handshake_done: false,
+                    error: Some(e.kind()),
+                    plaintext: Vec::new(),
                 }
-            };
-            let mut plaintext = Vec::new();
-            let error = loop {
-                let (n, buf) = tls.read(vec![0u8; 4096]).await;
-                match n {
-                    Ok(0) => break None,
-                    Ok(n) => plaintext.extend_from_slice(&buf[..n]),
-                    Err(e) => break Some(e.kind()),
-                }
-                assert!(plaintext.len() <= MAX_PLAINTEXT, "plaintext from nothing");
-            };
-            Outcome {
-                handshake_done: true,
-                error,
-                plaintext,
             }
-        })
+        };
+        let mut plaintext = Vec::new();
+        let error = loop {
+            let (n, buf) = tls.read(vec![0u8; 4096]).await;
+            match n {
+                Ok(0) => break None,
+                Ok(n) => plaintext.extend_from_slice(&buf[..n]),
+                Err(e) => break Some(e.kind()),
+            }
+            assert!(plaintext.len() <= MAX_PLAINTEXT, "plaintext from nothing");
+        };
+        Outcome {
+            handshake_done: true,
+            error,
+            plaintext,
+        }
     });
     if let Some(kind) = outcome.error {
         assert!(

@@ -15,6 +15,22 @@ use std::rc::Rc;
 
 use ringo_reactor::buf::{BufResult, IoBuf, IoBufMut};
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
+use ringo_reactor::runtime::{DriverKind, Runtime};
+
+thread_local! {
+    /// One runtime for all runs: a memory stream needs no driver, only an
+    /// executor, and building one per input would cost more than the run.
+    static RUNTIME: Runtime = Runtime::builder()
+        .driver(DriverKind::Compat)
+        .build()
+        .expect("a compat runtime builds");
+}
+
+/// Runs `future` (a connection served over [`MemoryStream`]s) to its end on
+/// this thread's runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    RUNTIME.with(|runtime| runtime.block_on(future))
+}
 
 /// One side of a connection: reads return the given chunks in order (each
 /// cut to the reader's buffer if larger), then end of stream; writes are
