@@ -2,12 +2,16 @@
 //! connections, pool exhaustion without loss, dropping a stream whose multishot
 //! receive is armed (every buffer comes back), the io_uring fallback when
 //! provided buffers are absent, EOF, peer reset, Unix streams, `Bytes` dropped
-//! on another thread, and the pool size limits.
+//! on another thread, a stalled reader (it must not take the whole pool), and
+//! the pool size limits.
 
 use ringo_test_util as util;
 use ringo_test_util::on_both_drivers;
 
+use std::cell::Cell;
 use std::future::Future;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
 use std::time::Duration;
 
 use ringo_reactor::buf::{BufferPool, MAX_RECV_BUFFERS, MAX_RECV_BUFFER_SIZE};
@@ -100,6 +104,53 @@ on_both_drivers! {
     fn exhausted_pool_loses_no_bytes_and_resumes(kind: DriverKind) {
         run_with(kind, Runtime::builder().recv_buffers(4, 1024), || {
             pool_exhaustion_loses_nothing(4, 7)
+        });
+    }
+}
+
+on_both_drivers! {
+    fn a_stalled_reader_leaves_most_of_the_pool_free_and_loses_nothing(kind: DriverKind) {
+        // 64 buffers of 4 KiB; the peer sends 1 MiB in 8 KiB writes while the
+        // reader, its receive armed, reads nothing for 300 ms. On io_uring the
+        // multishot's backlog gets it cancelled, so the bytes wait in the
+        // socket instead of in the shared pool; then every byte arrives.
+        run_with(kind, Runtime::builder().recv_buffers(64, 4096), || async move {
+            let pool = BufferPool::current().expect("pool");
+            let (reader, writer) = tcp_pair_nodelay().await;
+            let (reader_fd, writer_fd) = (reader.as_raw_fd(), writer.as_raw_fd());
+            let sent = pattern(1 << 20, 3);
+            let chunks: Vec<Vec<u8>> = sent.chunks(8192).map(<[u8]>::to_vec).collect();
+            let written = Rc::new(Cell::new(0u64));
+            let writing = ringo_reactor::spawn({
+                let written = written.clone();
+                async move {
+                    for chunk in chunks {
+                        let len = chunk.len() as u64;
+                        writer.write_all(chunk).await.0.expect("write");
+                        written.set(written.get() + len);
+                    }
+                    writer
+                }
+            });
+            let mut received = recv_exactly(&reader, 1).await;
+            sleep(Duration::from_millis(300)).await;
+            // What the peer wrote is in its socket, in ours, taken, or in
+            // pool buffers the kernel filled for this socket.
+            let elsewhere = util::queues::unsent(writer_fd)
+                + util::queues::unread(reader_fd)
+                + received.len() as u64;
+            let in_pool = written.get().saturating_sub(elsewhere);
+            let pool_bytes = (pool.count() * pool.buffer_size()) as u64;
+            assert!(
+                written.get() > pool_bytes && in_pool <= pool_bytes / 2,
+                "a stalled reader holds {in_pool} of the pool's {pool_bytes} bytes ({} written)",
+                written.get()
+            );
+            let rest = sent.len() - received.len();
+            received.extend(recv_exactly(&reader, rest).await);
+            assert!(received == sent, "the bytes differ");
+            drop(writing.await.expect("writer task"));
+            all_buffers_back(&pool).await;
         });
     }
 }

@@ -104,6 +104,9 @@ impl Driver {
                 AfterComplete::Wake(waker) => waker.wake(),
                 AfterComplete::Drop(orphan) => drop(orphan),
                 AfterComplete::Nothing => {}
+                AfterComplete::Cancel(_) => {
+                    unreachable!("compat has no multishot ops to cancel")
+                }
             }
         }
     }

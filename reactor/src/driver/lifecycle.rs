@@ -20,7 +20,13 @@
 //! the slot until the stream collects them, and the one without
 //! [`CQE_F_MORE`] — the kernel's last for that submission — frees the slot when
 //! collected. The queue is bounded by what the kernel can complete: for a
-//! receive, one completion per provided buffer plus the final one. Orphaned, a
+//! receive, one completion per provided buffer plus the final one. An op
+//! armed with a *backlog* is cancelled once that many completions wait
+//! uncollected ([`AfterComplete::Cancel`]): a pooled receive whose reader
+//! has stopped reading (a slow handler, a peer that sends and never reads)
+//! would otherwise take the whole shared pool, buffer by buffer, and stall
+//! every other connection; cancelled, its bytes wait in the socket, as an
+//! owned read's would, and its next receive arms it again. Orphaned, a
 //! multishot slot stays `Orphaned` through completions that carry `F_MORE`
 //! (each handed to the orphan, which returns its buffers) until the last one.
 //!
@@ -140,6 +146,10 @@ enum Lifecycle {
     Streaming {
         queue: VecDeque<Completion>,
         waker: Option<Waker>,
+        /// Uncollected completions that get the op cancelled; `None`: no cap.
+        backlog: Option<usize>,
+        /// The cancel has been asked for.
+        cancelling: bool,
     },
 }
 
@@ -168,6 +178,10 @@ pub(crate) enum AfterComplete {
     Drop(Box<dyn Orphan>),
     /// Nothing to do: the future will find the result when it polls.
     Nothing,
+    /// The multishot op's backlog is full: ask the kernel to cancel it (its
+    /// last completion, without `F_MORE`, ends the stream), and wake its
+    /// stream if it waits.
+    Cancel(Option<Waker>),
 }
 
 /// What happened when a future gave up its slot.
@@ -202,11 +216,14 @@ impl Slots {
         self.insert_with(Lifecycle::Waiting(waker.clone()))
     }
 
-    /// Takes a slot for a multishot operation about to be submitted.
-    pub(crate) fn insert_streaming(&mut self) -> io::Result<Key> {
+    /// Takes a slot for a multishot operation about to be submitted, to be
+    /// cancelled once `backlog` completions wait uncollected (`None`: never).
+    pub(crate) fn insert_streaming(&mut self, backlog: Option<usize>) -> io::Result<Key> {
         self.insert_with(Lifecycle::Streaming {
             queue: VecDeque::new(),
             waker: None,
+            backlog,
+            cancelling: false,
         })
     }
 
@@ -265,7 +282,7 @@ impl Slots {
             .slot_mut(key)
             .expect("invariant: a live stream's slot exists until it collects the last completion");
         match &mut slot.state {
-            Lifecycle::Streaming { queue, waker } => match queue.pop_front() {
+            Lifecycle::Streaming { queue, waker, .. } => match queue.pop_front() {
                 Some(completion) => {
                     if !completion.more() {
                         self.slab.remove(key.index as usize);
@@ -293,8 +310,18 @@ impl Slots {
             return AfterComplete::Nothing;
         };
         match &mut slot.state {
-            Lifecycle::Streaming { queue, waker } => {
+            Lifecycle::Streaming {
+                queue,
+                waker,
+                backlog,
+                cancelling,
+            } => {
+                let more = completion.more();
                 queue.push_back(completion);
+                if more && !*cancelling && backlog.is_some_and(|cap| queue.len() >= cap) {
+                    *cancelling = true;
+                    return AfterComplete::Cancel(waker.take());
+                }
                 return waker
                     .take()
                     .map_or(AfterComplete::Nothing, AfterComplete::Wake);

@@ -155,10 +155,16 @@ impl Driver {
     }
 
     /// Submits a multishot op, whose completions are collected with
-    /// [`poll_stream`](Self::poll_stream). io_uring only: compat has none.
-    pub(crate) fn submit_stream<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
+    /// [`poll_stream`](Self::poll_stream); the kernel is asked to cancel it
+    /// once `backlog` completions wait uncollected (`None`: never; see
+    /// `lifecycle.rs`). io_uring only: compat has none.
+    pub(crate) fn submit_stream<T: OpCode>(
+        &self,
+        op: &mut T,
+        backlog: Option<usize>,
+    ) -> io::Result<Key> {
         match self {
-            Driver::Uring(d) => d.submit_stream(op),
+            Driver::Uring(d) => d.submit_stream(op, backlog),
             Driver::Compat(_) => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "multishot operations need io_uring",

@@ -248,8 +248,12 @@ impl Driver {
         self.push_for(key, &[entry])
     }
 
-    pub(crate) fn submit_stream<T: OpCode>(&self, op: &mut T) -> io::Result<Key> {
-        let key = self.slots.borrow_mut().insert_streaming()?;
+    pub(crate) fn submit_stream<T: OpCode>(
+        &self,
+        op: &mut T,
+        backlog: Option<usize>,
+    ) -> io::Result<Key> {
+        let key = self.slots.borrow_mut().insert_streaming(backlog)?;
         let entry = op.uring_entry(&self.files).user_data(key.user_data());
         self.push_for(key, &[entry])
     }
@@ -501,6 +505,12 @@ impl Driver {
                 AfterComplete::Wake(waker) => waker.wake(),
                 AfterComplete::Drop(orphan) => drop(orphan),
                 AfterComplete::Nothing => {}
+                AfterComplete::Cancel(waker) => {
+                    self.cancel(user_data);
+                    if let Some(waker) = waker {
+                        waker.wake();
+                    }
+                }
             }
         }
         let mut kept = self.scratch.borrow_mut();

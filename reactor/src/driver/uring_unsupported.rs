@@ -39,7 +39,7 @@ impl Driver {
     pub(crate) fn poll_slot(&self, _: Key, _: &mut Context<'_>) -> Poll<Completion> {
         match *self {}
     }
-    pub(crate) fn submit_stream<T: OpCode>(&self, _: &mut T) -> io::Result<Key> {
+    pub(crate) fn submit_stream<T: OpCode>(&self, _: &mut T, _: Option<usize>) -> io::Result<Key> {
         match *self {}
     }
     pub(crate) fn poll_stream(&self, _: Key, _: &mut Context<'_>) -> Poll<Completion> {

@@ -157,7 +157,7 @@ impl Accepting {
                     let mut op = AcceptMulti {
                         fd: Some(fd.clone()),
                     };
-                    let key = context::with(|rt| rt.driver.submit_stream(&mut op))?;
+                    let key = context::with(|rt| rt.driver.submit_stream(&mut op, None))?;
                     *state = State::Armed {
                         key,
                         op,

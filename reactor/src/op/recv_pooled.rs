@@ -20,6 +20,14 @@
 //! is a [`Flavor`]: [`Stream`] here, `Datagrams` in
 //! [`recv_from_pooled`](super::recv_from_pooled). The state machine is shared.
 //!
+//! A multishot keeps receiving while nobody reads: a reader that stops (its
+//! handler is slow, its peer sends and never reads the replies) would take
+//! buffer after buffer of the runtime's shared pool, until every other socket
+//! waits for one. So it is armed with a backlog of [`RECV_BACKLOG`]
+//! completions: once that many wait uncollected the driver cancels it, the
+//! rest of the bytes wait in the socket (where TCP's window holds the peer
+//! back, as with an owned read), and the next receive arms it again.
+//!
 //! The state lives in the socket ([`PooledRecv`]), not in the future, so dropping
 //! a receive's future leaves the multishot armed; dropping the socket cancels
 //! it, and completions that arrive after that give their buffers back.
@@ -71,6 +79,12 @@ use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::{Completion, Key};
 use crate::fd::SharedFd;
 use crate::runtime::{budget, context};
+
+/// Completions a socket's multishot receive may have waiting uncollected
+/// before it is cancelled (see the [module docs](self)): a reader that keeps
+/// up collects each one as it comes, so this only ever stops one that has
+/// stopped reading, at four buffers (or bundles) held.
+const RECV_BACKLOG: usize = 4;
 
 /// What a pooled receive receives, and how; see the [module docs](self).
 pub(crate) trait Flavor: Sized + 'static {
@@ -325,7 +339,8 @@ impl<F: Flavor> PooledRecv<F> {
                         armed: F::armed(),
                         bundle: F::BUNDLES && context::with(|rt| rt.driver.recv_bundle()),
                     };
-                    let key = context::with(|rt| rt.driver.submit_stream(&mut op))?;
+                    let key =
+                        context::with(|rt| rt.driver.submit_stream(&mut op, Some(RECV_BACKLOG)))?;
                     *state = State::Armed { key, op, returns };
                 }
                 State::Idle => {
@@ -381,6 +396,11 @@ impl<F: Flavor> PooledRecv<F> {
                                 if !more {
                                     *state = State::NoBuffers(armed_returns);
                                 }
+                                continue;
+                            }
+                            // Cancelled for its backlog: armed again now
+                            // that its reader is back.
+                            if e.raw_os_error() == Some(libc::ECANCELED) && !more {
                                 continue;
                             }
                             return Poll::Ready(Err(e));

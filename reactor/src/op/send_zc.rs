@@ -253,7 +253,7 @@ impl<B: IoBuf> ZeroCopySend<B> {
                         return Ok(Poll::Pending);
                     }
                     let submitted = context::with(|rt| {
-                        let key = rt.driver.submit_stream(op)?;
+                        let key = rt.driver.submit_stream(op, None)?;
                         rt.count_zero_copy(|stats| stats.sends += 1);
                         Ok(key)
                     });

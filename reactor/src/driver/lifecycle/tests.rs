@@ -246,7 +246,7 @@ fn buffer_id_and_more_are_read_from_the_flags() {
 #[test]
 fn completions_with_more_queue_up_and_wake_the_stream_once() {
     let mut slots = Slots::new();
-    let key = slots.insert_streaming().unwrap();
+    let key = slots.insert_streaming(None).unwrap();
     let (count, w) = waker();
     assert!(slots
         .poll_stream(key, &mut Context::from_waker(&w))
@@ -269,9 +269,62 @@ fn completions_with_more_queue_up_and_wake_the_stream_once() {
 }
 
 #[test]
+fn a_stream_whose_backlog_fills_is_cancelled_once_and_its_waiter_woken() {
+    let mut slots = Slots::new();
+    let key = slots.insert_streaming(Some(3)).unwrap();
+    let (count, w) = waker();
+    assert!(slots
+        .poll_stream(key, &mut Context::from_waker(&w))
+        .is_pending());
+    match slots.complete(key, shot(5, true, Some(1))) {
+        AfterComplete::Wake(waker) => waker.wake(),
+        _ => panic!("below the backlog a completion only wakes"),
+    }
+    assert!(matches!(
+        slots.complete(key, shot(5, true, Some(2))),
+        AfterComplete::Nothing
+    ));
+    match slots.complete(key, shot(5, true, Some(3))) {
+        AfterComplete::Cancel(waker) => assert!(waker.is_none(), "already woken"),
+        _ => panic!("the third uncollected completion asks for the cancel"),
+    }
+    assert!(
+        matches!(
+            slots.complete(key, shot(5, true, Some(4))),
+            AfterComplete::Nothing
+        ),
+        "the cancel is asked for once"
+    );
+    let _ = slots.complete(
+        key,
+        Completion::plain(Err(io::Error::from_raw_os_error(libc::ECANCELED))),
+    );
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    let ids: Vec<_> = (0..4)
+        .map(|_| collect(&mut slots, key).and_then(|c| c.buffer_id()))
+        .collect();
+    assert_eq!(ids, [Some(1), Some(2), Some(3), Some(4)], "nothing lost");
+    assert!(collect(&mut slots, key).is_some_and(|c| !c.more()));
+    assert_eq!(slots.slab.len(), 0, "the cancelled stream ended");
+}
+
+#[test]
+fn a_stream_collected_as_it_comes_is_never_cancelled() {
+    let mut slots = Slots::new();
+    let key = slots.insert_streaming(Some(2)).unwrap();
+    for id in 0..100 {
+        assert!(!matches!(
+            slots.complete(key, shot(5, true, Some(id))),
+            AfterComplete::Cancel(_)
+        ));
+        assert!(collect(&mut slots, key).is_some());
+    }
+}
+
+#[test]
 fn the_final_completion_frees_the_slot_when_collected() {
     let mut slots = Slots::new();
-    let key = slots.insert_streaming().unwrap();
+    let key = slots.insert_streaming(None).unwrap();
     let _ = slots.complete(key, shot(5, true, Some(1)));
     let _ = slots.complete(key, shot(0, false, None));
     assert_eq!(
@@ -296,7 +349,7 @@ fn the_final_completion_frees_the_slot_when_collected() {
 #[test]
 fn orphan_while_armed_returns_queued_and_late_buffers_then_frees() {
     let mut slots = Slots::new();
-    let key = slots.insert_streaming().unwrap();
+    let key = slots.insert_streaming(None).unwrap();
     let _ = slots.complete(key, shot(5, true, Some(1)));
     let _ = slots.complete(key, shot(5, true, Some(2)));
     let released = Rc::new(RefCell::new(Vec::new()));
@@ -320,7 +373,7 @@ fn orphan_while_armed_returns_queued_and_late_buffers_then_frees() {
 #[test]
 fn orphan_after_the_stream_ended_frees_the_slot_at_once() {
     let mut slots = Slots::new();
-    let key = slots.insert_streaming().unwrap();
+    let key = slots.insert_streaming(None).unwrap();
     let _ = slots.complete(key, shot(5, true, Some(4)));
     let _ = slots.complete(key, shot(0, false, None));
     let released = Rc::new(RefCell::new(Vec::new()));
@@ -343,7 +396,7 @@ fn notification() -> Completion {
 #[test]
 fn an_orphaned_zero_copy_send_keeps_its_data_until_the_notification() {
     let mut slots = Slots::new();
-    let key = slots.insert_streaming().unwrap();
+    let key = slots.insert_streaming(None).unwrap();
     let (data, (_, dropped)) = tracked();
     assert!(matches!(slots.orphan(key, data), AfterOrphan::Cancel));
     let sent = shot(4096, true, None);
@@ -367,7 +420,7 @@ fn an_orphaned_zero_copy_send_keeps_its_data_until_the_notification() {
 #[test]
 fn a_zero_copy_send_that_failed_without_notification_ends_at_its_result() {
     let mut slots = Slots::new();
-    let key = slots.insert_streaming().unwrap();
+    let key = slots.insert_streaming(None).unwrap();
     let failed = Completion::plain(Err(io::Error::from_raw_os_error(libc::EINVAL)));
     assert!(matches!(
         slots.complete(key, failed),
