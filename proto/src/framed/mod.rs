@@ -43,7 +43,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
-use ringo_reactor::io::{AsyncRead, AsyncReadPooled, AsyncWrite};
+use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::{Decoder, Encoder};
 pub use parts::FramedParts;
@@ -51,6 +51,13 @@ use read::ReadState;
 pub use read::{FramedRead, DEFAULT_MAX_BUFFER};
 use write::WriteState;
 pub use write::{FramedWrite, DEFAULT_BACKPRESSURE};
+
+/// The most bytes an idle connection's read or write buffer may have held
+/// and still be kept by [`Framed::release_buffers`]: freeing a small buffer
+/// and allocating it again for the next frame costs more (some 250
+/// instructions per request of `hello_http`, callgrind) than its memory is
+/// worth; one that held more — a large request or response — is freed.
+const KEEP_WHEN_IDLE: usize = 1024;
 
 /// A transport seen as frames in both directions.
 #[derive(Debug)]
@@ -180,6 +187,17 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
         self.read.buffer_mut()
     }
 
+    /// Frees the memory of the read and write buffers, each if it holds no
+    /// bytes, no I/O is using it and it has held more than a kilobyte since
+    /// (smaller ones are kept: reallocating them would cost more than they
+    /// hold). For a server whose connection has gone quiet: on the pooled
+    /// path ([`pooled`](Self::pooled)) an idle connection then holds no
+    /// receive buffer and at most a small write buffer.
+    pub fn release_buffers(&mut self) {
+        self.read.release_if_empty();
+        self.write.release_if_empty();
+    }
+
     /// The transport.
     pub fn get_ref(&self) -> &T {
         &self.io
@@ -208,20 +226,33 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     }
 }
 
-impl<T: AsyncReadPooled + AsyncWrite, C> Framed<T, C> {
+impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     /// Frames `io` with `codec`, receiving into the runtime's
     /// [`BufferPool`](ringo_reactor::buf::BufferPool) rather than into a read
-    /// buffer of its own.
+    /// buffer of its own where `io` can.
     ///
     /// An idle connection then holds no receive buffer (on io_uring one
     /// multishot receive stays armed, with no submission per read), and
     /// frames are decoded straight from the received buffers where the codec
     /// can ([`Decoder::decode_slice`], which
-    /// [`LinesCodec`](crate::codec::LinesCodec) implements, and
-    /// [`RespCodec`](crate::resp::RespCodec) for whole commands): only a frame
+    /// [`LinesCodec`](crate::codec::LinesCodec) implements): only a frame
     /// that straddles two buffers is copied into the read buffer. With a codec
     /// that cannot, every byte is copied once into the read buffer — which an
-    /// owned read avoids — so this path is opt-in.
+    /// owned read avoids (the read buffer that holds the copies is kept while
+    /// it holds at most a kilobyte, see [`release_buffers`](Self::release_buffers)).
+    ///
+    /// On io_uring the multishot receive goes on filling the runtime's shared
+    /// pool while the reader does not read, until its backlog gets it
+    /// cancelled; what arrives before the cancel takes effect — up to a whole
+    /// send of the peer's — waits in the pool rather than in the socket. So a
+    /// peer that sends much faster than the reader reads can hold much of the
+    /// pool for a while, which is why the HTTP and RESP servers still read
+    /// with owned reads (their tests bound what a slow handler makes the
+    /// server hold, and this path does not meet that bound).
+    ///
+    /// A transport without a pooled receive
+    /// ([`AsyncRead::poll_recv_pooled`] fails with `Unsupported`: a TLS
+    /// stream, a pipe) is read with owned reads, as by [`new`](Self::new).
     ///
     /// Everything else is as with [`new`](Self::new): the same frames, the
     /// cap of [`set_max_buffer`](Self::set_max_buffer) (a frame is decoded

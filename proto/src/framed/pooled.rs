@@ -29,17 +29,13 @@ use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use ringo_reactor::buf::PooledBuf;
-use ringo_reactor::io::AsyncReadPooled;
+use ringo_reactor::io::AsyncRead;
 
 use crate::codec::Decoder;
 
 /// Least copied at a time into a read buffer that holds the start of a frame.
 /// Small, so little past a short frame's end is copied (and given back).
 const STRADDLE_STEP: usize = 512;
-
-/// The transport's pooled receive, as a function the engine can hold without
-/// requiring [`AsyncReadPooled`] of every transport.
-type Receive<T> = fn(&T, &mut Context<'_>) -> Poll<io::Result<Option<PooledBuf>>>;
 
 /// A received buffer and how far into it decoding (or copying) has gone.
 struct Held {
@@ -54,25 +50,21 @@ impl Held {
 }
 
 /// The pooled path's state; see the [module docs](self).
-pub(crate) struct Pooled<T> {
-    receive: Receive<T>,
+pub(crate) struct Pooled {
     held: Option<Held>,
     /// How many bytes at the end of the read buffer were copied from `held`
     /// in steps for a straddling frame: those may be given back.
     copied: usize,
 }
 
-impl<T: AsyncReadPooled> Pooled<T> {
-    pub(crate) fn new() -> Pooled<T> {
+impl Pooled {
+    pub(crate) fn new() -> Pooled {
         Pooled {
-            receive: <T as AsyncReadPooled>::poll_recv_pooled,
             held: None,
             copied: 0,
         }
     }
-}
 
-impl<T> Pooled<T> {
     /// Bytes received and neither decoded nor copied into the read buffer.
     pub(crate) fn held(&self) -> usize {
         self.held.as_ref().map_or(0, |held| held.rest().len())
@@ -164,18 +156,23 @@ impl<T> Pooled<T> {
 
     /// Receives the next buffer (call only when nothing is held). The last
     /// one goes back to the pool first, so none is held while waiting.
-    /// `Ok(false)` at end of stream.
-    pub(crate) fn poll_receive(&mut self, io: &T, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+    /// `Ok(false)` at end of stream; [`io::ErrorKind::Unsupported`] from a
+    /// transport without a pooled receive.
+    pub(crate) fn poll_receive<T: AsyncRead>(
+        &mut self,
+        io: &T,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<bool>> {
         self.held = None;
         self.copied = 0;
-        let received = std::task::ready!((self.receive)(io, cx))?;
+        let received = std::task::ready!(io.poll_recv_pooled(cx))?;
         Poll::Ready(Ok(received
             .map(|buf| self.held = Some(Held { buf, pos: 0 }))
             .is_some()))
     }
 }
 
-impl<T> fmt::Debug for Pooled<T> {
+impl fmt::Debug for Pooled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pooled")
             .field("held", &self.held())

@@ -19,9 +19,10 @@ use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use ringo_reactor::buf::{IoBuf, Slice};
-use ringo_reactor::io::{AsyncRead, AsyncReadPooled};
+use ringo_reactor::io::AsyncRead;
 
 use super::pooled::Pooled;
+use super::KEEP_WHEN_IDLE;
 use crate::codec::Decoder;
 
 /// Default cap on bytes buffered without a whole frame: past it, the read fails
@@ -107,10 +108,16 @@ pub(crate) struct ReadState<T: AsyncRead> {
     /// The read in flight, if any; it owns `buffer.buf` meanwhile.
     pending: Option<T::Read<Slice<BytesMut>>>,
     /// `Some` on the pooled path, which never has a read in flight.
-    pooled: Option<Pooled<T>>,
+    pooled: Option<Pooled>,
     buffer: Buffer,
     /// Bytes the buffer held when it was lent to the read in flight.
     lent: usize,
+    /// The buffer has held more than [`KEEP_WHEN_IDLE`] bytes since it was
+    /// last released.
+    grew: bool,
+    /// On the pooled path, a receive is under way: the codec wanted more
+    /// bytes than it had.
+    receiving: bool,
 }
 
 impl<T: AsyncRead> ReadState<T> {
@@ -125,6 +132,8 @@ impl<T: AsyncRead> ReadState<T> {
                 finished: false,
             },
             lent: 0,
+            grew: false,
+            receiving: false,
         }
     }
 
@@ -144,6 +153,16 @@ impl<T: AsyncRead> ReadState<T> {
     }
 
     /// The read buffer, with every byte of a pooled buffer moved in first.
+    /// Frees the read buffer's memory if it holds no bytes, is not lent to a
+    /// read in flight (so on the pooled path only, in practice: an owned read
+    /// waits with the buffer) and has grown past [`KEEP_WHEN_IDLE`].
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.grew && self.pending.is_none() && self.buffer.buf.is_empty() {
+            self.buffer.buf = BytesMut::new();
+            self.grew = false;
+        }
+    }
+
     /// Whether a read is in flight (it owns the read buffer meanwhile).
     pub(crate) fn is_reading(&self) -> bool {
         self.pending.is_some()
@@ -203,6 +222,7 @@ impl<T: AsyncRead> ReadState<T> {
             self.pending = None;
             self.lent = 0;
             buffer.buf = slice.into_inner();
+            self.grew |= buffer.buf.len() > KEEP_WHEN_IDLE;
             match result {
                 Ok(0) => buffer.eof = true,
                 Ok(_) => {}
@@ -231,32 +251,46 @@ impl<T: AsyncRead> ReadState<T> {
             if buffer.finished {
                 return Poll::Ready(None);
             }
-            if buffer.buf.is_empty() && !buffer.eof {
-                match pooled.decode_front(codec, buffer.max_buffer) {
-                    Ok(Some(item)) => return Poll::Ready(Some(Ok(item))),
-                    Ok(None) => {}
-                    Err(e) => {
-                        buffer.finished = true;
-                        return Poll::Ready(Some(Err(e)));
+            // As an owned read in flight is polled before decoding again, a
+            // receive under way is: the codec has seen every byte already.
+            if !self.receiving {
+                if buffer.buf.is_empty() && !buffer.eof {
+                    match pooled.decode_front(codec, buffer.max_buffer) {
+                        Ok(Some(item)) => return Poll::Ready(Some(Ok(item))),
+                        Ok(None) => {}
+                        Err(e) => {
+                            buffer.finished = true;
+                            return Poll::Ready(Some(Err(e)));
+                        }
                     }
                 }
-            }
-            pooled.copy_into(&mut buffer.buf, buffer.max_buffer);
-            if let Decoded::Ready(next) = buffer.decode(codec) {
-                if let Some(Ok(_)) = next {
-                    pooled.give_back(&mut buffer.buf);
+                pooled.copy_into(&mut buffer.buf, buffer.max_buffer);
+                self.grew |= buffer.buf.len() > KEEP_WHEN_IDLE;
+                if let Decoded::Ready(next) = buffer.decode(codec) {
+                    if let Some(Ok(_)) = next {
+                        pooled.give_back(&mut buffer.buf);
+                    }
+                    return Poll::Ready(next);
                 }
-                return Poll::Ready(next);
+                if pooled.has_held() {
+                    continue;
+                }
+                if codec.holds_reads() {
+                    return Poll::Pending;
+                }
+                self.receiving = true;
             }
-            if pooled.has_held() {
-                continue;
-            }
-            if codec.holds_reads() {
-                return Poll::Pending;
-            }
-            match std::task::ready!(pooled.poll_receive(io, cx)) {
+            let received = std::task::ready!(pooled.poll_receive(io, cx));
+            self.receiving = false;
+            match received {
                 Ok(true) => {}
                 Ok(false) => buffer.eof = true,
+                // The transport has no pooled receive (TLS, a pipe): nothing
+                // was read, so owned reads take over from here.
+                Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                    self.pooled = None;
+                    return self.poll_next(io, codec, cx);
+                }
                 Err(e) => {
                     if let Some(e) = buffer.failed(e) {
                         return Poll::Ready(Some(Err(e)));
@@ -267,8 +301,9 @@ impl<T: AsyncRead> ReadState<T> {
     }
 }
 
-impl<T: AsyncReadPooled> ReadState<T> {
-    /// A read state on the pooled path.
+impl<T: AsyncRead> ReadState<T> {
+    /// A read state on the pooled path (owned reads if `T` has no pooled
+    /// receive).
     pub(crate) fn pooled(buf: BytesMut) -> ReadState<T> {
         let mut state = ReadState::new(buf);
         state.pooled = Some(Pooled::new());
@@ -313,7 +348,7 @@ impl<T: AsyncRead, D> FramedRead<T, D> {
     }
 }
 
-impl<T: AsyncReadPooled, D: Decoder> FramedRead<T, D> {
+impl<T: AsyncRead, D: Decoder> FramedRead<T, D> {
     /// Decodes frames from `io` with `codec`, receiving into the runtime's
     /// buffer pool; see [`Framed::pooled`](super::Framed::pooled).
     pub fn pooled(io: T, codec: D) -> FramedRead<T, D> {

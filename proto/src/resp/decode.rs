@@ -217,17 +217,6 @@ impl Decoder for RespCodec {
         decoded
     }
 
-    /// Decodes a whole command (see `command.rs`), copying it once; anything
-    /// else is left for [`decode`](Decoder::decode), as is every frame begun
-    /// there.
-    fn decode_slice(&mut self, src: &mut &[u8]) -> Result<Option<Frame>, Error> {
-        Ok(self
-            .state
-            .is_idle()
-            .then(|| self.copy_command(src))
-            .flatten())
-    }
-
     /// Like the default, but also reports a frame whose bytes were already
     /// consumed from `src` and whose rest never came.
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, Error> {

@@ -1,7 +1,7 @@
 //! Owned-buffer I/O traits: [`AsyncRead`] and [`AsyncWrite`], and
 //! [`copy_bidirectional`] (a proxy's data path, zero-copy on io_uring).
-//! [`AsyncReadPooled`] is the other way to read: into the runtime's buffer
-//! pool, for transports that have a pooled receive.
+//! [`AsyncRead::poll_recv_pooled`] is the other way to read: into the
+//! runtime's buffer pool, for transports that have a pooled receive.
 //!
 //! Every call takes its buffer by value and returns it with the result — a
 //! [`BufResult`] — because on io_uring the kernel writes into the buffer after
@@ -161,21 +161,27 @@ pub trait AsyncRead {
         }
         (Ok(()), buf)
     }
-}
 
-/// Reading into buffers of the runtime's [`BufferPool`](crate::buf::BufferPool)
-/// instead of the caller's: implemented by the transports with a pooled
-/// receive ([`TcpStream`](crate::net::TcpStream),
-/// [`UnixStream`](crate::net::UnixStream)), so generic code — a framed
-/// transport — can use it where it exists.
-pub trait AsyncReadPooled: AsyncRead {
-    /// Polls for the next bytes received into a pooled buffer; `Ok(None)` at
-    /// end of stream. The receive's state lives in the transport, not in the
-    /// caller, so a caller that stops polling (a dropped future) loses no
-    /// bytes: the next poll picks up where it left off. See the transport's
-    /// `recv_pooled` for how buffers are picked and what happens when the
-    /// pool is empty.
-    fn poll_recv_pooled(&self, cx: &mut Context<'_>) -> Poll<io::Result<Option<PooledBuf>>>;
+    /// Polls for the next bytes received into a buffer of the runtime's
+    /// [`BufferPool`](crate::buf::BufferPool) instead of the caller's;
+    /// `Ok(None)` at end of stream.
+    ///
+    /// The transports with a pooled receive ([`TcpStream`](crate::net::TcpStream),
+    /// [`UnixStream`](crate::net::UnixStream), and `&T`/`Rc<T>` of them)
+    /// implement it; the rest keep this default, which fails with
+    /// [`io::ErrorKind::Unsupported`] and reads nothing, so generic code — a
+    /// framed transport — tries it and falls back to [`read`](Self::read)
+    /// where it is missing. The receive's state lives in the transport, not
+    /// in the caller, so a caller that stops polling (a dropped future) loses
+    /// no bytes: the next poll picks up where it left off. See the
+    /// transport's `recv_pooled` for how buffers are picked and what happens
+    /// when the pool is empty.
+    fn poll_recv_pooled(&self, _cx: &mut Context<'_>) -> Poll<io::Result<Option<PooledBuf>>> {
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this transport has no pooled receive",
+        )))
+    }
 }
 
 /// Writing from owned buffers.

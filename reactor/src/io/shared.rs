@@ -1,4 +1,4 @@
-//! [`AsyncRead`], [`AsyncReadPooled`] and [`AsyncWrite`] for `&T` and
+//! [`AsyncRead`] (with its pooled receive) and [`AsyncWrite`] for `&T` and
 //! `Rc<T>`: how a stream is shared, or "split", between a reading task and a
 //! writing task.
 //!
@@ -9,10 +9,10 @@ use std::io;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::{AsyncRead, AsyncReadPooled, AsyncWrite};
+use super::{AsyncRead, AsyncWrite};
 use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
 
-/// Implements the three traits for a pointer type by delegating to its
+/// Implements the two traits for a pointer type by delegating to its
 /// target: the futures are the target's own, so in-flight ops behave alike.
 macro_rules! delegate {
     ($($pointer:ty),*) => {$(
@@ -22,9 +22,7 @@ macro_rules! delegate {
             fn read<B: IoBufMut>(&self, buf: B) -> T::Read<B> {
                 (**self).read(buf)
             }
-        }
 
-        impl<T: AsyncReadPooled + ?Sized> AsyncReadPooled for $pointer {
             fn poll_recv_pooled(&self, cx: &mut Context<'_>) -> Poll<io::Result<Option<PooledBuf>>> {
                 (**self).poll_recv_pooled(cx)
             }

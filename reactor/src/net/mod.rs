@@ -27,6 +27,13 @@ macro_rules! stream_impls {
             fn read<B: crate::buf::IoBufMut>(&self, buf: B) -> crate::io::ReadFuture<B> {
                 crate::io::ReadFuture(self.socket.recv(buf))
             }
+
+            fn poll_recv_pooled(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<Option<crate::buf::PooledBuf>>> {
+                self.socket.poll_recv_pooled(cx)
+            }
         }
 
         impl crate::io::AsyncWrite for $ty {
@@ -53,9 +60,9 @@ macro_rules! stream_impls {
     };
 }
 
-/// `recv_pooled` and `poll_recv_pooled`, inherent and as
-/// [`AsyncReadPooled`](crate::io::AsyncReadPooled), for a stream type that
-/// wraps a `Socket` in a field named `socket`.
+/// `recv_pooled` and `poll_recv_pooled` (inherent; `stream_impls` gives the
+/// latter as [`AsyncRead`](crate::io::AsyncRead)'s too), for a stream type
+/// that wraps a `Socket` in a field named `socket`.
 macro_rules! recv_pooled_impls {
     ($ty:ty) => {
         impl $ty {
@@ -103,14 +110,6 @@ macro_rules! recv_pooled_impls {
             }
         }
 
-        impl crate::io::AsyncReadPooled for $ty {
-            fn poll_recv_pooled(
-                &self,
-                cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<Option<crate::buf::PooledBuf>>> {
-                self.socket.poll_recv_pooled(cx)
-            }
-        }
     };
 }
 
