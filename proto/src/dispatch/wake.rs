@@ -3,7 +3,8 @@
 //! Both dispatchers (pipelined and multiplexed) hold a bounded set of request
 //! futures. Polling all of them on every event is the quadratic collapse
 //! tokio-proto suffered; instead each slot gets its own waker, made once per
-//! connection. A wake queues only that slot's index (once, however often it is
+//! connection, when the slot is first used (a connection that never has more
+//! than one request in flight makes one). A wake queues only that slot's index (once, however often it is
 //! woken) and wakes the connection's task, whose next turn polls just the
 //! queued slots: O(woken) per turn, never O(in flight).
 //!
@@ -62,6 +63,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The per-slot wakers of a set of `capacity` slots, and the queue of woken slots.
 pub(crate) struct WakeSet {
+    /// The wakers of slots `0..wakers.len()`, the slots used so far.
     wakers: Vec<(Arc<SlotWaker>, Waker)>,
     woken: Arc<Woken>,
     /// A copy of the waker in `woken.parent`, so the lock is taken only when
@@ -70,39 +72,51 @@ pub(crate) struct WakeSet {
 }
 
 impl WakeSet {
-    /// Wakers for slots `0..capacity`.
+    /// Wakers for slots `0..capacity`, each made on first use.
     pub(crate) fn new(capacity: usize) -> WakeSet {
         let woken = Arc::new(Woken {
             single: capacity == 1,
             ..Woken::default()
         });
-        let wakers = (0..capacity)
-            .map(|index| {
-                let slot = Arc::new(SlotWaker {
-                    index,
-                    queued: AtomicBool::new(false),
-                    woken: woken.clone(),
-                });
-                (slot.clone(), Waker::from(slot))
-            })
-            .collect();
         WakeSet {
-            wakers,
+            wakers: Vec::new(),
             woken,
             registered: None,
         }
     }
 
-    /// The waker to poll slot `index` with. Clears the slot's queued flag first,
-    /// so a wake during or after this poll queues the slot again.
+    /// The waker to poll slot `index` with (made now if the slot is new).
+    /// Clears the slot's queued flag first, so a wake during or after this
+    /// poll queues the slot again.
     ///
-    /// # Panics
-    /// If `index` is not below the capacity: slots come from the set's own
-    /// bookkeeping, never from input.
-    pub(crate) fn rearm(&self, index: usize) -> &Waker {
+    /// Slots come from the set's own bookkeeping, never from input, and each
+    /// set uses the lowest free one, so `index` is at most one past the
+    /// slots used so far.
+    pub(crate) fn rearm(&mut self, index: usize) -> &Waker {
+        while self.wakers.len() <= index {
+            self.add_waker();
+        }
         let (slot, waker) = &self.wakers[index];
         slot.queued.store(false, Ordering::Release);
         waker
+    }
+
+    /// How many slots have a waker: those used so far.
+    #[cfg(test)]
+    pub(crate) fn used(&self) -> usize {
+        self.wakers.len()
+    }
+
+    /// Makes the waker of the next slot (out of line: once per slot).
+    #[cold]
+    #[inline(never)]
+    fn add_waker(&mut self) {
+        let slot = Arc::new(SlotWaker {
+            index: self.wakers.len(),
+            queued: AtomicBool::new(false),
+            woken: self.woken.clone(),
+        });
+        self.wakers.push((slot.clone(), Waker::from(slot)));
     }
 
     /// Moves the slots woken since the last call into `into` (expected empty;
@@ -148,7 +162,7 @@ impl WakeSet {
 impl fmt::Debug for WakeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WakeSet")
-            .field("capacity", &self.wakers.len())
+            .field("used", &self.wakers.len())
             .finish()
     }
 }

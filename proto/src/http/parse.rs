@@ -41,7 +41,36 @@ pub(crate) struct Scratch {
     target: Range<usize>,
 }
 
+/// Header slots a parse starts with. The slots stay allocated for a
+/// connection's life (32 bytes each: 3 KiB at the default limit of 100
+/// fields, per idle connection), and nearly every head has fewer fields than
+/// this; one with more is parsed again with room for the whole limit.
+const FEW_SLOTS: usize = 16;
+
 impl Scratch {
+    /// Runs `parse` (an httparse pass) with room for [`FEW_SLOTS`] header
+    /// slots, and once more with room for `max` if the head has more fields
+    /// than that.
+    fn with_slots<'b, R>(
+        &mut self,
+        max: usize,
+        mut parse: impl FnMut(
+            &mut Scratch,
+            &mut [MaybeUninit<httparse::Header<'b>>],
+        ) -> Result<R, httparse::Error>,
+    ) -> Result<R, httparse::Error> {
+        let few = FEW_SLOTS.min(max);
+        let mut slots = self.take_slots(few);
+        let mut parsed = parse(self, slots.uninit());
+        if few < max && matches!(parsed, Err(httparse::Error::TooManyHeaders)) {
+            self.give_back(slots);
+            slots = self.take_slots(max);
+            parsed = parse(self, slots.uninit());
+        }
+        self.give_back(slots);
+        parsed
+    }
+
     /// Lends the room for `n` header slots, for a parse of a buffer with
     /// lifetime `'b`; [`Slots::uninit`] gives them to httparse.
     fn take_slots<'b>(&mut self, n: usize) -> Slots<'b> {
@@ -179,16 +208,18 @@ fn parse_request_line(
     limits: &Limits,
 ) -> Result<Option<RequestLine>, Error> {
     let slots = limits.max_headers;
-    let mut headers = scratch.take_slots(slots);
-    let mut req = httparse::Request::new(&mut []);
-    let parsed = match req.parse_with_uninit_headers(buf, headers.uninit()) {
-        Ok(httparse::Status::Complete(len)) => request_line(buf, len, &req, scratch),
-        Ok(httparse::Status::Partial) => Ok(None),
+    let parsed = scratch.with_slots(slots, |scratch, headers| {
+        let mut req = httparse::Request::new(&mut []);
+        Ok(match req.parse_with_uninit_headers(buf, headers)? {
+            httparse::Status::Complete(len) => request_line(buf, len, &req, scratch),
+            httparse::Status::Partial => Ok(None),
+        })
+    });
+    match parsed {
+        Ok(line) => line,
         Err(httparse::Error::Token) => Err(token_error(buf)),
         Err(e) => Err(httparse_error(e, slots)),
-    };
-    scratch.give_back(headers);
-    parsed
+    }
 }
 
 /// The typed request line of a complete httparse request; records ranges.
@@ -309,22 +340,20 @@ pub(crate) fn parse_response(
     method: &Method,
 ) -> Result<ResponseHead, Error> {
     let slots = limits.max_headers;
-    let mut headers = scratch.take_slots(slots);
-    let mut res = httparse::Response::new(&mut []);
-    let parsed = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
-        &mut res,
-        head,
-        headers.uninit(),
-    ) {
-        Ok(httparse::Status::Complete(_)) => {
-            scratch.note_fields(head, res.headers);
-            Ok((res.code, res.version))
-        }
-        Ok(httparse::Status::Partial) => Err(ErrorKind::InvalidStatus.into()),
-        Err(e) => Err(httparse_error(e, slots)),
-    };
-    scratch.give_back(headers);
-    let (code, version) = parsed?;
+    let parsed = scratch.with_slots(slots, |scratch, headers| {
+        let mut res = httparse::Response::new(&mut []);
+        let config = httparse::ParserConfig::default();
+        Ok(
+            match config.parse_response_with_uninit_headers(&mut res, head, headers)? {
+                httparse::Status::Complete(_) => {
+                    scratch.note_fields(head, res.headers);
+                    Ok((res.code, res.version))
+                }
+                httparse::Status::Partial => Err(Error::from(ErrorKind::InvalidStatus)),
+            },
+        )
+    });
+    let (code, version) = parsed.map_err(|e| httparse_error(e, slots))??;
     let status = code
         .and_then(|c| StatusCode::from_u16(c).ok())
         .ok_or(ErrorKind::InvalidStatus)?;

@@ -13,6 +13,11 @@
 //! small request costs. So each slot keeps its box (of `Option<F>`) for the
 //! next future it holds: a finished future is dropped in place, and the next
 //! one written into the same allocation.
+//!
+//! Slots (and their wakers and boxes) are made on first use, and an emptied
+//! ring starts again at slot 0, so a connection holds as many as it has had
+//! requests in flight at once: one, for a client that waits for each
+//! response, not the pipelining limit.
 
 use std::fmt;
 use std::future::Future;
@@ -48,7 +53,9 @@ impl<F: Future> Slot<F> {
 
 /// A bounded, ordered set of in-flight futures.
 pub(crate) struct Ordered<F: Future> {
+    /// Slots `0..slots.len()` of the ring's `capacity`, the ones used so far.
     slots: Vec<Slot<F>>,
+    capacity: usize,
     wake: WakeSet,
     /// Slot of the oldest future.
     head: usize,
@@ -61,7 +68,8 @@ impl<F: Future> Ordered<F> {
     pub(crate) fn new(capacity: usize) -> Ordered<F> {
         let capacity = capacity.max(1);
         Ordered {
-            slots: (0..capacity).map(|_| Slot::empty()).collect(),
+            slots: Vec::new(),
+            capacity,
             wake: WakeSet::new(capacity),
             head: 0,
             len: 0,
@@ -74,7 +82,7 @@ impl<F: Future> Ordered<F> {
     }
 
     pub(crate) fn is_full(&self) -> bool {
-        self.len == self.slots.len()
+        self.len == self.capacity
     }
 
     /// Adds the future `make` builds behind the others and polls it once.
@@ -87,14 +95,27 @@ impl<F: Future> Ordered<F> {
     #[inline]
     pub(crate) fn push_with(&mut self, make: impl FnOnce() -> F) {
         assert!(!self.is_full(), "Ordered::push on a full set");
-        let index = (self.head + self.len) % self.slots.len();
+        let index = (self.head + self.len) % self.capacity;
         self.len += 1;
+        if index == self.slots.len() {
+            self.add_slot();
+        }
         let slot = &mut self.slots[index];
         match &mut slot.home {
             Some(home) => home.set(Some(make())),
             None => slot.home = Some(Box::pin(Some(make()))),
         }
         self.poll_slot(index);
+    }
+
+    /// Adds the next slot. The ring starts at 0 when empty, so a slot not
+    /// made yet is always the next one. Out of line: inlined, it kept the
+    /// compiler from building the pushed future in place (a 1 KiB copy per
+    /// request of the HTTP server's).
+    #[cold]
+    #[inline(never)]
+    fn add_slot(&mut self) {
+        self.slots.push(Slot::empty());
     }
 
     fn poll_slot(&mut self, index: usize) {
@@ -130,8 +151,12 @@ impl<F: Future> Ordered<F> {
             return None;
         }
         let output = self.slots[self.head].output.take()?;
-        self.head = (self.head + 1) % self.slots.len();
         self.len -= 1;
+        self.head = if self.len == 0 {
+            0
+        } else {
+            (self.head + 1) % self.capacity
+        };
         Some(output)
     }
 
@@ -141,6 +166,7 @@ impl<F: Future> Ordered<F> {
             slot.clear();
         }
         self.len = 0;
+        self.head = 0;
     }
 }
 
@@ -148,7 +174,7 @@ impl<F: Future> fmt::Debug for Ordered<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ordered")
             .field("len", &self.len)
-            .field("capacity", &self.slots.len())
+            .field("capacity", &self.capacity)
             .finish()
     }
 }
@@ -288,6 +314,50 @@ mod tests {
         waker.borrow().as_ref().unwrap().wake_by_ref();
         set.poll_woken(&mut Context::from_waker(Waker::noop()));
         assert_eq!(set.pop_ready(), Some(2));
+    }
+
+    #[test]
+    fn slots_are_made_only_as_deep_as_requests_overlap() {
+        let mut set = Ordered::new(16);
+        for round in 0..100 {
+            set.push_with(|| std::future::ready(round));
+            assert_eq!(set.pop_ready(), Some(round));
+        }
+        assert_eq!(set.slots.len(), 1, "one request at a time needs one slot");
+        for round in 0..100 {
+            set.push_with(|| std::future::ready(round));
+            set.push_with(|| std::future::ready(round + 1));
+            set.push_with(|| std::future::ready(round + 2));
+            assert_eq!(set.pop_ready(), Some(round));
+            assert_eq!(set.pop_ready(), Some(round + 1));
+            assert_eq!(set.pop_ready(), Some(round + 2));
+        }
+        assert_eq!(set.slots.len(), 3, "three at a time need three");
+        assert_eq!(set.wake.used(), 3);
+    }
+
+    #[test]
+    fn a_ring_kept_partly_full_grows_to_its_capacity_and_wraps() {
+        let mut set = Ordered::new(4);
+        let mut next_in = 0;
+        let mut next_out = 0;
+        for _ in 0..4 {
+            set.push_with(|| std::future::ready(next_in));
+            next_in += 1;
+        }
+        assert!(set.is_full());
+        for _ in 0..50 {
+            assert_eq!(set.pop_ready(), Some(next_out));
+            next_out += 1;
+            set.push_with(|| std::future::ready(next_in));
+            next_in += 1;
+        }
+        assert_eq!(set.slots.len(), 4);
+        while let Some(out) = set.pop_ready() {
+            assert_eq!(out, next_out);
+            next_out += 1;
+        }
+        assert_eq!(next_out, next_in);
     }
 
     #[test]

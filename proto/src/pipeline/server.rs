@@ -239,9 +239,14 @@ impl Server {
                     && in_flight.is_empty()
                     && streaming.is_none()
                     && framed.write_buffered() == 0;
-                if idle.poll_expired(quiet, framed.read_buffered() > 0, progressed, cx) {
+                let partial = framed.read_buffered() > 0;
+                if idle.poll_expired(quiet, partial, progressed, cx) {
                     ending.reading = false;
                     continue;
+                }
+                if quiet && !partial {
+                    // Waiting for the next request: hold no buffer meanwhile.
+                    framed.release_buffers();
                 }
                 // Another pass only if this one made room to read more (a
                 // response freed a slot, a flush drained the backpressure) or

@@ -134,15 +134,25 @@ async fn connection<S>(
     let handler = |request: Request<Body>| respond(service.clone(), request);
     let served = match tls {
         None => serve_connection_streamed(stream, &config, handler, shutdown.wait()).await,
-        Some(tls) => match tls.accept(stream).await {
-            Ok(stream) => {
-                serve_connection_streamed(stream, &config, handler, shutdown.wait()).await
+        // Boxed, handshake and all, so that plain connections (the other
+        // branch) do not carry room for a TLS connection's larger state.
+        Some(tls) => {
+            let served = Box::pin(async {
+                match tls.accept(stream).await {
+                    Ok(stream) => Some(
+                        serve_connection_streamed(stream, &config, handler, shutdown.wait()).await,
+                    ),
+                    Err(e) => {
+                        log::debug!("http: connection from {peer:?}: tls handshake failed: {e}");
+                        None
+                    }
+                }
+            });
+            match served.await {
+                Some(served) => served,
+                None => return,
             }
-            Err(e) => {
-                log::debug!("http: connection from {peer:?}: tls handshake failed: {e}");
-                return;
-            }
-        },
+        }
     };
     match served {
         Ok(()) => {}

@@ -114,10 +114,22 @@ impl Server {
                     }
                     match tls {
                         None => serve_connection(stream, config, service, shutdown).await,
-                        Some(tls) => match tls.accept(stream).await {
-                            Ok(stream) => serve_connection(stream, config, service, shutdown).await,
-                            Err(e) => log::debug!("redis connection: tls handshake failed: {e}"),
-                        },
+                        // Boxed, handshake and all, so that plain connections
+                        // (the other branch) do not carry room for a TLS
+                        // connection's larger state.
+                        Some(tls) => {
+                            Box::pin(async move {
+                                match tls.accept(stream).await {
+                                    Ok(stream) => {
+                                        serve_connection(stream, config, service, shutdown).await
+                                    }
+                                    Err(e) => {
+                                        log::debug!("redis connection: tls handshake failed: {e}")
+                                    }
+                                }
+                            })
+                            .await
+                        }
                     }
                 }
             }

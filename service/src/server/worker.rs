@@ -284,9 +284,9 @@ impl Connections {
         };
         // The task starts on a later turn of the loop, so its handle is in the
         // slab under `key` before it can end and remove it.
-        let handle = ringo_reactor::spawn(async move {
-            let _leave = leave;
-            connection.await;
+        let handle = ringo_reactor::spawn(Guarded {
+            connection,
+            _leave: leave,
         });
         tracked.tasks.insert(handle);
     }
@@ -321,6 +321,26 @@ impl Connections {
             let _ = task.await;
         }
         aborted
+    }
+}
+
+/// A connection's future and its [`Leave`], dropped together when the task
+/// ends. A struct, not an async block: a block that awaits a future it
+/// captured stores it twice, once captured and once awaited
+/// (rust-lang/rust#62958), and every idle connection would carry the copy.
+struct Guarded<F> {
+    connection: F,
+    _leave: Leave,
+}
+
+impl<F: Future<Output = ()>> Future for Guarded<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        // SAFETY: `connection` is structurally pinned: `Guarded` never moves
+        // it out, has no `Drop` of its own and is not `Unpin` unless `F` is;
+        // `_leave` is never pinned.
+        unsafe { self.map_unchecked_mut(|guarded| &mut guarded.connection) }.poll(cx)
     }
 }
 
