@@ -241,14 +241,13 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     /// owned read avoids (the read buffer that holds the copies is kept while
     /// it holds at most a kilobyte, see [`release_buffers`](Self::release_buffers)).
     ///
-    /// On io_uring the multishot receive goes on filling the runtime's shared
-    /// pool while the reader does not read, until its backlog gets it
-    /// cancelled; what arrives before the cancel takes effect — up to a whole
-    /// send of the peer's — waits in the pool rather than in the socket. So a
-    /// peer that sends much faster than the reader reads can hold much of the
-    /// pool for a while, which is why the HTTP and RESP servers still read
-    /// with owned reads (their tests bound what a slow handler makes the
-    /// server hold, and this path does not meet that bound).
+    /// On io_uring a reader that stops reading holds at most 64 KiB of the
+    /// runtime's shared pool (the multishot receive's limit per arming, Linux
+    /// 6.17); on older kernels its multishot is cancelled once four
+    /// completions wait, but a burst that arrives before the cancel runs lands
+    /// in the pool. The HTTP and RESP servers still read with owned reads:
+    /// this path costs them more user-space instructions per request (see
+    /// `benches/README.md`, "Idle keep-alive connections").
     ///
     /// A transport without a pooled receive
     /// ([`AsyncRead::poll_recv_pooled`] fails with `Unsupported`: a TLS

@@ -36,6 +36,7 @@ pub(crate) mod poll;
 pub(crate) mod recv;
 pub(crate) mod recv_from;
 pub(crate) mod recv_from_pooled;
+mod recv_limit;
 pub(crate) mod recv_pooled;
 pub(crate) mod send;
 pub(crate) mod send_to;

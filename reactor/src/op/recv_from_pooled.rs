@@ -41,6 +41,7 @@ impl Flavor for Datagrams {
     type Armed = MultiHeader;
 
     const BUNDLES: bool = false;
+    const LIMITS: bool = false;
 
     fn check(pool: &PoolInner) -> io::Result<()> {
         let size = pool.buffer_size();

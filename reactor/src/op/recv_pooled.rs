@@ -23,10 +23,13 @@
 //! A multishot keeps receiving while nobody reads: a reader that stops (its
 //! handler is slow, its peer sends and never reads the replies) would take
 //! buffer after buffer of the runtime's shared pool, until every other socket
-//! waits for one. So it is armed with a backlog of [`RECV_BACKLOG`]
-//! completions: once that many wait uncollected the driver cancels it, the
-//! rest of the bytes wait in the socket (where TCP's window holds the peer
-//! back, as with an owned read), and the next receive arms it again.
+//! waits for one. So each arming of a byte stream's takes at most 64 KiB
+//! (`recv_limit.rs`, Linux 6.17), and every multishot is armed with a backlog
+//! of [`RECV_BACKLOG`] completions: once that many wait uncollected the driver
+//! cancels it. Either way the rest of the bytes wait in the socket (where
+//! TCP's window holds the peer back, as with an owned read), and the next
+//! receive arms it again. Without the limit (older kernels) a burst the kernel
+//! completes before the cancel runs still lands in the pool.
 //!
 //! The state lives in the socket ([`PooledRecv`]), not in the future, so dropping
 //! a receive's future leaves the multishot armed; dropping the socket cancels
@@ -70,7 +73,7 @@ use std::task::{Context, Poll};
 
 use ringo_compat::{Interest, Operation};
 
-use super::{cvt, Op, OpCode};
+use super::{cvt, recv_limit, Op, OpCode};
 use crate::buf::pool::{self, PoolInner};
 use crate::buf::PooledBuf;
 use crate::driver;
@@ -98,6 +101,10 @@ pub(crate) trait Flavor: Sized + 'static {
     /// (a bundle) where the kernel offers it: a byte stream's may; the kernel
     /// refuses bundles for a datagram's `recvmsg`.
     const BUNDLES: bool;
+
+    /// Whether its multishot receive takes a byte limit per arming
+    /// (`recv_limit.rs`): `IORING_OP_RECV`'s does, a datagram's `recvmsg` not.
+    const LIMITS: bool;
 
     /// Fails when the runtime's pool cannot serve this flavor (before anything
     /// is armed, on every driver alike).
@@ -135,6 +142,7 @@ pub(crate) struct Stream;
 impl Flavor for Stream {
     type Item = PooledBuf;
     type Armed = ();
+    const LIMITS: bool = true;
 
     const BUNDLES: bool = true;
 
@@ -187,6 +195,8 @@ pub(crate) struct RecvMulti<F: Flavor> {
     armed: F::Armed,
     /// Whether it was armed as a bundled receive.
     bundle: bool,
+    /// The bytes this arming may take (`recv_limit.rs`), if limited.
+    limit: Option<u32>,
 }
 
 impl<F: Flavor> Operation for RecvMulti<F> {
@@ -208,8 +218,13 @@ impl<F: Flavor> OpCode for RecvMulti<F> {
     #[cfg(target_os = "linux")]
     fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
         let (armed, bundle) = (&mut self.armed, self.bundle);
-        self.fd
-            .sqe(files, |fd| F::multishot_entry(fd, armed, bundle))
+        let entry = self
+            .fd
+            .sqe(files, |fd| F::multishot_entry(fd, armed, bundle));
+        match self.limit {
+            Some(limit) => recv_limit::limited(entry, limit),
+            None => entry,
+        }
     }
 
     fn complete(self, _: Completion) {}
@@ -338,6 +353,11 @@ impl<F: Flavor> PooledRecv<F> {
                         pool: pool.clone(),
                         armed: F::armed(),
                         bundle: F::BUNDLES && context::with(|rt| rt.driver.recv_bundle()),
+                        limit: if F::LIMITS {
+                            recv_limit::current()
+                        } else {
+                            None
+                        },
                     };
                     let key =
                         context::with(|rt| rt.driver.submit_stream(&mut op, Some(RECV_BACKLOG)))?;
@@ -355,7 +375,7 @@ impl<F: Flavor> PooledRecv<F> {
                         cx.waker().wake_by_ref();
                         return Poll::Pending;
                     }
-                    let (key, armed_returns) = (*key, *returns);
+                    let (key, armed_returns, limited) = (*key, *returns, op.limit.is_some());
                     let completion =
                         std::task::ready!(context::with(|rt| rt.driver.poll_stream(key, cx)));
                     let more = completion.more();
@@ -401,6 +421,12 @@ impl<F: Flavor> PooledRecv<F> {
                             // Cancelled for its backlog: armed again now
                             // that its reader is back.
                             if e.raw_os_error() == Some(libc::ECANCELED) && !more {
+                                continue;
+                            }
+                            // A kernel before the per-arming limit refuses
+                            // it: armed again without, from now on.
+                            if e.raw_os_error() == Some(libc::EINVAL) && limited {
+                                recv_limit::refused();
                                 continue;
                             }
                             return Poll::Ready(Err(e));
