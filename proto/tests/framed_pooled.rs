@@ -5,12 +5,15 @@
 //! buffers) across tiny 64-byte pool buffers, what gets copied into the read
 //! buffer, the read-buffer cap, end of stream, a decode error, pool
 //! exhaustion, and cancellation: timeouts lose no bytes, and dropping a
-//! framed transport mid-buffer gives every buffer back.
+//! framed transport mid-buffer gives every buffer back. And the HTTP and RESP
+//! servers, which read this way, answering pipelined requests over a pool
+//! that keeps running dry.
 
 // The shared test helpers (ringo-test-util): pool_drivers!, loopback pairs, peer writes.
 use ringo_test_util as util;
 use ringo_test_util::pool_drivers;
 
+use std::future::Future;
 use std::io;
 use std::time::Duration;
 
@@ -370,6 +373,124 @@ pool_drivers! {
         write_all(&peer, line_bytes(20)).await;
         ringo_reactor::time::sleep(Duration::from_millis(20)).await;
         drop(framed);
+        all_buffers_back(&pool).await;
+    }
+}
+
+/// A request body of `len` bytes, distinct per `seed`, in printable bytes so
+/// it reads back the same in a RESP bulk string.
+fn payload(len: usize, seed: u64) -> Vec<u8> {
+    pattern(len, seed).iter().map(|b| b'a' + b % 26).collect()
+}
+
+/// Reads from `peer` until `want` is found in order within what came, one
+/// part at a time; `parts` are expected back to back, possibly with framing
+/// between them.
+async fn read_parts_in_order(peer: &TcpStream, parts: &[Vec<u8>]) {
+    let mut got = Vec::new();
+    let mut at = 0;
+    for (i, part) in parts.iter().enumerate() {
+        loop {
+            if let Some(pos) = got[at..]
+                .windows(part.len())
+                .position(|w| w == part.as_slice())
+            {
+                at += pos + part.len();
+                break;
+            }
+            let chunk = timeout(Duration::from_secs(20), peer.recv_pooled())
+                .await
+                .unwrap_or_else(|_| panic!("part {i} of {} did not come", parts.len()))
+                .expect("receive")
+                .unwrap_or_else(|| panic!("EOF before part {i} of {}", parts.len()));
+            got.extend_from_slice(&chunk);
+        }
+    }
+}
+
+pool_drivers! {
+    Runtime::builder().recv_buffers(4, TINY);
+    async fn the_http_and_resp_servers_answer_every_request_over_a_tiny_pool() {
+        // 8 HTTP and 8 RESP connections pipeline 20 requests each, every one
+        // longer than a pool buffer, over 4 buffers of 64 bytes: the pool
+        // runs dry again and again; every answer must come, in order.
+        let pool = BufferPool::current().expect("pool");
+        let mut tasks = Vec::new();
+        for conn in 0..8u64 {
+            let (peer, stream) = tcp_pair_nodelay().await;
+            let config = ringo_proto::http::ServerConfig::default();
+            tasks.push(ringo_reactor::spawn(async move {
+                let echo = |request: http::Request<bytes::Bytes>| async move {
+                    Ok::<_, io::Error>(http::Response::new(request.into_body()))
+                };
+                let served = ringo_proto::http::serve_connection(
+                    stream,
+                    &config,
+                    echo,
+                    std::future::pending(),
+                );
+                let client = async {
+                    let bodies: Vec<Vec<u8>> = (0..20).map(|i| payload(150 + i * 7, conn * 100 + i as u64)).collect();
+                    let mut wire = Vec::new();
+                    for b in &bodies {
+                        wire.extend_from_slice(format!("POST /{conn} HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", b.len()).as_bytes());
+                        wire.extend_from_slice(b);
+                    }
+                    write_all(&peer, wire).await;
+                    read_parts_in_order(&peer, &bodies).await;
+                };
+                let mut served = std::pin::pin!(served);
+                let mut client = std::pin::pin!(client);
+                std::future::poll_fn(|cx| {
+                    if let std::task::Poll::Ready(end) = served.as_mut().poll(cx) {
+                        panic!("the HTTP server ended early: {end:?}");
+                    }
+                    client.as_mut().poll(cx)
+                })
+                .await;
+            }));
+        }
+        for conn in 0..8u64 {
+            let (peer, stream) = tcp_pair_nodelay().await;
+            let config = ringo_proto::resp::ServerConfig::default();
+            tasks.push(ringo_reactor::spawn(async move {
+                let echo = |frame: Frame| async move {
+                    let Frame::Array(mut words) = frame else { panic!("a command") };
+                    Ok::<_, io::Error>(words.pop().expect("an argument"))
+                };
+                let served = ringo_proto::resp::serve_connection(
+                    stream,
+                    RespCodec::new(),
+                    &config,
+                    echo,
+                    std::future::pending(),
+                );
+                let client = async {
+                    let args: Vec<Vec<u8>> = (0..20).map(|i| payload(100 + i * 11, conn * 1000 + i as u64)).collect();
+                    let mut wire = BytesMut::new();
+                    let mut codec = RespCodec::new();
+                    for a in &args {
+                        codec
+                            .encode(command([b"ECHO".to_vec(), a.clone()]), &mut wire)
+                            .expect("encode");
+                    }
+                    write_all(&peer, wire.to_vec()).await;
+                    read_parts_in_order(&peer, &args).await;
+                };
+                let mut served = std::pin::pin!(served);
+                let mut client = std::pin::pin!(client);
+                std::future::poll_fn(|cx| {
+                    if let std::task::Poll::Ready(end) = served.as_mut().poll(cx) {
+                        panic!("the RESP server ended early: {end:?}");
+                    }
+                    client.as_mut().poll(cx)
+                })
+                .await;
+            }));
+        }
+        for task in tasks {
+            task.await.expect("connection task");
+        }
         all_buffers_back(&pool).await;
     }
 }

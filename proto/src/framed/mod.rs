@@ -245,9 +245,9 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     /// runtime's shared pool (the multishot receive's limit per arming, Linux
     /// 6.17); on older kernels its multishot is cancelled once four
     /// completions wait, but a burst that arrives before the cancel runs lands
-    /// in the pool. The HTTP and RESP servers still read with owned reads:
-    /// this path costs them more user-space instructions per request (see
-    /// `benches/README.md`, "Idle keep-alive connections").
+    /// in the pool. The HTTP and RESP servers read this way: an idle
+    /// connection holds no receive buffer, at no measurable CPU per request
+    /// on io_uring (`benches/README.md`, "Idle keep-alive connections").
     ///
     /// A transport without a pooled receive
     /// ([`AsyncRead::poll_recv_pooled`] fails with `Unsupported`: a TLS

@@ -171,7 +171,8 @@ where
     S: Future<Output = ()>,
 {
     let codec = Gather::<Body>::new(ServerCodec::with_limits(config.limits));
-    let framed = Framed::new(io, codec);
+    // Pooled: an idle keep-alive connection holds no receive buffer.
+    let framed = Framed::pooled(io, codec);
     let server = pipeline::Server::new()
         .max_in_flight(max_pipelined)
         .idle_timeout(config.keep_alive_timeout)

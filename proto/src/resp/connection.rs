@@ -62,7 +62,8 @@ where
     if let Some(idle) = config.idle_timeout {
         server = server.idle_timeout(idle);
     }
-    let framed = Framed::new(io, codec);
+    // Pooled: an idle keep-alive connection holds no receive buffer.
+    let framed = Framed::pooled(io, codec);
     let protocol = RespProtocol {
         quit: || false,
         shutdown: pin!(shutdown),

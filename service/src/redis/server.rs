@@ -200,7 +200,8 @@ async fn serve_connection<T, S>(
             }
         }
     };
-    let framed = Framed::new(stream, RespCodec::new());
+    // Pooled: an idle connection holds no receive buffer.
+    let framed = Framed::pooled(stream, RespCodec::new());
     let result = dispatcher.serve(framed, handler, protocol).await;
     match result {
         Ok(()) | Err(ServerError::Handler(AfterQuit)) => {}
