@@ -408,6 +408,23 @@ async fn read_parts_in_order(peer: &TcpStream, parts: &[Vec<u8>]) {
     }
 }
 
+/// Runs `client` to its end with `server` polled beside it on the same task;
+/// the server must not end first.
+async fn beside<R: std::fmt::Debug>(
+    server: impl Future<Output = R>,
+    client: impl Future<Output = ()>,
+) {
+    let mut server = std::pin::pin!(server);
+    let mut client = std::pin::pin!(client);
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(end) = server.as_mut().poll(cx) {
+            panic!("the server ended early: {end:?}");
+        }
+        client.as_mut().poll(cx)
+    })
+    .await;
+}
+
 pool_drivers! {
     Runtime::builder().recv_buffers(4, TINY);
     async fn the_http_and_resp_servers_answer_every_request_over_a_tiny_pool() {
@@ -439,15 +456,7 @@ pool_drivers! {
                     write_all(&peer, wire).await;
                     read_parts_in_order(&peer, &bodies).await;
                 };
-                let mut served = std::pin::pin!(served);
-                let mut client = std::pin::pin!(client);
-                std::future::poll_fn(|cx| {
-                    if let std::task::Poll::Ready(end) = served.as_mut().poll(cx) {
-                        panic!("the HTTP server ended early: {end:?}");
-                    }
-                    client.as_mut().poll(cx)
-                })
-                .await;
+                beside(served, client).await;
             }));
         }
         for conn in 0..8u64 {
@@ -477,15 +486,7 @@ pool_drivers! {
                     write_all(&peer, wire.to_vec()).await;
                     read_parts_in_order(&peer, &args).await;
                 };
-                let mut served = std::pin::pin!(served);
-                let mut client = std::pin::pin!(client);
-                std::future::poll_fn(|cx| {
-                    if let std::task::Poll::Ready(end) = served.as_mut().poll(cx) {
-                        panic!("the RESP server ended early: {end:?}");
-                    }
-                    client.as_mut().poll(cx)
-                })
-                .await;
+                beside(served, client).await;
             }));
         }
         for task in tasks {
