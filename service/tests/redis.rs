@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ringo_reactor::DriverKind;
+use ringo_service::pool::PoolError;
 use ringo_service::redis::{self, command, Client, Commands, Frame, Pool, ReplyError};
 use ringo_service::server::Running;
 use ringo_service::{service_fn, Error, ErrorKind, Service};
@@ -270,7 +271,14 @@ fn pool_callers_wait_for_a_connect_up_to_the_waiter_limit(kind: DriverKind) {
             );
             match second {
                 Ok(reply) if second_waits => assert_eq!(*reply, Frame::Simple("PONG".into())),
-                Err(e) if !second_waits => assert_eq!(e.kind(), ErrorKind::Overloaded),
+                Err(e) if !second_waits => {
+                    assert_eq!(e.kind(), ErrorKind::Unavailable);
+                    let cause = e.downcast_ref::<PoolError>();
+                    assert!(
+                        matches!(cause, Some(PoolError::TooManyWaiters { limit: 0 })),
+                        "{e}"
+                    );
+                }
                 other => panic!("max_waiters {max_waiters}: second call gave {other:?}"),
             }
             assert_eq!(pool.connections(), 1, "max_waiters {max_waiters}");

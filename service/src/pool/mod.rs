@@ -316,6 +316,12 @@ impl<M: MakeConnection + 'static> Pool<M> {
         }
     }
 
+    /// A connection for a caller that makes its own calls on it, outside the
+    /// pool's count (a pipelined connection's client is shared anyway).
+    pub(crate) async fn checkout_shared(&self) -> Result<Rc<M::Conn>, Error> {
+        Ok(self.checkout().await?.conn.clone())
+    }
+
     fn lease(&self, id: u64, conn: Rc<M::Conn>) -> Lease<M> {
         Lease {
             shared: self.shared.clone(),

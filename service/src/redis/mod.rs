@@ -3,7 +3,8 @@
 //! - [`serve`] and [`Server`] run a service taking and returning
 //!   [`Frame`]s on every core (`server.rs`).
 //! - [`Client`] makes pipelined calls over one connection (`client.rs`);
-//!   [`Pool`] spreads calls over several and reconnects dead ones (`pool.rs`).
+//!   [`Pool`] spreads calls over several and reconnects dead ones (`pool.rs`,
+//!   the generic [`pool`](crate::pool) opening `Client`s).
 //! - [`Commands`] gives both typed commands (`GET`, `SET`, `INCR`, ...) on
 //!   top of their `call` (`commands.rs`).
 //!
@@ -18,7 +19,7 @@ mod url;
 
 pub use client::{Client, ReplyError};
 pub use commands::{Commands, SetCondition, SetOptions};
-pub use pool::{Pick, Pool, PoolBuilder, DEFAULT_MAX_WAITERS, DEFAULT_POOL_SIZE};
+pub use pool::{Pool, PoolBuilder};
 pub use ringo_proto::resp::{command, Frame};
 pub use server::{serve, Server};
 pub use url::{Url, DEFAULT_PORT};

@@ -54,6 +54,9 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 /// assert_eq!(ringo_reactor::run(retry.call(41)).unwrap(), 42);
 /// assert_eq!(calls.get(), 2);
 /// ```
+///
+/// Clones share the budget (and whatever the inner service's clones share).
+#[derive(Clone)]
 pub struct Retry<S, P = DefaultPolicy> {
     inner: S,
     policy: P,
