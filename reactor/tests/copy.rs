@@ -2,7 +2,7 @@
 //! byte-exact, a half-close travels through, a peer reset ends the copy with
 //! an error and closes both sides, a dropped copy stops and leaves the streams
 //! open, 64 MiB cross one way intact, and on uring
-//! the bytes are spliced — unless the kernel refuses splice (a test hook
+//! the bytes are spliced — unless the kernel refuses splice (`Simulate`
 //! injects the refusal), when the buffered copy must do the same job.
 //!
 //! The `#[ignore]`d test at the end is the A/B measurement of splice against
@@ -18,7 +18,8 @@ use std::rc::Rc;
 
 use ringo_reactor::io::{copy_bidirectional, AsyncRead, AsyncWrite};
 use ringo_reactor::net::{TcpListener, TcpStream};
-use ringo_reactor::{DriverKind, JoinHandle};
+use ringo_reactor::runtime::Simulate;
+use ringo_reactor::{DriverKind, JoinHandle, Runtime};
 use util::{any_local, echo, pattern, read_to_end, spawn_server, tcp_pair};
 
 /// Every proxied connection's result, in the order they ended.
@@ -66,25 +67,10 @@ fn send_and_close(from: Rc<TcpStream>, bytes: Vec<u8>) -> JoinHandle<()> {
     })
 }
 
-/// Bytes spliced on this thread so far (0 where splice does not exist).
-fn spliced() -> u64 {
-    #[cfg(target_os = "linux")]
-    return ringo_reactor::io::spliced_bytes();
-    #[cfg(not(target_os = "linux"))]
-    return 0;
-}
-
-/// The test hook: this thread acts as on a kernel that refuses splice.
-fn set_splice_refused(refused: bool) {
-    #[cfg(target_os = "linux")]
-    ringo_reactor::io::set_splice_refused(refused);
-    #[cfg(not(target_os = "linux"))]
-    let _ = refused;
-}
-
 /// Sends `len` pattern bytes from `x` to `y` through a joined copy and checks
 /// they arrive exactly and the copy counts them; returns the bytes spliced.
-async fn one_way_transfer(len: usize) -> u64 {
+async fn one_way_transfer(rt: &Runtime, len: usize) -> u64 {
+    let spliced = || rt.stats().spliced_bytes;
     let before = spliced();
     let (x, y, copy) = joined().await;
     let sent = pattern(len, 64);
@@ -234,9 +220,9 @@ both_drivers! {
 
 on_both_drivers! {
     fn sixty_four_mib_cross_one_way_byte_exact_and_spliced_on_uring(kind: DriverKind) {
-        util::run_on(kind, || async move {
+        util::run_with_runtime(kind, Runtime::builder(), |rt| async move {
             let len = 64 << 20;
-            let spliced = one_way_transfer(len).await;
+            let spliced = one_way_transfer(&rt, len).await;
             match kind {
                 DriverKind::Uring => assert_eq!(spliced, len as u64, "uring splices every byte"),
                 _ => assert_eq!(spliced, 0, "compat copies through a buffer"),
@@ -247,17 +233,13 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn when_the_kernel_refuses_splice_the_buffered_copy_carries_the_bytes(kind: DriverKind) {
-        util::run_on(kind, || async move {
-            set_splice_refused(true);
+        let refusing = Runtime::builder().simulate(Simulate { no_splice: true, ..Default::default() });
+        util::run_with_runtime(kind, refusing, |rt| async move {
             // The refusal arrives on the first splice, mid-copy...
-            let first = one_way_transfer(8 << 20).await;
+            let first = one_way_transfer(&rt, 8 << 20).await;
             // ...and the next copy is buffered from the start.
-            let second = one_way_transfer(1 << 20).await;
-            set_splice_refused(false);
+            let second = one_way_transfer(&rt, 1 << 20).await;
             assert_eq!((first, second), (0, 0), "nothing spliced on a refusing kernel");
-            let after = one_way_transfer(1 << 20).await;
-            let expected = if kind == DriverKind::Uring { 1 << 20 } else { 0 };
-            assert_eq!(after, expected, "splice is back on uring once the refusal is forgotten");
         });
     }
 }
@@ -303,9 +285,12 @@ fn measure_proxy(splice: bool) -> (f64, u64, u64) {
     });
     let (tx, rx) = std::sync::mpsc::channel();
     let proxy = std::thread::spawn(move || {
-        let rt = util::runtime(DriverKind::Uring).expect("a uring runtime");
+        let builder = Runtime::builder().simulate(Simulate {
+            no_splice: !splice,
+            ..Default::default()
+        });
+        let rt = util::runtime_from(DriverKind::Uring, builder).expect("a uring runtime");
         rt.block_on(async move {
-            ringo_reactor::io::set_splice_refused(!splice);
             let listener = TcpListener::bind(any_local()).expect("bind proxy");
             tx.send(listener.local_addr().expect("proxy address"))
                 .expect("the client waits for the address");

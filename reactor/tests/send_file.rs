@@ -12,18 +12,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use ringo_reactor::fs::File;
-// Splice, and so its counters and refusal switch, exist on Linux only.
-#[cfg(target_os = "linux")]
-use ringo_reactor::io::{set_splice_refused, spliced_bytes};
 use ringo_reactor::time::timeout;
-use ringo_reactor::DriverKind;
+use ringo_reactor::{DriverKind, Runtime};
 use util::{pattern, read_to_end, tcp_pair, TempDir};
-
-/// Bytes spliced so far: none where there is no splice.
-#[cfg(not(target_os = "linux"))]
-fn spliced_bytes() -> u64 {
-    0
-}
 
 /// A file of `len` bytes at `path`: `head` first, zeros (a sparse tail) after,
 /// so large files cost no time to make.
@@ -49,11 +40,12 @@ async fn send_and_receive(file: &File, offset: u64, len: u64) -> (u64, Vec<u8>) 
 
 on_both_drivers! {
     fn whole_files_and_ranges_arrive_byte_exact(kind: DriverKind) {
-        util::run_on(kind, move || whole_files_and_ranges(kind));
+        util::run_with_runtime(kind, Runtime::builder(), move |rt| whole_files_and_ranges(kind, rt));
     }
 }
 
-async fn whole_files_and_ranges(kind: DriverKind) {
+async fn whole_files_and_ranges(kind: DriverKind, rt: Rc<Runtime>) {
+    let spliced_bytes = || rt.stats().spliced_bytes;
     {
         const LEN: usize = 3 * 1024 * 1024 + 17;
         let dir = TempDir::new("send-file");
@@ -85,21 +77,21 @@ async fn whole_files_and_ranges(kind: DriverKind) {
     }
 }
 
-#[cfg(target_os = "linux")]
-both_drivers! {
-    async fn a_refused_splice_falls_back_to_the_buffered_send() {
-        let dir = TempDir::new("send-file-refused");
-        let data = pattern(1024 * 1024, 12);
-        std::fs::write(dir.join("f"), &data).expect("seed");
-        let file = File::open(dir.join("f")).await.expect("open");
-        set_splice_refused(true);
-        let before = spliced_bytes();
-        let (sent, received) = send_and_receive(&file, 0, data.len() as u64).await;
-        let spliced = spliced_bytes() - before;
-        set_splice_refused(false);
-        assert_eq!(sent, data.len() as u64);
-        assert!(received == data);
-        assert_eq!(spliced, 0, "nothing was spliced after the refusal");
+on_both_drivers! {
+    fn a_refused_splice_falls_back_to_the_buffered_send(kind: DriverKind) {
+        let refusing = Runtime::builder().simulate(ringo_reactor::runtime::Simulate { no_splice: true, ..Default::default() });
+        util::run_with_runtime(kind, refusing, |rt| async move {
+            let dir = TempDir::new("send-file-refused");
+            let data = pattern(1024 * 1024, 12);
+            std::fs::write(dir.join("f"), &data).expect("seed");
+            let file = File::open(dir.join("f")).await.expect("open");
+            for round in 0..2 {
+                let (sent, received) = send_and_receive(&file, 0, data.len() as u64).await;
+                assert_eq!(sent, data.len() as u64, "round {round}");
+                assert!(received == data, "round {round}");
+            }
+            assert_eq!(rt.stats().spliced_bytes, 0, "nothing was spliced on a refusing kernel");
+        });
     }
 }
 

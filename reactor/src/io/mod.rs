@@ -108,9 +108,6 @@ pub(crate) mod send_file;
 mod shared;
 
 pub use copy::copy_bidirectional;
-#[cfg(target_os = "linux")]
-#[doc(hidden)]
-pub use copy::{set_splice_refused, spliced_bytes};
 
 use std::fmt;
 use std::future::Future;

@@ -100,6 +100,22 @@ pub(crate) struct Inner {
     zero_copy_send_threshold: Option<usize>,
     /// What [`Runtime::stats`] reports as `zero_copy`.
     zero_copy_stats: Cell<ZeroCopyStats>,
+    /// What this runtime learned and counted of splice.
+    pub(crate) splice: SpliceState,
+}
+
+/// What a runtime learns and counts of splice through io_uring, which
+/// `io::copy::splice` reads and writes (on Linux only).
+#[derive(Debug, Default)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(crate) struct SpliceState {
+    /// The kernel refused a splice: later copies are buffered from the start
+    /// (the kernel will not change its mind).
+    pub(crate) refused: Cell<bool>,
+    /// `Simulate::no_splice`: a copy's first splice fails as if refused.
+    pub(crate) inject_refusal: bool,
+    /// Bytes spliced out to sockets, for [`Stats::spliced_bytes`].
+    pub(crate) spliced: Cell<u64>,
 }
 
 impl Inner {
@@ -222,6 +238,10 @@ impl Runtime {
             pool_size: (config.recv_buffers, config.recv_buffer_size),
             zero_copy_send_threshold: config.zero_copy_send_threshold,
             zero_copy_stats: Cell::new(ZeroCopyStats::default()),
+            splice: SpliceState {
+                inject_refusal: config.simulate.no_splice,
+                ..SpliceState::default()
+            },
         });
         Ok(Runtime { inner })
     }
@@ -259,6 +279,7 @@ impl Runtime {
             zero_copy: self.inner.zero_copy_stats.get(),
             wakes: self.inner.shared.wake_stats(),
             registered_fds_in_use: self.inner.driver.registered_fds_in_use(),
+            spliced_bytes: self.inner.splice.spliced.get(),
         }
     }
 

@@ -32,6 +32,10 @@ pub struct Simulate {
     /// No `IORING_FEAT_RECVSEND_BUNDLE`: pooled stream receives arm plain
     /// multishot receives, one buffer per completion, as before Linux 6.10.
     pub no_recv_bundle: bool,
+    /// The kernel refuses splice through io_uring (as before Linux 5.7): the
+    /// first splice of a copy or `send_file` fails with `EINVAL`, it falls
+    /// back to a buffered copy, and later ones are buffered from the start.
+    pub no_splice: bool,
 }
 
 /// What a runtime counts for tests and diagnostics.
@@ -52,6 +56,8 @@ pub struct Stats {
     /// Slots of the registered file table holding a socket now; 0 on compat
     /// or with the table off.
     pub registered_fds_in_use: u32,
+    /// Bytes copies and `send_file` have spliced out to sockets; 0 on compat.
+    pub spliced_bytes: u64,
 }
 
 /// How often other threads woke a sleeping runtime, by path.

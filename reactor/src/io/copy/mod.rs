@@ -32,10 +32,6 @@ use super::{AsyncRead, AsyncWrite};
 use crate::buf::IoBuf;
 use crate::net::TcpStream;
 
-#[cfg(target_os = "linux")]
-#[doc(hidden)]
-pub use splice::{set_splice_refused, spliced_bytes};
-
 /// Bytes of one direction's buffer in a buffered copy: the most one read
 /// moves. A connection holds two for its whole life, so they stay at 64 KiB
 /// (a 1 MiB buffer copied about as fast as a 1 MiB pipe splices, in the A/B

@@ -10,11 +10,10 @@
 //! emptied the socket (or filled it, on the way out), the next round polls
 //! first: an `EAGAIN` costs a trip to an io-wq worker, a poll does not.
 //!
-//! Also here: the memory that the kernel refused splice (per thread: one
-//! runtime learns it once), and the test hooks (inject that refusal, count
-//! spliced bytes).
+//! Also here: the runtime's memory that the kernel refused splice (one
+//! runtime learns it once), the refusal `Simulate::no_splice` injects, and
+//! the count of spliced bytes that `Runtime::stats` reports.
 
-use std::cell::Cell;
 use std::io;
 
 use crate::fd::SharedFd;
@@ -42,49 +41,21 @@ pub(crate) const PIPE_SIZE: usize = 1024 * 1024;
 /// at two 1 MiB pipes each by default.
 const MIN_PIPE_SIZE: usize = 256 * 1024;
 
-thread_local! {
-    /// Set once the kernel has refused a splice through io_uring on this
-    /// thread's runtime: later copies there are buffered from the start (the
-    /// kernel will not change its mind). Cleared only by the test hook.
-    static REFUSED: Cell<bool> = const { Cell::new(false) };
-    /// Set by [`set_splice_refused`]: a copy's first splice on this thread
-    /// fails as on a kernel without splice through io_uring.
-    static INJECT_REFUSAL: Cell<bool> = const { Cell::new(false) };
-    /// Bytes this thread's copies have spliced out to a destination socket.
-    static SPLICED: Cell<u64> = const { Cell::new(0) };
-}
-
-/// Test hook: `true` makes this thread (so the runtime it runs) act as on a
-/// kernel that refuses splice through io_uring: a copy's first splice fails
-/// with `EINVAL`, the copy falls back to the buffered copy as it would there,
-/// and later copies stay buffered. `false` forgets the refusal.
-pub fn set_splice_refused(refused: bool) {
-    INJECT_REFUSAL.with(|inject| inject.set(refused));
-    if !refused {
-        REFUSED.with(|r| r.set(false));
-    }
-}
-
-/// Test hook: bytes spliced so far by copies on this thread.
-pub fn spliced_bytes() -> u64 {
-    SPLICED.with(Cell::get)
-}
-
-/// Whether a splice should fail now as on a kernel that refuses it (the test
-/// hook [`set_splice_refused`] is on).
+/// Whether a splice should fail now as on a kernel that refuses it
+/// (`Simulate::no_splice`).
 pub(crate) fn refusal_injected() -> bool {
-    INJECT_REFUSAL.with(Cell::get)
+    context::with(|rt| rt.splice.inject_refusal)
 }
 
-/// Remembers that the kernel refused splice through io_uring on this thread.
+/// Remembers that the kernel refused splice through io_uring on this runtime.
 pub(crate) fn remember_refusal() {
-    REFUSED.with(|r| r.set(true));
+    context::with(|rt| rt.splice.refused.set(true));
 }
 
 /// Whether a copy starting now should splice: on io_uring, unless the kernel
 /// refused it before.
 pub(crate) fn usable() -> bool {
-    !REFUSED.with(Cell::get) && context::with(|rt| rt.driver.kind()) == DriverKind::Uring
+    context::with(|rt| !rt.splice.refused.get() && rt.driver.kind() == DriverKind::Uring)
 }
 
 /// Whether `e`, on the first splice, means the kernel cannot splice through
@@ -162,7 +133,7 @@ pub(crate) async fn drain(pipe_read: &SharedFd, to: &SharedFd, len: usize) -> io
             }
             Ok(m) => {
                 left = left.saturating_sub(m);
-                SPLICED.with(|s| s.set(s.get() + m as u64));
+                context::with(|rt| rt.splice.spliced.set(rt.splice.spliced.get() + m as u64));
                 // A short write means the socket's send buffer is full.
                 poll_first = left > 0;
             }
