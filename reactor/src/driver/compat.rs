@@ -13,12 +13,12 @@ use std::io;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_queue::SegQueue;
 use ringo_compat::{Proactor, Unparker};
 
-use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Orphan, Slots};
+use super::lifecycle::{wait_in_flight, AfterOrphan, Completion, Key, Orphan, Slots};
 use super::Submission;
 use crate::op::{CompatMode, OpCode};
 use crate::runtime::Config;
@@ -100,14 +100,7 @@ impl Driver {
                 .slots
                 .borrow_mut()
                 .complete(key, Completion::plain(result));
-            match after {
-                AfterComplete::Wake(waker) => waker.wake(),
-                AfterComplete::Drop(orphan) => drop(orphan),
-                AfterComplete::Nothing => {}
-                AfterComplete::Cancel(_) => {
-                    unreachable!("compat has no multishot ops to cancel")
-                }
-            }
+            after.run(|| unreachable!("compat has no multishot ops to cancel"));
         }
     }
 
@@ -116,15 +109,16 @@ impl Driver {
     }
 
     pub(crate) fn shutdown(&self, deadline: Duration) {
-        let end = Instant::now() + deadline;
-        while self.slots.borrow().in_flight() > 0 {
-            let now = Instant::now();
-            if now >= end {
-                // A pool thread may still write these: leak them rather than free them.
-                self.slots.borrow_mut().leak_in_flight();
-                return;
-            }
-            let _ = self.park(Some((end - now).min(Duration::from_millis(50))));
+        let finished = wait_in_flight(
+            deadline,
+            || self.slots.borrow().in_flight() > 0,
+            |wait| {
+                let _ = self.park(Some(wait));
+            },
+        );
+        if !finished {
+            // A pool thread may still write these: leak them rather than free them.
+            self.slots.borrow_mut().leak_in_flight();
         }
     }
 }

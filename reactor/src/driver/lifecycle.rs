@@ -46,6 +46,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use slab::Slab;
 
@@ -182,6 +183,24 @@ pub(crate) enum AfterComplete {
     /// last completion, without `F_MORE`, ends the stream), and wake its
     /// stream if it waits.
     Cancel(Option<Waker>),
+}
+
+impl AfterComplete {
+    /// Does it, outside any borrow of the slots; `cancel` asks the back-end
+    /// to cancel the op (only a multishot op with a backlog asks).
+    pub(crate) fn run(self, cancel: impl FnOnce()) {
+        match self {
+            AfterComplete::Wake(waker) => waker.wake(),
+            AfterComplete::Drop(orphan) => drop(orphan),
+            AfterComplete::Nothing => {}
+            AfterComplete::Cancel(waker) => {
+                cancel();
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            }
+        }
+    }
 }
 
 /// What happened when a future gave up its slot.
@@ -416,6 +435,27 @@ impl Slots {
         // Forgetting the slab forgets every slot in it, orphans included.
         std::mem::forget(std::mem::take(&mut self.slab));
     }
+}
+
+/// A shutdown's wait for the ops still in flight: calls `turn` with the most
+/// time to wait for completions (at most 50 ms, so `busy` is checked often)
+/// while `busy` says some op is still in flight and `deadline` has not passed.
+/// Returns `false` on the deadline: the caller must then leak, never free, the
+/// memory those ops name ([`Slots::leak_in_flight`]).
+pub(crate) fn wait_in_flight(
+    deadline: Duration,
+    mut busy: impl FnMut() -> bool,
+    mut turn: impl FnMut(Duration),
+) -> bool {
+    let end = Instant::now() + deadline;
+    while busy() {
+        let now = Instant::now();
+        if now >= end {
+            return false;
+        }
+        turn((end - now).min(Duration::from_millis(50)));
+    }
+    true
 }
 
 impl fmt::Debug for Slots {

@@ -33,13 +33,13 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
 use super::fixed::FixedFiles;
-use super::lifecycle::{AfterComplete, AfterOrphan, Completion, Key, Orphan, Slots};
+use super::lifecycle::{wait_in_flight, AfterOrphan, Completion, Key, Orphan, Slots};
 use crate::op::OpCode;
 use crate::runtime::{Config, UringFeatures};
 use setup::{build_ring, dup_cloexec, kernel_at_least, probe_opcodes, supports};
@@ -501,17 +501,7 @@ impl Driver {
                 .slots
                 .borrow_mut()
                 .complete(key, Completion { result, flags });
-            match after {
-                AfterComplete::Wake(waker) => waker.wake(),
-                AfterComplete::Drop(orphan) => drop(orphan),
-                AfterComplete::Nothing => {}
-                AfterComplete::Cancel(waker) => {
-                    self.cancel(user_data);
-                    if let Some(waker) = waker {
-                        waker.wake();
-                    }
-                }
-            }
+            after.run(|| self.cancel(user_data));
         }
         let mut kept = self.scratch.borrow_mut();
         if kept.is_empty() {
@@ -548,28 +538,27 @@ impl Driver {
         if self.wake_armed.get() {
             self.cancel(WAKE_TAG);
         }
-        let end = Instant::now() + deadline;
         // Our MSG_RING wakes are not cancelled: they complete at once, and the
         // targets are waiting for them.
-        while self.slots.borrow().in_flight() > 0
-            || self.wake_armed.get()
-            || self.msg_sent.borrow().iter().any(Option::is_some)
-        {
-            let now = Instant::now();
-            if now >= end {
-                // The kernel may still write these: leak them rather than free them.
-                self.slots.borrow_mut().leak_in_flight();
-                // Nor close fd numbers a queued MSG_RING may still name.
-                std::mem::forget(std::mem::take(&mut *self.msg_sent.borrow_mut()));
-                return;
-            }
-            let ts = Timespec::from((end - now).min(Duration::from_millis(50)));
+        let busy = || {
+            self.slots.borrow().in_flight() > 0
+                || self.wake_armed.get()
+                || self.msg_sent.borrow().iter().any(Option::is_some)
+        };
+        let turn = |wait| {
+            let ts = Timespec::from(wait);
             let ring = self.ring.borrow_mut();
             let _ = ring
                 .submitter()
                 .submit_with_args(1, &SubmitArgs::new().timespec(&ts));
             drop(ring);
             self.reap();
+        };
+        if !wait_in_flight(deadline, busy, turn) {
+            // The kernel may still write these: leak them rather than free them.
+            self.slots.borrow_mut().leak_in_flight();
+            // Nor close fd numbers a queued MSG_RING may still name.
+            std::mem::forget(std::mem::take(&mut *self.msg_sent.borrow_mut()));
         }
     }
 }

@@ -430,3 +430,38 @@ fn a_zero_copy_send_that_failed_without_notification_ends_at_its_result() {
     assert!(collect(&mut slots, key).is_some_and(|c| c.result.is_err() && !c.more()));
     assert_eq!(slots.len(), 0, "collecting the result frees the slot");
 }
+
+#[test]
+fn a_shutdown_waits_until_nothing_is_in_flight_or_the_deadline() {
+    let in_flight = Cell::new(3);
+    let mut waits = Vec::new();
+    let finished = wait_in_flight(
+        Duration::from_secs(60),
+        || in_flight.get() > 0,
+        |wait| {
+            waits.push(wait);
+            in_flight.set(in_flight.get() - 1);
+        },
+    );
+    assert!(finished, "every op completed");
+    assert_eq!(waits.len(), 3, "one turn per completion here");
+    assert!(
+        waits.iter().all(|w| *w <= Duration::from_millis(50)),
+        "{waits:?}"
+    );
+
+    let turns = Cell::new(0);
+    let finished = wait_in_flight(
+        Duration::from_millis(20),
+        || true,
+        |wait| {
+            turns.set(turns.get() + 1);
+            std::thread::sleep(wait);
+        },
+    );
+    assert!(
+        !finished,
+        "an op that never completes: the caller must leak it"
+    );
+    assert!(turns.get() >= 1);
+}
