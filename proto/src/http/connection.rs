@@ -20,7 +20,7 @@
 //!   (slow loris), is closed after its timeout.
 
 use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -90,12 +90,12 @@ impl Default for ServerConfig {
 /// The decode, I/O or handler error that ended the connection: a body
 /// stream's error is a [`ServerError::Handler`], a stream that does not match
 /// its declared length a [`ServerError::Codec`].
-pub async fn serve_connection<T, H, F, B, E, S>(
+pub fn serve_connection<T, H, F, B, E, S>(
     io: T,
     config: &ServerConfig,
     handler: H,
     shutdown: S,
-) -> Result<(), ServerError<Error, E>>
+) -> impl Future<Output = Result<(), ServerError<Error, E>>>
 where
     T: AsyncRead + AsyncWrite,
     H: FnMut(Request<Bytes>) -> F,
@@ -103,7 +103,7 @@ where
     B: Into<Outgoing<E>>,
     S: Future<Output = ()>,
 {
-    serve(io, config, config.max_pipelined, handler, shutdown).await
+    serve(io, config, config.max_pipelined, handler, shutdown)
 }
 
 /// As [`serve_connection`], with large request bodies streamed to the
@@ -137,12 +137,12 @@ where
 ///
 /// # Errors
 /// As [`serve_connection`].
-pub async fn serve_connection_streamed<T, Body, H, F, B, E, S>(
+pub fn serve_connection_streamed<T, Body, H, F, B, E, S>(
     io: T,
     config: &ServerConfig,
     handler: H,
     shutdown: S,
-) -> Result<(), ServerError<Error, E>>
+) -> impl Future<Output = Result<(), ServerError<Error, E>>>
 where
     T: AsyncRead + AsyncWrite,
     Body: FromRequestBody,
@@ -151,17 +151,21 @@ where
     B: Into<Outgoing<E>>,
     S: Future<Output = ()>,
 {
-    serve(io, config, config.max_pipelined.max(2), handler, shutdown).await
+    serve(io, config, config.max_pipelined.max(2), handler, shutdown)
 }
 
 /// Both entry points: requests reach `handler` with bodies of type `Body`.
-async fn serve<T, Body, H, F, B, E, S>(
+///
+/// Not an `async fn`: that would store its arguments beside the dispatcher's
+/// future, which holds them already (rust-lang/rust#62958), and this future
+/// is what an idle keep-alive connection costs.
+fn serve<T, Body, H, F, B, E, S>(
     io: T,
     config: &ServerConfig,
     max_pipelined: usize,
     mut handler: H,
     shutdown: S,
-) -> Result<(), ServerError<Error, E>>
+) -> impl Future<Output = Result<(), ServerError<Error, E>>>
 where
     T: AsyncRead + AsyncWrite,
     Body: IncomingBody,
@@ -184,15 +188,10 @@ where
         },
         Incoming::Continue => Dispatch::Continue,
     };
-    server
-        .serve(
-            framed,
-            dispatch,
-            HttpProtocol {
-                shutdown: pin!(shutdown),
-            },
-        )
-        .await
+    let protocol = HttpProtocol {
+        shutdown: Box::pin(shutdown),
+    };
+    server.serve(framed, dispatch, protocol)
 }
 
 fn interim_continue() -> Response<Bytes> {
@@ -260,12 +259,12 @@ fn reply<B: Into<Outgoing<E>>, E>(response: Response<B>, to_head: bool) -> HttpR
 /// What HTTP/1.1 adds to pipelined dispatch: responses whose bodies may
 /// stream, error responses, `Connection: close`, shutdown, and reads that
 /// wait for a streamed body's handler.
-struct HttpProtocol<'a, S> {
-    shutdown: Pin<&'a mut S>,
+struct HttpProtocol<S> {
+    shutdown: Pin<Box<S>>,
 }
 
 impl<Body: IncomingBody, E, S: Future<Output = ()>> Protocol<Gather<Body>, HttpReply<E>, E>
-    for HttpProtocol<'_, S>
+    for HttpProtocol<S>
 {
     type Whole = Response<Bytes>;
     type Part = ResponsePart;

@@ -17,7 +17,7 @@
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
-use std::pin::pin;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -131,12 +131,12 @@ impl Server {
     /// let _ = Server::new().serve(framed, echo, ()).await;
     /// # }
     /// ```
-    pub async fn serve<T, C, H, F, Resp, E, P>(
+    pub fn serve<T, C, H, F, Resp, E, P>(
         &self,
         mut framed: Framed<T, C>,
         mut handler: H,
         mut protocol: P,
-    ) -> Result<(), ServerError<<C as Decoder>::Error, E>>
+    ) -> impl Future<Output = Result<(), ServerError<<C as Decoder>::Error, E>>>
     where
         T: AsyncRead + AsyncWrite,
         C: Decoder
@@ -146,12 +146,17 @@ impl Server {
         F: Future<Output = Result<Resp, E>>,
         P: Protocol<C, Resp, E>,
     {
+        // One closure owns the connection's whole state: an `async fn` would
+        // store its arguments twice (rust-lang/rust#62958), and this future
+        // is what an idle keep-alive connection holds.
         let mut in_flight: Ordered<F> = Ordered::new(self.max_in_flight);
-        // The tail of the response being written, if it streams.
-        let mut streaming = pin!(None::<P::Tail>);
+        // The tail of the response being written, if it streams: boxed, as
+        // few responses stream and the room would be held by every connection.
+        let mut streaming: Option<Pin<Box<P::Tail>>> = None;
         let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, P::Whole> = Ending::new();
         let mut idle = IdleTimer::new(self.idle_timeout, self.request_timeout);
-        std::future::poll_fn(|cx| {
+        let backpressure = self.backpressure;
+        std::future::poll_fn(move |cx| {
             ending.begin_turn(|cx| protocol.poll_shutdown(cx), cx);
             loop {
                 if ending.reading && protocol.is_done(framed.codec()) {
@@ -160,7 +165,7 @@ impl Server {
                 let mut progressed = false;
                 while ending.may_read()
                     && !in_flight.is_full()
-                    && framed.write_buffered() < self.backpressure
+                    && framed.write_buffered() < backpressure
                     && !protocol.hold(framed.codec_mut(), cx)
                 {
                     match ending.poll_read(&mut framed) {
@@ -184,14 +189,19 @@ impl Server {
                 // In request order: the first failure drops every later request,
                 // where the multiplexed server still writes the others finished.
                 loop {
-                    if let Some(tail) = streaming.as_mut().as_pin_mut() {
-                        let polled =
-                            poll_tail(tail, &mut framed, self.backpressure, &mut progressed, cx);
+                    if let Some(tail) = streaming.as_mut() {
+                        let polled = poll_tail(
+                            tail.as_mut(),
+                            &mut framed,
+                            backpressure,
+                            &mut progressed,
+                            cx,
+                        );
                         match polled {
                             Poll::Pending => break,
-                            Poll::Ready(Ok(())) => streaming.set(None),
+                            Poll::Ready(Ok(())) => streaming = None,
                             Poll::Ready(Err(failure)) => {
-                                streaming.set(None);
+                                streaming = None;
                                 in_flight.clear();
                                 ending.handler_failed(failure);
                             }
@@ -209,7 +219,7 @@ impl Server {
                             }
                         }
                         // Pulled from at the top of the next round.
-                        Ok(Reply::Streamed(tail)) => streaming.set(Some(tail)),
+                        Ok(Reply::Streamed(tail)) => streaming = Some(Box::pin(tail)),
                         Err(e) => {
                             in_flight.clear();
                             ending.handler_failed(ServerError::Handler(e));
@@ -232,7 +242,7 @@ impl Server {
                 );
                 if let Poll::Ready(end) = finish {
                     in_flight.clear();
-                    streaming.set(None);
+                    streaming = None;
                     return Poll::Ready(end);
                 }
                 let quiet = ending.reading
@@ -252,7 +262,7 @@ impl Server {
                 // response freed a slot, a flush drained the backpressure) or
                 // to pull more of a tail: whatever else can move on has a
                 // waker registered.
-                let below_mark = framed.write_buffered() < self.backpressure;
+                let below_mark = framed.write_buffered() < backpressure;
                 let may_read = ending.may_read() && !in_flight.is_full() && below_mark;
                 let may_stream = streaming.is_some() && below_mark;
                 if !(progressed && (may_read || may_stream)) {
@@ -260,7 +270,6 @@ impl Server {
                 }
             }
         })
-        .await
     }
 }
 

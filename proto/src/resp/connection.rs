@@ -7,7 +7,7 @@
 //! connection closes — as Redis itself does.
 
 use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -45,13 +45,13 @@ impl Default for ServerConfig {
 ///
 /// # Errors
 /// The decode, I/O or handler error that ended the connection.
-pub async fn serve_connection<T, H, F, E, S>(
+pub fn serve_connection<T, H, F, E, S>(
     io: T,
     codec: RespCodec,
     config: &ServerConfig,
     handler: H,
     shutdown: S,
-) -> Result<(), ServerError<Error, E>>
+) -> impl Future<Output = Result<(), ServerError<Error, E>>>
 where
     T: AsyncRead + AsyncWrite,
     H: FnMut(Frame) -> F,
@@ -66,26 +66,29 @@ where
     let framed = Framed::pooled(io, codec);
     let protocol = RespProtocol {
         quit: || false,
-        shutdown: pin!(shutdown),
+        // Owned (not an `async fn`'s pinned local), so the connection's
+        // future holds it once; see `pipeline::Server::serve`.
+        shutdown: Box::pin(shutdown),
     };
-    server.serve(framed, handler, protocol).await
+    server.serve(framed, handler, protocol)
 }
 
 /// What RESP adds to pipelined dispatch: `-ERR Protocol error` for a
 /// malformed command, shutdown, and the end `quit` says the connection has
 /// reached (a `QUIT` read, for a server that answers it itself).
 #[derive(Debug)]
-pub struct RespProtocol<'a, Q, S> {
+pub struct RespProtocol<Q, S> {
     /// True once the connection must read no more commands.
     pub quit: Q,
-    /// Completes when the server shuts down.
-    pub shutdown: Pin<&'a mut S>,
+    /// Completes when the server shuts down: a pinned future, such as
+    /// `pin!(fut)` or `Box::pin(fut)`.
+    pub shutdown: S,
 }
 
-impl<Q, S, E> Protocol<RespCodec, Frame, E> for RespProtocol<'_, Q, S>
+impl<Q, S, E> Protocol<RespCodec, Frame, E> for RespProtocol<Q, S>
 where
     Q: FnMut() -> bool,
-    S: Future<Output = ()>,
+    S: Future<Output = ()> + Unpin,
 {
     type Whole = Frame;
     type Part = Frame;
@@ -107,6 +110,6 @@ where
 
     #[inline]
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.shutdown.as_mut().poll(cx)
+        Pin::new(&mut self.shutdown).poll(cx)
     }
 }
