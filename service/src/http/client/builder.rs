@@ -83,9 +83,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Largest response body gathered, in bytes (default
-    /// [`DEFAULT_MAX_BODY`](ringo_proto::http::DEFAULT_MAX_BODY), 8 MiB); a larger one fails its request with the
-    /// codec's `BodyTooLarge` error and closes the connection.
+    /// Largest response body gathered, in bytes; default 8 MiB (see
+    /// [`Limits::max_body`]). A larger one fails its request with the codec's
+    /// `BodyTooLarge` error and closes the connection.
     pub fn max_body(mut self, bytes: u64) -> ClientBuilder {
         self.limits.max_body = bytes;
         self
