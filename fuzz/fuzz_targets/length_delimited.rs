@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use ringo_fuzz::decode::{check_feedings, variant_name, Render};
 use ringo_fuzz::input::Input;
-use ringo_proto::codec::length_delimited::{Builder, DEFAULT_MAX_FRAME_LENGTH};
+use ringo_proto::codec::length_delimited::Builder;
 use ringo_proto::codec::{LengthDelimitedCodec, LengthDelimitedCodecError};
 use ringo_proto::{Decoder, Encoder};
 
@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
     let order = input.byte() % 3;
     let adjustment = isize::from(input.byte() as i8);
     let strip_byte = input.byte();
-    let limit = input.limit(tiny, 64, DEFAULT_MAX_FRAME_LENGTH);
+    let limit = input.limit(tiny, 64, LengthDelimitedCodec::new().max_frame_length());
     let split = usize::from(input.u16());
     let stream = input.rest();
 

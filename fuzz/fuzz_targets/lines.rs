@@ -5,7 +5,6 @@
 use libfuzzer_sys::fuzz_target;
 use ringo_fuzz::decode::{check_feedings, variant_name, Render};
 use ringo_fuzz::input::Input;
-use ringo_proto::codec::lines::DEFAULT_MAX_LINE_LENGTH;
 use ringo_proto::codec::{LinesCodec, LinesCodecError};
 
 struct Lines {
@@ -32,7 +31,7 @@ impl Render<LinesCodec> for Lines {
 fuzz_target!(|data: &[u8]| {
     let mut input = Input::new(data);
     let tiny = input.flag();
-    let limit = input.limit(tiny, 64, DEFAULT_MAX_LINE_LENGTH);
+    let limit = input.limit(tiny, 64, LinesCodec::new().max_length());
     let split = usize::from(input.u16());
     let stream = input.rest();
     check_feedings(

@@ -9,9 +9,8 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use ringo_fuzz::decode::{check_feedings, variant_name, Render};
 use ringo_fuzz::input::Input;
-use ringo_proto::codec::lines::DEFAULT_MAX_LINE_LENGTH;
 use ringo_proto::codec::{LinesCodec, LinesCodecError};
-use ringo_proto::multiplex::{Tag, TaggedCodec, TaggedCodecError, DEFAULT_MAX_FRAME_LENGTH};
+use ringo_proto::multiplex::{Tag, TaggedCodec, TaggedCodecError};
 use ringo_proto::{Decoder, Encoder};
 
 /// Bytes of the tag, counted in a frame's length.
@@ -50,8 +49,9 @@ impl Render<TaggedCodec<LinesCodec>> for Tagged {
 fuzz_target!(|data: &[u8]| {
     let mut input = Input::new(data);
     let tiny = input.flag();
-    let max_frame = input.limit(tiny, 64, DEFAULT_MAX_FRAME_LENGTH);
-    let max_line = input.limit(tiny, 64, DEFAULT_MAX_LINE_LENGTH);
+    let defaults = TaggedCodec::new(LinesCodec::new());
+    let max_frame = input.limit(tiny, 64, defaults.max_frame_length());
+    let max_line = input.limit(tiny, 64, defaults.get_ref().max_length());
     let split = usize::from(input.u16());
     let stream = input.rest();
 

@@ -24,7 +24,6 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http::header::DATE;
 use http::{HeaderValue, Request, Response};
-use ringo_proto::framed::DEFAULT_BACKPRESSURE;
 use ringo_proto::http::{serve_connection, Error, ErrorKind, Outgoing, ServerConfig};
 use ringo_proto::pipeline::ServerError;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
@@ -89,6 +88,10 @@ fn ready_chunks(parts: &'static [&'static str]) -> impl Stream<Item = Result<Byt
 const BIG_CHUNK: usize = 16 * 1024;
 const BIG_TOTAL: u64 = 64 << 20;
 static BIG: [u8; BIG_CHUNK] = [b'x'; BIG_CHUNK];
+
+/// The server's write backpressure mark: 128 KiB, the default of
+/// `pipeline::Server::backpressure`, which `serve_connection` keeps.
+const BACKPRESSURE: usize = 128 * 1024;
 
 /// What the test and its server share: events in order, and the bytes of the
 /// big body produced so far.
@@ -305,7 +308,7 @@ both_drivers! {
         let chunks = BIG_TOTAL / BIG_CHUNK as u64;
         let framing = format!("{BIG_CHUNK:x}\r\n").len() as u64 + 2;
         let expected = CHUNKED.len() as u64 + BIG_TOTAL + chunks * framing + 5;
-        let bound = (DEFAULT_BACKPRESSURE + BIG_CHUNK) as u64;
+        let bound = (BACKPRESSURE + BIG_CHUNK) as u64;
         let (mut read, mut most_held) = (0u64, 0u64);
         let mut tail = Vec::new();
         let mut buf = vec![0u8; 64 * 1024];

@@ -33,13 +33,8 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use super::{Decoder, Encoder};
 
 /// The largest frame [`LengthDelimitedCodec::new`] accepts, in bytes after the length
-/// field (the payload, by default).
-///
-/// A larger length in a header fails with [`LengthDelimitedCodecError::FrameTooLong`]
-/// as soon as the header is buffered, before any of the payload is; the encoder
-/// refuses larger items the same way. 8 MiB is tokio-util's default, so a peer
-/// configured for it interoperates.
-pub const DEFAULT_MAX_FRAME_LENGTH: usize = 8 * 1024 * 1024;
+/// field; documented, with why, on [`Builder::max_frame_length`].
+pub(crate) const DEFAULT_MAX_FRAME_LENGTH: usize = 8 * 1024 * 1024;
 
 /// The length field width [`Builder`] starts with, in bytes: a `u32`.
 const DEFAULT_LENGTH_FIELD_WIDTH: usize = 4;
@@ -90,7 +85,7 @@ pub struct Builder {
 impl Builder {
     /// Creates a builder with the defaults: a 4-byte big-endian length field at
     /// offset 0 counting the bytes after it, the header stripped, and frames of up
-    /// to [`DEFAULT_MAX_FRAME_LENGTH`].
+    /// to 8 MiB (see [`max_frame_length`](Builder::max_frame_length)).
     pub fn new() -> Self {
         Self {
             width: DEFAULT_LENGTH_FIELD_WIDTH,
@@ -154,8 +149,14 @@ impl Builder {
         self
     }
 
-    /// Sets the largest frame accepted, in bytes after the length field (default
-    /// [`DEFAULT_MAX_FRAME_LENGTH`]). Applies to decoding and encoding.
+    /// Sets the largest frame accepted, in bytes after the length field (the
+    /// payload, by default); default 8 MiB. Applies to decoding and encoding.
+    ///
+    /// A larger length in a header fails with
+    /// [`LengthDelimitedCodecError::FrameTooLong`] as soon as the header is
+    /// buffered, before any of the payload is; the encoder refuses larger items
+    /// the same way. 8 MiB is tokio-util's default, so a peer configured for it
+    /// interoperates.
     pub fn max_frame_length(&mut self, max_frame_length: usize) -> &mut Self {
         self.max_frame_length = max_frame_length;
         self

@@ -5,7 +5,7 @@
 //! lines with `\r\n` work unchanged.
 //!
 //! Unlike tokio-util's `LinesCodec`, whose `new()` accepts lines of any length,
-//! [`LinesCodec::new`] caps a line at [`DEFAULT_MAX_LINE_LENGTH`]: with no cap, a peer
+//! [`LinesCodec::new`] caps a line at 64 KiB: with no cap, a peer
 //! that never sends `\n` makes the decoder buffer everything it sends, without bound.
 
 use std::{error, fmt, io, str};
@@ -14,15 +14,9 @@ use bytes::{BufMut, BytesMut};
 
 use super::{Decoder, Encoder};
 
-/// The longest line [`LinesCodec::new`] accepts, in bytes of text, not counting the
-/// `\n` or `\r\n` that ends it.
-///
-/// A longer line fails with [`LinesCodecError::MaxLineLengthExceeded`] as soon as its
-/// first byte past the limit is buffered, whether or not its end has arrived, so no more
-/// than the limit plus two bytes of a line is ever scanned. 64 KiB is far above any line
-/// a text protocol sends in practice (SMTP caps a command line at 512 bytes and a text
-/// line at 1000, RFC 5321 §4.5.3.1), yet keeps a connection's worst case small.
-pub const DEFAULT_MAX_LINE_LENGTH: usize = 64 * 1024;
+/// The longest line [`LinesCodec::new`] accepts, in bytes of text; documented,
+/// with why, there.
+const DEFAULT_MAX_LINE_LENGTH: usize = 64 * 1024;
 
 /// Decodes `\n`- or `\r\n`-terminated UTF-8 lines into `String`s, and encodes strings
 /// as lines ended by `\n`.
@@ -67,7 +61,15 @@ pub struct LinesCodec {
 }
 
 impl LinesCodec {
-    /// Creates a codec that accepts lines of up to [`DEFAULT_MAX_LINE_LENGTH`] bytes.
+    /// Creates a codec that accepts lines of up to 64 KiB of text, not counting
+    /// the `\n` or `\r\n` that ends each.
+    ///
+    /// A longer line fails with [`LinesCodecError::MaxLineLengthExceeded`] as
+    /// soon as its first byte past the limit is buffered, whether or not its end
+    /// has arrived, so no more than the limit plus two bytes of a line is ever
+    /// scanned. 64 KiB is far above any line a text protocol sends in practice
+    /// (SMTP caps a command line at 512 bytes and a text line at 1000, RFC 5321
+    /// §4.5.3.1), yet keeps a connection's worst case small.
     pub fn new() -> Self {
         Self::with_max_length(DEFAULT_MAX_LINE_LENGTH)
     }

@@ -47,10 +47,11 @@ use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::{Decoder, Encoder};
 pub use parts::FramedParts;
+pub use read::FramedRead;
 use read::ReadState;
-pub use read::{FramedRead, DEFAULT_MAX_BUFFER};
+pub use write::FramedWrite;
 use write::WriteState;
-pub use write::{FramedWrite, DEFAULT_BACKPRESSURE};
+pub(crate) use write::DEFAULT_BACKPRESSURE;
 
 /// The most bytes an idle connection's read or write buffer may have held
 /// and still be kept by [`Framed::release_buffers`]: freeing a small buffer
@@ -90,14 +91,15 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
         }
     }
 
-    /// Sets the cap on bytes buffered without a whole frame (default
-    /// [`DEFAULT_MAX_BUFFER`]); past it, reading fails with `InvalidData`.
+    /// Sets the cap on bytes buffered without a whole frame; default 8 MiB.
+    /// Past it, reading fails with `InvalidData` instead of growing memory.
     pub fn set_max_buffer(&mut self, max: usize) {
         self.read.set_max_buffer(max);
     }
 
-    /// Sets how many buffered bytes make [`feed`](Self::feed) flush first
-    /// (default [`DEFAULT_BACKPRESSURE`]).
+    /// Sets how many buffered bytes make [`feed`](Self::feed) flush first;
+    /// default 128 KiB. The mark bounds memory when a peer reads slower than
+    /// we write.
     pub fn set_backpressure(&mut self, bytes: usize) {
         self.write.set_backpressure(bytes);
     }

@@ -25,9 +25,9 @@ use super::pooled::Pooled;
 use super::KEEP_WHEN_IDLE;
 use crate::codec::Decoder;
 
-/// Default cap on bytes buffered without a whole frame: past it, the read fails
-/// with [`io::ErrorKind::InvalidData`] instead of growing memory.
-pub const DEFAULT_MAX_BUFFER: usize = 8 * 1024 * 1024;
+/// Default cap on bytes buffered without a whole frame; documented on
+/// [`FramedRead::set_max_buffer`] and [`Framed::set_max_buffer`](super::Framed::set_max_buffer).
+const DEFAULT_MAX_BUFFER: usize = 8 * 1024 * 1024;
 
 /// Spare capacity a read starts with when the buffer is (re)grown, in bytes. A
 /// small request fits in one read; bigger frames grow the buffer as they
@@ -361,7 +361,9 @@ impl<T: AsyncRead, D: Decoder> FramedRead<T, D> {
 }
 
 impl<T: AsyncRead, D: Decoder> FramedRead<T, D> {
-    /// Sets the cap on bytes buffered without a whole frame (default [`DEFAULT_MAX_BUFFER`]).
+    /// Sets the cap on bytes buffered without a whole frame; default 8 MiB.
+    /// Past it, reading fails with [`io::ErrorKind::InvalidData`] instead of
+    /// growing memory.
     pub fn set_max_buffer(&mut self, max: usize) {
         self.state.set_max_buffer(max);
     }

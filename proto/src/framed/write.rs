@@ -19,8 +19,9 @@ use super::KEEP_WHEN_IDLE;
 use crate::codec::Encoder;
 
 /// Default bytes buffered for writing before [`feed`](super::Framed::feed) flushes
-/// first: bounds memory when a peer reads slower than we write.
-pub const DEFAULT_BACKPRESSURE: usize = 128 * 1024;
+/// first; documented on [`FramedWrite::set_backpressure`] and
+/// [`Framed::set_backpressure`](super::Framed::set_backpressure).
+pub(crate) const DEFAULT_BACKPRESSURE: usize = 128 * 1024;
 
 /// Encoding state shared by [`Framed`](super::Framed) and [`FramedWrite`].
 pub(crate) struct WriteState<T: AsyncWrite> {
@@ -194,8 +195,9 @@ impl<T: AsyncWrite, E> FramedWrite<T, E> {
         (&mut self.state, &self.io, &mut self.codec)
     }
 
-    /// Sets how many buffered bytes make [`feed`](Self::feed) flush first
-    /// (default [`DEFAULT_BACKPRESSURE`]).
+    /// Sets how many buffered bytes make [`feed`](Self::feed) flush first;
+    /// default 128 KiB. The mark bounds memory when a peer reads slower than
+    /// we write.
     pub fn set_backpressure(&mut self, bytes: usize) {
         self.state.set_backpressure(bytes);
     }

@@ -35,27 +35,26 @@ use super::{Error, Limits, Outgoing, ResponsePart, ServerCodec};
 use crate::framed::Framed;
 use crate::pipeline::{self, Protocol, Reply, ServerError};
 
-/// Default time an idle keep-alive connection is kept open waiting for its
-/// next request (nginx's `keepalive_timeout` default is 75 s; we pick 60 s).
-pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Default time a client has to finish sending a request once its first byte
-/// arrived: bounds how long a slow-loris peer can hold a connection.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Default number of pipelined requests handled at once per connection.
-pub const DEFAULT_MAX_PIPELINED: usize = 16;
+// The defaults, documented (with why) on the `ServerConfig` fields they fill.
+const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_MAX_PIPELINED: usize = 16;
 
 /// How an HTTP/1.1 connection is served.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Parser limits (URI, headers, body, chunk lines).
+    /// Parser limits (URI, headers, body, chunk lines); default
+    /// [`Limits::default`].
     pub limits: Limits,
-    /// Pipelined requests handled at once.
+    /// Pipelined requests handled at once per connection; default 16.
     pub max_pipelined: usize,
-    /// See [`DEFAULT_KEEP_ALIVE_TIMEOUT`].
+    /// How long an idle keep-alive connection is kept open waiting for its
+    /// next request; default 60 s (nginx's `keepalive_timeout` default is
+    /// 75 s; we pick 60 s).
     pub keep_alive_timeout: Duration,
-    /// See [`DEFAULT_REQUEST_TIMEOUT`].
+    /// How long a client has to finish sending a request once its first byte
+    /// arrived; default 10 s. Bounds how long a slow-loris peer can hold a
+    /// connection.
     pub request_timeout: Duration,
 }
 

@@ -52,17 +52,11 @@ mod server;
 mod tests;
 
 pub use client::ClientCodec;
-pub use connection::{
-    serve_connection, serve_connection_streamed, ServerConfig, DEFAULT_KEEP_ALIVE_TIMEOUT,
-    DEFAULT_MAX_PIPELINED, DEFAULT_REQUEST_TIMEOUT,
-};
+pub use connection::{serve_connection, serve_connection_streamed, ServerConfig};
 pub use error::{Error, ErrorKind};
 pub use gather::response::{GatheredResponse, GatheringClientCodec};
 pub use incoming::{BodyReader, FromRequestBody, RequestBody, BODY_BACKLOG, STREAM_ABOVE};
-pub use limits::{
-    Limits, DEFAULT_MAX_BODY, DEFAULT_MAX_CHUNK_LINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEAD_BYTES,
-    DEFAULT_MAX_URI_LEN,
-};
+pub use limits::Limits;
 pub use outgoing::{BodyStream, Outgoing};
 pub use server::{ServerCodec, MAX_UNANSWERED};
 

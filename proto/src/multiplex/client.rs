@@ -35,10 +35,8 @@ use crate::dispatch::client::wake_connection_if_last;
 use crate::framed::Framed;
 use crate::pipeline::{ClientError, ClientErrorKind};
 
-/// Default number of tags per connection: calls outstanding at once (waiting to
-/// be written, or written and awaiting their response). Further callers wait
-/// for a tag to free up.
-pub const DEFAULT_MAX_TAGS: usize = 128;
+/// Default number of tags per connection; documented on [`Client::new`].
+const DEFAULT_MAX_TAGS: usize = 128;
 
 /// Where a call stands; each state says who moves it on.
 enum CallState<Req, Resp> {
@@ -127,8 +125,11 @@ impl<Req, Resp> fmt::Debug for Client<Req, Resp> {
 }
 
 impl<Req, Resp> Client<Req, Resp> {
-    /// A client over `framed` with [`DEFAULT_MAX_TAGS`] tags, and the
-    /// connection future to spawn.
+    /// A client over `framed` with 128 tags, and the connection future to
+    /// spawn. The tags bound the calls outstanding at once (waiting to be
+    /// written, or written and awaiting their response); further callers wait
+    /// for a tag to free up ([`with_max_tags`](Self::with_max_tags) sets
+    /// another number).
     pub fn new<T, C>(framed: Framed<T, C>) -> (Client<Req, Resp>, Connection<T, C, Req, Resp>)
     where
         T: AsyncRead + AsyncWrite,

@@ -14,13 +14,8 @@ use crate::codec::length_delimited::RESERVE_AHEAD;
 use crate::codec::{Decoder, Encoder};
 
 /// The largest frame [`TaggedCodec::new`] accepts, in bytes after the length
-/// field (the 4-byte tag plus the payload).
-///
-/// A larger length in a header fails with [`TaggedCodecError::FrameTooLong`] as
-/// soon as the header is buffered, before any of the frame is; the encoder
-/// refuses larger items the same way. 8 MiB matches
-/// [`DEFAULT_MAX_FRAME_LENGTH`](crate::codec::length_delimited::DEFAULT_MAX_FRAME_LENGTH).
-pub const DEFAULT_MAX_FRAME_LENGTH: usize = 8 * 1024 * 1024;
+/// field; documented, with why, there.
+const DEFAULT_MAX_FRAME_LENGTH: usize = 8 * 1024 * 1024;
 
 /// Bytes of the length field.
 const LENGTH_FIELD: usize = 4;
@@ -66,7 +61,13 @@ pub struct TaggedCodec<C> {
 }
 
 impl<C> TaggedCodec<C> {
-    /// Wraps `inner`, accepting frames up to [`DEFAULT_MAX_FRAME_LENGTH`].
+    /// Wraps `inner`, accepting frames of up to 8 MiB after the length field
+    /// (the 4-byte tag plus the payload).
+    ///
+    /// A larger length in a header fails with [`TaggedCodecError::FrameTooLong`]
+    /// as soon as the header is buffered, before any of the frame is; the
+    /// encoder refuses larger items the same way. 8 MiB matches
+    /// [`LengthDelimitedCodec::new`](crate::codec::LengthDelimitedCodec::new).
     pub fn new(inner: C) -> TaggedCodec<C> {
         TaggedCodec::with_max_frame_length(inner, DEFAULT_MAX_FRAME_LENGTH)
     }

@@ -64,10 +64,10 @@ mod tags;
 mod unordered;
 
 pub use crate::pipeline::{ClientError, ClientErrorKind};
-pub use client::{Client, Connection, DEFAULT_MAX_TAGS};
-pub use codec::{TaggedCodec, TaggedCodecError, DEFAULT_MAX_FRAME_LENGTH};
+pub use client::{Client, Connection};
+pub use codec::{TaggedCodec, TaggedCodecError};
 pub use protocol::Protocol;
-pub use server::{Server, ServerError, DEFAULT_MAX_IN_FLIGHT};
+pub use server::{Server, ServerError};
 
 /// A request id: names one request in flight on a connection, and its response.
 pub type Tag = u32;

@@ -24,8 +24,9 @@ use crate::codec::{Decoder, Encoder};
 use crate::dispatch::client::wake_connection_if_last;
 use crate::framed::Framed;
 
-/// Default bound on calls outstanding (queued or awaiting a response) per connection.
-pub const DEFAULT_MAX_QUEUED: usize = 128;
+/// Default bound on calls outstanding per connection; documented on
+/// [`Client::new`].
+const DEFAULT_MAX_QUEUED: usize = 128;
 
 /// What kind of failure a call met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,7 +166,10 @@ impl<Req, Resp> fmt::Debug for Client<Req, Resp> {
 }
 
 impl<Req, Resp> Client<Req, Resp> {
-    /// A client over `framed`, and the connection future to spawn.
+    /// A client over `framed`, and the connection future to spawn. At most 128
+    /// calls are outstanding (queued or awaiting a response); further callers
+    /// wait for room ([`with_max_queued`](Self::with_max_queued) sets another
+    /// bound).
     pub fn new<T, C>(framed: Framed<T, C>) -> (Client<Req, Resp>, Connection<T, C, Req, Resp>)
     where
         T: AsyncRead + AsyncWrite,

@@ -13,7 +13,7 @@ mod protocol;
 mod server;
 mod tail;
 
-pub use client::{Client, ClientError, ClientErrorKind, Connection, DEFAULT_MAX_QUEUED};
+pub use client::{Client, ClientError, ClientErrorKind, Connection};
 pub use protocol::{NoTail, Protocol};
-pub use server::{Server, ServerError, DEFAULT_MAX_IN_FLIGHT};
+pub use server::{Server, ServerError};
 pub use tail::Reply;

@@ -31,8 +31,9 @@ use crate::codec::{Decoder, Encoder};
 use crate::dispatch::server::Ending;
 use crate::framed::{Framed, DEFAULT_BACKPRESSURE};
 
-/// Default bound on requests handled at once per connection.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+/// Default bound on requests handled at once per connection; documented on
+/// [`Server::max_in_flight`].
+const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 
 /// Why a pipelined connection ended with an error.
 #[derive(Debug)]
@@ -78,8 +79,8 @@ impl Default for Server {
 }
 
 impl Server {
-    /// [`DEFAULT_MAX_IN_FLIGHT`] requests at once, [`DEFAULT_BACKPRESSURE`] bytes
-    /// of unwritten responses before reading pauses.
+    /// The defaults, each given on its setter: 32 requests at once, 128 KiB of
+    /// unwritten responses before reading pauses, no idle or request timeout.
     pub fn new() -> Server {
         Server {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
@@ -89,7 +90,7 @@ impl Server {
         }
     }
 
-    /// Sets the bound on requests handled at once (at least 1).
+    /// Sets the bound on requests handled at once (at least 1); default 32.
     pub fn max_in_flight(mut self, n: usize) -> Server {
         self.max_in_flight = n.max(1);
         self
@@ -110,7 +111,9 @@ impl Server {
         self
     }
 
-    /// Sets how many bytes of unwritten responses pause reading.
+    /// Sets how many bytes of unwritten responses pause reading; default
+    /// 128 KiB, as [`Framed::set_backpressure`]. The mark bounds memory when a
+    /// peer reads slower than the server answers.
     pub fn backpressure(mut self, bytes: usize) -> Server {
         self.backpressure = bytes.max(1);
         self

@@ -43,9 +43,7 @@ mod limits;
 mod tests;
 
 pub use codec::RespCodec;
-pub use connection::{serve_connection, RespProtocol, ServerConfig, DEFAULT_MAX_PIPELINED};
+pub use connection::{serve_connection, RespProtocol, ServerConfig};
 pub use error::{Error, ErrorKind};
 pub use frame::{command, Frame};
-pub use limits::{
-    Limits, DEFAULT_MAX_ARRAY_LEN, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_DEPTH, DEFAULT_MAX_INLINE_LEN,
-};
+pub use limits::Limits;

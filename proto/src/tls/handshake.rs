@@ -16,18 +16,18 @@ use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig, ServerCon
 
 use super::TlsStream;
 
-/// The default handshake time limit, 10 s: the HTTP server's default request
-/// timeout (`http::DEFAULT_REQUEST_TIMEOUT`, kept equal by a test), as a
-/// handshake is a request's first bytes. Spelled out so TLS builds without
-/// the HTTP feature.
-pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default handshake time limit, 10 s; documented, with why, on
+/// [`TlsAcceptor::handshake_timeout`]. Spelled out rather than taken from the
+/// HTTP request timeout so TLS builds without the HTTP feature; a test keeps
+/// the two equal.
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[cfg(all(test, feature = "http"))]
 #[test]
 fn the_handshake_limit_is_the_http_request_limit() {
     assert_eq!(
         DEFAULT_HANDSHAKE_TIMEOUT,
-        crate::http::DEFAULT_REQUEST_TIMEOUT
+        crate::http::ServerConfig::default().request_timeout
     );
 }
 
@@ -39,7 +39,8 @@ pub struct TlsAcceptor {
 }
 
 impl TlsAcceptor {
-    /// An acceptor with `config` and [`DEFAULT_HANDSHAKE_TIMEOUT`].
+    /// An acceptor with `config` and the default handshake timeout, 10 s (see
+    /// [`handshake_timeout`](Self::handshake_timeout)).
     pub fn new(config: Arc<ServerConfig>) -> TlsAcceptor {
         TlsAcceptor {
             config,
@@ -47,7 +48,10 @@ impl TlsAcceptor {
         }
     }
 
-    /// How long a handshake may take before the connection is dropped.
+    /// How long a handshake may take before the connection is dropped;
+    /// default 10 s, the HTTP server's default request timeout
+    /// (`http::ServerConfig::request_timeout`), as a handshake is a request's
+    /// first bytes.
     pub fn handshake_timeout(mut self, timeout: Duration) -> TlsAcceptor {
         self.handshake_timeout = timeout;
         self
@@ -90,7 +94,8 @@ pub struct TlsConnector {
 }
 
 impl TlsConnector {
-    /// A connector with `config` and [`DEFAULT_HANDSHAKE_TIMEOUT`]. Clones
+    /// A connector with `config` and the default handshake timeout, 10 s (see
+    /// [`handshake_timeout`](Self::handshake_timeout)). Clones
     /// share the configuration's session cache, so reconnects resume.
     pub fn new(config: Arc<ClientConfig>) -> TlsConnector {
         TlsConnector {
@@ -99,7 +104,8 @@ impl TlsConnector {
         }
     }
 
-    /// How long a handshake may take before it fails.
+    /// How long a handshake may take before it fails; default 10 s, as
+    /// [`TlsAcceptor::handshake_timeout`].
     pub fn handshake_timeout(mut self, timeout: Duration) -> TlsConnector {
         self.handshake_timeout = timeout;
         self

@@ -55,7 +55,7 @@ pub use config::{
     provider, server_config, server_config_from_pem, server_config_with_resolver, SniResolver,
     ALPN_HTTP1,
 };
-pub use handshake::{TlsAcceptor, TlsConnector, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use handshake::{TlsAcceptor, TlsConnector};
 pub use stream::{TlsRead, TlsStream, TlsWrite};
 
 /// The rustls crate this module is built on, for its configuration types.

@@ -24,10 +24,8 @@ pub(crate) mod pool;
 mod slice;
 
 pub use aligned::AlignedBuf;
-pub use pool::{
-    BufferPool, PooledBuf, DATAGRAM_HEADROOM, DEFAULT_RECV_BUFFERS, DEFAULT_RECV_BUFFER_SIZE,
-    MAX_RECV_BUFFERS, MAX_RECV_BUFFER_SIZE,
-};
+pub use pool::{BufferPool, PooledBuf, DATAGRAM_HEADROOM, MAX_RECV_BUFFERS, MAX_RECV_BUFFER_SIZE};
+pub(crate) use pool::{DEFAULT_RECV_BUFFERS, DEFAULT_RECV_BUFFER_SIZE};
 pub use slice::Slice;
 
 use std::ops::RangeBounds;

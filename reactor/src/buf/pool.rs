@@ -51,17 +51,13 @@ pub use pooled_buf::PooledBuf;
 pub(crate) use pooled_buf::{claim, take_free};
 use ring::KernelRing;
 
-/// Default number of receive buffers per runtime. Enough for 256 connections
-/// to have bytes in hand at once; idle connections hold none, so a server with
-/// far more connections than that still fits. At the limit a receive waits for
-/// a buffer to come back (the connection is not lost).
-pub const DEFAULT_RECV_BUFFERS: usize = 256;
+/// Default number of receive buffers per runtime; documented, with why, on
+/// [`Builder::recv_buffers`](crate::Builder::recv_buffers).
+pub(crate) const DEFAULT_RECV_BUFFERS: usize = 256;
 
-/// Default size of one receive buffer, in bytes: 16 KiB, the size of the
-/// largest TLS record and of the buffer the owned-buffer examples read into.
-/// One receive returns at most this many bytes. 256 of them make 4 MiB of
-/// address space per runtime, backed by memory only as buffers are used.
-pub const DEFAULT_RECV_BUFFER_SIZE: usize = 16 * 1024;
+/// Default size of one receive buffer, in bytes (16 KiB); documented, with
+/// why, on [`Builder::recv_buffers`](crate::Builder::recv_buffers).
+pub(crate) const DEFAULT_RECV_BUFFER_SIZE: usize = 16 * 1024;
 
 /// Most receive buffers a pool may have: buffer ids are 16 bits, and the
 /// kernel's provided buffer ring holds at most 32768 entries. Larger requests
@@ -314,7 +310,7 @@ impl fmt::Debug for PoolInner {
 ///
 /// ringo_reactor::run(async {
 ///     let pool = BufferPool::current()?;
-///     assert_eq!(pool.count(), ringo_reactor::buf::DEFAULT_RECV_BUFFERS);
+///     assert_eq!(pool.count(), 256); // the default of `Builder::recv_buffers`
 ///     Ok::<(), std::io::Error>(())
 /// })?;
 /// # Ok::<(), std::io::Error>(())

@@ -12,7 +12,7 @@ mod udp;
 mod unix;
 
 pub use resolve::{lookup_host, Target, ToSocketAddrs, MAX_PENDING_LOOKUPS, RESOLVER_THREADS};
-pub use tcp::{ListenOptions, TcpListener, TcpStream, DEFAULT_BACKLOG};
+pub use tcp::{ListenOptions, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
 

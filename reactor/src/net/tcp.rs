@@ -13,9 +13,8 @@ use crate::io::WriteFuture;
 use crate::op::accept_multi::Accepting;
 use crate::op::send_zc::ZeroCopy;
 
-/// Default `listen(2)` backlog: pending connections the kernel queues before it
-/// refuses (or, with syncookies, drops) new ones. Clamped by `net.core.somaxconn`.
-pub const DEFAULT_BACKLOG: u32 = 1024;
+/// Default `listen(2)` backlog; documented on [`ListenOptions::backlog`].
+pub(super) const DEFAULT_BACKLOG: u32 = 1024;
 
 /// How a listener is set up. `SO_REUSEADDR` is always on (a restarted server
 /// can rebind at once).
@@ -24,7 +23,9 @@ pub struct ListenOptions {
     /// `SO_REUSEPORT`: several listeners (one per core) share one port, and the
     /// kernel spreads connections across them. Off by default.
     pub reuse_port: bool,
-    /// The `listen(2)` backlog; [`DEFAULT_BACKLOG`] by default.
+    /// The `listen(2)` backlog: pending connections the kernel queues before
+    /// it refuses (or, with syncookies, drops) new ones; default 1024. Clamped
+    /// by `net.core.somaxconn`.
     pub backlog: u32,
 }
 

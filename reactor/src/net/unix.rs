@@ -26,7 +26,9 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds to `path`, which must not exist yet.
+    /// Binds to `path`, which must not exist yet, with the backlog a TCP
+    /// listener has by default (1024, see
+    /// [`ListenOptions::backlog`](super::ListenOptions::backlog)).
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let socket = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
         socket.bind(&RawAddr::from_path(path.as_ref())?)?;

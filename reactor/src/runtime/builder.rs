@@ -99,17 +99,16 @@ pub struct UringFeatures {
     pub recv_bundle: bool,
 }
 
-/// Default io_uring submission queue size, in entries (the completion queue is
-/// four times larger). A full SQ is submitted and refilled, never an error.
-pub const DEFAULT_RING_ENTRIES: u32 = 1024;
+/// Default io_uring submission queue size, in entries; documented on
+/// [`Builder::ring_entries`].
+const DEFAULT_RING_ENTRIES: u32 = 1024;
 
-/// Default number of tasks run per loop turn before the driver is polled again.
-pub const DEFAULT_EVENT_INTERVAL: u32 = 128;
+/// Default tasks per loop turn; documented on [`Builder::event_interval`].
+const DEFAULT_EVENT_INTERVAL: u32 = 128;
 
-/// Default [`Builder::zero_copy_send_threshold`]: `None`, plain sends only —
-/// on loopback, the one network measured, zero-copy's gain was too small and
-/// noisy for its costs (see there).
-pub const DEFAULT_ZERO_COPY_SEND_THRESHOLD: Option<usize> = None;
+/// Default zero-copy threshold, `None` (plain sends only); why is documented on
+/// [`Builder::zero_copy_send_threshold`].
+const DEFAULT_ZERO_COPY_SEND_THRESHOLD: Option<usize> = None;
 
 /// Settings a runtime is built from.
 #[derive(Debug, Clone)]
@@ -147,7 +146,10 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// A builder with the defaults: `Auto` driver, [`DEFAULT_RING_ENTRIES`].
+    /// A builder with the defaults, each given on its setter: the `Auto`
+    /// driver (unless `RINGO_DRIVER` says otherwise), 1024 ring entries, 256
+    /// blocking threads, 128 tasks per loop turn, 256 receive buffers of
+    /// 16 KiB, no SQPOLL, no zero-copy sends and no registered files.
     pub fn new() -> Builder {
         Builder {
             config: Config {
@@ -174,20 +176,24 @@ impl Builder {
     }
 
     /// io_uring submission queue entries (rounded up to a power of two by the
-    /// kernel). More entries let more I/O go out per `io_uring_enter`.
+    /// kernel); default 1024. The completion queue is four times larger. More
+    /// entries let more I/O go out per `io_uring_enter`; a full submission
+    /// queue is submitted and refilled, never an error.
     pub fn ring_entries(mut self, entries: u32) -> Builder {
         self.config.ring_entries = entries.max(1);
         self
     }
 
-    /// Maximum threads of the compat driver's blocking pool (file I/O).
+    /// Maximum threads of the compat driver's blocking pool (file I/O);
+    /// default 256 ([`ringo_compat::DEFAULT_MAX_BLOCKING_THREADS`], which says
+    /// why).
     pub fn blocking_threads(mut self, threads: usize) -> Builder {
         self.config.blocking_threads = threads.max(1);
         self
     }
 
-    /// Tasks run per loop turn before I/O and timers are polled again: lower
-    /// favours I/O latency, higher favours throughput of ready tasks.
+    /// Tasks run per loop turn before I/O and timers are polled again; default
+    /// 128. Lower favours I/O latency, higher favours throughput of ready tasks.
     pub fn event_interval(mut self, tasks: u32) -> Builder {
         self.config.event_interval = tasks.max(1);
         self
@@ -249,9 +255,16 @@ impl Builder {
     /// `count` buffers of `size` bytes, clamped to
     /// [`MAX_RECV_BUFFERS`](crate::buf::MAX_RECV_BUFFERS) and
     /// [`MAX_RECV_BUFFER_SIZE`](crate::buf::MAX_RECV_BUFFER_SIZE) (and to at
-    /// least 1). Defaults: [`DEFAULT_RECV_BUFFERS`] of
-    /// [`DEFAULT_RECV_BUFFER_SIZE`]. The pool is mapped on the first pooled
-    /// receive, and its pages are backed as buffers are used.
+    /// least 1). The pool is mapped on the first pooled receive, and its pages
+    /// are backed as buffers are used.
+    ///
+    /// Default: 256 buffers of 16 KiB, 4 MiB of address space per runtime.
+    /// 256 lets that many connections have bytes in hand at once; idle
+    /// connections hold none, so a server with far more connections than that
+    /// still fits, and at the limit a receive waits for a buffer to come back
+    /// (the connection is not lost). 16 KiB is the size of the largest TLS
+    /// record and of the buffer the owned-buffer examples read into; one
+    /// receive returns at most `size` bytes.
     pub fn recv_buffers(mut self, count: usize, size: usize) -> Builder {
         self.config.recv_buffers = count;
         self.config.recv_buffer_size = size;
@@ -261,7 +274,7 @@ impl Builder {
     /// TCP writes ([`AsyncWrite::write`](crate::io::AsyncWrite::write) and
     /// what is built on it) of at least `threshold` bytes go out as zero-copy
     /// sends (`IORING_OP_SEND_ZC`); smaller ones, and all of them with `None`
-    /// ([`DEFAULT_ZERO_COPY_SEND_THRESHOLD`]), as plain sends.
+    /// (the default: off, see below why), as plain sends.
     /// [`TcpStream::send_zc`](crate::net::TcpStream::send_zc) sends zero-copy
     /// whatever the size. Unix streams never do: the kernel has no zero-copy
     /// for them.

@@ -48,10 +48,7 @@ use async_task::Runnable;
 use slab::Slab;
 
 pub(crate) use builder::Config;
-pub use builder::{
-    Builder, DriverKind, UringFeatures, DEFAULT_EVENT_INTERVAL, DEFAULT_RING_ENTRIES,
-    DEFAULT_ZERO_COPY_SEND_THRESHOLD,
-};
+pub use builder::{Builder, DriverKind, UringFeatures};
 pub use handle::Handle;
 pub use test_hooks::{Simulate, Stats, WakeStats, ZeroCopyStats};
 

@@ -42,24 +42,10 @@ use set::{Endpoint, EndpointSet, Settings};
 pub use error::NoEndpoint;
 pub use p2c::Load;
 
-/// Default time constant of the peak-EWMA latency estimate: a latency seen
-/// this long ago keeps `1/e` (37%) of its weight, and an endpoint getting no
-/// calls looks `e` times cheaper after each such period. 10 s is the decay of
-/// Finagle's and linkerd2-proxy's peak-EWMA balancers.
-pub const DEFAULT_DECAY: Duration = Duration::from_secs(10);
-
-/// Default latency assumed of an endpoint until its first response (its first
-/// response replaces it). 30 ms is linkerd2-proxy's default RTT.
-pub const DEFAULT_RTT: Duration = Duration::from_millis(30);
-
-/// Default cost of a failure: under [`Load::PeakEwma`] a failed call counts
-/// as a response that took at least this long; under
-/// [`Load::PendingRequests`] it weighs as one call in flight that fades with
-/// this time constant. A second is far above healthy latencies on a local
-/// network (well under 10 ms), so a failing endpoint loses nearly every
-/// comparison, while the decay lets it back in for a probe within tens of
-/// seconds.
-pub const DEFAULT_FAILURE_PENALTY: Duration = Duration::from_secs(1);
+// The defaults, documented (with why) on the `Balance::with_*` setters.
+const DEFAULT_DECAY: Duration = Duration::from_secs(10);
+const DEFAULT_RTT: Duration = Duration::from_millis(30);
+const DEFAULT_FAILURE_PENALTY: Duration = Duration::from_secs(1);
 
 /// Power-of-two-choices balancing of calls over endpoint services `S` keyed
 /// by `K`; a call's failure is judged by the classifier `C`.
@@ -100,9 +86,9 @@ pub struct Balance<K, S, C = DefaultClassifier> {
 }
 
 impl<K: Eq, S> Balance<K, S> {
-    /// An empty balancer comparing endpoints by `load`, with
-    /// [`DEFAULT_DECAY`], [`DEFAULT_RTT`], [`DEFAULT_FAILURE_PENALTY`], a
-    /// random seed, and every `Err` counted as a failure.
+    /// An empty balancer comparing endpoints by `load`, with the defaults
+    /// each setter gives: a 10 s decay, a 30 ms assumed latency, a 1 s
+    /// failure penalty, a random seed, and every `Err` counted as a failure.
     pub fn new(load: Load) -> Balance<K, S> {
         Balance {
             set: RefCell::new(EndpointSet::new()),
@@ -126,22 +112,34 @@ impl<K: Eq, S> Default for Balance<K, S> {
 }
 
 impl<K: Eq, S, C> Balance<K, S, C> {
-    /// Uses `decay` as the time constant of the latency estimate (zero: only
-    /// the last response counts, and an idle endpoint looks free at once).
+    /// Uses `decay` as the time constant of the peak-EWMA latency estimate
+    /// (zero: only the last response counts, and an idle endpoint looks free
+    /// at once); default 10 s, the decay of Finagle's and linkerd2-proxy's
+    /// peak-EWMA balancers. A latency seen this long ago keeps `1/e` (37%) of
+    /// its weight, and an endpoint getting no calls looks `e` times cheaper
+    /// after each such period.
     pub fn with_decay(mut self, decay: Duration) -> Balance<K, S, C> {
         self.settings.decay = decay;
         self
     }
 
     /// Assumes endpoints inserted from now on answer in `rtt` until their
-    /// first response.
+    /// first response (which replaces it); default 30 ms, linkerd2-proxy's
+    /// default RTT.
     pub fn with_default_rtt(mut self, rtt: Duration) -> Balance<K, S, C> {
         self.settings.default_rtt = rtt;
         self
     }
 
-    /// Makes a failure cost `penalty` (see [`DEFAULT_FAILURE_PENALTY`]); zero
-    /// makes a failure count as an ordinary response of its latency.
+    /// Makes a failure cost `penalty`; zero makes a failure count as an
+    /// ordinary response of its latency. Default 1 s.
+    ///
+    /// Under [`Load::PeakEwma`] a failed call counts as a response that took
+    /// at least `penalty`; under [`Load::PendingRequests`] it weighs as one
+    /// call in flight that fades with this time constant. A second is far
+    /// above healthy latencies on a local network (well under 10 ms), so a
+    /// failing endpoint loses nearly every comparison, while the decay lets it
+    /// back in for a probe within tens of seconds.
     pub fn with_failure_penalty(mut self, penalty: Duration) -> Balance<K, S, C> {
         self.settings.failure_penalty = penalty;
         self

@@ -26,19 +26,13 @@ use crate::service::{Service, Status};
 use state::{Circuit, Ticket};
 
 pub use layer::CircuitBreakerLayer;
-pub use policy::{
-    Accrual, DEFAULT_FAILURE_WINDOW, DEFAULT_MAX_CONSECUTIVE_FAILURES, DEFAULT_MAX_FAILURE_RATE,
-    MAX_FAILURE_WINDOW,
-};
+pub use policy::{Accrual, MAX_FAILURE_WINDOW};
 pub use state::CircuitState;
 
-/// Default ceiling of the first opening's length: it lasts between half of
-/// this and all of it, and the ceiling doubles per consecutive opening.
-pub const DEFAULT_BASE_OPEN_TIME: Duration = Duration::from_secs(5);
-
-/// Default cap on how long one opening lasts (Finagle's failure accrual uses
-/// the same 5 s to 300 s range).
-pub const DEFAULT_MAX_OPEN_TIME: Duration = Duration::from_secs(300);
+// The default opening lengths, documented (with why) on
+// `CircuitBreaker::with_backoff`.
+const DEFAULT_BASE_OPEN_TIME: Duration = Duration::from_secs(5);
+const DEFAULT_MAX_OPEN_TIME: Duration = Duration::from_secs(300);
 
 /// The default backoff of a breaker: equal jitter, so a later opening never
 /// lasts less than the ceiling of the one before.
@@ -72,9 +66,9 @@ pub struct CircuitBreaker<S, C = DefaultClassifier> {
 }
 
 impl<S> CircuitBreaker<S> {
-    /// Wraps `inner` with the default [`Accrual`], a backoff from
-    /// [`DEFAULT_BASE_OPEN_TIME`] to [`DEFAULT_MAX_OPEN_TIME`] with equal
-    /// jitter, and every `Err` counted as a failure.
+    /// Wraps `inner` with the default [`Accrual`], a backoff from 5 s to
+    /// 300 s with equal jitter (see [`with_backoff`](Self::with_backoff)), and
+    /// every `Err` counted as a failure.
     pub fn new(inner: S) -> CircuitBreaker<S> {
         CircuitBreaker {
             inner,
@@ -95,6 +89,12 @@ impl<S, C> CircuitBreaker<S, C> {
     /// Stays open for `backoff.delay(n)` on the `n`th consecutive opening
     /// (from 0); use [`Jitter::Equal`] for openings that surely grow. Resets
     /// the circuit to closed.
+    ///
+    /// Default: `Backoff::new(5 s, 300 s)` with equal jitter. The first
+    /// opening lasts between 2.5 s and 5 s, the ceiling doubles per
+    /// consecutive opening up to 300 s (Finagle's failure accrual uses the
+    /// same 5 s to 300 s range), and equal jitter means a later opening never
+    /// lasts less than the ceiling of the one before.
     pub fn with_backoff(self, backoff: Backoff) -> CircuitBreaker<S, C> {
         let accrual = *self.circuit.borrow().accrual();
         self.circuit.replace(Circuit::new(accrual, backoff));

@@ -5,21 +5,13 @@
 //! peer that fails often but not every time (a run of 5 is unlikely at 40%
 //! failures, yet such a peer should still be avoided).
 
-/// Default run of consecutive failures that opens the circuit: the call that
-/// completes the run opens it.
-pub const DEFAULT_MAX_CONSECUTIVE_FAILURES: u32 = 5;
-
-/// Default number of recent calls the failure rate is measured over. The rate
-/// rule only applies once that many calls have finished since the circuit
-/// last closed.
-pub const DEFAULT_FAILURE_WINDOW: usize = 100;
+// The defaults, documented on the `Accrual::with_*` setters.
+const DEFAULT_MAX_CONSECUTIVE_FAILURES: u32 = 5;
+const DEFAULT_FAILURE_WINDOW: usize = 100;
+const DEFAULT_MAX_FAILURE_RATE: f64 = 0.5;
 
 /// Largest failure window, in calls; larger windows are lowered to it.
 pub const MAX_FAILURE_WINDOW: usize = 10_000;
-
-/// Default failure rate (failed calls / calls in a full window) above which
-/// the circuit opens; a rate equal to it does not open it.
-pub const DEFAULT_MAX_FAILURE_RATE: f64 = 0.5;
 
 /// When a [`CircuitBreaker`](super::CircuitBreaker) opens: after a run of
 /// consecutive failures, or when the failure rate over a window of recent
@@ -44,8 +36,8 @@ pub struct Accrual {
 }
 
 impl Accrual {
-    /// [`DEFAULT_MAX_CONSECUTIVE_FAILURES`], and [`DEFAULT_MAX_FAILURE_RATE`]
-    /// over [`DEFAULT_FAILURE_WINDOW`] calls.
+    /// Opens after 5 consecutive failures, or when more than half of the last
+    /// 100 calls failed (the defaults of the setters below).
     pub fn new() -> Accrual {
         Accrual {
             consecutive_failures: DEFAULT_MAX_CONSECUTIVE_FAILURES,
@@ -54,15 +46,19 @@ impl Accrual {
         }
     }
 
-    /// Opens after `failures` consecutive failures; 0 disables this rule.
+    /// Opens after `failures` consecutive failures: the call that completes
+    /// the run opens it. 0 disables this rule. Default 5.
     pub fn with_consecutive_failures(mut self, failures: u32) -> Accrual {
         self.consecutive_failures = failures;
         self
     }
 
     /// Opens when more than `max_rate` (0..=1; NaN counts as 1, which never
-    /// opens) of the last `window` calls failed; a `window` of 0 disables
-    /// this rule, one over [`MAX_FAILURE_WINDOW`] is lowered to it.
+    /// opens) of the last `window` calls failed; a rate equal to `max_rate`
+    /// does not open it. A `window` of 0 disables this rule, one over
+    /// [`MAX_FAILURE_WINDOW`] is lowered to it. The rule only applies once
+    /// `window` calls have finished since the circuit last closed. Default:
+    /// 0.5 over 100 calls.
     pub fn with_failure_rate(mut self, max_rate: f64, window: usize) -> Accrual {
         self.max_failure_rate = if max_rate.is_nan() {
             1.0

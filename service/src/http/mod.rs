@@ -35,10 +35,7 @@ pub use ::http::{
     header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
 };
 pub use body::Body;
-pub use client::{
-    Client, ClientBuilder, RequestError, DEFAULT_CLIENT_REQUEST_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_IDLE_ENDPOINTS,
-};
+pub use client::{Client, ClientBuilder, RequestError};
 pub use files::ServeDir;
 pub use ringo_proto::http::ServerConfig;
 pub use server::{serve, Server};

@@ -68,15 +68,17 @@ where
 pub type Server = server::ProtocolServer<ServerConfig>;
 
 impl Server {
-    /// How long an idle keep-alive connection waits for its next request; see
-    /// [`ringo_proto::http::DEFAULT_KEEP_ALIVE_TIMEOUT`].
+    /// How long an idle keep-alive connection waits for its next request;
+    /// default 60 s (see
+    /// [`ServerConfig::keep_alive_timeout`](ringo_proto::http::ServerConfig::keep_alive_timeout)).
     pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
         self.config.keep_alive_timeout = timeout;
         self
     }
 
     /// How long a client may take to send a request once it started (the
-    /// slow-loris bound); see [`ringo_proto::http::DEFAULT_REQUEST_TIMEOUT`].
+    /// slow-loris bound); default 10 s (see
+    /// [`ServerConfig::request_timeout`](ringo_proto::http::ServerConfig::request_timeout)).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.config.request_timeout = timeout;
         self

@@ -9,34 +9,14 @@ use std::time::Duration;
 
 use crate::retry::{Backoff, Jitter};
 
-/// Default most connections open (or opening) to the endpoint at once; a
-/// caller finding them all at their call limit waits. Browsers keep about 6
-/// per host; servers talking to a backend want more, so 16.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
-
-/// Default connections kept open even when unused: none, so an idle pool
-/// holds no sockets.
-pub const DEFAULT_MIN_CONNECTIONS: usize = 0;
-
-/// Default time a connection may sit unused before the pool closes it (hyper's
-/// client pool uses the same 90 s), so the pool closes it before a typical
-/// server's keep-alive timeout would, rather than racing it.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-
-/// Default most callers waiting for a connection at once; the next one fails
-/// at once with [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable).
-pub const DEFAULT_MAX_WAITERS: usize = 1024;
-
-/// Default calls sharing one connection at once: 1, an exclusive checkout as
-/// HTTP/1.1 needs. Pipelined protocols (RESP) can set more.
-pub const DEFAULT_MAX_CALLS_PER_CONNECTION: usize = 1;
-
-/// Default delay ceiling after the first failed connect; it doubles after each
-/// further failure.
-pub const DEFAULT_RECONNECT_BASE: Duration = Duration::from_millis(50);
-
-/// Default cap on the delay between connect attempts to a failing endpoint.
-pub const DEFAULT_RECONNECT_MAX: Duration = Duration::from_secs(5);
+// The defaults, documented (with why) on the `PoolConfig` fields they fill.
+const DEFAULT_MAX_CONNECTIONS: usize = 16;
+const DEFAULT_MIN_CONNECTIONS: usize = 0;
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+const DEFAULT_MAX_WAITERS: usize = 1024;
+const DEFAULT_MAX_CALLS_PER_CONNECTION: usize = 1;
+const DEFAULT_RECONNECT_BASE: Duration = Duration::from_millis(50);
+const DEFAULT_RECONNECT_MAX: Duration = Duration::from_secs(5);
 
 /// How a [`Pool`](super::Pool) manages its connections.
 ///
@@ -55,32 +35,41 @@ pub const DEFAULT_RECONNECT_MAX: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
     /// Connections kept open when unused, opened in the background from the
-    /// first call on and reopened when they die (see
-    /// [`DEFAULT_MIN_CONNECTIONS`]). Capped by `max_connections`.
+    /// first call on and reopened when they die. Capped by `max_connections`.
+    /// Default 0, so an idle pool holds no sockets.
     pub min_connections: usize,
-    /// Most connections open or opening at once (see
-    /// [`DEFAULT_MAX_CONNECTIONS`]). A `max_connections` of 0 makes every
-    /// call wait (or fail, with no waiters allowed).
+    /// Most connections open or opening at once; a caller finding them all at
+    /// their call limit waits. A `max_connections` of 0 makes every call wait
+    /// (or fail, with no waiters allowed). Default 16: browsers keep about 6
+    /// per host; servers talking to a backend want more.
     pub max_connections: usize,
     /// Time an unused connection beyond `min_connections` is kept; `None`
-    /// keeps it until it dies (see [`DEFAULT_IDLE_TIMEOUT`]).
+    /// keeps it until it dies. Default 90 s, as hyper's client pool, so the
+    /// pool closes a connection before a typical server's keep-alive timeout
+    /// would, rather than racing it.
     pub idle_timeout: Option<Duration>,
     /// Most callers waiting for a connection; beyond it a call fails at once
-    /// with [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) (see
-    /// [`DEFAULT_MAX_WAITERS`]). 0 never waits.
+    /// with [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable). 0 never
+    /// waits. Default 1024.
     pub max_waiters: usize,
-    /// Calls sharing one connection at once (see
-    /// [`DEFAULT_MAX_CALLS_PER_CONNECTION`]); 0 counts as 1.
+    /// Calls sharing one connection at once; 0 counts as 1. Default 1, an
+    /// exclusive checkout as HTTP/1.1 needs; pipelined protocols (RESP) can
+    /// set more.
     pub max_calls_per_connection: usize,
     /// Delays between connect attempts after failures: the `n`th consecutive
     /// failure waits `reconnect.delay(n - 1)`. Each pool forks its own
     /// generator, so pools to one endpoint do not reconnect in lockstep.
+    /// Default: a ceiling of 50 ms after the first failed connect, doubling
+    /// after each further failure up to 5 s, with equal jitter (each delay at
+    /// least half its ceiling, so the delays grow with the failures, as a
+    /// circuit breaker's do).
     pub reconnect: Backoff,
 }
 
 impl Default for PoolConfig {
-    /// The `DEFAULT_*` values, with equal-jitter reconnect delays from
-    /// [`DEFAULT_RECONNECT_BASE`] up to [`DEFAULT_RECONNECT_MAX`].
+    /// The defaults each field's doc names: no warm connections, at most 16,
+    /// closed after 90 s unused, 1024 waiters, one call per connection, and
+    /// equal-jitter reconnect delays from 50 ms up to 5 s.
     fn default() -> PoolConfig {
         PoolConfig {
             min_connections: DEFAULT_MIN_CONNECTIONS,

@@ -48,10 +48,7 @@ use crate::error::{Error, ErrorKind};
 use crate::service::{Service, Status};
 use state::{Decision, Poke, State, Waiter};
 
-pub use config::{
-    PoolConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CALLS_PER_CONNECTION, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_WAITERS, DEFAULT_MIN_CONNECTIONS, DEFAULT_RECONNECT_BASE, DEFAULT_RECONNECT_MAX,
-};
+pub use config::PoolConfig;
 pub use error::PoolError;
 pub use layer::PoolLayer;
 pub use maintain::WARM_CHECK_INTERVAL;

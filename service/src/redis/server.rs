@@ -68,13 +68,14 @@ where
 ///
 /// The multi-core settings (workers, driver, connection cap, shutdown
 /// timeout) are [`server::ProtocolServer`]'s, shared with every protocol;
-/// [`bind`](server::ProtocolServer::bind) starts from
-/// [`resp::DEFAULT_MAX_PIPELINED`](ringo_proto::resp::DEFAULT_MAX_PIPELINED) commands in flight per connection and no
-/// idle timeout.
+/// [`bind`](server::ProtocolServer::bind) starts from 64 commands in flight
+/// per connection ([`max_pipelined`](Server::max_pipelined)) and no idle
+/// timeout.
 pub type Server = server::ProtocolServer<ServerConfig>;
 
 impl Server {
-    /// Commands handled at once per connection (at least one); when that many
+    /// Commands handled at once per connection (at least one); default 64,
+    /// which covers `redis-benchmark -P 16` with room to spare. When that many
     /// are in flight the connection stops reading until one is answered.
     pub fn max_pipelined(mut self, n: usize) -> Self {
         self.config.max_pipelined = n.max(1);

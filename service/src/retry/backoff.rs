@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use crate::rng::Rng;
 
-/// Default delay ceiling of the first retry; it doubles per retry.
-pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(10);
+/// Default delay ceiling of the first retry; documented on [`Backoff::default`].
+const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(10);
 
-/// Default cap on any one delay: the ceiling stops doubling here.
-pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(1);
+/// Default cap on any one delay; documented on [`Backoff::default`].
+const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(1);
 
 /// How much of a delay is random.
 ///
@@ -125,7 +125,9 @@ impl Backoff {
 }
 
 impl Default for Backoff {
-    /// [`DEFAULT_BASE_DELAY`] doubling up to [`DEFAULT_MAX_DELAY`], full jitter.
+    /// 10 ms doubling up to 1 s, full jitter: the delay ceiling of the first
+    /// retry is 10 ms, it doubles per retry, and stops doubling at 1 s, the
+    /// cap on any one delay.
     fn default() -> Backoff {
         Backoff::new(DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY)
     }

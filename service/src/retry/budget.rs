@@ -15,14 +15,10 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-/// Default window after which deposits and withdrawals are forgotten.
-pub const DEFAULT_BUDGET_TTL: Duration = Duration::from_secs(10);
-
-/// Default floor of retries allowed per second whatever the request rate.
-pub const DEFAULT_MIN_RETRIES_PER_SEC: u32 = 10;
-
-/// Default retries allowed per request (0.2: one retry per five requests).
-pub const DEFAULT_RETRY_RATIO: f64 = 0.2;
+// The defaults, documented on `Budget::default`.
+const DEFAULT_BUDGET_TTL: Duration = Duration::from_secs(10);
+const DEFAULT_MIN_RETRIES_PER_SEC: u32 = 10;
+const DEFAULT_RETRY_RATIO: f64 = 0.2;
 
 /// Shortest `ttl` a budget accepts; shorter ones are raised to it.
 pub const MIN_BUDGET_TTL: Duration = Duration::from_secs(1);
@@ -129,8 +125,10 @@ impl Budget {
 }
 
 impl Default for Budget {
-    /// [`DEFAULT_RETRY_RATIO`] of requests plus [`DEFAULT_MIN_RETRIES_PER_SEC`]
-    /// over [`DEFAULT_BUDGET_TTL`].
+    /// A budget allowing 0.2 retries per request (one retry per five
+    /// requests) plus 10 retries per second whatever the request rate, over a
+    /// 10 s window after which deposits and withdrawals are forgotten:
+    /// `Budget::new(Duration::from_secs(10), 10, 0.2)`.
     fn default() -> Budget {
         Budget::new(
             DEFAULT_BUDGET_TTL,

@@ -30,7 +30,8 @@ pub struct RetryLayer<P = DefaultPolicy> {
 
 impl<P> RetryLayer<P> {
     /// A layer retrying as `policy` says, with a default [`Budget`] shared by
-    /// all its services, the default [`Backoff`] and [`DEFAULT_MAX_ATTEMPTS`].
+    /// all its services, the default [`Backoff`] and at most 3 attempts per
+    /// request.
     pub fn new(policy: P) -> RetryLayer<P> {
         RetryLayer {
             policy,
@@ -40,19 +41,22 @@ impl<P> RetryLayer<P> {
         }
     }
 
-    /// Shares `budget` among the services made.
+    /// Shares `budget` among the services made; default one
+    /// [`Budget::default`] for them all.
     pub fn with_budget(mut self, budget: Budget) -> RetryLayer<P> {
         self.budget = budget;
         self
     }
 
-    /// Forks each service's backoff from `backoff`.
+    /// Forks each service's backoff from `backoff`; default
+    /// [`Backoff::default`] (10 ms doubling up to 1 s).
     pub fn with_backoff(mut self, backoff: Backoff) -> RetryLayer<P> {
         self.backoff = backoff;
         self
     }
 
-    /// Makes at most `attempts` calls per request (0 counts as 1).
+    /// Makes at most `attempts` calls per request (0 counts as 1); default 3,
+    /// as [`Retry::with_max_attempts`].
     pub fn with_max_attempts(mut self, attempts: u32) -> RetryLayer<P> {
         self.max_attempts = attempts.max(1);
         self

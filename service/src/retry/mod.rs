@@ -21,17 +21,14 @@ use ringo_reactor::time::sleep;
 use crate::error::Error;
 use crate::service::{Service, Status};
 
-pub use backoff::{Backoff, Jitter, DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY};
-pub use budget::{
-    Budget, DEFAULT_BUDGET_TTL, DEFAULT_MIN_RETRIES_PER_SEC, DEFAULT_RETRY_RATIO, MAX_BUDGET_TTL,
-    MAX_RETRY_RATIO, MIN_BUDGET_TTL,
-};
+pub use backoff::{Backoff, Jitter};
+pub use budget::{Budget, MAX_BUDGET_TTL, MAX_RETRY_RATIO, MIN_BUDGET_TTL};
 pub use layer::RetryLayer;
 pub use policy::{Decision, DefaultPolicy, Policy};
 
-/// Default attempts per request, the first one included. When the last
-/// attempt fails, its result is returned as it is.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// Default attempts per request, the first one included; documented on
+/// [`Retry::with_max_attempts`].
+const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
 /// Retries failed calls of `S` as policy `P`, backoff and budget allow.
 ///
@@ -68,7 +65,7 @@ pub struct Retry<S, P = DefaultPolicy> {
 
 impl<S, P> Retry<S, P> {
     /// Wraps `inner`, retrying as `policy` says, with its own default
-    /// [`Budget`], the default [`Backoff`] and [`DEFAULT_MAX_ATTEMPTS`].
+    /// [`Budget`], the default [`Backoff`] and at most 3 attempts per request.
     pub fn new(inner: S, policy: P) -> Retry<S, P> {
         Retry {
             inner,
@@ -79,19 +76,23 @@ impl<S, P> Retry<S, P> {
         }
     }
 
-    /// Spends retries from `budget`, which other services may share.
+    /// Spends retries from `budget`, which other services may share; default
+    /// a [`Budget::default`] of its own.
     pub fn with_budget(mut self, budget: Budget) -> Retry<S, P> {
         self.budget = budget;
         self
     }
 
-    /// Waits as `backoff` says before each budgeted retry.
+    /// Waits as `backoff` says before each budgeted retry; default
+    /// [`Backoff::default`] (10 ms doubling up to 1 s).
     pub fn with_backoff(mut self, backoff: Backoff) -> Retry<S, P> {
         self.backoff = backoff;
         self
     }
 
-    /// Makes at most `attempts` calls per request (0 counts as 1: no retries).
+    /// Makes at most `attempts` calls per request, the first one included (0
+    /// counts as 1: no retries); default 3. When the last attempt fails, its
+    /// result is returned as it is.
     pub fn with_max_attempts(mut self, attempts: u32) -> Retry<S, P> {
         self.max_attempts = attempts.max(1);
         self

@@ -63,14 +63,11 @@ pub use protocol::ProtocolServer;
 
 use worker::{ConnectionLimit, Worker};
 
-/// Default cap on open connections across all workers of a server. At the
-/// limit, a newly accepted connection is closed at once (the client sees its
-/// connection accepted, then closed); open connections are unaffected.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default cap on open connections; documented on [`Server::max_connections`].
+const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
-/// Default time graceful shutdown waits for open connections to finish, after
-/// which those still open are closed.
-pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default graceful shutdown wait; documented on [`Server::shutdown_timeout`].
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Configures and starts a multi-core server; see the [module docs](self).
 #[derive(Debug, Clone)]
@@ -86,8 +83,8 @@ pub struct Server {
 
 impl Server {
     /// A server for `addr` (port 0: a free port, see [`Running::local_addr`])
-    /// with the defaults: a worker per core, [`DEFAULT_MAX_CONNECTIONS`],
-    /// [`DEFAULT_SHUTDOWN_TIMEOUT`], the driver from `RINGO_DRIVER` (else
+    /// with the defaults, each given on its setter: a worker per core, 10,000
+    /// connections, a 30 s shutdown wait, the driver from `RINGO_DRIVER` (else
     /// auto), `SO_REUSEPORT` listeners.
     ///
     /// `addr` is a `SocketAddr`, `"0.0.0.0:8080"`, `("localhost", 8080)` or
@@ -113,16 +110,17 @@ impl Server {
         self
     }
 
-    /// Caps open connections across all workers (see
-    /// [`DEFAULT_MAX_CONNECTIONS`] for what happens at the cap). Zero is read
-    /// as one.
+    /// Caps open connections across all workers; default 10,000. Zero is
+    /// read as one. At the cap, a newly accepted connection is closed at once
+    /// (the client sees its connection accepted, then closed); open
+    /// connections are unaffected.
     pub fn max_connections(mut self, n: usize) -> Server {
         self.max_connections = n.max(1);
         self
     }
 
-    /// How long graceful shutdown waits for open connections before closing
-    /// them; see [`DEFAULT_SHUTDOWN_TIMEOUT`].
+    /// How long graceful shutdown waits for open connections to finish before
+    /// closing those still open; default 30 s.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Server {
         self.shutdown_timeout = timeout;
         self

@@ -84,9 +84,10 @@ impl<C> ProtocolServer<C> {
         self
     }
 
-    /// How long a TLS handshake may take (default
-    /// [`DEFAULT_HANDSHAKE_TIMEOUT`](ringo_proto::tls::DEFAULT_HANDSHAKE_TIMEOUT));
-    /// a client stalling mid-handshake is dropped then, freeing its
+    /// How long a TLS handshake may take; default 10 s, the HTTP request
+    /// timeout (see
+    /// [`TlsAcceptor::handshake_timeout`](ringo_proto::tls::TlsAcceptor::handshake_timeout)).
+    /// A client stalling mid-handshake is dropped then, freeing its
     /// connection slot.
     pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
         self.tls_handshake_timeout = Some(timeout);

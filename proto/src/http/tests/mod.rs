@@ -13,11 +13,11 @@ use crate::codec::Decoder;
 
 /// Limits for tests: the defaults, except a body limit small enough to reach.
 pub(super) const TEST_LIMITS: Limits = Limits {
-    max_uri_len: super::DEFAULT_MAX_URI_LEN,
-    max_headers: super::DEFAULT_MAX_HEADERS,
-    max_head_bytes: super::DEFAULT_MAX_HEAD_BYTES,
+    max_uri_len: super::limits::DEFAULT_MAX_URI_LEN,
+    max_headers: super::limits::DEFAULT_MAX_HEADERS,
+    max_head_bytes: super::limits::DEFAULT_MAX_HEAD_BYTES,
     max_body: 1024,
-    max_chunk_line: super::DEFAULT_MAX_CHUNK_LINE,
+    max_chunk_line: super::limits::DEFAULT_MAX_CHUNK_LINE,
 };
 
 /// How input reaches the decoder.

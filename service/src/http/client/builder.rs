@@ -9,15 +9,13 @@ use ringo_proto::tls::rustls::ClientConfig;
 use super::Client;
 use crate::pool::PoolConfig;
 
-/// Default limit on a whole request: waiting for a connection, connecting,
-/// sending and reading the response. Past it the call fails with
-/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) and its connection is closed.
-pub const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit on a whole request; documented on
+/// [`ClientBuilder::request_timeout`].
+const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Default limit on opening one connection (name lookup and TCP handshake);
-/// past it the call fails with [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) and the pool backs
-/// off as after any connect failure.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit on opening one connection; documented on
+/// [`ClientBuilder::connect_timeout`].
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Configures a [`Client`]; see [`Client::builder`].
 #[derive(Debug, Clone)]
@@ -43,28 +41,35 @@ impl Default for ClientBuilder {
 
 impl ClientBuilder {
     /// Most connections to one endpoint (host and port) at once; more
-    /// concurrent requests wait (default
-    /// [`DEFAULT_MAX_CONNECTIONS`](crate::pool::DEFAULT_MAX_CONNECTIONS)).
+    /// concurrent requests wait. Default 16, the pool's (see
+    /// [`PoolConfig::max_connections`]).
     pub fn max_connections_per_host(mut self, max: usize) -> ClientBuilder {
         self.pool.max_connections = max;
         self
     }
 
-    /// Time an unused keep-alive connection is kept open (default
-    /// [`DEFAULT_IDLE_TIMEOUT`](crate::pool::DEFAULT_IDLE_TIMEOUT)).
+    /// Time an unused keep-alive connection is kept open. Default 90 s, as
+    /// hyper's client pool, so the client closes a connection before a typical
+    /// server's keep-alive timeout would (see [`PoolConfig::idle_timeout`]).
     pub fn idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.pool.idle_timeout = Some(timeout);
         self
     }
 
-    /// Limit on each request, from the call to the whole response (default
-    /// [`DEFAULT_CLIENT_REQUEST_TIMEOUT`]).
+    /// Limit on each request, from the call to the whole response: waiting
+    /// for a connection, connecting, sending and reading the response; default
+    /// 30 s. Past it the call fails with
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) and its connection is
+    /// closed.
     pub fn request_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.request_timeout = timeout;
         self
     }
 
-    /// Limit on opening a connection (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    /// Limit on opening one connection (name lookup and TCP handshake);
+    /// default 10 s. Past it the call fails with
+    /// [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) and the pool
+    /// backs off as after any connect failure.
     pub fn connect_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.connect_timeout = timeout;
         self
@@ -78,22 +83,27 @@ impl ClientBuilder {
         self
     }
 
-    /// Largest response body gathered, in bytes (default
-    /// [`DEFAULT_MAX_BODY`](ringo_proto::http::DEFAULT_MAX_BODY), 8 MiB); a larger one fails its request with the
-    /// codec's `BodyTooLarge` error and closes the connection.
+    /// Largest response body gathered, in bytes; default 8 MiB (see
+    /// [`Limits::max_body`]). A larger one fails its request with the codec's
+    /// `BodyTooLarge` error and closes the connection.
     pub fn max_body(mut self, bytes: u64) -> ClientBuilder {
         self.limits.max_body = bytes;
         self
     }
 
-    /// All of the response parser's limits (head size, header count, body).
+    /// All of the response parser's limits (head size, header count, body);
+    /// default [`Limits::default`].
     pub fn limits(mut self, limits: Limits) -> ClientBuilder {
         self.limits = limits;
         self
     }
 
     /// The pool settings every endpoint's pool gets: warm and maximum
-    /// connections, idle timeout, waiters, reconnect backoff.
+    /// connections, idle timeout, waiters, reconnect backoff. Default
+    /// [`PoolConfig::default`]; this replaces what
+    /// [`max_connections_per_host`](Self::max_connections_per_host),
+    /// [`idle_timeout`](Self::idle_timeout) and
+    /// [`max_pipelined`](Self::max_pipelined) set before it.
     pub fn pool(mut self, config: PoolConfig) -> ClientBuilder {
         self.pool = config;
         self

@@ -45,7 +45,7 @@ use ::http::{Request, Response};
 use bytes::Bytes;
 use ringo_proto::tls::{self, TlsConnector};
 
-pub use builder::{ClientBuilder, DEFAULT_CLIENT_REQUEST_TIMEOUT, DEFAULT_CONNECT_TIMEOUT};
+pub use builder::ClientBuilder;
 use connect::Connector;
 pub use request::RequestError;
 use request::{prepare, Endpoint};
@@ -55,11 +55,8 @@ use crate::pool::Pool;
 use crate::service::Service;
 use crate::timeout::Timeout;
 
-/// Default endpoints whose pools are kept; past it, pools with no connection
-/// (and not backing off) are dropped before a new one is made. Pools that
-/// hold connections or remember failures are never dropped, so this bounds
-/// only the bookkeeping of endpoints talked to once.
-pub const DEFAULT_MAX_IDLE_ENDPOINTS: usize = 256;
+/// Endpoints whose pools are kept; documented on [`Client`] ("Endpoints").
+const MAX_IDLE_ENDPOINTS: usize = 256;
 
 /// An HTTP/1.1 client with a keep-alive connection [`Pool`] per endpoint
 /// (host and port). Clones share the pools.
@@ -76,6 +73,12 @@ pub const DEFAULT_MAX_IDLE_ENDPOINTS: usize = 256;
 /// on it is abandoned (its request timed out), and is then never lent again.
 /// Response bodies are gathered whole, up to
 /// [`ClientBuilder::max_body`].
+///
+/// # Endpoints
+/// The pools of up to 256 endpoints are kept; past that, pools with no
+/// connection (and not backing off) are dropped before a new one is made.
+/// Pools that hold connections or remember failures are never dropped, so
+/// this bounds only the bookkeeping of endpoints talked to once.
 ///
 /// # Errors
 /// Calls fail with the [`ErrorKind`] of what went wrong: `Inner` for a
@@ -196,7 +199,7 @@ impl Client {
         if let Some(pool) = pools.get(&endpoint) {
             return pool.clone();
         }
-        if pools.len() >= DEFAULT_MAX_IDLE_ENDPOINTS {
+        if pools.len() >= MAX_IDLE_ENDPOINTS {
             pools.retain(|_, pool| pool.connections() > 0 || pool.status() != crate::Status::Open);
         }
         let config = &self.inner.config;
