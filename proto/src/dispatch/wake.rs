@@ -101,6 +101,14 @@ impl WakeSet {
         waker
     }
 
+    /// Frees the slots' wakers (made again on first use) and the queue's
+    /// memory. A waker still held elsewhere may yet queue its slot's index,
+    /// which the caller must ignore if the slot is gone.
+    pub(crate) fn release(&mut self) {
+        self.wakers = Vec::new();
+        *lock(&self.woken.indices) = Vec::new();
+    }
+
     /// How many slots have a waker: those used so far.
     #[cfg(test)]
     pub(crate) fn used(&self) -> usize {

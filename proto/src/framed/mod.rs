@@ -53,13 +53,6 @@ pub use write::FramedWrite;
 use write::WriteState;
 pub(crate) use write::DEFAULT_BACKPRESSURE;
 
-/// The most bytes an idle connection's read or write buffer may have held
-/// and still be kept by [`Framed::release_buffers`]: freeing a small buffer
-/// and allocating it again for the next frame costs more (some 250
-/// instructions per request of `hello_http`, callgrind) than its memory is
-/// worth; one that held more — a large request or response — is freed.
-const KEEP_WHEN_IDLE: usize = 1024;
-
 /// A transport seen as frames in both directions.
 #[derive(Debug)]
 pub struct Framed<T: AsyncRead + AsyncWrite, C> {
@@ -190,11 +183,12 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     }
 
     /// Frees the memory of the read and write buffers, each if it holds no
-    /// bytes, no I/O is using it and it has held more than a kilobyte since
-    /// (smaller ones are kept: reallocating them would cost more than they
-    /// hold). For a server whose connection has gone quiet: on the pooled
-    /// path ([`pooled`](Self::pooled)) an idle connection then holds no
-    /// receive buffer and at most a small write buffer.
+    /// bytes and no I/O is using it. For a server whose connection has gone
+    /// idle: on the pooled path ([`pooled`](Self::pooled)) it then holds no
+    /// buffer at all. Not worth calling between every two frames: the next
+    /// frame allocates them again (some 250 instructions per request of
+    /// `hello_http`), so the pipeline server calls it once a connection has
+    /// been quiet for a while.
     pub fn release_buffers(&mut self) {
         self.read.release_if_empty();
         self.write.release_if_empty();
@@ -240,8 +234,8 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     /// [`LinesCodec`](crate::codec::LinesCodec) implements): only a frame
     /// that straddles two buffers is copied into the read buffer. With a codec
     /// that cannot, every byte is copied once into the read buffer — which an
-    /// owned read avoids (the read buffer that holds the copies is kept while
-    /// it holds at most a kilobyte, see [`release_buffers`](Self::release_buffers)).
+    /// owned read avoids (the read buffer that holds the copies is kept until
+    /// [`release_buffers`](Self::release_buffers)).
     ///
     /// On io_uring a reader that stops reading holds at most 64 KiB of the
     /// runtime's shared pool (the multishot receive's limit per arming, Linux

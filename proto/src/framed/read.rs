@@ -22,7 +22,6 @@ use ringo_reactor::buf::{IoBuf, Slice};
 use ringo_reactor::io::AsyncRead;
 
 use super::pooled::Pooled;
-use super::KEEP_WHEN_IDLE;
 use crate::codec::Decoder;
 
 /// Default cap on bytes buffered without a whole frame; documented on
@@ -112,9 +111,6 @@ pub(crate) struct ReadState<T: AsyncRead> {
     buffer: Buffer,
     /// Bytes the buffer held when it was lent to the read in flight.
     lent: usize,
-    /// The buffer has held more than [`KEEP_WHEN_IDLE`] bytes since it was
-    /// last released.
-    grew: bool,
     /// On the pooled path, a receive is under way: the codec wanted more
     /// bytes than it had.
     receiving: bool,
@@ -132,7 +128,6 @@ impl<T: AsyncRead> ReadState<T> {
                 finished: false,
             },
             lent: 0,
-            grew: false,
             receiving: false,
         }
     }
@@ -153,13 +148,12 @@ impl<T: AsyncRead> ReadState<T> {
     }
 
     /// The read buffer, with every byte of a pooled buffer moved in first.
-    /// Frees the read buffer's memory if it holds no bytes, is not lent to a
-    /// read in flight (so on the pooled path only, in practice: an owned read
-    /// waits with the buffer) and has grown past [`KEEP_WHEN_IDLE`].
+    /// Frees the read buffer's memory if it holds no bytes and is not lent to
+    /// a read in flight (so on the pooled path only, in practice: an owned
+    /// read waits with the buffer).
     pub(crate) fn release_if_empty(&mut self) {
-        if self.grew && self.pending.is_none() && self.buffer.buf.is_empty() {
+        if self.pending.is_none() && self.buffer.buf.is_empty() {
             self.buffer.buf = BytesMut::new();
-            self.grew = false;
         }
     }
 
@@ -222,7 +216,6 @@ impl<T: AsyncRead> ReadState<T> {
             self.pending = None;
             self.lent = 0;
             buffer.buf = slice.into_inner();
-            self.grew |= buffer.buf.len() > KEEP_WHEN_IDLE;
             match result {
                 Ok(0) => buffer.eof = true,
                 Ok(_) => {}
@@ -265,7 +258,6 @@ impl<T: AsyncRead> ReadState<T> {
                     }
                 }
                 pooled.copy_into(&mut buffer.buf, buffer.max_buffer);
-                self.grew |= buffer.buf.len() > KEEP_WHEN_IDLE;
                 if let Decoded::Ready(next) = buffer.decode(codec) {
                     if let Some(Ok(_)) = next {
                         pooled.give_back(&mut buffer.buf);

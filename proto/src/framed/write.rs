@@ -15,7 +15,6 @@ use std::task::{Context, Poll};
 use bytes::{Buf, BytesMut};
 use ringo_reactor::io::AsyncWrite;
 
-use super::KEEP_WHEN_IDLE;
 use crate::codec::Encoder;
 
 /// Default bytes buffered for writing before [`feed`](super::Framed::feed) flushes
@@ -32,9 +31,6 @@ pub(crate) struct WriteState<T: AsyncWrite> {
     /// Frames encoded since; appended behind any unwritten rest of `pending`.
     buf: BytesMut,
     backpressure: usize,
-    /// `buf` has held more than [`KEEP_WHEN_IDLE`] bytes since it was last
-    /// released.
-    grew: bool,
 }
 
 impl<T: AsyncWrite> WriteState<T> {
@@ -44,7 +40,6 @@ impl<T: AsyncWrite> WriteState<T> {
             lent: 0,
             buf: BytesMut::new(),
             backpressure: DEFAULT_BACKPRESSURE,
-            grew: false,
         }
     }
 
@@ -58,17 +53,14 @@ impl<T: AsyncWrite> WriteState<T> {
         codec: &mut E,
         item: I,
     ) -> Result<(), E::Error> {
-        let encoded = codec.encode(item, &mut self.buf);
-        self.grew |= self.buf.len() > KEEP_WHEN_IDLE;
-        encoded
+        codec.encode(item, &mut self.buf)
     }
 
     /// Frees the write buffer's memory if nothing is buffered or being
-    /// written and it has grown past [`KEEP_WHEN_IDLE`].
+    /// written.
     pub(crate) fn release_if_empty(&mut self) {
-        if self.grew && self.pending.is_none() && self.buf.is_empty() {
+        if self.pending.is_none() && self.buf.is_empty() {
             self.buf = BytesMut::new();
-            self.grew = false;
         }
     }
 

@@ -305,4 +305,8 @@ impl<Body: IncomingBody, E, S: Future<Output = ()>> Protocol<Gather<Body>, HttpR
     fn stopped(&mut self, codec: &mut Gather<Body>) {
         codec.feeding = None;
     }
+
+    fn idle(&mut self, codec: &mut Gather<Body>) {
+        codec.inner.release();
+    }
 }

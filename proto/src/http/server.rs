@@ -113,6 +113,16 @@ impl ServerCodec {
         &self.limits
     }
 
+    /// Frees the room kept between requests (the header slots, the queue of
+    /// unanswered requests), for an idle connection; the next request makes
+    /// it again.
+    pub(crate) fn release(&mut self) {
+        self.scratch = Scratch::default();
+        if self.unanswered.is_empty() {
+            self.unanswered = VecDeque::new();
+        }
+    }
+
     /// True once a response was encoded after which the connection must close:
     /// its request asked to, the response said so, its body is delimited by the
     /// close, or the request's framing was suspect. Close after flushing it.

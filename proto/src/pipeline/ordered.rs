@@ -17,7 +17,8 @@
 //! Slots (and their wakers and boxes) are made on first use, and an emptied
 //! ring starts again at slot 0, so a connection holds as many as it has had
 //! requests in flight at once: one, for a client that waits for each
-//! response, not the pipelining limit.
+//! response, not the pipelining limit; and none once an idle connection
+//! [`release`](Ordered::release)s them.
 
 use std::fmt;
 use std::future::Future;
@@ -139,7 +140,11 @@ impl<F: Future> Ordered<F> {
         let mut indices = std::mem::take(&mut self.scratch);
         self.wake.take_woken(cx, &mut indices);
         for &index in &indices {
-            self.poll_slot(index);
+            // A waker kept past its future's end (by a timer, say) can name
+            // a slot released since: there is nothing to poll there.
+            if index < self.slots.len() {
+                self.poll_slot(index);
+            }
         }
         indices.clear();
         self.scratch = indices;
@@ -158,6 +163,16 @@ impl<F: Future> Ordered<F> {
             (self.head + 1) % self.capacity
         };
         Some(output)
+    }
+
+    /// Frees the slots, their boxes and wakers, if none holds a future or an
+    /// output: an idle connection's share. The next push makes them again.
+    pub(crate) fn release(&mut self) {
+        if self.len == 0 {
+            self.slots = Vec::new();
+            self.scratch = Vec::new();
+            self.wake.release();
+        }
     }
 
     /// Drops every future still in flight.

@@ -6,7 +6,8 @@
 //! request that fails to decode, when the protocol itself ends the connection
 //! (HTTP's `Connection: close`, RESP's `QUIT`), when the server shuts down, and
 //! whether reading must wait for the codec's sake (an HTTP body streaming in
-//! whose handler has not caught up). They are the methods of one trait, all
+//! whose handler has not caught up), and what the codec can free while the
+//! connection idles. They are the methods of one trait, all
 //! but [`reply`](Protocol::reply) with defaults, so one entry point,
 //! [`Server::serve`](super::Server::serve), serves every protocol; a plain one
 //! passes `()`.
@@ -80,6 +81,15 @@ pub trait Protocol<C: Decoder, Resp, E> {
     /// protocol's end): what `codec` has handed out incomplete will not be
     /// completed. Called at least once after that, maybe more.
     fn stopped(&mut self, codec: &mut C) {
+        let _ = codec;
+    }
+
+    /// The connection has been quiet for a quarter of a second (nothing in
+    /// flight, nothing to write, no byte of a next request):
+    /// free what `codec` keeps between requests and can make again, as the
+    /// dispatcher has freed its own share. Called once per quiet spell. The
+    /// default frees nothing.
+    fn idle(&mut self, codec: &mut C) {
         let _ = codec;
     }
 }

@@ -253,13 +253,17 @@ impl Server {
                     && streaming.is_none()
                     && framed.write_buffered() == 0;
                 let partial = framed.read_buffered() > 0;
-                if idle.poll_expired(quiet, partial, progressed, cx) {
+                let mut timer = idle.poll(quiet, partial, progressed, cx);
+                if timer == Idle::Release {
+                    // Idle: hold no buffer, slot or scratch meanwhile.
+                    framed.release_buffers();
+                    in_flight.release();
+                    protocol.idle(framed.codec_mut());
+                    timer = idle.poll(quiet, partial, false, cx);
+                }
+                if timer == Idle::Expired {
                     ending.reading = false;
                     continue;
-                }
-                if quiet && !partial {
-                    // Waiting for the next request: hold no buffer meanwhile.
-                    framed.release_buffers();
                 }
                 // Another pass only if this one made room to read more (a
                 // response freed a slot, a flush drained the backpressure) or
@@ -276,7 +280,27 @@ impl Server {
     }
 }
 
-/// The idle and request deadlines of one connection.
+/// How long a connection must be quiet before it frees its memory between
+/// requests (buffers, in-flight slots, the codec's scratch). Freeing it after
+/// every request would cost more than it saves while requests keep coming (a
+/// few hundred instructions each to allocate it again); a client that pauses
+/// this long is idle, and thousands of idle keep-alive connections are what
+/// a server's memory goes to.
+const RELEASE_AFTER: Duration = Duration::from_millis(250);
+
+/// What a quiet connection's timer says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Idle {
+    /// Nothing to do yet.
+    Waiting,
+    /// Quiet for [`RELEASE_AFTER`]: free the memory kept between requests.
+    Release,
+    /// The idle or request deadline passed: close.
+    Expired,
+}
+
+/// The idle and request deadlines of one connection, and the moment its
+/// memory is released.
 ///
 /// While the connection is quiet (reading, nothing in flight, nothing to write)
 /// it must produce its next request in time: within `idle` if no byte of it has
@@ -287,11 +311,23 @@ impl Server {
 /// only wakes the connection to re-arm it. Moving it every time would cost a
 /// timer-wheel removal, an insertion and a waker clone per request; a stale
 /// sleep costs one spurious wake per timeout at most.
+///
+/// The release is lazier still, as every connection has one, timeouts or
+/// not: a check every [`RELEASE_AFTER`] that releases if the connection did
+/// nothing since the last check and is quiet now — between one and two
+/// periods into a quiet spell, for one clock read per period, not per request.
 struct IdleTimer {
     idle: Option<Duration>,
     request: Option<Duration>,
     quiet_since: Option<Instant>,
     partial_since: Option<Instant>,
+    /// When the release is next checked; `None` until the connection is
+    /// first quiet after a release (or ever).
+    release_check: Option<Instant>,
+    /// The connection made progress since the release check was armed.
+    active: bool,
+    /// This quiet spell's memory was released.
+    released: bool,
     sleep: Option<Sleep>,
 }
 
@@ -302,46 +338,72 @@ impl IdleTimer {
             request,
             quiet_since: None,
             partial_since: None,
+            release_check: None,
+            active: false,
+            released: false,
             sleep: None,
         }
     }
 
-    /// True when the connection should close. `progressed` (a request decoded or
-    /// a response written this turn) restarts the clock; when the connection
-    /// is quiet the timer is armed at once, as no further pass may come.
-    fn poll_expired(
-        &mut self,
-        quiet: bool,
-        partial: bool,
-        progressed: bool,
-        cx: &mut Context<'_>,
-    ) -> bool {
-        if self.idle.is_none() && self.request.is_none() {
-            return false;
-        }
+    /// What the connection must do now. `progressed` (a request decoded or a
+    /// response written this turn) restarts the clock; when the connection is
+    /// quiet the timer is armed at once, as no further pass may come.
+    fn poll(&mut self, quiet: bool, partial: bool, progressed: bool, cx: &mut Context<'_>) -> Idle {
         if !quiet || progressed {
             self.quiet_since = None;
             self.partial_since = None;
+            self.active = true;
+            self.released = false;
         }
         if !quiet {
-            return false;
+            return Idle::Waiting;
         }
-        let Some(deadline) = self.deadline(partial) else {
-            return false;
+        let expiry = match (self.idle, self.request) {
+            (None, None) => None,
+            _ => self.deadline(partial),
         };
-        let sleep = self.sleep.get_or_insert_with(|| sleep_until(deadline));
-        if sleep.deadline() > deadline {
-            sleep.reset(deadline);
-        }
-        while std::pin::Pin::new(&mut *sleep).poll(cx).is_ready() {
-            if sleep.deadline() >= deadline {
-                return true;
+        let mut release = match self.released || partial {
+            true => None,
+            false => Some(
+                *self
+                    .release_check
+                    .get_or_insert_with(|| Instant::now() + RELEASE_AFTER),
+            ),
+        };
+        loop {
+            let Some(next) = earliest(expiry, release) else {
+                // Nothing to wait for (released, no timeouts): the timer's
+                // entry, and the waker it keeps, go until the next request.
+                self.sleep = None;
+                return Idle::Waiting;
+            };
+            let sleep = self.sleep.get_or_insert_with(|| sleep_until(next));
+            if sleep.deadline() > next {
+                sleep.reset(next);
             }
-            // A sleep armed for an earlier quiet spell: re-armed for this one
-            // (and ready at once if this deadline has passed as well).
-            sleep.reset(deadline);
+            if std::pin::Pin::new(&mut *sleep).poll(cx).is_pending() {
+                return Idle::Waiting;
+            }
+            let fired = sleep.deadline();
+            if fired < next {
+                // A sleep armed for an earlier quiet spell: re-armed for this
+                // one (and ready at once if this deadline has passed as well).
+                sleep.reset(next);
+                continue;
+            }
+            if expiry.is_some_and(|expiry| expiry <= fired) {
+                return Idle::Expired;
+            }
+            if std::mem::take(&mut self.active) {
+                // Busy since the check was armed: check again a period on.
+                release = Some(Instant::now() + RELEASE_AFTER);
+                self.release_check = release;
+                continue;
+            }
+            self.released = true;
+            self.release_check = None;
+            return Idle::Release;
         }
-        false
     }
 
     /// The deadline of the current quiet spell, noting when it (and, with
@@ -360,5 +422,13 @@ impl IdleTimer {
             (_, _, Some(limit)) => self.quiet_since.map(|since| since + limit),
             (_, _, None) => None,
         }
+    }
+}
+
+/// The earlier of two optional instants.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
