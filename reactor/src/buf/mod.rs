@@ -21,6 +21,7 @@
 
 mod aligned;
 pub(crate) mod pool;
+mod region;
 mod slice;
 
 pub use aligned::AlignedBuf;
