@@ -9,7 +9,6 @@ use ringo_test_util as util;
 use ringo_test_util::on_both_drivers;
 
 use std::io::{ErrorKind, Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
 use std::pin::pin;
 use std::rc::Rc;
@@ -20,7 +19,7 @@ use ringo_reactor::fs::{File, OpenOptions};
 use ringo_reactor::runtime::Simulate;
 use ringo_reactor::time::{sleep, timeout};
 use ringo_reactor::{Builder, DriverKind, Runtime};
-use util::{pattern, TempDir};
+use util::{pattern, pipe, TempDir};
 
 /// Size of the buffers of the cancellation tests: large enough that a read
 /// of a whole buffer is still running when its future is dropped, small
@@ -47,16 +46,6 @@ async fn file_with(path: &Path, data: &[u8]) -> File {
         .open(path)
         .await
         .expect("open")
-}
-
-/// A new pipe: (read end, write end).
-fn pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
-    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
-    assert_eq!(rc, 0, "pipe2: {}", std::io::Error::last_os_error());
-    // SAFETY: pipe2 just returned these two fds, owned by nothing else.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
 
 /// Writes, reads back and checks `data` at `offset` through `pool`'s buffers,
