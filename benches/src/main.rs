@@ -121,7 +121,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "-h" | "--help" => {
                 println!("usage: ringo-benches [--quick] [--idle] [--ab] [--files] [--soak] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
-                println!("  --files: only the file cells (random 4 KiB reads: io_uring, compat, tokio, std)");
+                println!("  --files: only the file cells (random 4 KiB reads: io_uring, compat, tokio, std), the file fast-path A/Bs (--filter \"file fast paths\") and the compat file pool size A/B (--filter \"compat file pool\")");
                 println!("  --idle: only the idle-connection memory measurement (every server, each connection after one real request)");
                 println!("  --ab: io_uring features on vs off (echo cells and idle memory)");
                 println!("  --against: only generate the filtered cells' load against a server you started (to profile it)");

@@ -9,7 +9,6 @@
 use ringo_test_util as util;
 
 use std::io::Write;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,7 +20,7 @@ use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::{TcpListener, TcpStream};
 use ringo_reactor::time::{sleep, timeout};
 use ringo_reactor::DriverKind;
-use util::{any_local, pattern, within, KINDS};
+use util::{any_local, pattern, pipe, within, KINDS};
 
 /// Serialises this file's tests (see the module docs).
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -56,23 +55,6 @@ macro_rules! serial_both_drivers {
             }
         }
     };
-}
-
-/// A new pipe, close-on-exec: (read end, write end). `pipe` and `fcntl`,
-/// since Apple has no `pipe2`; no test here starts a child meanwhile.
-fn pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` is a valid array of two ints for pipe to fill.
-    let rc = unsafe { libc::pipe(fds.as_mut_ptr()) };
-    assert_eq!(rc, 0, "pipe: {}", std::io::Error::last_os_error());
-    // SAFETY: pipe just returned these two fds, owned by nothing else.
-    let ends = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    for fd in fds {
-        // SAFETY: F_SETFD on an fd we own.
-        let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-        assert_eq!(rc, 0, "fcntl: {}", std::io::Error::last_os_error());
-    }
-    ends
 }
 
 /// The number of open fds of this process.

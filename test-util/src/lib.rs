@@ -48,12 +48,12 @@ pub use drivers::{
 pub use measure::median;
 #[cfg(unix)]
 pub use measure::thread_cpu_ns;
-#[cfg(unix)]
-pub use peers::refused_addr;
 pub use peers::{
     any_local, echo, exchange_until_close, listener_thread, read_to_end, read_until, server_thread,
     spawn_server, tcp_pair, tcp_pair_nodelay, write_all,
 };
+#[cfg(unix)]
+pub use peers::{pipe, refused_addr};
 pub use pool::{all_buffers_back, pool_exhaustion_loses_nothing, with_pool_provided};
 
 /// The reactor, for the macros to name its types whatever the caller imports.

@@ -1,6 +1,6 @@
 //! Loopback peers the I/O tests talk to: connected pairs, an echo, reads to
-//! a marker or to the end, servers on a task or on their own thread, and an
-//! address every connect to is refused.
+//! a marker or to the end, servers on a task or on their own thread, an
+//! address every connect to is refused, and a pipe (a file whose read waits).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -208,4 +208,25 @@ pub fn refused_addr() -> (std::os::fd::OwnedFd, SocketAddr) {
         guard,
         SocketAddr::from(([127, 0, 0, 1], u16::from_be(addr.sin_port))),
     )
+}
+
+/// A new pipe, close-on-exec: (read end, write end). A read of an empty pipe
+/// waits, so it holds an op in flight for as long as a test needs. `pipe` and
+/// `fcntl`, since Apple has no `pipe2`; race-free as long as no test starts a
+/// child meanwhile.
+#[cfg(unix)]
+pub fn pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid array of two ints for pipe to fill.
+    let rc = unsafe { libc::pipe(fds.as_mut_ptr()) };
+    assert_eq!(rc, 0, "pipe: {}", std::io::Error::last_os_error());
+    // SAFETY: pipe just returned these two fds, owned by nothing else.
+    let ends = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    for fd in fds {
+        // SAFETY: F_SETFD on an fd we own.
+        let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        assert_eq!(rc, 0, "fcntl: {}", std::io::Error::last_os_error());
+    }
+    ends
 }

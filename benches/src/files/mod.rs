@@ -7,7 +7,12 @@
 //! including pool threads and io_uring's io-wq workers) per read, beside
 //! reads per second. Rounds interleave the readers, and each ratio is the
 //! median of per-round ratios, with its spread — a shared machine is noisy.
+//!
+//! Then two A/Bs: the io_uring file fast paths (`fast_paths.rs`: vectored
+//! writes, read-ahead advice, registered buffers) and the size of compat's
+//! blocking pool (`blocking_pool.rs`).
 
+mod blocking_pool;
 mod fast_paths;
 mod readers;
 
@@ -135,9 +140,22 @@ pub fn run(timing: FileTiming, filter: Option<&str>) -> io::Result<String> {
     }
     let mut out = markdown(&rows, timing);
     if filter.is_none_or(|f| "file fast paths".contains(f)) {
-        let batches = if timing.rounds > 1 { 2000 } else { 200 };
-        let results = fast_paths::run(&path, timing.rounds.max(3), batches)?;
+        let (batches, reads) = if timing.rounds > 1 {
+            (2000, 200_000)
+        } else {
+            (200, 20_000)
+        };
+        let results = fast_paths::run(&path, timing.rounds.max(3), batches, reads)?;
         out.push_str(&ab_markdown(&results));
+    }
+    if filter.is_none_or(|f| "compat file pool".contains(f)) {
+        let rounds = timing.rounds.max(3);
+        out.push_str(&blocking_pool::run(
+            &path,
+            timing.file_len,
+            timing.duration,
+            rounds,
+        )?);
     }
     Ok(out)
 }

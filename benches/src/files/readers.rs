@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use ringo_reactor::buf::AlignedBuf;
 use ringo_reactor::fs::OpenOptions;
-use ringo_reactor::DriverKind;
+use ringo_reactor::{Builder, DriverKind};
 
 /// Bytes per read, and their alignment for `O_DIRECT`.
 pub const READ: usize = 4096;
@@ -60,20 +60,20 @@ pub struct Run {
 
 /// A small xorshift: a random 4 KiB-aligned offset below `len`.
 #[derive(Clone, Copy)]
-struct Offsets {
+pub struct Offsets {
     state: u64,
     blocks: u64,
 }
 
 impl Offsets {
-    fn new(seed: u64, len: u64) -> Offsets {
+    pub fn new(seed: u64, len: u64) -> Offsets {
         Offsets {
             state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
             blocks: (len / READ as u64).max(1),
         }
     }
 
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.state ^= self.state << 13;
         self.state ^= self.state >> 7;
         self.state ^= self.state << 17;
@@ -84,15 +84,15 @@ impl Offsets {
 /// Reads done by `reader` in `run`; errors if any read fails or comes short.
 pub fn reads(reader: Reader, path: &Path, len: u64, run: Run) -> std::io::Result<u64> {
     match reader {
-        Reader::RingoUring => ringo(DriverKind::Uring, path, len, run),
-        Reader::RingoCompat => ringo(DriverKind::Compat, path, len, run),
+        Reader::RingoUring => ringo(Builder::new().driver(DriverKind::Uring), path, len, run),
+        Reader::RingoCompat => ringo(Builder::new().driver(DriverKind::Compat), path, len, run),
         Reader::TokioSpawnBlocking => tokio_blocking(path, len, run),
         Reader::StdThreads => std_threads(path, len, run),
     }
 }
 
 /// Counts one read's result: a full read adds one, anything else is an error.
-fn count(read: std::io::Result<usize>, done: &mut u64) -> std::io::Result<()> {
+pub fn count(read: std::io::Result<usize>, done: &mut u64) -> std::io::Result<()> {
     match read? {
         READ => {
             *done += 1;
@@ -136,8 +136,9 @@ fn std_file(path: &Path, direct: bool) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-fn ringo(kind: DriverKind, path: &Path, len: u64, run: Run) -> std::io::Result<u64> {
-    let rt = ringo_reactor::Builder::new().driver(kind).build()?;
+/// Reads done by ringo on a runtime from `builder` (which picks the driver).
+pub fn ringo(builder: Builder, path: &Path, len: u64, run: Run) -> std::io::Result<u64> {
+    let rt = builder.build()?;
     rt.block_on(async {
         let file = OpenOptions::new()
             .read(true)

@@ -14,16 +14,26 @@
 //! an idle connection holds none. It implements [`IoBuf`], so it can be written
 //! back out as it is.
 //!
+//! For files there is also a [`FixedBufPool`]: buffers registered with the
+//! runtime's io_uring once, which
+//! [`File::read_fixed_at`](crate::fs::File::read_fixed_at) and
+//! [`write_fixed_at`](crate::fs::File::write_fixed_at) name by index instead
+//! of having the kernel pin them for every op. A [`FixedBuf`] is an
+//! [`IoBufMut`] too.
+//!
 //! Not implemented for arrays (`[u8; N]`) or any other type that stores its bytes inline:
 //! the runtime moves the buffer into an operation slot, and slots themselves move when
 //! the slot table grows, so inline bytes would change address while the kernel still
 //! holds the old one. Box the array (`Box<[u8]>`) to hand it over.
 
 mod aligned;
+mod fixed;
 pub(crate) mod pool;
+mod region;
 mod slice;
 
 pub use aligned::AlignedBuf;
+pub use fixed::{FixedBuf, FixedBufPool, MAX_FIXED_BUFFERS, MAX_FIXED_BUFFER_SIZE};
 pub use pool::{BufferPool, PooledBuf, DATAGRAM_HEADROOM, MAX_RECV_BUFFERS, MAX_RECV_BUFFER_SIZE};
 pub(crate) use pool::{DEFAULT_RECV_BUFFERS, DEFAULT_RECV_BUFFER_SIZE};
 pub use slice::Slice;

@@ -34,7 +34,6 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
-use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,6 +41,7 @@ use std::task::{Context, Waker};
 
 use crossbeam_queue::SegQueue;
 
+use crate::buf::region::Region;
 use crate::runtime::context;
 
 mod pooled_buf;
@@ -81,52 +81,6 @@ pub const DATAGRAM_HEADROOM: usize = 16 + std::mem::size_of::<libc::sockaddr_in6
 /// ring, so one fixed group).
 pub(crate) const BUFFER_GROUP: u16 = 0;
 
-/// One anonymous private mapping, unmapped on drop.
-struct Region {
-    ptr: NonNull<u8>,
-    len: usize,
-}
-
-// SAFETY: a `Region` is plain memory with no thread affinity; who may read or
-// write which part of it, from which thread, is governed by the buffer states
-// in the module docs, which the types around it uphold.
-unsafe impl Send for Region {}
-// SAFETY: as for `Send`: shared access only ever reads buffers that are out.
-unsafe impl Sync for Region {}
-
-impl Region {
-    /// Maps `len` zeroed, page-aligned bytes (`len` > 0).
-    fn new(len: usize) -> io::Result<Region> {
-        // SAFETY: an anonymous private mapping with no address hint touches no
-        // existing memory; the result is checked before use.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let ptr = NonNull::new(ptr.cast()).ok_or_else(|| io::Error::other("mmap returned null"))?;
-        Ok(Region { ptr, len })
-    }
-}
-
-impl Drop for Region {
-    fn drop(&mut self) {
-        // SAFETY: `ptr`/`len` are exactly the mapping made in `new`, and the last
-        // owner is dropping it: no buffer of it is out and no ring names it.
-        unsafe {
-            libc::munmap(self.ptr.as_ptr().cast(), self.len);
-        }
-    }
-}
-
 /// The part of a pool that threads other than the runtime's may reach: the
 /// buffer memory (read through a [`Bytes`] sent elsewhere), the queue of
 /// buffers such `Bytes` gave back, and the readers waiting for a buffer.
@@ -144,7 +98,7 @@ impl Shared {
     fn buffer_ptr(&self, id: u16) -> *mut u8 {
         // SAFETY: `id < count` and the region holds `count * size` bytes, so the
         // offset stays inside the mapping.
-        unsafe { self.data.ptr.as_ptr().add(usize::from(id) * self.size) }
+        unsafe { self.data.as_ptr().add(usize::from(id) * self.size) }
     }
 
     fn wake_waiters(&self) {

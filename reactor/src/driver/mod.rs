@@ -239,6 +239,37 @@ impl Driver {
         }
     }
 
+    /// Lends the ring's registered buffer table to a pool whose buffers are
+    /// `iovecs`, buffer `i` in slot `i` (see `uring/buffers.rs`): one pool at
+    /// a time. Compat has no table and answers `Unsupported`; so does a ring
+    /// whose table is lent out or which the kernel refuses (`RLIMIT_MEMLOCK`).
+    ///
+    /// # Safety
+    /// Each iovec is memory that stays mapped, and is reached by nothing but
+    /// the I/O of the lease's owner, until the lease is dropped.
+    pub(crate) unsafe fn lend_buffers(
+        &self,
+        iovecs: &[libc::iovec],
+    ) -> io::Result<uring::BufferLease> {
+        match self {
+            // SAFETY: the caller's contract is this method's.
+            Driver::Uring(d) => unsafe { d.lend_buffers(iovecs) },
+            Driver::Compat(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "registered buffers need io_uring",
+            )),
+        }
+    }
+
+    /// Whether `lease` is of this driver's ring, so that its buffers may be
+    /// named by table slot in this ring's SQEs.
+    pub(crate) fn holds_buffers(&self, lease: &uring::BufferLease) -> bool {
+        match self {
+            Driver::Uring(d) => d.holds_buffers(lease),
+            Driver::Compat(_) => false,
+        }
+    }
+
     pub(crate) fn poll_slot(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
         match self {
             Driver::Uring(d) => d.poll_slot(key, cx),

@@ -24,6 +24,7 @@
 //! (not a raw enter) on SQPOLL rings. Completions are posted by the kernel on
 //! its own there (SQPOLL excludes `DEFER_TASKRUN`), so reaping the CQ sees them.
 
+mod buffers;
 mod setup;
 
 use std::cell::{Cell, RefCell};
@@ -42,6 +43,8 @@ use super::fixed::FixedFiles;
 use super::lifecycle::{wait_in_flight, AfterOrphan, Completion, Key, Orphan, Slots};
 use crate::op::OpCode;
 use crate::runtime::{Config, UringFeatures};
+pub(crate) use buffers::BufferLease;
+use buffers::BufferTable;
 use setup::{build_ring, dup_cloexec, kernel_at_least, probe_opcodes, supports};
 
 /// `user_data` of the armed eventfd read.
@@ -71,6 +74,8 @@ pub(crate) struct Driver {
     ring: Rc<RefCell<IoUring<squeue::Entry, cqueue::Entry>>>,
     /// The registered file table (size 0 when off); SQEs are built with it.
     files: FixedFiles,
+    /// The registered buffer table, lent to one fixed-buffer pool at a time.
+    buffers: BufferTable,
     slots: RefCell<Slots>,
     /// How other threads wake us (shared with the [`Unparker`]s, so it
     /// outlives every waker).
@@ -85,6 +90,8 @@ pub(crate) struct Driver {
     features: UringFeatures,
     /// Test hook: refuse to register provided buffers.
     no_provided_buffers: bool,
+    /// Test hook: refuse to register fixed buffers, as `RLIMIT_MEMLOCK` would.
+    no_registered_buffers: bool,
     /// Whether listeners arm multishot accepts: Linux 5.19 or later, and the
     /// test hook does not deny it.
     multishot_accept: bool,
@@ -178,9 +185,11 @@ impl Driver {
         let ring = Rc::new(RefCell::new(ring));
         let files = FixedFiles::new(&ring, config);
         features.registered_fds = files.size();
+        let buffers = BufferTable::new(Rc::downgrade(&ring));
         let driver = Driver {
             ring,
             files,
+            buffers,
             slots: RefCell::new(Slots::new()),
             wake: wake.clone(),
             wake_buf: Box::into_raw(Box::new(0)),
@@ -188,6 +197,7 @@ impl Driver {
             scratch: RefCell::new(Vec::new()),
             features,
             no_provided_buffers: config.simulate.no_provided_buffers,
+            no_registered_buffers: config.simulate.no_registered_buffers,
             multishot_accept: !config.simulate.no_multishot_accept && kernel_at_least(5, 19),
             link_timeouts: features.link_timeout,
             msg_sent: RefCell::new(Vec::new()),
@@ -340,6 +350,27 @@ impl Driver {
             ring.submitter()
                 .register_buf_ring_with_flags(addr, entries, group, 0)
         }
+    }
+
+    /// See [`super::Driver::lend_buffers`]. Refused (`Unsupported`) when the
+    /// test hook denies registered buffers.
+    ///
+    /// # Safety
+    /// As [`super::Driver::lend_buffers`].
+    pub(crate) unsafe fn lend_buffers(&self, iovecs: &[libc::iovec]) -> io::Result<BufferLease> {
+        if self.no_registered_buffers {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "registered buffers refused by the test hook",
+            ));
+        }
+        // SAFETY: the caller's contract is this method's.
+        unsafe { self.buffers.lend(iovecs) }
+    }
+
+    /// Whether `lease` is of this ring's buffer table.
+    pub(crate) fn holds_buffers(&self, lease: &BufferLease) -> bool {
+        self.buffers.holds(lease)
     }
 
     pub(crate) fn orphan<T: Orphan + 'static>(&self, key: Key, data: T) -> AfterOrphan<T> {
@@ -578,6 +609,7 @@ impl fmt::Debug for Driver {
         f.debug_struct("uring::Driver")
             .field("features", &self.features)
             .field("files", &self.files)
+            .field("buffers", &self.buffers)
             .field("slots", &self.slots)
             .finish()
     }

@@ -16,6 +16,10 @@ use crate::runtime::{Config, UringFeatures};
 #[derive(Debug)]
 pub(crate) enum Driver {}
 
+/// A lease of a ring's registered buffer table; uninhabited on this platform.
+#[derive(Debug)]
+pub(crate) enum BufferLease {}
+
 /// An io_uring unparker; uninhabited on this platform.
 #[derive(Debug, Clone)]
 pub(crate) enum Unparker {}
@@ -63,6 +67,14 @@ impl Driver {
     /// # Safety
     /// Never callable: the type has no values.
     pub(crate) unsafe fn provide_buffers(&self, _: u64, _: u16, _: u16) -> io::Result<()> {
+        match *self {}
+    }
+    /// # Safety
+    /// Never callable: the type has no values.
+    pub(crate) unsafe fn lend_buffers(&self, _: &[libc::iovec]) -> io::Result<BufferLease> {
+        match *self {}
+    }
+    pub(crate) fn holds_buffers(&self, _: &BufferLease) -> bool {
         match *self {}
     }
     pub(crate) fn orphan<T: Orphan + 'static>(&self, _: Key, _: T) -> AfterOrphan<T> {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::blocking::asyncify;
 use super::{Metadata, OpenOptions};
-use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::buf::{BufResult, FixedBuf, IoBuf, IoBufMut};
 use crate::fd::SharedFd;
 use crate::op::file_ctl::{self, Ctl, FileCtl};
 use crate::op::fs::{ReadAt, WriteAt};
@@ -103,6 +103,31 @@ impl File {
     /// `buf`. `Ok(0)` means `offset` is at or past the end of the file.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, offset: u64) -> BufResult<usize, B> {
         Op::new(ReadAt::new(self.fd.clone(), buf, offset)).await
+    }
+
+    /// Like [`read_at`](File::read_at), into a buffer of a [`FixedBufPool`]:
+    /// at most `buf.capacity()` bytes from `offset` into its start, the length
+    /// set to the bytes read. Where the pool is registered with this runtime's
+    /// io_uring this is `IORING_OP_READ_FIXED`, which skips pinning the
+    /// buffer's pages for the op; elsewhere (compat, a refused registration)
+    /// it is exactly `read_at`.
+    ///
+    /// Dropping the future in flight is safe: the buffer goes back to its pool
+    /// only once the kernel is done with it.
+    ///
+    /// [`FixedBufPool`]: crate::buf::FixedBufPool
+    pub async fn read_fixed_at(&self, buf: FixedBuf, offset: u64) -> BufResult<usize, FixedBuf> {
+        Op::new(ReadAt::fixed(self.fd.clone(), buf, offset)).await
+    }
+
+    /// Like [`write_at`](File::write_at), from a buffer of a
+    /// [`FixedBufPool`]: some of its `len()` bytes at `offset`; returns how
+    /// many. `IORING_OP_WRITE_FIXED` where the pool is registered with this
+    /// runtime's io_uring, exactly `write_at` elsewhere.
+    ///
+    /// [`FixedBufPool`]: crate::buf::FixedBufPool
+    pub async fn write_fixed_at(&self, buf: FixedBuf, offset: u64) -> BufResult<usize, FixedBuf> {
+        Op::new(WriteAt::fixed(self.fd.clone(), buf, offset)).await
     }
 
     /// Reads until `buf` is full, from `offset` on.

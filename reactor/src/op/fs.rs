@@ -1,6 +1,11 @@
 //! File ops: positional read and write, open; and the pieces the other file
 //! ops share ([`PoolPtr`], [`no_readiness`]).
 //!
+//! A read or write into a registered [`FixedBuf`] is the same op with the
+//! buffer's table index: `READ_FIXED` / `WRITE_FIXED` on io_uring, and
+//! exactly the plain op wherever the buffer is not registered (compat, a
+//! refused registration), so the two cannot drift apart.
+//!
 //! Readiness means nothing for regular files (they are always "ready", and a
 //! read may still block on the disk), so on compat these run as blocking calls
 //! on the proactor's thread pool — never on the loop thread. The call captures
@@ -14,7 +19,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use ringo_compat::Operation;
 
 use super::{cvt, BlockingCall, CompatMode, OpCode};
-use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::buf::{BufResult, FixedBuf, IoBuf, IoBufMut};
 #[cfg(target_os = "linux")]
 use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
@@ -53,11 +58,35 @@ pub(crate) struct ReadAt<B> {
     fd: SharedFd,
     buf: B,
     offset: u64,
+    /// `buf`'s slot in this runtime's registered buffer table: the read goes
+    /// out as `READ_FIXED`. Set only by [`ReadAt::fixed`], from the buffer's
+    /// own pool; a wrong index could only fail (`EFAULT`: the kernel checks
+    /// the address against the slot), never write elsewhere.
+    buf_index: Option<u16>,
 }
 
 impl<B: IoBufMut> ReadAt<B> {
     pub(crate) fn new(fd: SharedFd, buf: B, offset: u64) -> ReadAt<B> {
-        ReadAt { fd, buf, offset }
+        ReadAt {
+            fd,
+            buf,
+            offset,
+            buf_index: None,
+        }
+    }
+}
+
+impl ReadAt<FixedBuf> {
+    /// A read into a pool buffer, by table slot where the pool is registered
+    /// with this runtime's ring.
+    pub(crate) fn fixed(fd: SharedFd, buf: FixedBuf, offset: u64) -> ReadAt<FixedBuf> {
+        let buf_index = buf.registered_index();
+        ReadAt {
+            fd,
+            buf,
+            offset,
+            buf_index,
+        }
     }
 }
 
@@ -71,13 +100,18 @@ impl<B: IoBufMut> OpCode for ReadAt<B> {
     #[cfg(target_os = "linux")]
     fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
         let len = u32::try_from(self.buf.bytes_total()).unwrap_or(u32::MAX);
-        io_uring::opcode::Read::new(
+        let (fd, ptr) = (
             io_uring::types::Fd(self.fd.raw()),
             self.buf.stable_mut_ptr(),
-            len,
-        )
-        .offset(self.offset)
-        .build()
+        );
+        match self.buf_index {
+            Some(index) => io_uring::opcode::ReadFixed::new(fd, ptr, len, index)
+                .offset(self.offset)
+                .build(),
+            None => io_uring::opcode::Read::new(fd, ptr, len)
+                .offset(self.offset)
+                .build(),
+        }
     }
 
     fn compat_mode(&mut self) -> CompatMode {
@@ -108,11 +142,32 @@ pub(crate) struct WriteAt<B> {
     fd: SharedFd,
     buf: B,
     offset: u64,
+    /// As for [`ReadAt`]: the write goes out as `WRITE_FIXED`.
+    buf_index: Option<u16>,
 }
 
 impl<B: IoBuf> WriteAt<B> {
     pub(crate) fn new(fd: SharedFd, buf: B, offset: u64) -> WriteAt<B> {
-        WriteAt { fd, buf, offset }
+        WriteAt {
+            fd,
+            buf,
+            offset,
+            buf_index: None,
+        }
+    }
+}
+
+impl WriteAt<FixedBuf> {
+    /// A write from a pool buffer, by table slot where the pool is registered
+    /// with this runtime's ring.
+    pub(crate) fn fixed(fd: SharedFd, buf: FixedBuf, offset: u64) -> WriteAt<FixedBuf> {
+        let buf_index = buf.registered_index();
+        WriteAt {
+            fd,
+            buf,
+            offset,
+            buf_index,
+        }
     }
 }
 
@@ -126,13 +181,15 @@ impl<B: IoBuf> OpCode for WriteAt<B> {
     #[cfg(target_os = "linux")]
     fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
         let len = u32::try_from(self.buf.bytes_init()).unwrap_or(u32::MAX);
-        io_uring::opcode::Write::new(
-            io_uring::types::Fd(self.fd.raw()),
-            self.buf.stable_ptr(),
-            len,
-        )
-        .offset(self.offset)
-        .build()
+        let (fd, ptr) = (io_uring::types::Fd(self.fd.raw()), self.buf.stable_ptr());
+        match self.buf_index {
+            Some(index) => io_uring::opcode::WriteFixed::new(fd, ptr, len, index)
+                .offset(self.offset)
+                .build(),
+            None => io_uring::opcode::Write::new(fd, ptr, len)
+                .offset(self.offset)
+                .build(),
+        }
     }
 
     fn compat_mode(&mut self) -> CompatMode {

@@ -29,6 +29,10 @@ pub struct Simulate {
     /// The kernel refuses a registered file table: sockets use plain fds even
     /// with `Builder::registered_fds` set.
     pub no_registered_fds: bool,
+    /// The kernel refuses to register fixed buffers (as past
+    /// `RLIMIT_MEMLOCK`): a `FixedBufPool` works unregistered, its reads and
+    /// writes going out as plain ones.
+    pub no_registered_buffers: bool,
     /// No `IORING_FEAT_RECVSEND_BUNDLE`: pooled stream receives arm plain
     /// multishot receives, one buffer per completion, as before Linux 6.10.
     pub no_recv_bundle: bool,

@@ -51,7 +51,7 @@ use std::cell::Cell;
 use std::io;
 use std::sync::atomic::{AtomicU16, Ordering};
 
-use super::Region;
+use crate::buf::region::Region;
 
 /// One entry of a provided buffer ring: `struct io_uring_buf` (io_uring.h),
 /// the layout of `io_uring::types::BufRingEntry`. Entry 0's `resv` is the
@@ -113,7 +113,7 @@ impl KernelRing {
 
     /// Where the ring starts (page-aligned), for registering it.
     pub(super) fn addr(&self) -> u64 {
-        self.entries.ptr.as_ptr() as u64
+        self.entries.as_ptr() as u64
     }
 
     /// How many entries the ring has.
@@ -127,7 +127,6 @@ impl KernelRing {
         // inside the mapping.
         unsafe {
             self.entries
-                .ptr
                 .as_ptr()
                 .cast::<RawBufEntry>()
                 .add((at & u64::from(self.mask)) as usize)

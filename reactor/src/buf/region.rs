@@ -1,0 +1,63 @@
+//! [`Region`]: one anonymous private mapping, the memory of a buffer pool.
+//!
+//! Both pools (the receive pool and the registered [`FixedBufPool`]) need
+//! memory that never moves, is page-aligned (a provided buffer ring and
+//! registered buffers are pinned page by page) and is backed lazily by the
+//! kernel, so an unused pool costs address space rather than memory.
+//!
+//! [`FixedBufPool`]: crate::buf::FixedBufPool
+
+use std::io;
+use std::ptr::NonNull;
+
+/// One anonymous private mapping, unmapped on drop.
+pub(crate) struct Region {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a `Region` is plain memory with no thread affinity; who may read or
+// write which part of it, from which thread, is governed by the buffer states
+// in the docs of the pool that owns it, which the pool's types uphold.
+unsafe impl Send for Region {}
+// SAFETY: as for `Send`: shared access only ever reads buffers that are out.
+unsafe impl Sync for Region {}
+
+impl Region {
+    /// Maps `len` zeroed, page-aligned bytes (`len` > 0).
+    pub(crate) fn new(len: usize) -> io::Result<Region> {
+        // SAFETY: an anonymous private mapping with no address hint touches no
+        // existing memory; the result is checked before use.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = NonNull::new(ptr.cast()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        Ok(Region { ptr, len })
+    }
+
+    /// The start of the mapping.
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` are exactly the mapping made in `new`, and the last
+        // owner is dropping it: no buffer of it is out, and no ring names it
+        // (a registered table holds its own pins on the pages, not this mapping).
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
+    }
+}
