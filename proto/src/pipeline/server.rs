@@ -29,6 +29,7 @@ use super::protocol::Protocol;
 use super::tail::{poll_tail, Reply};
 use crate::codec::{Decoder, Encoder};
 use crate::dispatch::server::Ending;
+use crate::dispatch::wake::WakeSet;
 use crate::framed::{Framed, DEFAULT_BACKPRESSURE};
 
 /// Default bound on requests handled at once per connection; documented on
@@ -316,6 +317,10 @@ enum Idle {
 /// not: a check every [`RELEASE_AFTER`] that releases if the connection did
 /// nothing since the last check and is quiet now — between one and two
 /// periods into a quiet spell, for one clock read per period, not per request.
+///
+/// And the sleep is polled only when its own waker fired (a one-slot
+/// [`WakeSet`] that also wakes the task), not on every quiet turn: asking the
+/// timer wheel costs more than asking that flag.
 struct IdleTimer {
     idle: Option<Duration>,
     request: Option<Duration>,
@@ -329,6 +334,11 @@ struct IdleTimer {
     /// This quiet spell's memory was released.
     released: bool,
     sleep: Option<Sleep>,
+    /// The sleep's waker, which says whether it fired.
+    wake: WakeSet,
+    /// The sleep is in the wheel with `wake`'s waker and has not fired
+    /// since: until the waker says so, polling it would find it pending.
+    waiting: bool,
 }
 
 impl IdleTimer {
@@ -342,6 +352,8 @@ impl IdleTimer {
             active: false,
             released: false,
             sleep: None,
+            wake: WakeSet::new(1),
+            waiting: false,
         }
     }
 
@@ -375,15 +387,28 @@ impl IdleTimer {
                 // Nothing to wait for (released, no timeouts): the timer's
                 // entry, and the waker it keeps, go until the next request.
                 self.sleep = None;
+                self.waiting = false;
                 return Idle::Waiting;
             };
             let sleep = self.sleep.get_or_insert_with(|| sleep_until(next));
             if sleep.deadline() > next {
                 sleep.reset(next);
+                self.waiting = false;
             }
-            if std::pin::Pin::new(&mut *sleep).poll(cx).is_pending() {
+            // Also registers `cx` as the task the sleep's waker wakes.
+            let woken = self.wake.take_any(cx);
+            if self.waiting && !woken {
                 return Idle::Waiting;
             }
+            let waker = self.wake.rearm(0);
+            if std::pin::Pin::new(&mut *sleep)
+                .poll(&mut Context::from_waker(waker))
+                .is_pending()
+            {
+                self.waiting = true;
+                return Idle::Waiting;
+            }
+            self.waiting = false;
             let fired = sleep.deadline();
             if fired < next {
                 // A sleep armed for an earlier quiet spell: re-armed for this
