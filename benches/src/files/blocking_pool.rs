@@ -14,12 +14,12 @@
 use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ringo_reactor::{Builder, DriverKind};
 
 use super::readers::{self, Run};
-use super::{median, process_cpu, spread};
+use super::{median, spread, time_reads};
 
 /// Reads in flight of each cell.
 const IN_FLIGHT: [usize; 3] = [16, 64, 256];
@@ -68,15 +68,10 @@ pub fn run(path: &Path, len: u64, duration: Duration, rounds: usize) -> io::Resu
                 let builder = Builder::new()
                     .driver(DriverKind::Compat)
                     .blocking_threads(threads);
-                let (cpu, wall) = (process_cpu(), Instant::now());
-                let reads = readers::ringo(builder, path, len, run)?;
-                let (cpu, wall) = (process_cpu() - cpu, wall.elapsed());
-                let rate = reads as f64 / wall.as_secs_f64();
-                let cpu_us = cpu.as_secs_f64() * 1e6 / reads.max(1) as f64;
-                eprintln!("{rate:.0} reads/s, {cpu_us:.2} µs CPU/read");
                 let row = &mut rows[first + pick];
-                row.rates.push(rate);
-                row.cpu_us.push(cpu_us);
+                time_reads(&mut row.rates, &mut row.cpu_us, || {
+                    readers::ringo(builder, path, len, run)
+                })?;
             }
         }
     }

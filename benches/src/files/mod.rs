@@ -72,6 +72,24 @@ fn process_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// Runs `reads` (which says how many reads it made), prints its rate and
+/// process CPU per read, and appends them to `rates` and `cpu_us`.
+fn time_reads(
+    rates: &mut Vec<f64>,
+    cpu_us: &mut Vec<f64>,
+    reads: impl FnOnce() -> io::Result<u64>,
+) -> io::Result<()> {
+    let (cpu, wall) = (process_cpu(), Instant::now());
+    let reads = reads()?;
+    let (cpu, wall) = (process_cpu() - cpu, wall.elapsed());
+    let rate = reads as f64 / wall.as_secs_f64();
+    let per_read = cpu.as_secs_f64() * 1e6 / reads.max(1) as f64;
+    eprintln!("{rate:.0} reads/s, {per_read:.2} µs CPU/read");
+    rates.push(rate);
+    cpu_us.push(per_read);
+    Ok(())
+}
+
 /// The test file: `len` bytes of non-zero data, made once and reused.
 fn test_file(len: u64) -> io::Result<PathBuf> {
     let path = std::env::temp_dir().join(format!("ringo-bench-reads-{len}"));
@@ -125,15 +143,10 @@ pub fn run(timing: FileTiming, filter: Option<&str>) -> io::Result<String> {
             for _ in 0..timing.rounds {
                 for (i, reader) in Reader::ALL.into_iter().enumerate() {
                     eprint!("{cell} — {} ... ", reader.name());
-                    let (cpu, wall) = (process_cpu(), Instant::now());
-                    let reads = readers::reads(reader, &path, timing.file_len, run)?;
-                    let (cpu, wall) = (process_cpu() - cpu, wall.elapsed());
-                    let rate = reads as f64 / wall.as_secs_f64();
-                    let cpu_us = cpu.as_secs_f64() * 1e6 / reads.max(1) as f64;
-                    eprintln!("{rate:.0} reads/s, {cpu_us:.2} µs CPU/read");
                     let row = &mut rows[first + i];
-                    row.rates.push(rate);
-                    row.cpu_us.push(cpu_us);
+                    time_reads(&mut row.rates, &mut row.cpu_us, || {
+                        readers::reads(reader, &path, timing.file_len, run)
+                    })?;
                 }
             }
         }
