@@ -1,7 +1,8 @@
-//! `TcpStream::send_file` on both drivers: byte-exact whole files and ranges,
+//! `AsyncWrite::send_file` of a TCP stream on both drivers: byte-exact whole files and ranges,
 //! the zero-copy path taken where it should be and the buffered fallback when
 //! the kernel refuses splice, a file shorter than asked, a peer that resets,
-//! and a reader that stops (the send waits, bounded, and ends on disconnect).
+//! and a reader that stops (the send waits, bounded, and ends on disconnect);
+//! and a Unix stream, which sends files the same way.
 
 use ringo_test_util as util;
 use ringo_test_util::{both_drivers, on_both_drivers};
@@ -12,6 +13,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use ringo_reactor::fs::File;
+use ringo_reactor::io::AsyncWrite;
 use ringo_reactor::time::timeout;
 use ringo_reactor::{DriverKind, Runtime};
 use util::{pattern, read_to_end, tcp_pair, TempDir};
@@ -31,6 +33,7 @@ async fn send_and_receive(file: &File, offset: u64, len: u64) -> (u64, Vec<u8>) 
     let reader = ringo_reactor::spawn(async move { read_to_end(&client).await });
     let sent = server
         .send_file(file, offset, len)
+        .expect("a TCP stream sends files")
         .await
         .expect("send_file");
     server.shutdown_std(Shutdown::Write).expect("shutdown");
@@ -127,7 +130,7 @@ both_drivers! {
             ringo_reactor::time::sleep(Duration::from_millis(5)).await;
             std::fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(1000).expect("truncate");
         });
-        let sent = server.send_file(&file, 0, LEN as u64).await.expect("send_file");
+        let sent = server.send_file(&file, 0, LEN as u64).expect("tcp").await.expect("send_file");
         truncate.await.expect("truncate task");
         server.shutdown_std(Shutdown::Write).expect("shutdown");
         let received = reader.await.expect("reader").expect("read");
@@ -149,7 +152,7 @@ both_drivers! {
             client.set_linger_zero().expect("linger");
             drop(client);
         });
-        let result = timeout(Duration::from_secs(10), server.send_file(&file, 0, 32 * 1024 * 1024))
+        let result = timeout(Duration::from_secs(10), server.send_file(&file, 0, 32 * 1024 * 1024).expect("tcp"))
             .await
             .expect("the send ends after the reset");
         closer.await.expect("closer");
@@ -170,7 +173,7 @@ both_drivers! {
         let server = Rc::new(server);
         let sending = {
             let server = server.clone();
-            ringo_reactor::spawn(async move { server.send_file(&file, 0, 64 * 1024 * 1024).await })
+            ringo_reactor::spawn(async move { server.send_file(&file, 0, 64 * 1024 * 1024)?.await })
         };
         ringo_reactor::time::sleep(Duration::from_millis(300)).await;
         assert!(!sending.is_finished(), "the send waits for a reader that stopped");
@@ -184,5 +187,26 @@ both_drivers! {
             .expect("the send ends once the reader has gone")
             .expect("task");
         assert!(result.is_err(), "the send fails when the reader leaves: {result:?}");
+    }
+}
+
+both_drivers! {
+    async fn a_unix_stream_sends_files_too() {
+        const LEN: usize = 300 * 1024 + 3;
+        let dir = TempDir::new("send-file-unix");
+        let data = pattern(LEN, 13);
+        std::fs::write(dir.join("f"), &data).expect("seed");
+        let file = File::open(dir.join("f")).await.expect("open");
+        let (client, server) = ringo_reactor::net::UnixStream::pair().expect("pair");
+        let reader = ringo_reactor::spawn(async move { read_to_end(&client).await });
+        let sent = server
+            .send_file(&file, 5, (LEN - 5) as u64)
+            .expect("a Unix stream sends files")
+            .await
+            .expect("send_file");
+        assert_eq!(sent, (LEN - 5) as u64);
+        server.shutdown().await.expect("shutdown");
+        let received = reader.await.expect("reader task").expect("read_to_end");
+        assert!(received == data[5..], "the bytes from offset 5, byte-exact");
     }
 }

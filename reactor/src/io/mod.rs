@@ -1,7 +1,9 @@
 //! Owned-buffer I/O traits: [`AsyncRead`] and [`AsyncWrite`], and
 //! [`copy_bidirectional`] (a proxy's data path, zero-copy on io_uring).
 //! [`AsyncRead::poll_recv_pooled`] is the other way to read: into the
-//! runtime's buffer pool, for transports that have a pooled receive.
+//! runtime's buffer pool, for transports that have a pooled receive;
+//! [`AsyncWrite::send_file`] the other way to write: straight from a file, for
+//! transports that can.
 //!
 //! Every call takes its buffer by value and returns it with the result — a
 //! [`BufResult`] — because on io_uring the kernel writes into the buffer after
@@ -108,6 +110,7 @@ pub(crate) mod send_file;
 mod shared;
 
 pub use copy::copy_bidirectional;
+pub use send_file::SendFile;
 
 use std::fmt;
 use std::future::Future;
@@ -117,6 +120,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
+use crate::fs::File;
 use crate::op::recv::Recv;
 use crate::op::send_zc::SendFuture;
 use crate::op::Op;
@@ -196,6 +200,55 @@ pub trait AsyncWrite {
 
     /// Shuts down the write half: the peer reads end of stream. Reading goes on.
     async fn shutdown(&self) -> io::Result<()>;
+
+    /// Sends `len` bytes of `file` from `offset` without the bytes passing
+    /// through user space where the system allows; the future gives the bytes
+    /// sent.
+    ///
+    /// The transports that can ([`TcpStream`](crate::net::TcpStream),
+    /// [`UnixStream`](crate::net::UnixStream), and `&T`/`Rc<T>` of them)
+    /// implement it: on io_uring the file is spliced through a pipe to the
+    /// socket (a send of at most 64 KiB is read into a buffer and written,
+    /// which costs fewer trips); on compat it goes with `sendfile(2)`;
+    /// elsewhere, or if the kernel refuses both, it is read into a buffer and
+    /// written. The rest keep this default, which fails at once with
+    /// [`io::ErrorKind::Unsupported`] having sent nothing, so generic code — a
+    /// framed transport — tries it and falls back to reading the file and
+    /// writing the bytes itself where it is missing (a TLS stream must encrypt
+    /// them).
+    ///
+    /// Fewer than `len` bytes are sent only if the file ends first (it was
+    /// truncated): the count says where. The file's cursor is neither used nor
+    /// moved. Backpressure is the socket's: a reader that stops leaves the
+    /// send waiting, holding at most one pipe's (or buffer's) worth of bytes.
+    ///
+    /// # Errors
+    /// At once, `Unsupported` (above). From the future, the socket's error
+    /// (`ECONNRESET`, `EPIPE` when the peer has gone) or the file's (`EIO`).
+    /// Dropping the future mid-send is safe; how many bytes went is then
+    /// unknown, so the connection should be closed.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use ringo_reactor::fs::File;
+    /// use ringo_reactor::io::AsyncWrite;
+    /// use ringo_reactor::net::TcpStream;
+    ///
+    /// async fn send(stream: &TcpStream) -> std::io::Result<()> {
+    ///     let file = File::open("index.html").await?;
+    ///     let len = file.metadata().await?.len();
+    ///     let sent = stream.send_file(&file, 0, len)?.await?;
+    ///     assert_eq!(sent, len, "the file shrank while being sent");
+    ///     Ok(())
+    /// }
+    /// ```
+    fn send_file(&self, file: &File, offset: u64, len: u64) -> io::Result<SendFile> {
+        let _ = (file, offset, len);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this transport cannot send files",
+        ))
+    }
 
     /// Writes all of `buf`'s initialised bytes.
     ///

@@ -1,5 +1,5 @@
-//! [`send_file`]: file → socket without the bytes passing through user space,
-//! behind [`TcpStream::send_file`](crate::net::TcpStream::send_file).
+//! [`SendFile`]: file → socket without the bytes passing through user space,
+//! behind [`AsyncWrite::send_file`] for TCP and Unix streams.
 //!
 //! How the bytes move:
 //! - **uring**: file → pipe → socket with `IORING_OP_SPLICE`, the same pipe
@@ -23,12 +23,49 @@
 //! Backpressure is the socket's: a reader that stops leaves the send waiting
 //! for writability, holding at most one pipe's (or buffer's) worth of bytes.
 
+use std::fmt;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
+#[cfg(doc)]
 use super::AsyncWrite;
 use crate::buf::IoBuf;
-use crate::fs::File;
-use crate::net::TcpStream;
+use crate::fd::SharedFd;
+use crate::op::fs::ReadAt;
+use crate::op::send_zc::{SendFuture, ZeroCopy};
+use crate::op::Op;
+
+/// The future of [`AsyncWrite::send_file`]: the bytes sent, `len` or fewer if
+/// the file ended first.
+///
+/// It owns handles to both fds and borrows nothing, so it can be stored and
+/// polled across calls (as a framed transport does); dropping it mid-send is
+/// safe, and how many bytes went is then unknown.
+pub struct SendFile(Pin<Box<dyn Future<Output = io::Result<u64>>>>);
+
+impl SendFile {
+    /// Sends `len` bytes of the file `from` from `offset` to the socket `to`.
+    /// Boxed: the send is one per file body, and its state differs by driver.
+    pub(crate) fn new(to: SharedFd, from: SharedFd, offset: u64, len: u64) -> SendFile {
+        SendFile(Box::pin(send_file(to, from, offset, len)))
+    }
+}
+
+impl Future for SendFile {
+    type Output = io::Result<u64>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for SendFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendFile")
+    }
+}
 
 /// Sends of at most this many bytes go buffered on io_uring: a pipe round
 /// costs two splices (each a trip to an io-wq worker) where a small file needs
@@ -40,39 +77,35 @@ const BUFFER_SIZE: usize = 64 * 1024;
 
 /// Sends `len` bytes of `file` from `offset` to `to`; see the module doc.
 /// Returns the bytes sent: `len`, or fewer if the file ended first.
-pub(crate) async fn send_file(
-    to: &TcpStream,
-    file: &File,
-    offset: u64,
-    len: u64,
-) -> io::Result<u64> {
+async fn send_file(to: SharedFd, file: SharedFd, offset: u64, len: u64) -> io::Result<u64> {
     #[cfg(target_os = "linux")]
     {
         use crate::runtime::{context, DriverKind};
         let kind = context::with(|rt| rt.driver.kind());
         let sent = match kind {
             DriverKind::Uring if len > SMALL_SEND && super::copy::splice::usable() => {
-                uring::send(to, file, offset, len).await?
+                uring::send(&to, &file, offset, len).await?
             }
-            DriverKind::Compat => compat::send(to, file, offset, len).await?,
+            DriverKind::Compat => compat::send(&to, &file, offset, len).await?,
             _ => None,
         };
         if let Some(sent) = sent {
             return Ok(sent);
         }
     }
-    buffered(to, file, offset, len).await
+    buffered(&to, &file, offset, len).await
 }
 
 /// The buffered path: read a buffer's worth, write it, until `len` or the end.
-async fn buffered(to: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<u64> {
+async fn buffered(to: &SharedFd, file: &SharedFd, offset: u64, len: u64) -> io::Result<u64> {
     let size = usize::try_from(len).unwrap_or(usize::MAX).min(BUFFER_SIZE);
     let mut buf = Vec::with_capacity(size);
     let mut sent = 0u64;
     while sent < len {
         buf.clear();
         let want = usize::try_from(len - sent).unwrap_or(usize::MAX).min(size);
-        let (read, back) = file.read_at(buf.slice(..want), offset + sent).await;
+        let read_at = ReadAt::new(file.clone(), buf.slice(..want), offset + sent);
+        let (read, back) = Op::new(read_at).await;
         buf = back.into_inner();
         let n = match read {
             Ok(0) => break,
@@ -80,9 +113,18 @@ async fn buffered(to: &TcpStream, file: &File, offset: u64, len: u64) -> io::Res
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        let (written, back) = to.write_all(buf.slice(..n)).await;
-        buf = back.into_inner();
-        written?;
+        let mut written = 0;
+        while written < n {
+            let send = SendFuture::new(to.clone(), buf.slice(written..n), ZeroCopy::Never);
+            let (result, back) = send.await;
+            buf = back.into_inner();
+            match result {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(m) => written += m,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
         sent += n as u64;
     }
     Ok(sent)
@@ -93,11 +135,10 @@ mod uring {
     use std::cell::RefCell;
     use std::io;
 
-    use crate::fs::File;
+    use crate::fd::SharedFd;
     use crate::io::copy::splice::{
         drain, is_refusal, refusal_injected, remember_refusal, PIPE_SIZE,
     };
-    use crate::net::TcpStream;
     use crate::op::splice::{pipe, Pipe, Splice};
     use crate::op::Op;
 
@@ -129,14 +170,13 @@ mod uring {
     /// Splices `len` bytes from `offset` through a pipe; `None` (before any
     /// byte moved) when the kernel refuses splice through io_uring.
     pub(super) async fn send(
-        to: &TcpStream,
-        file: &File,
+        to: &SharedFd,
+        from: &SharedFd,
         offset: u64,
         len: u64,
     ) -> io::Result<Option<u64>> {
         let pipe = take_pipe()?;
         let round = pipe.capacity as u64;
-        let (from, to) = (file.shared_fd(), to.shared_fd());
         let mut sent = 0u64;
         while sent < len {
             let ask = u32::try_from((len - sent).min(round)).unwrap_or(u32::MAX);
@@ -159,7 +199,7 @@ mod uring {
                 // The pipe may hold bytes of an unfinished round: it is dropped.
                 Err(e) => return Err(e),
             };
-            drain(&pipe.read, &to, n).await?;
+            drain(&pipe.read, to, n).await?;
             sent += n as u64;
         }
         give_back(pipe);
@@ -171,8 +211,7 @@ mod uring {
 mod compat {
     use std::io;
 
-    use crate::fs::File;
-    use crate::net::TcpStream;
+    use crate::fd::SharedFd;
     use crate::op::poll::PollOnce;
     use crate::op::{cvt, Op};
 
@@ -186,12 +225,11 @@ mod compat {
     /// Sends with `sendfile(2)`; `None` (before any byte moved) when it
     /// refuses this file (`EINVAL`/`ENOSYS`: not a page-cache file).
     pub(super) async fn send(
-        to: &TcpStream,
-        file: &File,
+        socket: &SharedFd,
+        source: &SharedFd,
         offset: u64,
         len: u64,
     ) -> io::Result<Option<u64>> {
-        let (socket, source) = (to.shared_fd(), file.shared_fd());
         let mut sent = 0u64;
         let mut since_yield = 0u64;
         while sent < len {

@@ -1,4 +1,5 @@
-//! [`AsyncRead`] (with its pooled receive) and [`AsyncWrite`] for `&T` and
+//! [`AsyncRead`] (with its pooled receive) and [`AsyncWrite`] (with its file
+//! send) for `&T` and
 //! `Rc<T>`: how a stream is shared, or "split", between a reading task and a
 //! writing task.
 //!
@@ -9,8 +10,9 @@ use std::io;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::{AsyncRead, AsyncWrite};
+use super::{AsyncRead, AsyncWrite, SendFile};
 use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
+use crate::fs::File;
 
 /// Implements the two traits for a pointer type by delegating to its
 /// target: the futures are the target's own, so in-flight ops behave alike.
@@ -41,6 +43,10 @@ macro_rules! delegate {
 
             async fn shutdown(&self) -> io::Result<()> {
                 (**self).shutdown().await
+            }
+
+            fn send_file(&self, file: &File, offset: u64, len: u64) -> io::Result<SendFile> {
+                (**self).send_file(file, offset, len)
             }
         }
     )*};

@@ -18,7 +18,8 @@ pub use unix::{UnixListener, UnixStream};
 
 /// Implements `AsyncRead` and `AsyncWrite` for a stream type that wraps a
 /// `Socket` in a field named `socket`; its writes go zero-copy per the
-/// [`ZeroCopy`](crate::op::send_zc::ZeroCopy) variant named second.
+/// [`ZeroCopy`](crate::op::send_zc::ZeroCopy) variant named second, and it
+/// sends files with splice or `sendfile` (`io/send_file.rs`).
 macro_rules! stream_impls {
     ($ty:ty, $zero_copy:ident) => {
         impl crate::io::AsyncRead for $ty {
@@ -55,6 +56,20 @@ macro_rules! stream_impls {
 
             async fn shutdown(&self) -> std::io::Result<()> {
                 self.socket.shutdown(std::net::Shutdown::Write)
+            }
+
+            fn send_file(
+                &self,
+                file: &crate::fs::File,
+                offset: u64,
+                len: u64,
+            ) -> std::io::Result<crate::io::SendFile> {
+                Ok(crate::io::SendFile::new(
+                    self.socket.shared(),
+                    file.shared_fd(),
+                    offset,
+                    len,
+                ))
             }
         }
     };

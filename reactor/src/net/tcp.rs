@@ -240,42 +240,6 @@ impl TcpStream {
         WriteFuture(self.socket.write(buf, ZeroCopy::Always))
     }
 
-    /// Sends `len` bytes of `file`, from `offset`, without the bytes passing
-    /// through user space where the system allows; returns the bytes sent.
-    ///
-    /// On io_uring the file is spliced through a pipe to the socket; on compat
-    /// it goes with `sendfile(2)`; elsewhere, or if the kernel refuses both, it
-    /// is read into a buffer and written. Fewer than `len` bytes are sent only
-    /// if the file ends first (it was truncated): the count says where.
-    /// The file's cursor is neither used nor moved.
-    ///
-    /// # Errors
-    /// The socket's error (`ECONNRESET`, `EPIPE` when the peer has gone) or
-    /// the file's (`EIO`). Dropping the future mid-send is safe; how many
-    /// bytes went is then unknown, so the connection should be closed.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use ringo_reactor::fs::File;
-    /// use ringo_reactor::net::TcpStream;
-    ///
-    /// async fn send(stream: &TcpStream) -> std::io::Result<()> {
-    ///     let file = File::open("index.html").await?;
-    ///     let len = file.metadata().await?.len();
-    ///     let sent = stream.send_file(&file, 0, len).await?;
-    ///     assert_eq!(sent, len, "the file shrank while being sent");
-    ///     Ok(())
-    /// }
-    /// ```
-    pub async fn send_file(
-        &self,
-        file: &crate::fs::File,
-        offset: u64,
-        len: u64,
-    ) -> io::Result<u64> {
-        crate::io::send_file::send_file(self, file, offset, len).await
-    }
-
     /// The pending socket error (`SO_ERROR`), if any.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.socket.take_error()

@@ -65,7 +65,7 @@ impl Splice {
     }
 
     /// File at `offset` → pipe, for sending a file
-    /// ([`TcpStream::send_file`](crate::net::TcpStream::send_file)). io_uring
+    /// ([`AsyncWrite::send_file`](crate::io::AsyncWrite::send_file)). io_uring
     /// only: compat sends files with `sendfile(2)` instead.
     pub(crate) fn file_into_pipe(
         file: SharedFd,
