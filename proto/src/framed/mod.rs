@@ -5,6 +5,8 @@
 //! thin wrappers over the same two engines (`read.rs`, `write.rs`).
 //! [`Framed::pooled`] and [`FramedRead::pooled`] read through the runtime's
 //! receive buffer pool instead of a read buffer of their own (`pooled.rs`).
+//! A [`FileRange`] is written from its file, zero-copy where the transport
+//! can (`file.rs`).
 //!
 //! # Example: a line echo server in a few lines
 //!
@@ -32,6 +34,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod file;
 mod parts;
 mod pooled;
 mod read;
@@ -46,6 +49,7 @@ use bytes::BytesMut;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::{Decoder, Encoder};
+pub use file::{FileChunks, FileRange};
 pub use parts::FramedParts;
 pub use read::FramedRead;
 use read::ReadState;
@@ -154,6 +158,23 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     /// Polls writing everything buffered.
     pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.write.poll_flush(&self.io, cx)
+    }
+
+    /// Queues `range` to be written after everything encoded so far; see
+    /// `WriteState::start_send_file`. For the pipelined dispatcher, which
+    /// encodes nothing until [`poll_send_file`](Self::poll_send_file) is done.
+    pub(crate) fn start_send_file(&mut self, range: FileRange) -> io::Result<()> {
+        self.write.start_send_file(&self.io, range)
+    }
+
+    /// Polls writing the queued file range, if any; see
+    /// `WriteState::poll_send_file`.
+    pub(crate) fn poll_send_file(
+        &mut self,
+        backpressure: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.write.poll_send_file(&self.io, backpressure, cx)
     }
 
     /// Bytes encoded but not yet written.

@@ -13,8 +13,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BytesMut};
+use futures_core::Stream;
 use ringo_reactor::io::AsyncWrite;
 
+use super::file::{ended_early, FileRange, FileSend};
 use crate::codec::Encoder;
 
 /// Default bytes buffered for writing before [`feed`](super::Framed::feed) flushes
@@ -31,6 +33,10 @@ pub(crate) struct WriteState<T: AsyncWrite> {
     /// Frames encoded since; appended behind any unwritten rest of `pending`.
     buf: BytesMut,
     backpressure: usize,
+    /// The file range being written (`file.rs`), if any: it goes after the
+    /// bytes in `buf` and before anything encoded once it is done. Boxed:
+    /// few responses are files, and every connection holds this field.
+    file: Option<Box<FileSend>>,
 }
 
 impl<T: AsyncWrite> WriteState<T> {
@@ -40,6 +46,7 @@ impl<T: AsyncWrite> WriteState<T> {
             lent: 0,
             buf: BytesMut::new(),
             backpressure: DEFAULT_BACKPRESSURE,
+            file: None,
         }
     }
 
@@ -142,6 +149,78 @@ impl<T: AsyncWrite> WriteState<T> {
         }
     }
 
+    /// Queues `range` to be written after everything encoded so far, by
+    /// [`poll_send_file`](Self::poll_send_file); nothing may be encoded until
+    /// that is done. No I/O here.
+    ///
+    /// # Errors
+    /// The transport's file send refused the range for a reason other than
+    /// `Unsupported` (which picks copying).
+    pub(crate) fn start_send_file(&mut self, io: &T, range: FileRange) -> io::Result<()> {
+        debug_assert!(self.file.is_none(), "one file range at a time");
+        self.file = Some(Box::new(FileSend::start(io, range)?));
+        Ok(())
+    }
+
+    /// Writes the queued file range, if any, after the bytes buffered before
+    /// it: `Ready(Ok)` once all its bytes went (or, when copied, are in the
+    /// write buffer, for the next flush), or at once when none is queued. The
+    /// send in flight is kept here, so polling again resumes it. While
+    /// copying, a chunk is read only while fewer than `backpressure` bytes
+    /// wait to be written.
+    ///
+    /// # Errors
+    /// The transport's or the file's; [`io::ErrorKind::UnexpectedEof`] if the
+    /// file ends before the range does (some of it may have gone).
+    pub(crate) fn poll_send_file(
+        &mut self,
+        io: &T,
+        backpressure: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let Some(mut file) = self.file.take() else {
+            return Poll::Ready(Ok(()));
+        };
+        let polled = self.poll_file(&mut file, io, backpressure, cx);
+        if polled.is_pending() {
+            self.file = Some(file);
+        }
+        polled
+    }
+
+    fn poll_file(
+        &mut self,
+        file: &mut FileSend,
+        io: &T,
+        backpressure: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        match file {
+            FileSend::Transport { send, len } => {
+                // The bytes encoded before the range go first.
+                std::task::ready!(self.poll_flush(io, cx))?;
+                let sent = std::task::ready!(Pin::new(send).poll(cx))?;
+                if sent < *len {
+                    return Poll::Ready(Err(ended_early(sent, *len)));
+                }
+                Poll::Ready(Ok(()))
+            }
+            FileSend::Copy(chunks) => loop {
+                if self.buffered() >= backpressure {
+                    std::task::ready!(self.poll_flush(io, cx))?;
+                    continue;
+                }
+                match std::task::ready!(Pin::new(&mut *chunks).poll_next(cx)) {
+                    Some(Ok(chunk)) => {
+                        self.buf.extend_from_slice(&chunk);
+                    }
+                    Some(Err(e)) => return Poll::Ready(Err(e)),
+                    None => return Poll::Ready(Ok(())),
+                }
+            },
+        }
+    }
+
     /// Takes back the buffer of a finished write: its unwritten rest goes before
     /// anything encoded meanwhile, and its allocation is reused when possible.
     fn take_back(&mut self, mut rest: BytesMut) {
@@ -159,6 +238,7 @@ impl<T: AsyncWrite> fmt::Debug for WriteState<T> {
         f.debug_struct("WriteState")
             .field("buffered", &self.buf.len())
             .field("writing", &self.pending.is_some())
+            .field("file", &self.file)
             .finish()
     }
 }

@@ -366,6 +366,29 @@ impl BodyWriter {
         Ok(())
     }
 
+    /// Counts `len` body bytes the caller writes itself, after what this
+    /// writer wrote so far (a file range the dispatcher sends). They need no
+    /// framing only under `content-length` or close delimiting; a chunked or
+    /// discarded body cannot take them.
+    pub(crate) fn external(&mut self, len: u64) -> Result<(), Error> {
+        match self {
+            BodyWriter::Length { declared, written } => {
+                let total = *written + len;
+                if total > *declared {
+                    return Err(ErrorKind::BodyLengthMismatch {
+                        declared: *declared,
+                        written: total,
+                    }
+                    .into());
+                }
+                *written = total;
+                Ok(())
+            }
+            BodyWriter::Close => Ok(()),
+            BodyWriter::Chunked | BodyWriter::Discard => Err(ErrorKind::OutOfOrder.into()),
+        }
+    }
+
     /// Ends the body: the last chunk, or a check that the declared length was met.
     pub(crate) fn end(&self, dst: &mut BytesMut) -> Result<(), Error> {
         match *self {

@@ -5,8 +5,10 @@
 //! [`serve_connection_streamed`], large bodies stream to the handler as they
 //! are decoded (`incoming.rs`); requests are answered in order, and
 //! pipelined requests are handled concurrently up to the configured depth.
-//! A response body is whole or streamed ([`Outgoing`]): a streamed one is
-//! written as its chunks come, and the responses after it wait their turn.
+//! A response body is whole, streamed or a file range ([`Outgoing`]): a
+//! streamed one is written as its chunks come, a file range from the file
+//! (zero-copy on a plain TCP connection), and the responses after either wait
+//! their turn.
 //! Everything protocol-specific the generic dispatcher cannot know happens
 //! here:
 //!
@@ -30,9 +32,9 @@ use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
 use super::gather::request::{Gather, Incoming};
 use super::incoming::{FromRequestBody, IncomingBody};
-use super::outgoing::ResponseTail;
-use super::{Error, Limits, Outgoing, ResponsePart, ServerCodec};
-use crate::framed::Framed;
+use super::outgoing::{ResponseTail, TailPart};
+use super::{Error, Limits, Outgoing, ServerCodec};
+use crate::framed::{FileRange, Framed};
 use crate::pipeline::{self, Protocol, Reply, ServerError};
 
 // The defaults, documented (with why) on the `ServerConfig` fields they fill.
@@ -77,9 +79,10 @@ impl Default for ServerConfig {
 /// its handler is called; [`serve_connection_streamed`] streams large ones.
 ///
 /// The handler answers with any body that converts into an [`Outgoing`]:
-/// `Bytes`, or an `Outgoing` that streams (see there for its framing and
-/// failures). A streamed response keeps the connection busy until its stream
-/// ends; shutdown waits for it as for any request in flight.
+/// `Bytes`, or an `Outgoing` that streams or is a file range (see there for
+/// their framing and failures). A streamed or file response keeps the
+/// connection busy until its last byte is out; shutdown waits for it as for
+/// any request in flight.
 ///
 /// The handler's error ends the connection after the responses to earlier
 /// requests (a service layer above normally turns errors into 500 responses);
@@ -241,7 +244,7 @@ where
 }
 
 /// A handler's response as the dispatcher writes it: a whole body as one
-/// message, a stream as a tail of parts.
+/// message, a stream or a file as a tail of parts.
 fn reply<B: Into<Outgoing<E>>, E>(response: Response<B>, to_head: bool) -> HttpReply<E> {
     let (parts, body) = response.into_parts();
     match body.into() {
@@ -250,6 +253,11 @@ fn reply<B: Into<Outgoing<E>>, E>(response: Response<B>, to_head: bool) -> HttpR
             Response::from_parts(parts, ()),
             chunks,
             length,
+            to_head,
+        )),
+        Outgoing::File(range) => Reply::Streamed(ResponseTail::file(
+            Response::from_parts(parts, ()),
+            range,
             to_head,
         )),
     }
@@ -266,13 +274,22 @@ impl<Body: IncomingBody, E, S: Future<Output = ()>> Protocol<Gather<Body>, HttpR
     for HttpProtocol<S>
 {
     type Whole = Response<Bytes>;
-    type Part = ResponsePart;
+    type Part = TailPart;
     type Tail = ResponseTail<E>;
 
     /// Split by [`Dispatch`] already, where the request's method is known.
     #[inline]
     fn reply(&mut self, reply: HttpReply<E>) -> HttpReply<E> {
         reply
+    }
+
+    /// A file body's range: sent after its head, from the file.
+    #[inline]
+    fn file_range(&mut self, part: &TailPart) -> Option<FileRange> {
+        match part {
+            TailPart::File(range) => Some(range.clone()),
+            TailPart::Encoded(_) => None,
+        }
     }
 
     /// A request whose body failed after its handler was called has the

@@ -8,6 +8,12 @@
 //! response becomes a [`ResponseTail`], the stream of parts (head, data, end)
 //! the pipelined dispatcher writes in request order, pulling chunks only as
 //! the peer reads them (see `pipeline/tail.rs`).
+//!
+//! A body that is a file range ([`Outgoing::File`]) is a tail too: its head,
+//! then the range, which the dispatcher sends straight from the file to a
+//! plain TCP connection (splice on io_uring, `sendfile` on compat) and copies
+//! through the write buffer on a transport that cannot (TLS); see
+//! `framed/file.rs`.
 
 use std::fmt;
 use std::pin::Pin;
@@ -18,6 +24,7 @@ use futures_core::Stream;
 use http::{Response, StatusCode};
 
 use super::{BodyLength, ResponsePart};
+use crate::framed::FileRange;
 
 /// A boxed stream of body chunks, as [`Outgoing::Stream`] holds it.
 pub type BodyStream<E> = Pin<Box<dyn Stream<Item = Result<Bytes, E>>>>;
@@ -35,6 +42,14 @@ pub type BodyStream<E> = Pin<Box<dyn Stream<Item = Result<Bytes, E>>>>;
 /// at all). A response to `HEAD`, or with status 204 or 304, has no body on the
 /// wire: its stream is dropped unpolled, and a `HEAD` response's head carries
 /// the framing a `GET` would have had.
+///
+/// A file range is framed by `content-length` (its length) and sent from the
+/// file, zero-copy where the connection's transport can
+/// ([`AsyncWrite::send_file`](ringo_reactor::io::AsyncWrite::send_file)), else
+/// read in chunks into the write buffer. A file that ends before the range
+/// (truncated while being sent) ends the connection with the body cut short,
+/// as a failing stream does, with an
+/// [`UnexpectedEof`](std::io::ErrorKind::UnexpectedEof) I/O error.
 pub enum Outgoing<E = Box<dyn std::error::Error + Send + Sync>> {
     /// The whole body.
     Full(Bytes),
@@ -45,6 +60,8 @@ pub enum Outgoing<E = Box<dyn std::error::Error + Send + Sync>> {
         /// The exact total of the chunks' lengths, if known up front.
         length: Option<u64>,
     },
+    /// A range of a file, sent from the file.
+    File(FileRange),
 }
 
 impl<E> Outgoing<E> {
@@ -91,18 +108,34 @@ impl<E> fmt::Debug for Outgoing<E> {
                 .debug_struct("Stream")
                 .field("length", length)
                 .finish_non_exhaustive(),
+            Outgoing::File(range) => f.debug_tuple("File").field(range).finish(),
         }
     }
 }
 
-/// A streamed response as the parts the codec encodes: the head at once, then
-/// a data part per non-empty chunk, then the end.
+/// A part of a streamed response as the server writes it: encoded by the
+/// codec, or a file range the codec only counts and the dispatcher sends after
+/// it ([`Protocol::file_range`](crate::pipeline::Protocol::file_range)).
+#[derive(Debug)]
+pub(crate) enum TailPart {
+    Encoded(ResponsePart),
+    File(FileRange),
+}
+
+/// Where a streamed response's body comes from.
+enum Source<E> {
+    Chunks(BodyStream<E>),
+    File(FileRange),
+}
+
+/// A streamed response as the parts the server writes: the head at once,
+/// then a data part per non-empty chunk (or the file range), then the end.
 pub(crate) struct ResponseTail<E> {
     /// Taken by the first poll.
     head: Option<(Response<()>, BodyLength)>,
-    /// `None` once the stream ended (or failed), or when the response has no
+    /// `None` once the body ended (or failed), or when the response has no
     /// body on the wire.
-    chunks: Option<BodyStream<E>>,
+    body: Option<Source<E>>,
     /// The end part (or the stream's error) was yielded: nothing follows.
     ended: bool,
 }
@@ -116,51 +149,76 @@ impl<E> ResponseTail<E> {
         length: Option<u64>,
         to_head: bool,
     ) -> ResponseTail<E> {
+        let length = length.map_or(BodyLength::Chunked, BodyLength::Length);
+        ResponseTail::with_source(head, Source::Chunks(chunks), length, to_head)
+    }
+
+    /// The parts of `head` with the file `range` for its body.
+    pub(crate) fn file(head: Response<()>, range: FileRange, to_head: bool) -> ResponseTail<E> {
+        let length = BodyLength::Length(range.len());
+        ResponseTail::with_source(head, Source::File(range), length, to_head)
+    }
+
+    fn with_source(
+        head: Response<()>,
+        body: Source<E>,
+        length: BodyLength,
+        to_head: bool,
+    ) -> ResponseTail<E> {
         let status = head.status();
         // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no body bytes follow these heads,
-        // so the stream is never polled (it might never end).
+        // so the stream is never polled (it might never end), nor the file sent.
         let bodiless =
             to_head || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
         ResponseTail {
-            head: Some((head, length.map_or(BodyLength::Chunked, BodyLength::Length))),
-            chunks: (!bodiless).then_some(chunks),
+            head: Some((head, length)),
+            body: (!bodiless).then_some(body),
             ended: false,
         }
     }
 }
 
 impl<E> Stream for ResponseTail<E> {
-    type Item = Result<ResponsePart, E>;
+    type Item = Result<TailPart, E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if let Some((head, length)) = this.head.take() {
-            return Poll::Ready(Some(Ok(ResponsePart::Head(head, length))));
+            return Poll::Ready(Some(Ok(TailPart::Encoded(ResponsePart::Head(
+                head, length,
+            )))));
         }
-        if let Some(chunks) = &mut this.chunks {
-            loop {
+        match this.body.take() {
+            Some(Source::File(range)) if !range.is_empty() => {
+                return Poll::Ready(Some(Ok(TailPart::File(range))));
+            }
+            Some(Source::Chunks(mut chunks)) => loop {
                 match chunks.as_mut().poll_next(cx) {
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        this.body = Some(Source::Chunks(chunks));
+                        return Poll::Pending;
+                    }
                     // An empty chunk would end a chunked body early.
                     Poll::Ready(Some(Ok(chunk))) if chunk.is_empty() => {}
                     Poll::Ready(Some(Ok(chunk))) => {
-                        return Poll::Ready(Some(Ok(ResponsePart::Data(chunk))))
+                        this.body = Some(Source::Chunks(chunks));
+                        let part = ResponsePart::Data(chunk);
+                        return Poll::Ready(Some(Ok(TailPart::Encoded(part))));
                     }
                     Poll::Ready(Some(Err(e))) => {
-                        this.chunks = None;
                         this.ended = true;
                         return Poll::Ready(Some(Err(e)));
                     }
                     Poll::Ready(None) => break,
                 }
-            }
-            this.chunks = None;
+            },
+            Some(Source::File(_)) | None => {}
         }
         if this.ended {
             return Poll::Ready(None);
         }
         this.ended = true;
-        Poll::Ready(Some(Ok(ResponsePart::End)))
+        Poll::Ready(Some(Ok(TailPart::Encoded(ResponsePart::End))))
     }
 }
 
@@ -197,9 +255,12 @@ mod tests {
         let mut seen = Vec::new();
         while let Poll::Ready(Some(part)) = Pin::new(&mut tail).poll_next(&mut cx) {
             seen.push(match part {
-                Ok(ResponsePart::Head(_, length)) => format!("H:{length:?}"),
-                Ok(ResponsePart::Data(data)) => format!("D:{}", String::from_utf8_lossy(&data)),
-                Ok(ResponsePart::End) => "E".to_owned(),
+                Ok(TailPart::Encoded(ResponsePart::Head(_, length))) => format!("H:{length:?}"),
+                Ok(TailPart::Encoded(ResponsePart::Data(data))) => {
+                    format!("D:{}", String::from_utf8_lossy(&data))
+                }
+                Ok(TailPart::Encoded(ResponsePart::End)) => "E".to_owned(),
+                Ok(TailPart::File(range)) => format!("F:{}+{}", range.offset(), range.len()),
                 Err(e) => format!("ERR:{e}"),
             });
         }
@@ -240,6 +301,40 @@ mod tests {
         let (parts, polls) = tail(StatusCode::OK, items, None, false);
         assert_eq!(drain(parts), ["H:Chunked", "D:a", "ERR:broken"]);
         assert_eq!(polls.get(), 2, "not polled after its error");
+    }
+
+    #[test]
+    fn a_file_body_is_its_head_its_range_then_the_end_and_nothing_when_bodiless() {
+        let file = || {
+            let std = std::fs::File::open("/dev/null").expect("/dev/null");
+            FileRange::new(ringo_reactor::fs::File::from_std(std), 7, 11)
+        };
+        let head = |status| {
+            let mut head = Response::new(());
+            *head.status_mut() = status;
+            head
+        };
+        let sent = ResponseTail::file(head(StatusCode::OK), file(), false);
+        assert_eq!(drain(sent), ["H:Length(11)", "F:7+11", "E"]);
+        for (status, to_head) in [
+            (StatusCode::OK, true),
+            (StatusCode::NO_CONTENT, false),
+            (StatusCode::NOT_MODIFIED, false),
+        ] {
+            let bodiless = ResponseTail::file(head(status), file(), to_head);
+            assert_eq!(
+                drain(bodiless),
+                ["H:Length(11)", "E"],
+                "{status} head={to_head}"
+            );
+        }
+        let empty = FileRange::new(file().file().try_clone().expect("clone"), 0, 0);
+        let nothing = ResponseTail::file(head(StatusCode::OK), empty, false);
+        assert_eq!(
+            drain(nothing),
+            ["H:Length(0)", "E"],
+            "an empty range sends no file part"
+        );
     }
 
     #[test]

@@ -273,6 +273,19 @@ impl ServerCodec {
     }
 }
 
+impl ServerCodec {
+    /// Counts `len` bytes of the body being encoded that the caller writes
+    /// itself, right after what was encoded (a file range sent from the
+    /// file). Only a body framed by its length (or by the close) can take
+    /// them.
+    pub(crate) fn encode_external(&mut self, len: u64) -> Result<(), Error> {
+        match &mut self.writer {
+            Some(writer) => writer.external(len),
+            None => Err(ErrorKind::OutOfOrder.into()),
+        }
+    }
+}
+
 impl Decoder for ServerCodec {
     type Item = RequestPart;
     type Error = Error;

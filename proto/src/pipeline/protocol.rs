@@ -2,7 +2,8 @@
 //!
 //! The dispatcher knows ordering, in-flight bounds, backpressure and timeouts;
 //! what a protocol adds is a handful of decisions only it can make: how a
-//! handler's response is written (whole, or a streamed tail), what to answer a
+//! handler's response is written (whole, or a streamed tail, parts of which
+//! may be followed by a file's bytes), what to answer a
 //! request that fails to decode, when the protocol itself ends the connection
 //! (HTTP's `Connection: close`, RESP's `QUIT`), when the server shuts down, and
 //! whether reading must wait for the codec's sake (an HTTP body streaming in
@@ -22,6 +23,7 @@ use futures_core::Stream;
 
 use super::Reply;
 use crate::codec::Decoder;
+use crate::framed::FileRange;
 
 /// How a pipelined protocol over codec `C` writes a handler's `Resp` (whose
 /// failures are `E`) and steers its connection: the decisions only the
@@ -75,6 +77,20 @@ pub trait Protocol<C: Decoder, Resp, E> {
     fn hold(&mut self, codec: &mut C, cx: &mut Context<'_>) -> bool {
         let _ = (codec, cx);
         false
+    }
+
+    /// The file range whose bytes follow `part` of a streamed tail on the
+    /// wire, if any. The dispatcher encodes the part (the codec frames the
+    /// range and counts its bytes), then writes the range before the next
+    /// part: straight from the file where the transport can
+    /// ([`AsyncWrite::send_file`](ringo_reactor::io::AsyncWrite::send_file):
+    /// splice, `sendfile`), else read into the write buffer. A range the file
+    /// cannot fill ends the connection with an
+    /// [`UnexpectedEof`](std::io::ErrorKind::UnexpectedEof) codec error. The
+    /// default: no part has one.
+    fn file_range(&mut self, part: &Self::Part) -> Option<FileRange> {
+        let _ = part;
+        None
     }
 
     /// Reading stopped for good (end of stream, an error, shutdown, the

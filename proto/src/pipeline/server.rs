@@ -197,6 +197,7 @@ impl Server {
                         let polled = poll_tail(
                             tail.as_mut(),
                             &mut framed,
+                            &mut protocol,
                             backpressure,
                             &mut progressed,
                             cx,

@@ -13,7 +13,10 @@
 //! A tail is pulled only while the write buffer is under the backpressure
 //! mark, so a peer that reads slowly holds the tail back instead of making
 //! the connection buffer without bound: at most the mark plus one part waits
-//! to be written.
+//! to be written. A part may be followed by a file range
+//! ([`Protocol::file_range`]): the tail is pulled again only once the range
+//! is written, which the transport does from the file where it can (a slow
+//! peer then holds the send, with at most a pipe's worth in flight).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -21,7 +24,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
-use super::ServerError;
+use super::{Protocol, ServerError};
 use crate::codec::{Decoder, Encoder};
 use crate::framed::Framed;
 
@@ -39,24 +42,36 @@ pub enum Reply<W, T> {
 }
 
 /// Encodes the parts `tail` has ready while fewer than `backpressure` bytes
-/// wait to be written, setting `progressed` for each. `Ready(Ok)` once the
-/// tail ended; `Pending` while it waits for its next part (its waker is
-/// `cx`'s) or for a flush to drain the buffer (the flush's completion wakes
-/// the connection). An encode error fails as the codec's, a part's error as
-/// the handler's.
-pub(super) fn poll_tail<T, C, Tail, P, E>(
+/// wait to be written, setting `progressed` for each, and writes the file
+/// range that follows a part (see [`Protocol::file_range`]; the write engine
+/// keeps it across calls until it is written). `Ready(Ok)` once the tail
+/// ended; `Pending` while it waits for its next part (its waker is `cx`'s),
+/// for a flush to drain the buffer or for a file send (their completions wake
+/// the connection). An encode or file error fails as the codec's, a part's
+/// error as the handler's.
+pub(super) fn poll_tail<T, C, Tail, P, E, Resp>(
     mut tail: Pin<&mut Tail>,
     framed: &mut Framed<T, C>,
+    protocol: &mut P,
     backpressure: usize,
     progressed: &mut bool,
     cx: &mut Context<'_>,
 ) -> Poll<Result<(), ServerError<<C as Decoder>::Error, E>>>
 where
     T: AsyncRead + AsyncWrite,
-    C: Decoder + Encoder<P, Error = <C as Decoder>::Error>,
-    Tail: Stream<Item = Result<P, E>>,
+    C: Decoder + Encoder<P::Part, Error = <C as Decoder>::Error>,
+    Tail: Stream<Item = Result<P::Part, E>>,
+    P: Protocol<C, Resp, E>,
 {
-    while framed.write_buffered() < backpressure {
+    loop {
+        match framed.poll_send_file(backpressure, cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(ServerError::Codec(e.into()))),
+            Poll::Pending => return Poll::Pending,
+        }
+        if framed.write_buffered() >= backpressure {
+            return Poll::Pending;
+        }
         let part = match tail.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(part))) => part,
             Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(ServerError::Handler(e))),
@@ -67,9 +82,14 @@ where
             Poll::Pending => return Poll::Pending,
         };
         *progressed = true;
+        let file = protocol.file_range(&part);
         if let Err(e) = framed.encode(part) {
             return Poll::Ready(Err(ServerError::Codec(e)));
         }
+        if let Some(range) = file {
+            if let Err(e) = framed.start_send_file(range) {
+                return Poll::Ready(Err(ServerError::Codec(e.into())));
+            }
+        }
     }
-    Poll::Pending
 }

@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Request, Response};
 
 use super::super::incoming::{streams, BodyFeeder, IncomingBody};
+use super::super::outgoing::TailPart;
 use super::super::{BodyLength, Error, RequestHead, RequestPart, ResponsePart, ServerCodec};
 use super::Gathering;
 use crate::codec::{Decoder, Encoder};
@@ -180,6 +181,19 @@ impl<Body> Encoder<ResponsePart> for Gather<Body> {
 
     fn encode(&mut self, part: ResponsePart, dst: &mut BytesMut) -> Result<(), Error> {
         self.inner.encode(part, dst)
+    }
+}
+
+/// A streamed response's parts; a file range is only counted here, and sent
+/// by the dispatcher after the parts before it.
+impl<Body> Encoder<TailPart> for Gather<Body> {
+    type Error = Error;
+
+    fn encode(&mut self, part: TailPart, dst: &mut BytesMut) -> Result<(), Error> {
+        match part {
+            TailPart::Encoded(part) => self.inner.encode(part, dst),
+            TailPart::File(range) => self.inner.encode_external(range.len()),
+        }
     }
 }
 
