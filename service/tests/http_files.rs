@@ -2,7 +2,9 @@
 //! index pages, content types, validators and 304s, single ranges (206/416),
 //! `HEAD`, 405 — and every bad path of issue 19 (`..`, `%2e%2e`, NUL, absolute
 //! paths, symlinks out of the root) answered 400/404 without a byte from
-//! outside, a file truncated mid-response, and a client that stops reading.
+//! outside, a file truncated mid-response, a client that stops reading or
+//! resets (the file is let go), pipelined file bodies in order, and the same
+//! files over TLS, where they are copied rather than sent from the file.
 
 // The reactor's test helpers: on_both_drivers!, curl, exchange_until_close.
 use ringo_test_util as util;
@@ -16,6 +18,7 @@ use std::time::Duration;
 use ringo_reactor::DriverKind;
 use ringo_service::http::{self as ringo_http, ServeDir};
 use ringo_service::server::Running;
+use util::tls as tls_util;
 use util::{pattern, TempDir};
 
 /// What the files outside the root hold: no response may contain it.
@@ -297,8 +300,138 @@ on_both_drivers! {
         let unread = util::queues::unread(std::os::fd::AsRawFd::as_raw_fd(&stream));
         assert!(unread < 64 * 1024 * 1024, "a stalled client is sent only socket buffers ({unread})");
         drop(stream);
-        // The server lets go: it still serves, and shuts down in time.
+        // The server lets go: it closes the file, still serves, and shuts
+        // down in time.
+        assert!(released(&site.root().join("huge.bin")), "the file is closed");
         assert_eq!(request(running.local_addr(), "GET", "/style.css", "").status, 200);
+        stop(running);
+    }
+}
+
+/// Whether, within a few seconds, no fd of this process (the server runs in
+/// it) is open on `path`.
+fn released(path: &Path) -> bool {
+    let path = path.canonicalize().expect("the file exists");
+    let open = || {
+        std::fs::read_dir("/proc/self/fd")
+            .expect("/proc/self/fd")
+            .filter_map(Result::ok)
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+    };
+    for _ in 0..300 {
+        if !open() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+on_both_drivers! {
+    fn a_client_that_resets_mid_download_is_let_go(kind: DriverKind) {
+        let site = Site::new();
+        sparse(&site.root().join("large.bin"), b"start", 256 * 1024 * 1024);
+        let running = site.serve(kind);
+        let mut stream = std::net::TcpStream::connect(running.local_addr()).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        stream.write_all(b"GET /large.bin HTTP/1.1\r\nHost: x\r\n\r\n").expect("request");
+        let mut first = vec![0u8; 256 * 1024];
+        stream.read_exact(&mut first).expect("the response starts");
+        // SO_LINGER 0: the close sends a reset, not a FIN.
+        socket2_linger_zero(&stream);
+        drop(stream);
+        assert!(released(&site.root().join("large.bin")), "the file is closed");
+        assert_eq!(request(running.local_addr(), "GET", "/style.css", "").status, 200);
+        stop(running);
+    }
+}
+
+/// Sets `SO_LINGER` to zero seconds, so closing `stream` resets the connection.
+fn socket2_linger_zero(stream: &std::net::TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: SO_LINGER reads one `linger` from a live local, of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(stream),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER: {}", std::io::Error::last_os_error());
+}
+
+on_both_drivers! {
+    fn pipelined_file_bodies_come_back_in_order_on_one_connection(kind: DriverKind) {
+        let site = Site::new();
+        let running = site.serve(kind);
+        let big = pattern(3 * 1024 * 1024 + 5, 21);
+        let mut stream = std::net::TcpStream::connect(running.local_addr()).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        let get = |target: &str, extra: &str| format!("GET {target} HTTP/1.1\r\nHost: x\r\n{extra}\r\n");
+        let requests = [
+            get("/big.bin", ""),
+            get("/style.css", ""),
+            "HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n".to_owned(),
+            get("/big.bin", "Range: bytes=70000-\r\n"),
+            get("/big.bin", "Connection: close\r\n"),
+        ]
+        .concat();
+        stream.write_all(requests.as_bytes()).expect("requests");
+        let mut all = Vec::new();
+        stream.read_to_end(&mut all).expect("the server closes after the last");
+        let mut rest = &all[..];
+        let mut next = |body_len: usize| {
+            let end = rest.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
+            let reply = parse(&rest[..end + body_len]);
+            rest = &rest[end + body_len..];
+            reply
+        };
+        let first = next(big.len());
+        assert_eq!(first.status, 200);
+        assert!(first.body == big, "the first body, byte-exact");
+        assert_eq!(next(6).body, b"body{}", "the small file after it");
+        let head = next(0);
+        assert_eq!(head.header("content-length"), Some(big.len().to_string().as_str()));
+        let part = next(big.len() - 70000);
+        assert_eq!(part.status, 206);
+        assert!(part.body == big[70000..], "the range, byte-exact");
+        let last = next(big.len());
+        assert!(last.body == big, "the last body, byte-exact");
+        assert!(rest.is_empty(), "nothing after the last response");
+        stop(running);
+    }
+}
+
+on_both_drivers! {
+    fn files_over_tls_are_copied_byte_exact(kind: DriverKind) {
+        if !tls_util::have("curl", "files_over_tls_are_copied_byte_exact") {
+            return;
+        }
+        let certs = tls_util::certs("files CA");
+        let site = Site::new();
+        let files = ServeDir::new(site.root()).expect("ServeDir");
+        let started = ringo_http::Server::bind(util::any_local())
+            .driver(kind)
+            .workers(1)
+            .tls(certs.server_config())
+            .serve(move || files.clone());
+        let Some(running) = util::unless_no_uring(kind, "start the HTTPS server", started) else {
+            return;
+        };
+        let port = running.local_addr().port();
+        let out = site.dir.join("fetched.bin");
+        let resolve = format!("localhost:{port}:127.0.0.1");
+        let ca = certs.ca_pem.display().to_string();
+        let url = format!("https://localhost:{port}/big.bin");
+        let out_arg = out.display().to_string();
+        util::curl(&["--cacert", &ca, "--resolve", &resolve, "-o", &out_arg, &url]);
+        let fetched = std::fs::read(&out).expect("curl wrote the file");
+        assert!(fetched == pattern(3 * 1024 * 1024 + 5, 21), "the big file over TLS, byte-exact");
         stop(running);
     }
 }

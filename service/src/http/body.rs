@@ -2,8 +2,9 @@
 //!
 //! Most bodies are small and known up front, so the whole-bytes case is a
 //! plain [`Bytes`] with no allocation beyond it; a body produced piece by
-//! piece (a large file, a proxied response, server-sent events) is a boxed
-//! stream of chunks, which the server writes as they come.
+//! piece (a proxied response, server-sent events) is a boxed stream of
+//! chunks, which the server writes as they come; a file's bytes are a file
+//! range, which the server sends from the file (zero-copy on plain TCP).
 
 use std::fmt;
 use std::future::poll_fn;
@@ -12,16 +13,18 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
+use ringo_proto::framed::{FileChunks, FileRange};
 use ringo_proto::http::{BodyReader, FromRequestBody, Outgoing};
 #[cfg(doc)]
 use ringo_proto::http::{BODY_BACKLOG, STREAM_ABOVE};
+use ringo_reactor::fs::File;
 
 use crate::{Error, ErrorKind};
 
 /// A stream of body chunks, as [`Body::stream`] stores it.
 type Chunks = Pin<Box<dyn Stream<Item = Result<Bytes, Error>>>>;
 
-/// An HTTP body: whole [`Bytes`] or a stream of chunks.
+/// An HTTP body: whole [`Bytes`], a stream of chunks, or a range of a file.
 ///
 /// A request reaches a service with a whole body when it declared at most
 /// [`STREAM_ABOVE`] bytes (64 KiB) or asked for `100 Continue`; a larger or
@@ -39,6 +42,11 @@ type Chunks = Pin<Box<dyn Stream<Item = Result<Bytes, Error>>>>;
 /// is not bounded by memory), with `content-length` if it was made by
 /// [`Body::sized_stream`], else chunked (close-delimited to an HTTP/1.0
 /// client).
+///
+/// A file range ([`Body::file`]) goes out with `content-length`, sent from the
+/// file: with `splice` (io_uring) or `sendfile` (compat) on a plain TCP
+/// connection, so its bytes never pass through user space; read in chunks and
+/// written as a stream's on a connection that cannot (TLS).
 ///
 /// A stream's head is written before its first chunk is asked for, so a
 /// stream's error never becomes a 500: the server closes the connection with
@@ -76,6 +84,8 @@ enum Kind {
     Full(Bytes),
     /// Chunks produced over time, and their total length if known up front.
     Stream(Chunks, Option<u64>),
+    /// A range of a file; read in chunks if polled as a stream.
+    File(FileRange),
 }
 
 impl Body {
@@ -107,32 +117,57 @@ impl Body {
         }
     }
 
+    /// The `len` bytes of `file` from `offset`: a server sends them with
+    /// `content-length`, from the file (see the type's docs). A file that
+    /// ends before the range does — truncated while being sent — closes the
+    /// connection with the body cut short. The file's cursor is neither used
+    /// nor moved.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use ringo_reactor::fs::File;
+    /// use ringo_service::http::Body;
+    ///
+    /// # async fn page() -> std::io::Result<Body> {
+    /// let file = File::open("index.html").await?;
+    /// let len = file.metadata().await?.len();
+    /// Ok(Body::file(file, 0, len))
+    /// # }
+    /// ```
+    pub fn file(file: File, offset: u64, len: u64) -> Body {
+        Body {
+            kind: Kind::File(FileRange::new(file, offset, len)),
+        }
+    }
+
     /// The exact length in bytes, when known without reading the body (whole
-    /// bodies and sized streams); `None` for other streams.
+    /// bodies, sized streams and files); `None` for other streams.
     pub fn len_hint(&self) -> Option<u64> {
         match &self.kind {
             Kind::Full(bytes) => Some(bytes.len() as u64),
             Kind::Stream(_, length) => *length,
+            Kind::File(range) => Some(range.len()),
         }
     }
 
-    /// The whole body, if it is not a stream.
+    /// The whole body, if it is not a stream or a file.
     pub fn as_bytes(&self) -> Option<&Bytes> {
         match &self.kind {
             Kind::Full(bytes) => Some(bytes),
-            Kind::Stream(..) => None,
+            Kind::Stream(..) | Kind::File(_) => None,
         }
     }
 
     /// Reads the whole body into one buffer. A whole body is returned as is;
-    /// a stream's chunks are joined (one chunk without copying).
+    /// a stream's (or a file's) chunks are joined (one chunk without copying).
     ///
     /// # Errors
-    /// The first error the stream yields.
+    /// The first error the stream yields, or the file's.
     pub async fn collect(self) -> Result<Bytes, Error> {
         let mut chunks = match self.kind {
             Kind::Full(bytes) => return Ok(bytes),
             Kind::Stream(chunks, _) => chunks,
+            Kind::File(range) => Box::pin(FileStream(range.chunks())),
         };
         let mut first: Option<Bytes> = None;
         let mut joined = BytesMut::new();
@@ -162,6 +197,13 @@ impl Stream for Body {
             Kind::Full(bytes) if bytes.is_empty() => Poll::Ready(None),
             Kind::Full(bytes) => Poll::Ready(Some(Ok(std::mem::take(bytes)))),
             Kind::Stream(chunks, _) => chunks.as_mut().poll_next(cx),
+            Kind::File(range) => {
+                // Polled as a stream (forwarded, not served): read it.
+                let length = range.len();
+                let chunks = FileStream(range.clone().chunks());
+                self.kind = Kind::Stream(Box::pin(chunks), Some(length));
+                self.poll_next(cx)
+            }
         }
     }
 
@@ -170,6 +212,8 @@ impl Stream for Body {
             Kind::Full(bytes) if bytes.is_empty() => (0, Some(0)),
             Kind::Full(_) => (1, Some(1)),
             Kind::Stream(chunks, _) => chunks.size_hint(),
+            Kind::File(range) if range.is_empty() => (0, Some(0)),
+            Kind::File(_) => (1, None),
         }
     }
 }
@@ -184,6 +228,19 @@ impl FromRequestBody for Body {
 
     fn streamed(reader: BodyReader) -> Body {
         Body::stream(Upload(reader))
+    }
+}
+
+/// A file's chunks, its I/O errors as the service's.
+struct FileStream(FileChunks);
+
+impl Stream for FileStream {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.0).poll_next(cx).map(|chunk| {
+            chunk.map(|chunk| chunk.map_err(|e| Error::with_source(ErrorKind::Inner, e)))
+        })
     }
 }
 
@@ -211,17 +268,19 @@ impl fmt::Debug for Body {
         match &self.kind {
             Kind::Full(bytes) => f.debug_tuple("Body").field(bytes).finish(),
             Kind::Stream(..) => f.write_str("Body(<stream>)"),
+            Kind::File(range) => f.debug_tuple("Body").field(range).finish(),
         }
     }
 }
 
-/// The body as the server writes it: the same bytes, or the same boxed
-/// stream (no allocation of its own).
+/// The body as the server writes it: the same bytes, the same boxed stream
+/// or the same file range (no allocation of its own).
 impl From<Body> for Outgoing<Error> {
     fn from(body: Body) -> Outgoing<Error> {
         match body.kind {
             Kind::Full(bytes) => Outgoing::Full(bytes),
             Kind::Stream(chunks, length) => Outgoing::Stream { chunks, length },
+            Kind::File(range) => Outgoing::File(range),
         }
     }
 }

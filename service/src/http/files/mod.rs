@@ -14,18 +14,20 @@
 //!    `If-Modified-Since` answer 304 (`validators.rs`).
 //! 5. A single `Range` answers 206 with `Content-Range`, one past the end 416
 //!    (`range.rs`); `If-Range` guards it.
-//! 6. The body: small files (at most [`WHOLE_BELOW`]) are read in one go; larger
-//!    ones stream in chunks as the client reads (`file_body.rs`), so memory per
-//!    connection stays bounded whatever the file size.
+//! 6. The body: small files (at most [`WHOLE_BELOW`]) are read in one go and
+//!    sent with the head; larger ones are a file range ([`Body::file`]), sent
+//!    from the file as the client reads, so memory per connection stays
+//!    bounded whatever the file size.
 //!
 //! Other methods get 405 with `Allow: GET, HEAD`. `Content-Type` comes from the
 //! extension (`content_type.rs`).
 //!
-//! The body is read with the runtime's file ops (`IORING_OP_READ` on io_uring)
-//! and written by the HTTP server's buffered writer: the server's write path is
-//! `Framed`'s buffer, so the file → socket zero-copy of
-//! [`TcpStream::send_file`](ringo_reactor::net::TcpStream::send_file) is not
-//! used here yet.
+//! A file range goes from the file to the socket without passing through user
+//! space on a plain TCP connection (splice on io_uring, `sendfile` on compat:
+//! [`AsyncWrite::send_file`](ringo_reactor::io::AsyncWrite::send_file)); over
+//! TLS it is read in chunks and encrypted. A small file is read whole
+//! (`IORING_OP_READ` on io_uring): one read and one send of head and body
+//! together cost less than a separate head and file send.
 //!
 //! # Examples
 //! ```no_run
@@ -39,7 +41,6 @@
 //! ```
 
 mod content_type;
-mod file_body;
 mod range;
 mod request_path;
 mod validators;
@@ -54,13 +55,12 @@ use ringo_reactor::fs::{File, Metadata, RootDir};
 
 use super::Body;
 use crate::Service;
-use file_body::FileChunks;
 use range::Requested;
 use validators::Validators;
 
-/// Files of at most this many bytes are read whole and sent as one body; larger
-/// ones stream in chunks. One read and one buffer beat a stream's machinery for
-/// a typical page or image.
+/// Files of at most this many bytes are read whole and sent as one body with
+/// the head; larger ones are sent from the file. One read and one send beat a
+/// separate head and file send for a typical page or image.
 pub const WHOLE_BELOW: u64 = 64 * 1024;
 
 /// The file a directory request serves.
@@ -142,17 +142,16 @@ impl ServeDir {
                 return response;
             }
         };
-        let body = if req.method() == Method::HEAD {
-            // No bytes go out, but the head must announce the GET's length.
-            Body::sized_stream(count, no_chunks())
-        } else if count <= WHOLE_BELOW {
+        let body = if req.method() == Method::HEAD || count > WHOLE_BELOW {
+            // A HEAD response sends no bytes, but its head announces the
+            // GET's length.
+            Body::file(file, start, count)
+        } else {
             let (read, buf) = file.read_exact_at(vec![0u8; count as usize], start).await;
             match read {
                 Ok(()) => Body::from(buf),
                 Err(_) => return status(StatusCode::INTERNAL_SERVER_ERROR),
             }
-        } else {
-            Body::sized_stream(count, FileChunks::new(file, start, count))
         };
         head.body(body)
             .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR))
@@ -224,21 +223,6 @@ fn status(code: StatusCode) -> Response<Body> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
-}
-
-/// A stream with no chunks (a `HEAD` body: the server never polls it).
-fn no_chunks() -> impl futures_core::Stream<Item = Result<bytes::Bytes, crate::Error>> {
-    struct Empty;
-    impl futures_core::Stream for Empty {
-        type Item = Result<bytes::Bytes, crate::Error>;
-        fn poll_next(
-            self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Option<Self::Item>> {
-            std::task::Poll::Ready(None)
-        }
-    }
-    Empty
 }
 
 impl Service<Request<Body>> for ServeDir {
