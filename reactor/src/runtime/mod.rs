@@ -101,8 +101,9 @@ pub(crate) struct Inner {
     pub(crate) splice: SpliceState,
 }
 
-/// What a runtime learns and counts of splice through io_uring, which
-/// `io::copy::splice` reads and writes (on Linux only).
+/// What a runtime learns and counts of the kernel's zero-copy paths — splice
+/// through io_uring, `sendfile(2)`, `cachestat(2)` — which `io::copy::splice`
+/// and `io::send_file` read and write (on Linux only).
 #[derive(Debug, Default)]
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) struct SpliceState {
@@ -113,6 +114,11 @@ pub(crate) struct SpliceState {
     pub(crate) inject_refusal: bool,
     /// Bytes spliced out to sockets, for [`Stats::spliced_bytes`].
     pub(crate) spliced: Cell<u64>,
+    /// `cachestat(2)` is missing (before Linux 6.5), or `Simulate::no_cachestat`:
+    /// file sends on io_uring splice without asking whether the file is cached.
+    pub(crate) no_cachestat: Cell<bool>,
+    /// Bytes sent with `sendfile(2)`, for [`Stats::sendfile_bytes`].
+    pub(crate) sendfile: Cell<u64>,
 }
 
 impl Inner {
@@ -237,6 +243,7 @@ impl Runtime {
             zero_copy_stats: Cell::new(ZeroCopyStats::default()),
             splice: SpliceState {
                 inject_refusal: config.simulate.no_splice,
+                no_cachestat: Cell::new(config.simulate.no_cachestat),
                 ..SpliceState::default()
             },
         });
@@ -277,6 +284,7 @@ impl Runtime {
             wakes: self.inner.shared.wake_stats(),
             registered_fds_in_use: self.inner.driver.registered_fds_in_use(),
             spliced_bytes: self.inner.splice.spliced.get(),
+            sendfile_bytes: self.inner.splice.sendfile.get(),
         }
     }
 

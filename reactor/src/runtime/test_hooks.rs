@@ -40,6 +40,9 @@ pub struct Simulate {
     /// first splice of a copy or `send_file` fails with `EINVAL`, it falls
     /// back to a buffered copy, and later ones are buffered from the start.
     pub no_splice: bool,
+    /// No `cachestat(2)` (before Linux 6.5): file sends on io_uring splice
+    /// through io-wq, not `sendfile(2)` on the loop thread for cached files.
+    pub no_cachestat: bool,
 }
 
 /// What a runtime counts for tests and diagnostics.
@@ -62,6 +65,9 @@ pub struct Stats {
     pub registered_fds_in_use: u32,
     /// Bytes copies and `send_file` have spliced out to sockets; 0 on compat.
     pub spliced_bytes: u64,
+    /// Bytes `send_file` has sent with `sendfile(2)`: every file send on
+    /// compat, cached ones on io_uring.
+    pub sendfile_bytes: u64,
 }
 
 /// How often other threads woke a sleeping runtime, by path.
