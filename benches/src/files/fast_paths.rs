@@ -24,7 +24,7 @@ use ringo_reactor::fs::{Advice, File, OpenOptions};
 use ringo_reactor::DriverKind;
 
 use super::process_cpu;
-use super::readers::{count, Offsets, READ};
+use super::readers::{self, count, Offsets, READ};
 
 /// Buffers per vectored write, and their size.
 const PIECES: usize = 16;
@@ -160,9 +160,13 @@ async fn random_reads(
 async fn fixed_reads(read_file: &Path, rounds: usize, reads: usize) -> io::Result<Vec<AbResult>> {
     let mut results = Vec::new();
     for direct in [false, true] {
-        let (source, flags, reads) = match direct {
-            false => ("page cache", 0, reads),
-            true => ("O_DIRECT", libc::O_DIRECT, reads / 10),
+        // macOS has no `O_DIRECT`: only the page-cache rows there.
+        let Ok(flags) = readers::open_flags(direct) else {
+            continue;
+        };
+        let (source, reads) = match direct {
+            false => ("page cache", reads),
+            true => ("O_DIRECT", reads / 10),
         };
         let file = OpenOptions::new()
             .read(true)

@@ -118,7 +118,7 @@ fn total<E: std::fmt::Debug>(
 /// The open flags of a run: `O_DIRECT` for the uncached cells. macOS has no
 /// such flag (its `F_NOCACHE` is an `fcntl`), so there those cells are
 /// refused rather than measured through the page cache.
-fn open_flags(direct: bool) -> std::io::Result<i32> {
+pub(super) fn open_flags(direct: bool) -> std::io::Result<i32> {
     match direct {
         false => Ok(0),
         #[cfg(any(target_os = "linux", target_os = "freebsd"))]
