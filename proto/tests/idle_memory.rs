@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use ringo_proto::http;
 use ringo_proto::resp::{self, Frame, RespCodec};
-use ringo_proto::{http, Encoder};
 use ringo_reactor::net::{TcpListener, TcpStream};
 use ringo_reactor::time::sleep;
 use ringo_reactor::DriverKind;
@@ -176,9 +176,7 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn an_idle_resp_connection_gives_back_its_request_memory(kind: DriverKind) {
-        let mut request = bytes::BytesMut::new();
-        RespCodec::new().encode(resp::command(["SET", "key", "value"]), &mut request).expect("encode");
-        let request: &'static [u8] = request.to_vec().leak();
+        const REQUEST: &[u8] = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n";
         util::run_on(kind, || async move {
             let serve = |stream: TcpStream| async move {
                 let config = resp::ServerConfig::default();
@@ -187,7 +185,7 @@ on_both_drivers! {
                 served.expect("the connection ends cleanly");
             };
             // The in-flight slot, the write buffer.
-            check("RESP", kind, measure(serve, request, b"+OK\r\n".len()).await, 256, 2560);
+            check("RESP", kind, measure(serve, REQUEST, b"+OK\r\n".len()).await, 256, 2560);
         });
     }
 }
