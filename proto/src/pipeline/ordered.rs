@@ -384,4 +384,28 @@ mod tests {
         }
         assert!(set.is_empty());
     }
+
+    #[test]
+    fn a_released_set_ignores_a_stale_waker_and_works_again() {
+        let mut set = Ordered::new(4);
+        let (a, (open_a, _, wake_a)) = gate(1);
+        set.push_with(|| a);
+        open_a.set(true);
+        wake_a.borrow().as_ref().unwrap().wake_by_ref();
+        set.poll_woken(&mut Context::from_waker(Waker::noop()));
+        assert_eq!(set.pop_ready(), Some(1));
+        set.release();
+        assert!(set.slots.is_empty(), "released: no slot kept");
+        // The finished future's waker, kept elsewhere, names a slot that is
+        // gone: polling must skip it, not index past the slots.
+        wake_a.borrow().as_ref().unwrap().wake_by_ref();
+        set.poll_woken(&mut Context::from_waker(Waker::noop()));
+        let (b, (open_b, _, wake_b)) = gate(2);
+        set.push_with(|| b);
+        assert_eq!(set.pop_ready(), None);
+        open_b.set(true);
+        wake_b.borrow().as_ref().unwrap().wake_by_ref();
+        set.poll_woken(&mut Context::from_waker(Waker::noop()));
+        assert_eq!(set.pop_ready(), Some(2), "the set works after a release");
+    }
 }
