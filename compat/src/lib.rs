@@ -15,8 +15,10 @@
 //!
 //! # Platforms
 //!
-//! Unix only (Linux, macOS, the BSDs): operations are described by a [`RawFd`].
-//! Windows is out of scope; the crate refuses to compile there.
+//! Unix (epoll on Linux, kqueue on macOS and the BSDs) describes an operation's
+//! target by its fd, Windows (mio's AFD poll under IOCP) by its socket handle:
+//! [`RawSource`] is whichever the platform has. On Windows only sockets have
+//! readiness; anything else goes to the blocking pool.
 //!
 //! # Example
 //!
@@ -25,23 +27,30 @@
 //!
 //! ```
 //! use std::io::{self, Read, Write};
-//! use std::os::fd::{AsRawFd, RawFd};
-//! use std::os::unix::net::UnixStream;
+//! use std::net::{TcpListener, TcpStream};
 //! use std::sync::Arc;
 //! use std::task::{Context, Poll, Wake, Waker};
 //! use std::time::Duration;
 //!
-//! use ringo_compat::{Interest, Operation, Proactor};
+//! use ringo_compat::{Interest, Operation, Proactor, RawSource};
+//!
+//! /// The handle an operation names: an fd on Unix, a socket on Windows.
+//! fn raw(stream: &TcpStream) -> RawSource {
+//!     #[cfg(unix)]
+//!     return std::os::fd::AsRawFd::as_raw_fd(stream);
+//!     #[cfg(windows)]
+//!     return std::os::windows::io::AsRawSocket::as_raw_socket(stream);
+//! }
 //!
 //! /// Reads into an owned buffer, as a completion-model read would.
 //! struct ReadOp<'a> {
-//!     stream: &'a UnixStream,
+//!     stream: &'a TcpStream,
 //!     buf: Vec<u8>,
 //! }
 //!
 //! impl Operation for ReadOp<'_> {
-//!     fn readiness(&self) -> (RawFd, Interest) {
-//!         (self.stream.as_raw_fd(), Interest::READABLE)
+//!     fn readiness(&self) -> (RawSource, Interest) {
+//!         (raw(self.stream), Interest::READABLE)
 //!     }
 //!     fn attempt(&mut self) -> io::Result<usize> {
 //!         (&*self.stream).read(&mut self.buf)
@@ -55,7 +64,9 @@
 //! }
 //!
 //! fn main() -> io::Result<()> {
-//!     let (ours, mut theirs) = UnixStream::pair()?;
+//!     let listener = TcpListener::bind("127.0.0.1:0")?;
+//!     let mut theirs = TcpStream::connect(listener.local_addr()?)?;
+//!     let (ours, _) = listener.accept()?;
 //!     ours.set_nonblocking(true)?;
 //!     let mut proactor = Proactor::new()?;
 //!     let waker = Waker::from(Arc::new(Noop));
@@ -72,25 +83,23 @@
 //!     };
 //!     assert_eq!(&op.buf[..n], b"hello");
 //!
-//!     // Forget the fd before it is closed.
-//!     proactor.deregister(ours.as_raw_fd());
+//!     // Forget the socket before it is closed.
+//!     proactor.deregister(raw(&ours));
 //!     Ok(())
 //! }
 //! ```
 
-#[cfg(not(unix))]
-compile_error!("ringo-compat supports unix targets only (operations are described by a RawFd)");
-
 mod blocking;
 mod proactor;
 mod registration;
+mod sys;
 
 use std::io;
-use std::os::fd::RawFd;
 
 pub use blocking::DEFAULT_MAX_BLOCKING_THREADS;
 pub use mio::Interest;
 pub use proactor::{Proactor, Unparker};
+pub use sys::RawSource;
 
 /// An operation the [`Proactor`] can run: one non-blocking syscall on one fd, retried
 /// until it stops answering `WouldBlock`.
@@ -103,7 +112,7 @@ pub trait Operation {
     /// Only [`Interest::READABLE`] and [`Interest::WRITABLE`] are looked at; an
     /// interest with neither (e.g. only `PRIORITY`) waits as if it were readable.
     /// Both together means "either direction may let it progress".
-    fn readiness(&self) -> (RawFd, Interest);
+    fn readiness(&self) -> (RawSource, Interest);
 
     /// Try once, without blocking.
     ///

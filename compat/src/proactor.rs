@@ -16,7 +16,6 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -25,10 +24,11 @@ use mio::{Events, Token};
 
 use crate::blocking::{BlockingPool, DEFAULT_MAX_BLOCKING_THREADS, IDLE_TIMEOUT};
 use crate::registration::Registry;
+use crate::sys::{RawSource, REARM_AFTER_WOULD_BLOCK};
 use crate::Operation;
 
 /// The token of the unpark waker. Registrations use slab keys, which never reach
-/// `usize::MAX` (see `Registry::get_or_register`).
+/// `usize::MAX` (see `Registry::wait_after_would_block`).
 const UNPARK_TOKEN: Token = Token(usize::MAX);
 
 /// How many events one `park` takes from the kernel. More stay queued for the next
@@ -114,7 +114,10 @@ impl Proactor {
             match op.attempt() {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Ok(n) if op.drained(n) => {
+                // Where a source must be re-armed after `WouldBlock`, only a
+                // `WouldBlock` may end its readiness: no event would follow a
+                // drained read that skipped it.
+                Ok(n) if !REARM_AFTER_WOULD_BLOCK && op.drained(n) => {
                     // An edge that arrives after this attempt is read by a later
                     // `park`, which sets the direction ready again.
                     if let Some(registration) = self.registry.get_mut(fd) {
@@ -127,12 +130,11 @@ impl Proactor {
         }
         // See "Why no wakeup is lost" in the module doc: no event is read between
         // the attempt above and the waker being stored below.
-        match self.registry.get_or_register(fd, self.poll.registry()) {
-            Ok(registration) => {
-                registration.clear_ready(interest);
-                registration.wait(interest, cx.waker());
-                Poll::Pending
-            }
+        match self
+            .registry
+            .wait_after_would_block(fd, interest, cx.waker(), self.poll.registry())
+        {
+            Ok(()) => Poll::Pending,
             Err(e) => Poll::Ready(Err(e)),
         }
     }
@@ -185,7 +187,7 @@ impl Proactor {
     /// with fresh state. An fd closed without it keeps a stale registration that
     /// never sees an event again, so operations on its number's next owner could
     /// wait forever. Does nothing if `fd` is not registered.
-    pub fn deregister(&mut self, fd: RawFd) {
+    pub fn deregister(&mut self, fd: RawSource) {
         self.registry
             .remove(fd, self.poll.registry(), &mut self.to_wake);
         self.wake_collected();

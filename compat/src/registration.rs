@@ -1,9 +1,10 @@
 //! Per-fd readiness state: which directions may be ready, and who waits on each.
 //!
-//! The proactor registers an fd with mio once, on its first `WouldBlock`, for both
-//! directions and edge-triggered, then keeps what the edges told it here. Lookups
-//! by fd go through an fd-indexed `Vec`; the registration itself lives in a `Slab`
-//! whose key is the mio token.
+//! The proactor registers an fd with mio once, on its first `WouldBlock`,
+//! edge-triggered, then keeps what the edges told it here (re-arming it where
+//! the platform asks for that, see `sys`). Lookups by fd go through the
+//! platform's `SourceIndex`; the registration itself lives in a `Slab` whose
+//! key is the mio token.
 //!
 //! # Who touches what, when
 //!
@@ -15,12 +16,12 @@
 //! once the state is consistent.
 
 use std::io;
-use std::os::fd::RawFd;
 use std::task::Waker;
 
-use mio::unix::SourceFd;
 use mio::{Interest, Token};
 use slab::Slab;
+
+use crate::sys::{RawSource, Source, SourceIndex};
 
 /// Which directions an [`Interest`] asks for, as (readable, writable).
 ///
@@ -78,7 +79,8 @@ impl Direction {
 /// The readiness state of one registered fd.
 #[derive(Debug)]
 pub(crate) struct Registration {
-    fd: RawFd,
+    source: Source,
+    token: Token,
     read: Direction,
     write: Direction,
 }
@@ -93,7 +95,7 @@ impl Registration {
 
     /// Records that an attempt with this interest answered `WouldBlock`: the
     /// directions it asks for are not ready until the next event.
-    pub(crate) fn clear_ready(&mut self, interest: Interest) {
+    fn clear_ready(&mut self, interest: Interest) {
         let (readable, writable) = directions(interest);
         if readable {
             self.read.ready = false;
@@ -128,6 +130,18 @@ impl Registration {
         }
     }
 
+    /// Re-arms the source for the directions that still have waiters, where
+    /// the platform needs it (see `sys`).
+    fn rearm(&mut self, mio_registry: &mio::Registry) -> io::Result<()> {
+        let interest = match (self.read.waiters.is_empty(), self.write.waiters.is_empty()) {
+            (false, false) => Interest::READABLE | Interest::WRITABLE,
+            (false, true) => Interest::READABLE,
+            (true, false) => Interest::WRITABLE,
+            (true, true) => return Ok(()),
+        };
+        self.source.rearm(mio_registry, self.token, interest)
+    }
+
     /// Moves every waiter, of both directions, into `to_wake`.
     fn take_waiters(&mut self, to_wake: &mut Vec<Waker>) {
         to_wake.append(&mut self.read.waiters);
@@ -135,16 +149,14 @@ impl Registration {
     }
 }
 
-/// Every registered fd: the registrations, and the fd-indexed map to them.
+/// Every registered fd: the registrations, and the map from fd to them.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     /// The registrations; an entry's key is its mio token.
     slab: Slab<Registration>,
-    /// `by_fd[fd]` is the slab key of `fd`'s registration, if it has one. Grows to
-    /// the highest fd number registered, which the process's fd limit bounds.
-    /// Invariant: every key here names a live slab entry (set on insert, cleared
-    /// before the entry is removed).
-    by_fd: Vec<Option<usize>>,
+    /// The slab key of each registered fd. Invariant: every key here names a
+    /// live slab entry (set on insert, removed before the entry is).
+    by_fd: SourceIndex,
 }
 
 impl Registry {
@@ -154,51 +166,47 @@ impl Registry {
     }
 
     /// The registration of `fd`, if it has one.
-    pub(crate) fn get_mut(&mut self, fd: RawFd) -> Option<&mut Registration> {
-        let key = usize::try_from(fd)
-            .ok()
-            .and_then(|index| self.by_fd.get(index).copied().flatten())?;
-        self.slab.get_mut(key)
+    pub(crate) fn get_mut(&mut self, fd: RawSource) -> Option<&mut Registration> {
+        self.slab.get_mut(self.by_fd.get(fd)?)
     }
 
-    /// The registration of `fd`, registering it with mio first if it has none: both
-    /// directions, edge-triggered, once per fd lifetime.
+    /// Records that an attempt on `fd` with `interest` answered `WouldBlock`:
+    /// those directions are not ready, and `waker` waits for them. Registers
+    /// `fd` with mio first if it has none (once per fd lifetime), and re-arms
+    /// it where the platform needs that after every `WouldBlock`.
     ///
     /// The token is the slab key. Keys index a `Vec` of non-zero-sized entries, so
     /// they can never reach `usize::MAX`, which the proactor keeps for unparking.
-    pub(crate) fn get_or_register(
+    pub(crate) fn wait_after_would_block(
         &mut self,
-        fd: RawFd,
+        fd: RawSource,
+        interest: Interest,
+        waker: &Waker,
         mio_registry: &mio::Registry,
-    ) -> io::Result<&mut Registration> {
-        let index = usize::try_from(fd).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("fd {fd} is negative and cannot be registered"),
-            )
-        })?;
-        if let Some(key) = self.by_fd.get(index).copied().flatten() {
+    ) -> io::Result<()> {
+        if let Some(key) = self.by_fd.get(fd) {
             let registration = self.slab.get_mut(key);
-            return Ok(registration.expect("by_fd names only live slab entries"));
+            let registration = registration.expect("by_fd names only live slab entries");
+            registration.clear_ready(interest);
+            registration.wait(interest, waker);
+            return registration.rearm(mio_registry);
         }
         let entry = self.slab.vacant_entry();
         let token = Token(entry.key());
-        mio_registry.register(
-            &mut SourceFd(&fd),
+        let source = Source::register(fd, mio_registry, token, interest)?;
+        if let Err(e) = self.by_fd.insert(fd, token.0) {
+            source.deregister(mio_registry);
+            return Err(e);
+        }
+        let registration = entry.insert(Registration {
+            source,
             token,
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-        if self.by_fd.len() <= index {
-            self.by_fd.resize(index + 1, None);
-        }
-        if let Some(slot) = self.by_fd.get_mut(index) {
-            *slot = Some(token.0);
-        }
-        Ok(entry.insert(Registration {
-            fd,
             read: Direction::new(),
             write: Direction::new(),
-        }))
+        });
+        registration.clear_ready(interest);
+        registration.wait(interest, waker);
+        Ok(())
     }
 
     /// Applies a mio event for `token`: marks the given directions ready (and,
@@ -228,26 +236,18 @@ impl Registry {
     /// Does nothing if `fd` is not registered.
     pub(crate) fn remove(
         &mut self,
-        fd: RawFd,
+        fd: RawSource,
         mio_registry: &mio::Registry,
         to_wake: &mut Vec<Waker>,
     ) {
-        let Some(slot) = usize::try_from(fd)
-            .ok()
-            .and_then(|index| self.by_fd.get_mut(index))
-        else {
-            return;
-        };
-        let Some(key) = slot.take() else {
+        let Some(key) = self.by_fd.remove(fd) else {
             return;
         };
         let Some(mut registration) = self.slab.try_remove(key) else {
             return;
         };
-        // Best effort: if the caller already closed the fd, the kernel dropped the
-        // registration with it and this fails with EBADF, which changes nothing.
-        let _ = mio_registry.deregister(&mut SourceFd(&registration.fd));
         registration.take_waiters(to_wake);
+        registration.source.deregister(mio_registry);
     }
 
     /// Moves the waiters of every registration into `to_wake`, leaving the

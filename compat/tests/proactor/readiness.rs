@@ -3,13 +3,15 @@
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
-use ringo_compat::{Interest, Operation, Proactor};
+use ringo_compat::{Interest, Operation, Proactor, RawSource};
 
-use crate::util::{park_until_woken, poll_with, reset_on_close, tcp_pair, Flag, RecvOp, SendOp};
+use crate::util::{
+    assert_reset, park_until_woken, poll_with, raw, reset_on_close, tcp_pair, Flag, RecvOp, SendOp,
+    NOT_A_SOCKET, NOT_A_SOCKET_ERROR,
+};
 
 /// Polls `op` until it completes, parking while it is pending.
 fn complete<O: Operation>(proactor: &mut Proactor, op: &mut O) -> io::Result<usize> {
@@ -29,7 +31,7 @@ fn read_that_would_block_is_pending_then_woken_after_the_peer_writes() {
     let (ours, mut theirs) = tcp_pair();
     let mut proactor = Proactor::new().unwrap();
     let (flag, waker) = Flag::new();
-    let mut op = RecvOp::new(ours.as_raw_fd(), 16);
+    let mut op = RecvOp::new(raw(&ours), 16);
 
     assert!(poll_with(&mut proactor, &mut op, &waker).is_pending());
     assert_eq!(proactor.registered(), 1);
@@ -46,8 +48,8 @@ fn two_reads_waiting_on_one_fd_are_both_woken() {
     let mut proactor = Proactor::new().unwrap();
     let (first_flag, first) = Flag::new();
     let (second_flag, second) = Flag::new();
-    let mut first_op = RecvOp::new(ours.as_raw_fd(), 16);
-    let mut second_op = RecvOp::new(ours.as_raw_fd(), 16);
+    let mut first_op = RecvOp::new(raw(&ours), 16);
+    let mut second_op = RecvOp::new(raw(&ours), 16);
 
     assert!(poll_with(&mut proactor, &mut first_op, &first).is_pending());
     assert!(poll_with(&mut proactor, &mut second_op, &second).is_pending());
@@ -68,7 +70,7 @@ fn the_same_waker_waiting_twice_is_stored_once() {
     let (ours, _theirs) = tcp_pair();
     let mut proactor = Proactor::new().unwrap();
     let (flag, waker) = Flag::new();
-    let mut op = RecvOp::new(ours.as_raw_fd(), 16);
+    let mut op = RecvOp::new(raw(&ours), 16);
 
     assert!(poll_with(&mut proactor, &mut op, &waker).is_pending());
     let stored_once = Arc::strong_count(&flag);
@@ -82,7 +84,7 @@ fn write_that_would_block_is_woken_when_the_peer_reads() {
     let mut proactor = Proactor::new().unwrap();
     let (flag, waker) = Flag::new();
     let mut op = SendOp {
-        fd: ours.as_raw_fd(),
+        fd: raw(&ours),
         buf: vec![7; 64 * 1024],
     };
 
@@ -116,7 +118,7 @@ fn eof_wakes_the_reader_and_recv_returns_zero() {
     let (ours, theirs) = tcp_pair();
     let mut proactor = Proactor::new().unwrap();
     let (flag, waker) = Flag::new();
-    let mut op = RecvOp::new(ours.as_raw_fd(), 16);
+    let mut op = RecvOp::new(raw(&ours), 16);
 
     assert!(poll_with(&mut proactor, &mut op, &waker).is_pending());
     drop(theirs);
@@ -132,7 +134,7 @@ fn half_close_wakes_the_reader_and_writes_still_complete() {
     let (ours, theirs) = tcp_pair();
     let mut proactor = Proactor::new().unwrap();
     let (flag, waker) = Flag::new();
-    let mut read = RecvOp::new(ours.as_raw_fd(), 16);
+    let mut read = RecvOp::new(raw(&ours), 16);
 
     assert!(poll_with(&mut proactor, &mut read, &waker).is_pending());
     theirs.shutdown(Shutdown::Write).unwrap();
@@ -143,7 +145,7 @@ fn half_close_wakes_the_reader_and_writes_still_complete() {
     assert_eq!(complete(&mut proactor, &mut read).unwrap(), 0);
 
     let mut write = SendOp {
-        fd: ours.as_raw_fd(),
+        fd: raw(&ours),
         buf: b"still open".to_vec(),
     };
     assert_eq!(complete(&mut proactor, &mut write).unwrap(), 10);
@@ -154,7 +156,7 @@ fn peer_reset_wakes_the_reader_with_an_error() {
     let (ours, theirs) = tcp_pair();
     let mut proactor = Proactor::new().unwrap();
     let (flag, waker) = Flag::new();
-    let mut op = RecvOp::new(ours.as_raw_fd(), 16);
+    let mut op = RecvOp::new(raw(&ours), 16);
 
     assert!(poll_with(&mut proactor, &mut op, &waker).is_pending());
     reset_on_close(&theirs);
@@ -163,19 +165,18 @@ fn peer_reset_wakes_the_reader_with_an_error() {
         park_until_woken(&mut proactor, &flag),
         "reader never woken by reset"
     );
-    let error = complete(&mut proactor, &mut op).unwrap_err();
-    assert_eq!(error.kind(), io::ErrorKind::ConnectionReset, "{error}");
+    assert_reset(complete(&mut proactor, &mut op));
 }
 
 /// An operation that always would block, counting its attempts.
 #[derive(Debug)]
 struct AlwaysBlocks {
-    fd: RawFd,
+    fd: RawSource,
     attempts: usize,
 }
 
 impl Operation for AlwaysBlocks {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (self.fd, Interest::READABLE)
     }
 
@@ -191,7 +192,7 @@ fn an_fd_known_not_ready_is_not_attempted_again() {
     let mut proactor = Proactor::new().unwrap();
     let (_flag, waker) = Flag::new();
     let mut op = AlwaysBlocks {
-        fd: ours.as_raw_fd(),
+        fd: raw(&ours),
         attempts: 0,
     };
 
@@ -205,9 +206,9 @@ fn a_direction_not_known_blocked_is_still_attempted() {
     let (ours, _theirs) = tcp_pair();
     let mut proactor = Proactor::new().unwrap();
     let waker = Waker::from(Arc::new(Flag::default()));
-    let mut read = RecvOp::new(ours.as_raw_fd(), 16);
+    let mut read = RecvOp::new(raw(&ours), 16);
     let mut write = SendOp {
-        fd: ours.as_raw_fd(),
+        fd: raw(&ours),
         buf: b"out".to_vec(),
     };
 
@@ -222,11 +223,11 @@ fn a_direction_not_known_blocked_is_still_attempted() {
 fn a_real_error_completes_at_once_without_registering() {
     let mut proactor = Proactor::new().unwrap();
     let (_flag, waker) = Flag::new();
-    let mut op = RecvOp::new(-1, 16);
+    let mut op = RecvOp::new(NOT_A_SOCKET, 16);
 
     match poll_with(&mut proactor, &mut op, &waker) {
-        Poll::Ready(Err(e)) => assert_eq!(e.raw_os_error(), Some(libc::EBADF), "{e}"),
-        other => panic!("expected EBADF, got {other:?}"),
+        Poll::Ready(Err(e)) => assert_eq!(e.raw_os_error(), Some(NOT_A_SOCKET_ERROR), "{e}"),
+        other => panic!("expected EBADF (WSAENOTSOCK on Windows), got {other:?}"),
     }
     assert_eq!(proactor.registered(), 0);
 }
