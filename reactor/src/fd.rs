@@ -15,12 +15,12 @@
 //! that could name it is left (see [`crate::driver::fixed`]).
 
 use std::cell::Cell;
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 #[cfg(target_os = "linux")]
 use crate::driver::fixed::{FixedFiles, FixedSlot};
 use crate::runtime::context;
+use crate::sys::{self, Owned, RawSource};
 
 /// A reference-counted fd; the last clone closes it.
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ pub(crate) struct SharedFd {
 
 #[derive(Debug)]
 struct Inner {
-    fd: Option<OwnedFd>,
+    fd: Option<Owned>,
     /// The last receive on this fd emptied the socket (got less than it asked
     /// for): the next one will most likely find nothing and must wait.
     drained: Cell<bool>,
@@ -41,18 +41,18 @@ struct Inner {
 
 impl SharedFd {
     /// An fd that ops always name by number (files, pipes).
-    pub(crate) fn new(fd: OwnedFd) -> SharedFd {
-        SharedFd::with(fd, false)
+    pub(crate) fn new(fd: impl Into<Owned>) -> SharedFd {
+        SharedFd::with(fd.into(), false)
     }
 
     /// A socket's fd, which may also take a slot in the io_uring driver's
     /// registered file table (when the runtime has one).
-    pub(crate) fn socket(fd: OwnedFd) -> SharedFd {
-        SharedFd::with(fd, true)
+    pub(crate) fn socket(fd: impl Into<Owned>) -> SharedFd {
+        SharedFd::with(fd.into(), true)
     }
 
     #[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
-    fn with(fd: OwnedFd, registrable: bool) -> SharedFd {
+    fn with(fd: Owned, registrable: bool) -> SharedFd {
         SharedFd {
             inner: Rc::new(Inner {
                 fd: Some(fd),
@@ -72,8 +72,8 @@ impl SharedFd {
         self.inner.drained.set(drained);
     }
 
-    pub(crate) fn raw(&self) -> RawFd {
-        self.inner.fd.as_ref().map_or(-1, AsRawFd::as_raw_fd)
+    pub(crate) fn raw(&self) -> RawSource {
+        self.inner.fd.as_ref().map_or(sys::INVALID, sys::raw)
     }
 
     /// The SQE `build` makes when given the fd to name: this fd's slot in
@@ -91,7 +91,7 @@ impl SharedFd {
         let fd = self.raw();
         match self.inner.fixed.index(files, fd) {
             // Slots are below the kernel's table limit (2^20): they fit.
-            Some(index) => build(io_uring::types::Fd(index as RawFd))
+            Some(index) => build(io_uring::types::Fd(index as RawSource))
                 .flags(io_uring::squeue::Flags::FIXED_FILE),
             None => build(io_uring::types::Fd(fd)),
         }
@@ -99,7 +99,7 @@ impl SharedFd {
 
     /// Takes the fd out without closing it, if no op holds a clone; otherwise
     /// gives `self` back.
-    fn try_into_owned(self) -> Result<OwnedFd, SharedFd> {
+    fn try_into_owned(self) -> Result<Owned, SharedFd> {
         match Rc::try_unwrap(self.inner) {
             Ok(mut inner) => {
                 #[cfg(target_os = "linux")]
@@ -108,7 +108,7 @@ impl SharedFd {
                     .fd
                     .take()
                     .expect("invariant: the fd is taken only here or in drop");
-                context::try_with(|rt| rt.driver.deregister(fd.as_raw_fd()));
+                context::try_with(|rt| rt.driver.deregister(sys::raw(&fd)));
                 Ok(fd)
             }
             Err(inner) => Err(SharedFd { inner }),
@@ -116,24 +116,21 @@ impl SharedFd {
     }
 
     /// Gives up the fd without closing it. If an abandoned op still holds it
-    /// (its cancellation not yet complete), the caller gets a `dup` of it instead,
-    /// and the original closes when that op completes.
+    /// (its cancellation not yet complete), the caller gets a duplicate of it
+    /// instead (close-on-exec, or not inheritable), and the original closes
+    /// when that op completes.
     ///
     /// # Panics
-    /// If that `dup` fails (the process is out of fds).
-    pub(crate) fn into_raw_fd(self) -> RawFd {
+    /// If that duplicate cannot be made (the process is out of fds).
+    pub(crate) fn into_owned(self) -> Owned {
         match self.try_into_owned() {
-            Ok(fd) => fd.into_raw_fd(),
+            Ok(fd) => fd,
             Err(shared) => {
-                // SAFETY: F_DUPFD_CLOEXEC on an fd we hold open; no pointers involved.
-                let dup = unsafe { libc::fcntl(shared.raw(), libc::F_DUPFD_CLOEXEC, 0) };
-                if dup < 0 {
-                    panic!(
-                        "into_raw_fd: cannot dup an fd still used by a cancelled op: {}",
-                        std::io::Error::last_os_error()
-                    );
-                }
-                dup
+                let fd = shared.inner.fd.as_ref();
+                let fd = fd.expect("invariant: the fd is present until the last clone goes");
+                fd.try_clone().unwrap_or_else(|e| {
+                    panic!("into_owned: cannot duplicate an fd still used by a cancelled op: {e}")
+                })
             }
         }
     }
@@ -145,7 +142,7 @@ impl Drop for Inner {
         self.fixed.release();
         if let Some(fd) = self.fd.take() {
             // Forget compat readiness state before the number can be reused.
-            context::try_with(|rt| rt.driver.deregister(fd.as_raw_fd()));
+            context::try_with(|rt| rt.driver.deregister(sys::raw(&fd)));
             drop(fd);
         }
     }

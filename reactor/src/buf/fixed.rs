@@ -87,6 +87,33 @@ impl Inner {
     }
 }
 
+/// Registers `count` buffers of `size` bytes tiling `region` with the ring
+/// of the runtime on this thread: `Some(None)` where it has none or refuses
+/// them, `None` without a runtime.
+#[cfg(target_os = "linux")]
+fn lend(region: &Region, count: usize, size: usize) -> Option<Option<BufferLease>> {
+    let iovecs: Vec<libc::iovec> = (0..count)
+        .map(|i| libc::iovec {
+            // In bounds: `i < count`, and the region has `count * size` bytes.
+            iov_base: region.as_ptr().wrapping_add(i * size).cast(),
+            iov_len: size,
+        })
+        .collect();
+    context::try_with(|rt| {
+        // SAFETY: the iovecs tile `region`, which the pool's `Inner` keeps
+        // mapped until after the lease (declared before it) is dropped; and
+        // each buffer is reached only through the one `FixedBuf` holding it.
+        unsafe { rt.driver.lend_buffers(&iovecs) }.ok()
+    })
+}
+
+/// Elsewhere there is no io_uring to register with: `Some(None)` on a
+/// runtime's thread, `None` off it.
+#[cfg(not(target_os = "linux"))]
+fn lend(_: &Region, _: usize, _: usize) -> Option<Option<BufferLease>> {
+    context::try_with(|_| None)
+}
+
 /// A pool of equal buffers, registered with the runtime's io_uring where it
 /// can be, for [`File::read_fixed_at`] and [`File::write_fixed_at`].
 ///
@@ -165,20 +192,7 @@ impl FixedBufPool {
             )
         })?;
         let region = Region::new(len)?;
-        let iovecs: Vec<libc::iovec> = (0..count)
-            .map(|i| libc::iovec {
-                // In bounds: `i < count`, and the region has `count * size` bytes.
-                iov_base: region.as_ptr().wrapping_add(i * buffer_size).cast(),
-                iov_len: buffer_size,
-            })
-            .collect();
-        let lease = context::try_with(|rt| {
-            // SAFETY: the iovecs tile `region`, which the pool's `Inner` keeps
-            // mapped until after the lease (declared before it) is dropped; and
-            // each buffer is reached only through the one `FixedBuf` holding it.
-            unsafe { rt.driver.lend_buffers(&iovecs) }.ok()
-        })
-        .ok_or_else(|| {
+        let lease = lend(&region, count, buffer_size).ok_or_else(|| {
             io::Error::other("no ringo runtime on this thread for a fixed buffer pool")
         })?;
         // Ids are 16 bits: `count` <= MAX_FIXED_BUFFERS = 2^14 fits.

@@ -75,7 +75,7 @@ pub const MAX_RECV_BUFFER_SIZE: usize = 1 << 20;
 /// is received whole when it has at most [`buffer_size`](BufferPool::buffer_size)
 /// less this many bytes. The same limit holds on every driver, so a program
 /// behaves alike on all of them.
-pub const DATAGRAM_HEADROOM: usize = 16 + std::mem::size_of::<libc::sockaddr_in6>();
+pub const DATAGRAM_HEADROOM: usize = 16 + std::mem::size_of::<crate::sys::c::sockaddr_in6>();
 
 /// The buffer group id of the runtime's pool in its io_uring (one pool per
 /// ring, so one fixed group).

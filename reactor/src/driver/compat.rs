@@ -10,7 +10,6 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::io;
-use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -104,7 +103,7 @@ impl Driver {
         }
     }
 
-    pub(crate) fn deregister(&self, fd: RawFd) {
+    pub(crate) fn deregister(&self, fd: crate::sys::RawSource) {
         self.proactor.borrow_mut().deregister(fd);
     }
 

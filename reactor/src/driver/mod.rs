@@ -23,7 +23,6 @@ pub(crate) mod lifecycle;
 pub(crate) mod uring;
 
 use std::io;
-use std::os::fd::RawFd;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -249,7 +248,7 @@ impl Driver {
     /// the I/O of the lease's owner, until the lease is dropped.
     pub(crate) unsafe fn lend_buffers(
         &self,
-        iovecs: &[libc::iovec],
+        iovecs: &[crate::sys::c::iovec],
     ) -> io::Result<uring::BufferLease> {
         match self {
             // SAFETY: the caller's contract is this method's.
@@ -317,7 +316,7 @@ impl Driver {
     }
 
     /// Forgets any state kept for `fd`; called right before it is closed.
-    pub(crate) fn deregister(&self, fd: RawFd) {
+    pub(crate) fn deregister(&self, fd: crate::sys::RawSource) {
         match self {
             Driver::Uring(_) => {}
             Driver::Compat(d) => d.deregister(fd),

@@ -71,7 +71,10 @@ impl Driver {
     }
     /// # Safety
     /// Never callable: the type has no values.
-    pub(crate) unsafe fn lend_buffers(&self, _: &[libc::iovec]) -> io::Result<BufferLease> {
+    pub(crate) unsafe fn lend_buffers(
+        &self,
+        _: &[crate::sys::c::iovec],
+    ) -> io::Result<BufferLease> {
         match *self {}
     }
     pub(crate) fn holds_buffers(&self, _: &BufferLease) -> bool {

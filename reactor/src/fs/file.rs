@@ -1,15 +1,18 @@
 //! [`File`]: positional, owned-buffer file I/O.
+//!
+//! A `File` is the same on every system; what owns its fd or handle
+//! (`OwnedFile`) and how it converts to std's come from `op/fs.rs`. Only
+//! the raw fd (Unix) or raw handle (Windows) traits differ, at the end.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use super::blocking::asyncify;
 use super::{Metadata, OpenOptions};
 use crate::buf::{BufResult, FixedBuf, IoBuf, IoBufMut};
 use crate::fd::SharedFd;
-use crate::op::file_ctl::{self, Ctl, FileCtl};
-use crate::op::fs::{ReadAt, WriteAt};
+use crate::op::file_ctl::{Ctl, FileCtl};
+use crate::op::fs::{self as fs_op, OwnedFile, ReadAt, WriteAt};
 use crate::op::fs_vectored::{ReadvAt, WritevAt};
 use crate::op::Op;
 
@@ -72,7 +75,7 @@ impl Advice {
 }
 
 impl File {
-    pub(crate) fn from_owned(fd: OwnedFd) -> File {
+    pub(crate) fn from_owned(fd: OwnedFile) -> File {
         File {
             fd: SharedFd::new(fd),
             pos: 0,
@@ -224,14 +227,16 @@ impl File {
     /// The cursor does not move.
     ///
     /// On io_uring this is `IORING_OP_FTRUNCATE` (Linux 6.9); an older kernel
-    /// refuses the op, and the call runs on a thread instead.
+    /// refuses the op (`EINVAL`), and std's `set_len` runs on a thread instead.
+    /// (Windows file calls never answer Winsock's `EINVAL`: no retry there.)
     pub async fn set_len(&self, len: u64) -> io::Result<()> {
         match self.ctl(Ctl::SetLen { len }).await {
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && i64::try_from(len).is_ok() => {
-                let fd = self.try_clone_fd()?;
-                asyncify(move || file_ctl::run_blocking(fd.as_raw_fd(), Ctl::SetLen { len }))
-                    .await
-                    .map(drop)
+            Err(e)
+                if e.raw_os_error() == Some(crate::sys::c::EINVAL)
+                    && i64::try_from(len).is_ok() =>
+            {
+                let file = std::fs::File::from(fs_op::duplicate(&self.fd)?);
+                asyncify(move || file.set_len(len)).await
             }
             other => other,
         }
@@ -239,7 +244,7 @@ impl File {
 
     /// Reserves disk space for `len` bytes from `offset` (`fallocate` mode 0),
     /// extending the file if needed, so later writes there cannot fail with
-    /// `ENOSPC`. Linux only (`Unsupported` elsewhere).
+    /// `ENOSPC`. Linux only (`Unsupported` elsewhere, Windows included).
     pub async fn allocate(&self, offset: u64, len: u64) -> io::Result<()> {
         self.ctl(Ctl::Allocate {
             mode: 0,
@@ -251,7 +256,7 @@ impl File {
 
     /// Tells the kernel how `len` bytes from `offset` will be read (0 means to
     /// the end of the file). A hint: it changes read-ahead and caching, never
-    /// results. Linux only (`Unsupported` elsewhere).
+    /// results. Linux only (`Unsupported` elsewhere, Windows included).
     pub async fn advise(&self, offset: u64, len: u32, advice: Advice) -> io::Result<()> {
         self.ctl(Ctl::Advise {
             offset,
@@ -265,7 +270,8 @@ impl File {
         Op::new(FileCtl::new(self.fd.clone(), ctl)).await
     }
 
-    /// Type, permissions, size, timestamps and identity (`statx` on Linux).
+    /// Type, permissions, size, timestamps and identity (`statx` on Linux,
+    /// std's `metadata` on a thread elsewhere).
     pub async fn metadata(&self) -> io::Result<Metadata> {
         #[cfg(target_os = "linux")]
         {
@@ -275,32 +281,22 @@ impl File {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let file = std::fs::File::from(self.try_clone_fd()?);
+            let file = std::fs::File::from(fs_op::duplicate(&self.fd)?);
             asyncify(move || file.metadata().map(|m| Metadata::from_std(&m))).await
         }
     }
 
-    fn try_clone_fd(&self) -> io::Result<OwnedFd> {
-        // SAFETY: F_DUPFD_CLOEXEC on an fd held open by self; no pointers.
-        let dup = unsafe { libc::fcntl(self.fd.raw(), libc::F_DUPFD_CLOEXEC, 0) };
-        if dup < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `dup` is a new fd that nothing else owns.
-        Ok(unsafe { OwnedFd::from_raw_fd(dup) })
-    }
-
-    /// A second handle to the same open file (`dup`): it shares the file's
-    /// flags and data, and starts with this handle's cursor.
+    /// A second handle to the same open file (`dup`, `DuplicateHandle`): it
+    /// shares the file's flags and data, and starts with this handle's cursor.
     pub fn try_clone(&self) -> io::Result<File> {
-        let mut file = File::from_owned(self.try_clone_fd()?);
+        let mut file = File::from_owned(fs_op::duplicate(&self.fd)?);
         file.pos = self.pos;
         Ok(file)
     }
 
     /// Adopts a std file. Cursor I/O starts at offset 0, whatever std's position.
     pub fn from_std(file: std::fs::File) -> File {
-        File::from_owned(OwnedFd::from(file))
+        File::from_owned(OwnedFile::from(file))
     }
 
     /// Into a std file (blocking I/O), its position set to this file's cursor.
@@ -310,21 +306,36 @@ impl File {
     pub fn into_std(self) -> io::Result<std::fs::File> {
         use std::io::Seek;
         let pos = self.pos;
-        // SAFETY: into_raw_fd hands over an fd that nothing else owns.
-        let mut file = unsafe { std::fs::File::from_raw_fd(self.fd.into_raw_fd()) };
+        let mut file = fs_op::into_std(self.fd.into_owned());
         file.seek(io::SeekFrom::Start(pos))?;
         Ok(file)
     }
 }
 
-impl AsRawFd for File {
-    fn as_raw_fd(&self) -> RawFd {
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for File {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.fd.raw()
     }
 }
 
-impl IntoRawFd for File {
-    fn into_raw_fd(self) -> RawFd {
-        self.fd.into_raw_fd()
+#[cfg(unix)]
+impl std::os::fd::IntoRawFd for File {
+    fn into_raw_fd(self) -> std::os::fd::RawFd {
+        crate::sys::into_raw(self.fd.into_owned())
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsRawHandle for File {
+    fn as_raw_handle(&self) -> std::os::windows::io::RawHandle {
+        self.fd.raw() as std::os::windows::io::RawHandle
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::IntoRawHandle for File {
+    fn into_raw_handle(self) -> std::os::windows::io::RawHandle {
+        crate::sys::into_raw(self.fd.into_owned()) as std::os::windows::io::RawHandle
     }
 }

@@ -1,5 +1,11 @@
 //! [`Metadata`]: what `statx` (or std's `metadata` off Linux) says about a file,
 //! with the timestamps an HTTP server needs for `Last-Modified` and `ETag`.
+//!
+//! The file's type is kept as Unix keeps it, in `st_mode`'s `S_IFMT` bits,
+//! on every system: on Windows they are made from std's file type, and the
+//! rest of `st_mode` is zero. What only Unix has — permission bits, inode,
+//! device, link count, owner — is `UnixFields`, absent on Windows along
+//! with its accessors (std keeps them in the Unix-only `MetadataExt` too).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -9,10 +15,19 @@ use std::{fmt, io};
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Metadata {
     len: u64,
+    /// `st_mode`: type and, on Unix, permission bits.
     mode: u32,
     modified: Option<SystemTime>,
     accessed: Option<SystemTime>,
     created: Option<SystemTime>,
+    #[cfg(unix)]
+    unix: UnixFields,
+}
+
+/// What only Unix tells about a file.
+#[cfg(unix)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct UnixFields {
     ino: u64,
     dev: u64,
     nlink: u64,
@@ -22,14 +37,23 @@ pub struct Metadata {
 
 impl fmt::Debug for Metadata {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Metadata")
-            .field("len", &self.len)
+        let mut f = f.debug_struct("Metadata");
+        f.field("len", &self.len)
             .field("mode", &format_args!("{:o}", self.mode))
-            .field("modified", &self.modified)
-            .field("ino", &self.ino)
-            .finish_non_exhaustive()
+            .field("modified", &self.modified);
+        #[cfg(unix)]
+        f.field("ino", &self.unix.ino);
+        f.finish_non_exhaustive()
     }
 }
+
+/// `st_mode`'s file type bits, and the types ringo tells apart: the values
+/// of every Unix's `<sys/stat.h>` (Linux's, macOS's and FreeBSD's alike;
+/// checked against `libc` by a test), used on Windows as well.
+const S_IFMT: u32 = 0o170_000;
+const S_IFDIR: u32 = 0o040_000;
+const S_IFREG: u32 = 0o100_000;
+const S_IFLNK: u32 = 0o120_000;
 
 /// A time `secs` and `nanos` from the epoch (either side of it).
 fn time(secs: i64, nanos: u32) -> Option<SystemTime> {
@@ -58,16 +82,18 @@ impl Metadata {
             modified: at(libc::STATX_MTIME, stx.stx_mtime),
             accessed: at(libc::STATX_ATIME, stx.stx_atime),
             created: at(libc::STATX_BTIME, stx.stx_btime),
-            ino: stx.stx_ino,
-            dev: libc::makedev(stx.stx_dev_major, stx.stx_dev_minor),
-            nlink: u64::from(stx.stx_nlink),
-            uid: stx.stx_uid,
-            gid: stx.stx_gid,
+            unix: UnixFields {
+                ino: stx.stx_ino,
+                dev: libc::makedev(stx.stx_dev_major, stx.stx_dev_minor),
+                nlink: u64::from(stx.stx_nlink),
+                uid: stx.stx_uid,
+                gid: stx.stx_gid,
+            },
         }
     }
 
     /// From std's metadata: the path off Linux, where there is no `statx`.
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(all(unix, not(target_os = "linux")))]
     pub(crate) fn from_std(meta: &std::fs::Metadata) -> Metadata {
         use std::os::unix::fs::MetadataExt;
         Metadata {
@@ -76,11 +102,36 @@ impl Metadata {
             modified: meta.modified().ok(),
             accessed: meta.accessed().ok(),
             created: meta.created().ok(),
-            ino: meta.ino(),
-            dev: meta.dev(),
-            nlink: meta.nlink(),
-            uid: meta.uid(),
-            gid: meta.gid(),
+            unix: UnixFields {
+                ino: meta.ino(),
+                dev: meta.dev(),
+                nlink: meta.nlink(),
+                uid: meta.uid(),
+                gid: meta.gid(),
+            },
+        }
+    }
+
+    /// From std's metadata, the file type as `S_IFMT` bits (a link is a
+    /// link only from `symlink_metadata`, as on Unix).
+    #[cfg(windows)]
+    pub(crate) fn from_std(meta: &std::fs::Metadata) -> Metadata {
+        let kind = meta.file_type();
+        let mode = if kind.is_symlink() {
+            S_IFLNK
+        } else if kind.is_dir() {
+            S_IFDIR
+        } else if kind.is_file() {
+            S_IFREG
+        } else {
+            0
+        };
+        Metadata {
+            len: meta.len(),
+            mode,
+            modified: meta.modified().ok(),
+            accessed: meta.accessed().ok(),
+            created: meta.created().ok(),
         }
     }
 
@@ -95,32 +146,22 @@ impl Metadata {
     }
 
     fn file_type(&self) -> u32 {
-        self.mode & mode_bits(libc::S_IFMT)
+        self.mode & S_IFMT
     }
 
     /// Whether this is a regular file.
     pub fn is_file(&self) -> bool {
-        self.file_type() == mode_bits(libc::S_IFREG)
+        self.file_type() == S_IFREG
     }
 
     /// Whether this is a directory.
     pub fn is_dir(&self) -> bool {
-        self.file_type() == mode_bits(libc::S_IFDIR)
+        self.file_type() == S_IFDIR
     }
 
     /// Whether this is a symbolic link (only from [`symlink_metadata`](super::symlink_metadata)).
     pub fn is_symlink(&self) -> bool {
-        self.file_type() == mode_bits(libc::S_IFLNK)
-    }
-
-    /// The permission bits (`0o7777` of `st_mode`).
-    pub fn permissions_mode(&self) -> u32 {
-        self.mode & 0o7777
-    }
-
-    /// Type and permission bits together (`st_mode`).
-    pub fn mode(&self) -> u32 {
-        self.mode
+        self.file_type() == S_IFLNK
     }
 
     /// Last modification time.
@@ -146,37 +187,46 @@ impl Metadata {
     pub fn created(&self) -> io::Result<SystemTime> {
         self.created.ok_or_else(|| unsupported("creation"))
     }
-
-    /// Inode number.
-    pub fn ino(&self) -> u64 {
-        self.ino
-    }
-
-    /// Id of the device holding the file.
-    pub fn dev(&self) -> u64 {
-        self.dev
-    }
-
-    /// Number of hard links.
-    pub fn nlink(&self) -> u64 {
-        self.nlink
-    }
-
-    /// Owner's user id.
-    pub fn uid(&self) -> u32 {
-        self.uid
-    }
-
-    /// Owner's group id.
-    pub fn gid(&self) -> u32 {
-        self.gid
-    }
 }
 
-/// A `mode_t` constant as `u32` (`mode_t` is `u16` on some systems).
-#[allow(clippy::unnecessary_cast)]
-const fn mode_bits(mode: libc::mode_t) -> u32 {
-    mode as u32
+/// Unix only: std keeps these in `std::os::unix::fs::MetadataExt`, and
+/// Windows' std has no stable equivalent.
+#[cfg(unix)]
+impl Metadata {
+    /// The permission bits (`0o7777` of `st_mode`). Unix only.
+    pub fn permissions_mode(&self) -> u32 {
+        self.mode & 0o7777
+    }
+
+    /// Type and permission bits together (`st_mode`). Unix only.
+    pub fn mode(&self) -> u32 {
+        self.mode
+    }
+
+    /// Inode number. Unix only.
+    pub fn ino(&self) -> u64 {
+        self.unix.ino
+    }
+
+    /// Id of the device holding the file. Unix only.
+    pub fn dev(&self) -> u64 {
+        self.unix.dev
+    }
+
+    /// Number of hard links. Unix only.
+    pub fn nlink(&self) -> u64 {
+        self.unix.nlink
+    }
+
+    /// Owner's user id. Unix only.
+    pub fn uid(&self) -> u32 {
+        self.unix.uid
+    }
+
+    /// Owner's group id. Unix only.
+    pub fn gid(&self) -> u32 {
+        self.unix.gid
+    }
 }
 
 fn unsupported(what: &str) -> io::Error {
@@ -191,7 +241,7 @@ pub(crate) async fn of_path(path: &Path, follow: bool) -> io::Result<Metadata> {
     #[cfg(target_os = "linux")]
     {
         use crate::op::statx::{Statx, Target};
-        let path = super::c_path(path)?;
+        let path = crate::op::fs::os_path(path)?;
         let stx = crate::op::Op::new(Statx::new(Target::Path { path, follow })).await?;
         Ok(Metadata::from_statx(&stx))
     }
@@ -207,5 +257,22 @@ pub(crate) async fn of_path(path: &Path, follow: bool) -> io::Result<Metadata> {
             Ok(Metadata::from_std(&meta))
         })
         .await
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    /// The type bits are `libc`'s on this system.
+    #[test]
+    #[allow(clippy::unnecessary_cast)] // `mode_t` is `u16` on some systems
+    fn type_bits_are_libcs() {
+        let ours = [
+            super::S_IFMT,
+            super::S_IFDIR,
+            super::S_IFREG,
+            super::S_IFLNK,
+        ];
+        let libcs = [libc::S_IFMT, libc::S_IFDIR, libc::S_IFREG, libc::S_IFLNK];
+        assert_eq!(ours, libcs.map(|bits| bits as u32));
     }
 }

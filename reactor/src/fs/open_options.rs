@@ -1,10 +1,16 @@
 //! [`OpenOptions`]: how to open a file, as in std.
+//!
+//! The options become the platform's way to open ([`OpenHow`]) in one
+//! function per platform, `how`: `open(2)` flags and a mode on Unix, std's
+//! `OpenOptions` on Windows, where `mode` and `custom_flags` (`O_*` flags)
+//! do not exist.
 
 use std::io;
 use std::path::Path;
 
-use super::{c_path, File};
-use crate::op::{fs::Open, Op};
+use super::File;
+use crate::op::fs::{os_path, Open, OpenHow};
+use crate::op::Op;
 
 /// Options for opening a file, mirroring `std::fs::OpenOptions`.
 ///
@@ -29,7 +35,9 @@ pub struct OpenOptions {
     truncate: bool,
     create: bool,
     create_new: bool,
+    #[cfg(unix)]
     mode: libc::mode_t,
+    #[cfg(unix)]
     custom_flags: libc::c_int,
 }
 
@@ -40,7 +48,7 @@ impl Default for OpenOptions {
 }
 
 impl OpenOptions {
-    /// All options off; new files get mode `0o666` (before the umask).
+    /// All options off; on Unix new files get mode `0o666` (before the umask).
     pub fn new() -> OpenOptions {
         OpenOptions {
             read: false,
@@ -49,7 +57,9 @@ impl OpenOptions {
             truncate: false,
             create: false,
             create_new: false,
+            #[cfg(unix)]
             mode: 0o666,
+            #[cfg(unix)]
             custom_flags: 0,
         }
     }
@@ -90,7 +100,8 @@ impl OpenOptions {
         self
     }
 
-    /// Permission bits for a created file (before the umask).
+    /// Permission bits for a created file (before the umask). Unix only.
+    #[cfg(unix)]
     pub fn mode(&mut self, mode: u32) -> &mut Self {
         self.mode = mode as libc::mode_t;
         self
@@ -98,29 +109,27 @@ impl OpenOptions {
 
     /// Extra `open(2)` flags, such as `libc::O_DIRECT` or `libc::O_NOATIME`.
     /// The access mode bits (`O_ACCMODE`) are ignored: [`read`](Self::read) and
-    /// [`write`](Self::write) set those.
+    /// [`write`](Self::write) set those. Unix only.
     ///
     /// With `O_DIRECT`, reads and writes must use buffers, offsets and lengths
     /// aligned to the device's block size (see
     /// [`AlignedBuf`](crate::buf::AlignedBuf)), or the kernel answers `EINVAL`.
+    #[cfg(unix)]
     pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
         self.custom_flags = flags & !libc::O_ACCMODE;
         self
     }
 
-    fn flags(&self) -> io::Result<libc::c_int> {
+    /// `open(2)` flags (close-on-exec) and mode.
+    #[cfg(unix)]
+    fn how(&self) -> io::Result<OpenHow> {
         let access = match (self.read, self.write || self.append) {
             (true, false) => libc::O_RDONLY,
             (false, true) => libc::O_WRONLY,
             (true, true) => libc::O_RDWR,
-            (false, false) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "open options allow neither reading nor writing",
-                ))
-            }
+            (false, false) => return Err(no_access()),
         };
-        let mut flags = access | self.custom_flags;
+        let mut flags = access | self.custom_flags | libc::O_CLOEXEC;
         if self.append {
             flags |= libc::O_APPEND;
         }
@@ -132,14 +141,40 @@ impl OpenOptions {
         } else if self.create {
             flags |= libc::O_CREAT;
         }
-        Ok(flags)
+        Ok(OpenHow {
+            flags,
+            mode: self.mode,
+        })
+    }
+
+    /// std's options, the same ones set (std opens a file not inheritable).
+    #[cfg(windows)]
+    fn how(&self) -> io::Result<OpenHow> {
+        if !(self.read || self.write || self.append) {
+            return Err(no_access());
+        }
+        let mut how = OpenHow::new();
+        how.read(self.read)
+            .write(self.write)
+            .append(self.append)
+            .truncate(self.truncate)
+            .create(self.create)
+            .create_new(self.create_new);
+        Ok(how)
     }
 
     /// Opens `path` with these options.
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let flags = self.flags()?;
-        let path = c_path(path.as_ref())?;
-        let fd = Op::new(Open::new(path, flags, self.mode)).await?;
+        let how = self.how()?;
+        let path = os_path(path.as_ref())?;
+        let fd = Op::new(Open::new(path, how)).await?;
         Ok(File::from_owned(fd))
     }
+}
+
+fn no_access() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "open options allow neither reading nor writing",
+    )
 }

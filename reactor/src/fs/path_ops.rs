@@ -10,25 +10,19 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::blocking::asyncify;
-use super::c_path;
 use super::metadata::{self, Metadata};
+use crate::op::fs::os_path;
 use crate::op::path::PathOp;
 use crate::op::Op;
 
-/// Mode of directories made by [`create_dir`] (before the umask), as in std.
-const DIR_MODE: libc::mode_t = 0o777;
-
-/// Creates the directory `path`.
+/// Creates the directory `path` (on Unix with mode `0o777` before the
+/// umask, as std).
 ///
 /// # Errors
 /// `AlreadyExists` if something is there; `NotFound` if the parent is missing.
 pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = c_path(path.as_ref())?;
-    Op::new(PathOp::MakeDir {
-        path,
-        mode: DIR_MODE,
-    })
-    .await
+    let path = os_path(path.as_ref())?;
+    Op::new(PathOp::MakeDir { path }).await
 }
 
 /// Creates `path` and every missing parent; a directory already there is fine.
@@ -71,13 +65,13 @@ fn not_a_dir(path: &Path) -> io::Error {
 
 /// Removes the file (or symlink) `path`.
 pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = c_path(path.as_ref())?;
+    let path = os_path(path.as_ref())?;
     Op::new(PathOp::Remove { path, dir: false }).await
 }
 
 /// Removes the empty directory `path`.
 pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = c_path(path.as_ref())?;
+    let path = os_path(path.as_ref())?;
     Op::new(PathOp::Remove { path, dir: true }).await
 }
 
@@ -89,7 +83,7 @@ pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
 
 /// Moves `from` to `to`, replacing `to` if it exists.
 pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
-    let (from, to) = (c_path(from.as_ref())?, c_path(to.as_ref())?);
+    let (from, to) = (os_path(from.as_ref())?, os_path(to.as_ref())?);
     Op::new(PathOp::Rename { from, to }).await
 }
 
@@ -114,8 +108,8 @@ pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
 }
 
 /// Copies the contents and permissions of `from` to `to`; returns the bytes
-/// copied. std's copy uses `copy_file_range` where it can, so the bytes stay
-/// in the kernel.
+/// copied. std's copy uses `copy_file_range` where it can (`CopyFileExW` on
+/// Windows), so the bytes stay in the kernel.
 pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
     let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
     asyncify(move || std::fs::copy(from, to)).await
@@ -139,10 +133,29 @@ pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io
     asyncify(move || std::fs::hard_link(original, link)).await
 }
 
-/// Makes `link` a symbolic link to `original`.
+/// Makes `link` a symbolic link to `original`. Unix only: Windows tells a
+/// link to a file from one to a directory (`symlink_file` and `symlink_dir`
+/// there).
+#[cfg(unix)]
 pub async fn symlink(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
     let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
     asyncify(move || std::os::unix::fs::symlink(original, link)).await
+}
+
+/// Makes `link` a symbolic link to the file `original`. Windows only (Unix
+/// has `symlink`); creating one needs the right to, or Developer Mode.
+#[cfg(windows)]
+pub async fn symlink_file(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
+    asyncify(move || std::os::windows::fs::symlink_file(original, link)).await
+}
+
+/// Makes `link` a symbolic link to the directory `original`. Windows only,
+/// as [`symlink_file`].
+#[cfg(windows)]
+pub async fn symlink_dir(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
+    asyncify(move || std::os::windows::fs::symlink_dir(original, link)).await
 }
 
 /// Where the symbolic link `path` points.

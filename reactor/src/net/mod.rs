@@ -2,18 +2,21 @@
 //!
 //! Every type works on both drivers. Each can be made from a std socket
 //! (`from_std`, which switches it to non-blocking mode) and taken apart into its
-//! raw fd (`IntoRawFd`), for hand-over to and from other code.
+//! raw fd (`IntoRawFd`; `IntoRawSocket` on Windows), for hand-over to and from
+//! other code. Unix sockets exist on Unix only.
 
 pub(crate) mod addr;
 mod resolve;
 pub(crate) mod socket;
 mod tcp;
 mod udp;
+#[cfg(unix)]
 mod unix;
 
 pub use resolve::{lookup_host, Target, ToSocketAddrs, MAX_PENDING_LOOKUPS, RESOLVER_THREADS};
 pub use tcp::{ListenOptions, TcpListener, TcpStream};
 pub use udp::UdpSocket;
+#[cfg(unix)]
 pub use unix::{UnixListener, UnixStream};
 
 /// Implements `AsyncRead` and `AsyncWrite` for a stream type that wraps a
@@ -128,18 +131,35 @@ macro_rules! recv_pooled_impls {
     };
 }
 
-/// `AsRawFd` and `IntoRawFd` for any type wrapping a `Socket` in `socket`.
+/// `AsRawFd` and `IntoRawFd` (on Windows `AsRawSocket` and
+/// `IntoRawSocket`) for any type wrapping a `Socket` in `socket`.
 macro_rules! fd_impls {
     ($ty:ty) => {
+        #[cfg(unix)]
         impl std::os::fd::AsRawFd for $ty {
             fn as_raw_fd(&self) -> std::os::fd::RawFd {
                 self.socket.fd()
             }
         }
 
+        #[cfg(unix)]
         impl std::os::fd::IntoRawFd for $ty {
             fn into_raw_fd(self) -> std::os::fd::RawFd {
-                self.socket.into_raw_fd()
+                self.socket.into_raw()
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsRawSocket for $ty {
+            fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+                self.socket.fd()
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::IntoRawSocket for $ty {
+            fn into_raw_socket(self) -> std::os::windows::io::RawSocket {
+                self.socket.into_raw()
             }
         }
     };

@@ -5,9 +5,9 @@
 //! and shares the fd with its ops ([`SharedFd`]): the fd closes when the socket
 //! and every op using it are gone.
 
+use crate::sys::{OwnedSocket, RawSource};
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{OwnedFd, RawFd};
 use std::task::{Context, Poll};
 
 use super::addr::RawAddr;
@@ -26,6 +26,7 @@ use crate::op::{
     writev::Writev,
     Op,
 };
+use crate::sys::{self, c};
 
 /// An owned socket fd, shared with the ops in flight on it.
 #[derive(Debug)]
@@ -41,29 +42,20 @@ macro_rules! syscall {
     ($fn:ident($($arg:expr),* $(,)?)) => {{
         // SAFETY: each call site passes valid fds and pointers to live locals of
         // the sizes it names; see the arguments at the call.
-        let ret = unsafe { libc::$fn($($arg),*) };
+        let ret = unsafe { $crate::sys::c::$fn($($arg),*) };
         if ret == -1 { Err(io::Error::last_os_error()) } else { Ok(ret) }
     }};
 }
 pub(crate) use syscall;
 
-/// Sets `O_NONBLOCK` and `FD_CLOEXEC` on `fd`.
-pub(crate) fn set_nonblocking_cloexec(fd: RawFd) -> io::Result<()> {
-    let flags = syscall!(fcntl(fd, libc::F_GETFL))?;
-    syscall!(fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK))?;
-    let flags = syscall!(fcntl(fd, libc::F_GETFD))?;
-    syscall!(fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC))?;
-    Ok(())
-}
-
 impl Socket {
     /// A new non-blocking, close-on-exec socket, without `SIGPIPE` on
     /// platforms that need a socket option for that (see [`crate::sys`]).
-    pub(crate) fn new(domain: libc::c_int, ty: libc::c_int) -> io::Result<Socket> {
+    pub(crate) fn new(domain: c::c_int, ty: c::c_int) -> io::Result<Socket> {
         Ok(Socket::from_owned(crate::sys::socket(domain, ty)?))
     }
 
-    pub(crate) fn from_owned(fd: OwnedFd) -> Socket {
+    pub(crate) fn from_owned(fd: OwnedSocket) -> Socket {
         Socket {
             fd: SharedFd::socket(fd),
             pooled: PooledRecv::new(),
@@ -72,17 +64,17 @@ impl Socket {
 
     /// Adopts a std socket, switching it to non-blocking mode (and setting
     /// it up as [`Socket::new`] does).
-    pub(crate) fn from_std(fd: OwnedFd) -> io::Result<Socket> {
+    pub(crate) fn from_std(fd: OwnedSocket) -> io::Result<Socket> {
         crate::sys::adopt(&fd)?;
         Ok(Socket::from_owned(fd))
     }
 
-    /// Gives up the fd without closing it (see [`SharedFd::into_raw_fd`]).
-    pub(crate) fn into_raw_fd(self) -> RawFd {
-        self.fd.into_raw_fd()
+    /// Gives up the socket without closing it (see [`SharedFd::into_owned`]).
+    pub(crate) fn into_raw(self) -> RawSource {
+        sys::into_raw(self.fd.into_owned())
     }
 
-    pub(crate) fn fd(&self) -> RawFd {
+    pub(crate) fn fd(&self) -> RawSource {
         self.fd.raw()
     }
 
@@ -93,29 +85,29 @@ impl Socket {
 
     pub(crate) fn set_option(
         &self,
-        level: libc::c_int,
-        name: libc::c_int,
-        value: libc::c_int,
+        level: c::c_int,
+        name: c::c_int,
+        value: c::c_int,
     ) -> io::Result<()> {
-        let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        let size = std::mem::size_of::<c::c_int>() as c::socklen_t;
         syscall!(setsockopt(
             self.fd(),
             level,
             name,
-            (&value as *const libc::c_int).cast(),
+            (&value as *const c::c_int).cast(),
             size
         ))
         .map(drop)
     }
 
-    pub(crate) fn option(&self, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
-        let mut value: libc::c_int = 0;
-        let mut size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    pub(crate) fn option(&self, level: c::c_int, name: c::c_int) -> io::Result<c::c_int> {
+        let mut value: c::c_int = 0;
+        let mut size = std::mem::size_of::<c::c_int>() as c::socklen_t;
         syscall!(getsockopt(
             self.fd(),
             level,
             name,
-            (&mut value as *mut libc::c_int).cast(),
+            (&mut value as *mut c::c_int).cast(),
             &mut size
         ))?;
         Ok(value)
@@ -126,7 +118,7 @@ impl Socket {
         syscall!(bind(self.fd(), ptr, len)).map(drop)
     }
 
-    pub(crate) fn listen(&self, backlog: libc::c_int) -> io::Result<()> {
+    pub(crate) fn listen(&self, backlog: c::c_int) -> io::Result<()> {
         syscall!(listen(self.fd(), backlog)).map(drop)
     }
 
@@ -147,16 +139,16 @@ impl Socket {
     /// Shuts down one or both directions; the write half's shutdown sends FIN.
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         let how = match how {
-            Shutdown::Read => libc::SHUT_RD,
-            Shutdown::Write => libc::SHUT_WR,
-            Shutdown::Both => libc::SHUT_RDWR,
+            Shutdown::Read => c::SHUT_RD,
+            Shutdown::Write => c::SHUT_WR,
+            Shutdown::Both => c::SHUT_RDWR,
         };
         syscall!(shutdown(self.fd(), how)).map(drop)
     }
 
     /// The pending socket error (`SO_ERROR`), if any.
     pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
-        let code = self.option(libc::SOL_SOCKET, libc::SO_ERROR)?;
+        let code = self.option(c::SOL_SOCKET, c::SO_ERROR)?;
         Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
     }
 
@@ -219,7 +211,7 @@ impl Socket {
                 Ok(addr) => return Ok((socket, addr)),
                 // Reset before we asked: a single-shot accept would have returned
                 // a dead connection; skip it and take the next.
-                Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {}
+                Err(e) if e.raw_os_error() == Some(c::ENOTCONN) => {}
                 Err(e) => return Err(e),
             }
         }

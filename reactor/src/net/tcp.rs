@@ -2,7 +2,6 @@
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::OwnedFd;
 
 use super::addr::RawAddr;
 use super::resolve::ToSocketAddrs;
@@ -12,6 +11,7 @@ use crate::buf::IoBuf;
 use crate::io::WriteFuture;
 use crate::op::accept_multi::Accepting;
 use crate::op::send_zc::ZeroCopy;
+use crate::sys::{c, OwnedSocket};
 
 /// Default `listen(2)` backlog; documented on [`ListenOptions::backlog`].
 pub(super) const DEFAULT_BACKLOG: u32 = 1024;
@@ -91,13 +91,13 @@ impl TcpListener {
     }
 
     fn bind_addr(addr: SocketAddr, options: &ListenOptions) -> io::Result<TcpListener> {
-        let socket = Socket::new(ip_domain(&addr), libc::SOCK_STREAM)?;
-        socket.set_option(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        let socket = Socket::new(ip_domain(&addr), c::SOCK_STREAM)?;
+        socket.set_option(c::SOL_SOCKET, c::SO_REUSEADDR, 1)?;
         if options.reuse_port {
-            socket.set_option(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+            crate::sys::reuse_port(socket.fd())?;
         }
         socket.bind(&RawAddr::from_socket_addr(&addr))?;
-        socket.listen(options.backlog.min(libc::c_int::MAX as u32) as libc::c_int)?;
+        socket.listen(options.backlog.min(c::c_int::MAX as u32) as c::c_int)?;
         Ok(TcpListener {
             socket,
             accepting: Accepting::new(),
@@ -118,7 +118,7 @@ impl TcpListener {
     /// Adopts a std listener (switching it to non-blocking mode).
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
-            socket: Socket::from_std(OwnedFd::from(listener))?,
+            socket: Socket::from_std(OwnedSocket::from(listener))?,
             accepting: Accepting::new(),
         })
     }
@@ -160,7 +160,7 @@ impl TcpStream {
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let socket = Socket::new(ip_domain(&addr), libc::SOCK_STREAM)?;
+        let socket = Socket::new(ip_domain(&addr), c::SOCK_STREAM)?;
         socket.connect(RawAddr::from_socket_addr(&addr)).await?;
         Ok(TcpStream { socket })
     }
@@ -168,7 +168,7 @@ impl TcpStream {
     /// Adopts a connected std stream (switching it to non-blocking mode).
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            socket: Socket::from_std(OwnedFd::from(stream))?,
+            socket: Socket::from_std(OwnedSocket::from(stream))?,
         })
     }
 
@@ -176,12 +176,12 @@ impl TcpStream {
     /// coalesced (Nagle's algorithm). Request/response servers want it on.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.socket
-            .set_option(libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(nodelay))
+            .set_option(c::IPPROTO_TCP, c::TCP_NODELAY, i32::from(nodelay))
     }
 
     /// Whether `TCP_NODELAY` is set.
     pub fn nodelay(&self) -> io::Result<bool> {
-        Ok(self.socket.option(libc::IPPROTO_TCP, libc::TCP_NODELAY)? != 0)
+        Ok(self.socket.option(c::IPPROTO_TCP, c::TCP_NODELAY)? != 0)
     }
 
     /// The peer's address.
@@ -202,16 +202,16 @@ impl TcpStream {
     /// Sets `SO_LINGER` to zero, so that dropping the stream resets the
     /// connection (RST) instead of closing it gracefully (FIN).
     pub fn set_linger_zero(&self) -> io::Result<()> {
-        let linger = libc::linger {
+        let linger = c::linger {
             l_onoff: 1,
             l_linger: 0,
         };
-        let size = std::mem::size_of::<libc::linger>() as libc::socklen_t;
+        let size = std::mem::size_of::<c::linger>() as c::socklen_t;
         super::socket::syscall!(setsockopt(
             self.socket.fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
+            c::SOL_SOCKET,
+            c::SO_LINGER,
+            (&linger as *const c::linger).cast(),
             size
         ))
         .map(drop)
@@ -256,10 +256,10 @@ stream_impls!(TcpStream, Threshold);
 recv_pooled_impls!(TcpStream);
 fd_impls!(TcpStream);
 
-pub(crate) fn ip_domain(addr: &SocketAddr) -> libc::c_int {
+pub(crate) fn ip_domain(addr: &SocketAddr) -> c::c_int {
     match addr {
-        SocketAddr::V4(_) => libc::AF_INET,
-        SocketAddr::V6(_) => libc::AF_INET6,
+        SocketAddr::V4(_) => c::AF_INET,
+        SocketAddr::V6(_) => c::AF_INET6,
     }
 }
 

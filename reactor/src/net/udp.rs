@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::OwnedFd;
 use std::task::{Context, Poll};
 
 use super::addr::RawAddr;
@@ -15,6 +14,7 @@ use crate::io::{ReadFuture, WriteFuture};
 use crate::op::recv_from_pooled::Datagrams;
 use crate::op::recv_pooled::PooledRecv;
 use crate::op::send_zc::ZeroCopy;
+use crate::sys::{c, OwnedSocket};
 
 /// A UDP socket.
 ///
@@ -56,7 +56,7 @@ impl UdpSocket {
     pub fn bind(addr: impl super::ToSocketAddrs) -> io::Result<UdpSocket> {
         let addrs = addr.to_target().resolve_outside_runtime()?;
         super::tcp::try_each(addrs, |addr| {
-            let socket = Socket::new(ip_domain(&addr), libc::SOCK_DGRAM)?;
+            let socket = Socket::new(ip_domain(&addr), c::SOCK_DGRAM)?;
             socket.bind(&RawAddr::from_socket_addr(&addr))?;
             Ok(UdpSocket::from_socket(socket))
         })
@@ -71,9 +71,9 @@ impl UdpSocket {
 
     /// Adopts a std socket (switching it to non-blocking mode).
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
-        Ok(UdpSocket::from_socket(Socket::from_std(OwnedFd::from(
-            socket,
-        ))?))
+        Ok(UdpSocket::from_socket(Socket::from_std(
+            OwnedSocket::from(socket),
+        )?))
     }
 
     /// Sets the default peer for [`send`](Self::send) and the only peer

@@ -5,7 +5,6 @@
 //! is closed here instead of leaking.
 
 use std::io;
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use ringo_compat::{Interest, Operation};
 
@@ -15,6 +14,7 @@ use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
 use crate::fd::SharedFd;
 use crate::net::addr::RawAddr;
+use crate::sys::{self, OwnedSocket, RawSource};
 
 /// Accepts one connection; yields the new fd and the peer's raw address.
 pub(crate) struct Accept {
@@ -33,7 +33,7 @@ impl Accept {
 }
 
 impl Operation for Accept {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (self.fd.raw(), Interest::READABLE)
     }
 
@@ -41,12 +41,12 @@ impl Operation for Accept {
         let (addr, len) = self.peer.as_mut_ptrs();
         // SAFETY: `addr`/`len` point into the boxed RawAddr owned by this op.
         let fd = unsafe { crate::sys::accept(self.fd.raw(), addr, len) }?;
-        Ok(fd.into_raw_fd() as usize)
+        Ok(sys::into_raw(fd) as usize)
     }
 }
 
 impl OpCode for Accept {
-    type Output = io::Result<(OwnedFd, RawAddr)>;
+    type Output = io::Result<(OwnedSocket, RawAddr)>;
 
     #[cfg(target_os = "linux")]
     fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
@@ -59,16 +59,16 @@ impl OpCode for Accept {
     }
 
     fn complete(self, completion: Completion) -> Self::Output {
-        let fd = completion.result? as RawFd;
+        let fd = completion.result? as RawSource;
         // SAFETY: the kernel just created `fd` for us; nothing else owns it.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = unsafe { sys::from_raw(fd) };
         Ok((fd, *self.peer))
     }
 
     fn complete_orphan(&mut self, completion: &Completion) {
         if let Ok(fd) = completion.result {
             // SAFETY: the accepted fd was never handed to anyone; we own and close it.
-            drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+            drop(unsafe { sys::from_raw(fd as RawSource) });
         }
     }
 }

@@ -33,7 +33,6 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::task::{Context, Poll, Waker};
 
 use ringo_compat::{Interest, Operation};
@@ -45,6 +44,7 @@ use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::{Completion, Key};
 use crate::fd::SharedFd;
 use crate::runtime::{budget, context};
+use crate::sys::{self, c, OwnedSocket, RawSource};
 
 /// The multishot accept: armed once, completes with one new fd per connection.
 /// Its completions are collected through the slot as a stream, so
@@ -58,9 +58,9 @@ pub(crate) struct AcceptMulti {
 }
 
 impl Operation for AcceptMulti {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (
-            self.fd.as_ref().map_or(-1, SharedFd::raw),
+            self.fd.as_ref().map_or(sys::INVALID, SharedFd::raw),
             Interest::READABLE,
         )
     }
@@ -96,7 +96,7 @@ impl OpCode for AcceptMulti {
         if let Ok(fd) = completion.result {
             // SAFETY: the kernel created this fd for the op and it was never
             // handed to anyone; we own it and close it here.
-            drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+            drop(unsafe { sys::from_raw(fd as RawSource) });
         }
     }
 }
@@ -140,7 +140,7 @@ impl Accepting {
         &self,
         fd: &SharedFd,
         cx: &mut Context<'_>,
-    ) -> Poll<io::Result<Option<OwnedFd>>> {
+    ) -> Poll<io::Result<Option<OwnedSocket>>> {
         let Ok(mut state) = self.state.try_borrow_mut() else {
             return Poll::Ready(Err(io::Error::other(
                 "multishot accept re-entered on the same listener",
@@ -188,20 +188,17 @@ impl Accepting {
                             // SAFETY: the kernel just created this fd for us and
                             // the slot handed its completion out once; nothing
                             // else owns it.
-                            let fd = unsafe { OwnedFd::from_raw_fd(raw as RawFd) };
+                            let fd = unsafe { sys::from_raw(raw as RawSource) };
                             return Poll::Ready(Ok(Some(fd)));
                         }
-                        Err(e) if first && !more && e.raw_os_error() == Some(libc::EINVAL) => {
+                        Err(e) if first && !more && e.raw_os_error() == Some(c::EINVAL) => {
                             // The kernel does not know the multishot flag.
                             *state = State::Single;
                         }
                         Err(e)
                             if !first
                                 && !more
-                                && matches!(
-                                    e.raw_os_error(),
-                                    Some(libc::EMFILE | libc::ENFILE)
-                                ) =>
+                                && matches!(e.raw_os_error(), Some(c::EMFILE | libc::ENFILE)) =>
                         {
                             // Out of fds after accepting ahead of the caller:
                             // arm again (see the module docs); the state is

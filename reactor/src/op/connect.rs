@@ -4,8 +4,9 @@
 //! `EINPROGRESS`; once the socket is writable, calling `connect` again answers
 //! `EISCONN` (done), `EALREADY` (still going) or the connection's error.
 
+use crate::sys::c;
+use crate::sys::RawSource;
 use std::io;
-use std::os::fd::RawFd;
 
 use ringo_compat::{Interest, Operation};
 
@@ -35,18 +36,18 @@ impl Connect {
 }
 
 impl Operation for Connect {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (self.fd.raw(), Interest::WRITABLE)
     }
 
     fn attempt(&mut self) -> io::Result<usize> {
         let (addr, len) = self.addr.as_ptrs();
         // SAFETY: `addr` points at `len` bytes of a valid sockaddr owned by this op.
-        match cvt(unsafe { libc::connect(self.fd.raw(), addr, len) } as isize) {
+        match cvt(unsafe { c::connect(self.fd.raw(), addr, len) } as isize) {
             Ok(_) => Ok(0),
             Err(e) => match e.raw_os_error() {
-                Some(libc::EISCONN) if self.started => Ok(0),
-                Some(libc::EINPROGRESS | libc::EALREADY | libc::EINTR) => {
+                Some(c::EISCONN) if self.started => Ok(0),
+                Some(c::EINPROGRESS | c::EALREADY | libc::EINTR) => {
                     self.started = true;
                     Err(io::ErrorKind::WouldBlock.into())
                 }

@@ -3,17 +3,17 @@
 //!
 //! They share one op because they share everything but the syscall: no buffer
 //! to keep alive, a plain `()` result, and on compat a blocking call on the pool
-//! (a sync or an allocation may wait on the disk). `fallocate` and `fadvise` are
-//! Linux calls; elsewhere compat answers `Unsupported`, which callers treat as
-//! "hint not taken" (fadvise) or report (fallocate).
+//! (a sync or an allocation may wait on the disk; the call itself is the
+//! platform's `ctl`, see `op/fs.rs`). `fallocate` and `fadvise` are Linux
+//! calls; elsewhere (Windows included) compat answers `Unsupported`, which
+//! callers treat as "hint not taken" (fadvise) or report (fallocate).
 
 use std::io;
-use std::os::fd::RawFd;
 
 use ringo_compat::Operation;
 
-use super::fs::no_readiness;
-use super::{cvt, BlockingCall, CompatMode, OpCode};
+use super::fs::{self, no_readiness};
+use super::{BlockingCall, CompatMode, OpCode};
 #[cfg(target_os = "linux")]
 use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
@@ -46,61 +46,6 @@ impl FileCtl {
 
 impl Operation for FileCtl {
     no_readiness!();
-}
-
-/// `off_t` from a `u64` offset or length, or `InvalidInput` past `i64::MAX`.
-fn off_t(value: u64) -> io::Result<libc::off_t> {
-    libc::off_t::try_from(value).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("file offset or length {value} is too large"),
-        )
-    })
-}
-
-/// Runs `ctl` as a blocking syscall.
-pub(crate) fn run_blocking(fd: RawFd, ctl: Ctl) -> io::Result<usize> {
-    let ret = match ctl {
-        Ctl::Sync { data_only } => {
-            #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-            if data_only {
-                // SAFETY: fdatasync has no memory-safety preconditions.
-                return cvt(unsafe { libc::fdatasync(fd) } as isize);
-            }
-            let _ = data_only;
-            // SAFETY: fsync has no memory-safety preconditions.
-            unsafe { libc::fsync(fd) }
-        }
-        #[cfg(target_os = "linux")]
-        Ctl::Allocate { mode, offset, len } => {
-            // SAFETY: fallocate passes only integers.
-            unsafe { libc::fallocate(fd, mode, off_t(offset)?, off_t(len)?) }
-        }
-        #[cfg(target_os = "linux")]
-        Ctl::Advise {
-            offset,
-            len,
-            advice,
-        } => {
-            // SAFETY: posix_fadvise passes only integers.
-            let err = unsafe { libc::posix_fadvise(fd, off_t(offset)?, len.into(), advice) };
-            // posix_fadvise returns the error number instead of setting errno.
-            return if err == 0 {
-                Ok(0)
-            } else {
-                Err(io::Error::from_raw_os_error(err))
-            };
-        }
-        #[cfg(not(target_os = "linux"))]
-        Ctl::Allocate { .. } | Ctl::Advise { .. } => {
-            return Err(io::ErrorKind::Unsupported.into());
-        }
-        Ctl::SetLen { len } => {
-            // SAFETY: ftruncate passes only integers.
-            unsafe { libc::ftruncate(fd, off_t(len)?) }
-        }
-    };
-    cvt(ret as isize)
 }
 
 impl OpCode for FileCtl {
@@ -136,7 +81,11 @@ impl OpCode for FileCtl {
 
     fn compat_mode(&mut self) -> CompatMode {
         let (fd, ctl) = (self.fd.raw(), self.ctl);
-        CompatMode::Blocking(BlockingCall(Box::new(move || run_blocking(fd, ctl))))
+        CompatMode::Blocking(BlockingCall(Box::new(move || {
+            // SAFETY: the op's fd is kept open by its slot until this call's
+            // result is delivered.
+            unsafe { fs::ctl(fd, ctl) }
+        })))
     }
 
     fn complete(self, completion: Completion) -> io::Result<()> {

@@ -1,5 +1,5 @@
 //! File ops: positional read and write, open; and the pieces the other file
-//! ops share ([`PoolPtr`], [`no_readiness`]).
+//! ops share ([`PoolPtr`], [`no_readiness`], and the platform's calls).
 //!
 //! A read or write into a registered [`FixedBuf`] is the same op with the
 //! buffer's table index: `READ_FIXED` / `WRITE_FIXED` on io_uring, and
@@ -11,14 +11,44 @@
 //! on the proactor's thread pool — never on the loop thread. The call captures
 //! raw pointers into the op's buffer; the op's slot keeps that buffer alive until
 //! the pool thread has finished, exactly as for an io_uring completion.
+//!
+//! # Platforms
+//! What a blocking call does differs by system, so each system supplies the
+//! same names in one file (mio's `sys` layout), and the ops never write a
+//! `cfg` of their own: `unix.rs` makes the `libc` calls the io_uring ops
+//! mirror, `windows.rs` std's calls on a borrowed handle. Each supplies
+//!
+//! - `OwnedFile`: what owns an open file (`OwnedFd`, `OwnedHandle`), with
+//!   `duplicate`, `into_std`, and `opened` for the number an open returns;
+//! - `OsPath`, `os_path`: a path as an op holds it (a C string, a `PathBuf`),
+//!   and `PathArg`, `path_arg`: as its blocking call takes it;
+//! - `IoVec`, `io_vec`: one buffer of a vectored call;
+//! - `OpenHow`: how to open (flags and mode, std's options);
+//! - the blocking calls: `open`, `read_at`, `write_at`, `read_vectored_at`,
+//!   `write_vectored_at`, `ctl`, `remove`, `rename`, `make_dir`. Each is an
+//!   `unsafe fn` whose contract is that the handle, buffers and paths it is
+//!   given stay alive for the call: the op's slot sees to it.
 
-use std::ffi::CString;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use ringo_compat::Operation;
 
-use super::{cvt, BlockingCall, CompatMode, OpCode};
+#[cfg(unix)]
+#[path = "fs/unix.rs"]
+mod imp;
+
+#[cfg(windows)]
+#[path = "fs/windows.rs"]
+mod imp;
+
+#[cfg(target_os = "linux")]
+pub(crate) use imp::DIR_MODE;
+pub(crate) use imp::{
+    ctl, duplicate, into_std, io_vec, make_dir, os_path, path_arg, read_vectored_at, remove,
+    rename, write_vectored_at, IoVec, OpenHow, OsPath, OwnedFile, PathArg,
+};
+
+use super::{BlockingCall, CompatMode, OpCode};
 use crate::buf::{BufResult, FixedBuf, IoBuf, IoBufMut};
 #[cfg(target_os = "linux")]
 use crate::driver::fixed::FixedFiles;
@@ -43,7 +73,7 @@ impl<T> PoolPtr<T> {
 /// File ops never use readiness: their compat work is a [`BlockingCall`].
 macro_rules! no_readiness {
     () => {
-        fn readiness(&self) -> (std::os::fd::RawFd, ringo_compat::Interest) {
+        fn readiness(&self) -> (crate::sys::RawSource, ringo_compat::Interest) {
             unreachable!("file ops run on the blocking pool, never by readiness")
         }
         fn attempt(&mut self) -> io::Result<usize> {
@@ -115,16 +145,13 @@ impl<B: IoBufMut> OpCode for ReadAt<B> {
     }
 
     fn compat_mode(&mut self) -> CompatMode {
-        let (fd, offset, len) = (
-            self.fd.raw(),
-            self.offset as libc::off_t,
-            self.buf.bytes_total(),
-        );
+        let (fd, offset, len) = (self.fd.raw(), self.offset, self.buf.bytes_total());
         let ptr = PoolPtr(self.buf.stable_mut_ptr());
         CompatMode::Blocking(BlockingCall(Box::new(move || {
-            // SAFETY: `ptr` is valid for `len` bytes of writes (IoBufMut contract) and
-            // kept alive by the op's slot until this call's result is delivered.
-            cvt(unsafe { libc::pread(fd, ptr.get().cast(), len, offset) })
+            // SAFETY: `ptr` is valid for `len` bytes of writes (IoBufMut contract);
+            // it and the fd are kept alive by the op's slot until this call's
+            // result is delivered.
+            unsafe { imp::read_at(fd, ptr.get(), len, offset) }
         })))
     }
 
@@ -193,16 +220,13 @@ impl<B: IoBuf> OpCode for WriteAt<B> {
     }
 
     fn compat_mode(&mut self) -> CompatMode {
-        let (fd, offset, len) = (
-            self.fd.raw(),
-            self.offset as libc::off_t,
-            self.buf.bytes_init(),
-        );
+        let (fd, offset, len) = (self.fd.raw(), self.offset, self.buf.bytes_init());
         let ptr = PoolPtr(self.buf.stable_ptr().cast_mut());
         CompatMode::Blocking(BlockingCall(Box::new(move || {
-            // SAFETY: `ptr` is valid for reads of `len` bytes (IoBuf contract) and kept
-            // alive by the op's slot until this call's result is delivered.
-            cvt(unsafe { libc::pwrite(fd, ptr.get().cast_const().cast(), len, offset) })
+            // SAFETY: `ptr` is valid for reads of `len` bytes (IoBuf contract); it
+            // and the fd are kept alive by the op's slot until this call's result
+            // is delivered.
+            unsafe { imp::write_at(fd, ptr.get().cast_const(), len, offset) }
         })))
     }
 
@@ -211,20 +235,17 @@ impl<B: IoBuf> OpCode for WriteAt<B> {
     }
 }
 
-/// Opens `path` (relative to the working directory) with `open(2)` flags.
+/// Opens `path` (relative to the working directory) as `how` says.
 pub(crate) struct Open {
-    path: Box<CString>,
-    flags: libc::c_int,
-    mode: libc::mode_t,
+    path: OsPath,
+    how: OpenHow,
 }
 
 impl Open {
-    pub(crate) fn new(path: CString, flags: libc::c_int, mode: libc::mode_t) -> Open {
-        Open {
-            path: Box::new(path),
-            flags: flags | libc::O_CLOEXEC,
-            mode,
-        }
+    /// `how` must ask for a file child processes do not inherit (on Unix,
+    /// flags with `O_CLOEXEC`).
+    pub(crate) fn new(path: OsPath, how: OpenHow) -> Open {
+        Open { path, how }
     }
 }
 
@@ -233,33 +254,26 @@ impl Operation for Open {
 }
 
 impl OpCode for Open {
-    type Output = io::Result<OwnedFd>;
+    type Output = io::Result<OwnedFile>;
 
     #[cfg(target_os = "linux")]
     fn uring_entry(&mut self, _: &FixedFiles) -> io_uring::squeue::Entry {
         io_uring::opcode::OpenAt::new(io_uring::types::Fd(libc::AT_FDCWD), self.path.as_ptr())
-            .flags(self.flags)
-            .mode(self.mode)
+            .flags(self.how.flags)
+            .mode(self.how.mode)
             .build()
     }
 
     fn compat_mode(&mut self) -> CompatMode {
-        let (path, flags, mode) = (
-            PoolPtr(self.path.as_ptr().cast_mut()),
-            self.flags,
-            self.mode,
-        );
+        let (path, how) = (path_arg(&self.path), self.how.clone());
         CompatMode::Blocking(BlockingCall(Box::new(move || {
-            // SAFETY: `path` points at the op's boxed NUL-terminated CString, kept
-            // alive by the op's slot until this call's result is delivered.
-            cvt(
-                unsafe { libc::open(path.get().cast_const(), flags, libc::c_uint::from(mode)) }
-                    as isize,
-            )
+            // SAFETY: `path` is the op's own path (or a copy of it), kept alive
+            // by the op's slot until this call's result is delivered.
+            unsafe { imp::open(path, how) }
         })))
     }
 
-    fn complete(self, completion: Completion) -> io::Result<OwnedFd> {
+    fn complete(self, completion: Completion) -> io::Result<OwnedFile> {
         opened_fd(completion)
     }
 
@@ -268,18 +282,18 @@ impl OpCode for Open {
     }
 }
 
-/// The fd an open op's completion carries, now owned by the caller.
-pub(crate) fn opened_fd(completion: Completion) -> io::Result<OwnedFd> {
-    let fd = completion.result? as RawFd;
-    // SAFETY: the kernel just opened `fd` for us; nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+/// The file an open op's completion carries, now owned by the caller.
+pub(crate) fn opened_fd(completion: Completion) -> io::Result<OwnedFile> {
+    let raw = completion.result?;
+    // SAFETY: the kernel (or std) just opened `raw` for us; nothing else owns it.
+    Ok(unsafe { imp::opened(raw) })
 }
 
-/// Closes the fd an open op's completion carries when its future was dropped:
-/// nobody is left to take it, and it must not leak.
+/// Closes the file an open op's completion carries when its future was
+/// dropped: nobody is left to take it, and it must not leak.
 pub(crate) fn close_orphaned_fd(completion: &Completion) {
-    if let Ok(fd) = completion.result {
-        // SAFETY: the opened fd was never handed to anyone; we own and close it.
-        drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+    if let Ok(raw) = completion.result {
+        // SAFETY: the opened file was never handed to anyone; we own and close it.
+        drop(unsafe { imp::opened(raw) });
     }
 }

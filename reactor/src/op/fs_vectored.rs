@@ -1,6 +1,7 @@
 //! `ReadvAt` / `WritevAt`: scatter-read into, or gather-write from, several
 //! owned buffers at a file offset in one op (`IORING_OP_READV` / `WRITEV` with
-//! an offset; `preadv` / `pwritev` on the compat blocking pool).
+//! an offset; `preadv` / `pwritev` on the compat blocking pool, or on Windows
+//! one positional read or write per buffer in a single blocking call).
 //!
 //! The `iovec` array lives in a `Vec` owned by the op, so its heap storage stays
 //! put when the op moves into its slot, as the kernel reads it until completion.
@@ -9,8 +10,8 @@ use std::io;
 
 use ringo_compat::Operation;
 
-use super::fs::{no_readiness, PoolPtr};
-use super::{cvt, BlockingCall, CompatMode, OpCode};
+use super::fs::{self, io_vec, no_readiness, IoVec, PoolPtr};
+use super::{BlockingCall, CompatMode, OpCode};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 #[cfg(target_os = "linux")]
 use crate::driver::fixed::FixedFiles;
@@ -29,7 +30,7 @@ struct Vectored<B> {
     fd: SharedFd,
     offset: u64,
     bufs: Vec<B>,
-    iovecs: Vec<libc::iovec>,
+    iovecs: Vec<IoVec>,
 }
 
 impl<B> Vectored<B> {
@@ -48,20 +49,19 @@ impl<B> Vectored<B> {
     }
 
     fn compat_mode(&mut self, direction: Direction) -> CompatMode {
-        let (fd, offset) = (self.fd.raw(), self.offset as libc::off_t);
+        let (fd, offset) = (self.fd.raw(), self.offset);
         let (iovecs, count) = (PoolPtr(self.iovecs.as_mut_ptr()), self.iovecs.len());
-        let count = libc::c_int::try_from(count).unwrap_or(libc::c_int::MAX);
         CompatMode::Blocking(BlockingCall(Box::new(move || {
             // SAFETY: `iovecs` points at `count` iovecs owned by the op, each
             // naming memory of a buffer the op owns (IoBuf / IoBufMut contract);
-            // the op's slot keeps them alive until this call's result is delivered.
-            let n = unsafe {
+            // the op's slot keeps them, and the fd, alive until this call's
+            // result is delivered.
+            unsafe {
                 match direction {
-                    Direction::Read => libc::preadv(fd, iovecs.get(), count, offset),
-                    Direction::Write => libc::pwritev(fd, iovecs.get(), count, offset),
+                    Direction::Read => fs::read_vectored_at(fd, iovecs.get(), count, offset),
+                    Direction::Write => fs::write_vectored_at(fd, iovecs.get(), count, offset),
                 }
-            };
-            cvt(n)
+            }
         })))
     }
 }
@@ -73,10 +73,7 @@ impl<B: IoBufMut> ReadvAt<B> {
     pub(crate) fn new(fd: SharedFd, mut bufs: Vec<B>, offset: u64) -> ReadvAt<B> {
         let iovecs = bufs
             .iter_mut()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_mut_ptr().cast(),
-                iov_len: b.bytes_total(),
-            })
+            .map(|b| io_vec(b.stable_mut_ptr(), b.bytes_total()))
             .collect();
         ReadvAt(Vectored {
             fd,
@@ -126,10 +123,7 @@ impl<B: IoBuf> WritevAt<B> {
     pub(crate) fn new(fd: SharedFd, bufs: Vec<B>, offset: u64) -> WritevAt<B> {
         let iovecs = bufs
             .iter()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_ptr().cast_mut().cast(),
-                iov_len: b.bytes_init(),
-            })
+            .map(|b| io_vec(b.stable_ptr().cast_mut(), b.bytes_init()))
             .collect();
         WritevAt(Vectored {
             fd,

@@ -1,19 +1,18 @@
 //! `PathOp`: the directory-entry ops — unlink, rmdir, rename, mkdir — by path.
 //!
 //! One op for all of them because they share everything but the syscall: one or
-//! two NUL-terminated paths the kernel reads, no fd, a plain `()` result. The
-//! paths are `CString`s, whose bytes live on the heap and so stay put when the
-//! op moves into its slot. On io_uring these are `IORING_OP_UNLINKAT`,
+//! two paths the kernel reads, no fd, a plain `()` result. On Unix the paths
+//! are `CString`s, whose bytes live on the heap and so stay put when the op
+//! moves into its slot. On io_uring these are `IORING_OP_UNLINKAT`,
 //! `RENAMEAT` and `MKDIRAT` (Linux 5.11/5.11/5.15); on compat the same `*at`
-//! calls run on the blocking pool.
+//! calls (on Windows, std's) run on the blocking pool.
 
-use std::ffi::CString;
 use std::io;
 
 use ringo_compat::Operation;
 
-use super::fs::{no_readiness, PoolPtr};
-use super::{cvt, BlockingCall, CompatMode, OpCode};
+use super::fs::{self, no_readiness, path_arg, OsPath, PathArg};
+use super::{BlockingCall, CompatMode, OpCode};
 #[cfg(target_os = "linux")]
 use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::Completion;
@@ -22,27 +21,22 @@ use crate::driver::lifecycle::Completion;
 #[derive(Debug)]
 pub(crate) enum PathOp {
     /// Remove a file (`unlink`), or an empty directory when `dir` (`rmdir`).
-    Remove { path: CString, dir: bool },
+    Remove { path: OsPath, dir: bool },
     /// Move `from` to `to`, replacing `to` if it exists.
-    Rename { from: CString, to: CString },
-    /// Make a directory with `mode` (before the umask).
-    MakeDir { path: CString, mode: libc::mode_t },
+    Rename { from: OsPath, to: OsPath },
+    /// Make a directory (on Unix with mode `0o777` before the umask, as std).
+    MakeDir { path: OsPath },
 }
 
 impl Operation for PathOp {
     no_readiness!();
 }
 
-/// The pointers a blocking call needs, copied out of the op.
-#[derive(Clone, Copy)]
+/// The paths a blocking call needs, as it takes them (see [`PathArg`]).
 enum Call {
-    Remove(PoolPtr<libc::c_char>, bool),
-    Rename(PoolPtr<libc::c_char>, PoolPtr<libc::c_char>),
-    MakeDir(PoolPtr<libc::c_char>, libc::mode_t),
-}
-
-fn ptr(path: &CString) -> PoolPtr<libc::c_char> {
-    PoolPtr(path.as_ptr().cast_mut())
+    Remove(PathArg, bool),
+    Rename(PathArg, PathArg),
+    MakeDir(PathArg),
 }
 
 impl OpCode for PathOp {
@@ -59,35 +53,28 @@ impl OpCode for PathOp {
             PathOp::Rename { from, to } => {
                 opcode::RenameAt::new(cwd, from.as_ptr(), cwd, to.as_ptr()).build()
             }
-            PathOp::MakeDir { path, mode } => {
-                opcode::MkDirAt::new(cwd, path.as_ptr()).mode(*mode).build()
-            }
+            PathOp::MakeDir { path } => opcode::MkDirAt::new(cwd, path.as_ptr())
+                .mode(fs::DIR_MODE)
+                .build(),
         }
     }
 
     fn compat_mode(&mut self) -> CompatMode {
         let call = match self {
-            PathOp::Remove { path, dir } => Call::Remove(ptr(path), *dir),
-            PathOp::Rename { from, to } => Call::Rename(ptr(from), ptr(to)),
-            PathOp::MakeDir { path, mode } => Call::MakeDir(ptr(path), *mode),
+            PathOp::Remove { path, dir } => Call::Remove(path_arg(path), *dir),
+            PathOp::Rename { from, to } => Call::Rename(path_arg(from), path_arg(to)),
+            PathOp::MakeDir { path } => Call::MakeDir(path_arg(path)),
         };
         CompatMode::Blocking(BlockingCall(Box::new(move || {
-            let cwd = libc::AT_FDCWD;
-            // SAFETY (all three): each pointer is a NUL-terminated CString owned
-            // by the op, whose slot keeps it alive until this call's result is
-            // delivered.
-            let ret = match call {
-                Call::Remove(path, dir) => {
-                    let flags = if dir { libc::AT_REMOVEDIR } else { 0 };
-                    // SAFETY: see above.
-                    unsafe { libc::unlinkat(cwd, path.get(), flags) }
+            // SAFETY: each path is the op's own (or a copy of it), and the op's
+            // slot keeps it alive until this call's result is delivered.
+            unsafe {
+                match call {
+                    Call::Remove(path, dir) => fs::remove(path, dir),
+                    Call::Rename(from, to) => fs::rename(from, to),
+                    Call::MakeDir(path) => fs::make_dir(path),
                 }
-                // SAFETY: see above.
-                Call::Rename(from, to) => unsafe { libc::renameat(cwd, from.get(), cwd, to.get()) },
-                // SAFETY: see above.
-                Call::MakeDir(path, mode) => unsafe { libc::mkdirat(cwd, path.get(), mode) },
-            };
-            cvt(ret as isize)
+            }
         })))
     }
 

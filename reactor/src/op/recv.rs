@@ -1,7 +1,8 @@
 //! `Recv`: read from a socket into an owned buffer.
 
+use crate::sys::c;
+use crate::sys::RawSource;
 use std::io;
-use std::os::fd::RawFd;
 
 use ringo_compat::{Interest, Operation};
 
@@ -53,7 +54,7 @@ impl<B: IoBufMut> Recv<B> {
 }
 
 impl<B: IoBufMut> Operation for Recv<B> {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (self.fd.raw(), Interest::READABLE)
     }
 
@@ -61,7 +62,7 @@ impl<B: IoBufMut> Operation for Recv<B> {
         let (ptr, len) = (self.buf.stable_mut_ptr(), self.buf.bytes_total());
         // SAFETY: `ptr` is valid for `len` bytes of writes (IoBufMut contract) and
         // `self.buf` is borrowed mutably for the call.
-        cvt(unsafe { libc::recv(self.fd.raw(), ptr.cast(), len, 0) })
+        cvt(unsafe { c::recv(self.fd.raw(), ptr.cast(), len, 0) })
     }
 
     /// EOF (`n == 0`) is left alone: nothing follows it to wait for.

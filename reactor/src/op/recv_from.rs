@@ -4,8 +4,9 @@
 //! address storage are boxed so the kernel's pointers stay valid while the op
 //! moves. Compat calls `recvfrom` directly.
 
+use crate::sys::c;
+use crate::sys::RawSource;
 use std::io;
-use std::os::fd::RawFd;
 
 use ringo_compat::{Interest, Operation};
 
@@ -19,8 +20,8 @@ use crate::net::addr::RawAddr;
 
 /// The kernel-visible part of a `recvmsg`/`sendmsg`.
 pub(crate) struct MsgState {
-    pub(crate) header: libc::msghdr,
-    pub(crate) iovec: libc::iovec,
+    pub(crate) header: c::msghdr,
+    pub(crate) iovec: c::iovec,
     pub(crate) addr: RawAddr,
 }
 
@@ -28,8 +29,8 @@ impl MsgState {
     /// A boxed header over one buffer and `addr`, with all self-pointers set.
     pub(crate) fn boxed(ptr: *mut u8, len: usize, addr: RawAddr) -> Box<MsgState> {
         // SAFETY: msghdr is a plain C struct for which all-zero is valid.
-        let header: libc::msghdr = unsafe { std::mem::zeroed() };
-        let iovec = libc::iovec {
+        let header: c::msghdr = unsafe { std::mem::zeroed() };
+        let iovec = c::iovec {
             iov_base: ptr.cast(),
             iov_len: len,
         };
@@ -63,7 +64,7 @@ impl<B: IoBufMut> RecvFrom<B> {
 }
 
 impl<B: IoBufMut> Operation for RecvFrom<B> {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (self.fd.raw(), Interest::READABLE)
     }
 
@@ -72,7 +73,7 @@ impl<B: IoBufMut> Operation for RecvFrom<B> {
         let (addr, addr_len) = self.state.addr.as_mut_ptrs();
         // SAFETY: `ptr` is valid for `len` bytes of writes (IoBufMut contract);
         // `addr`/`addr_len` point into the boxed state owned by this op.
-        cvt(unsafe { libc::recvfrom(self.fd.raw(), ptr.cast(), len, 0, addr, addr_len) })
+        cvt(unsafe { c::recvfrom(self.fd.raw(), ptr.cast(), len, 0, addr, addr_len) })
     }
 }
 
@@ -81,7 +82,7 @@ impl<B: IoBufMut> OpCode for RecvFrom<B> {
 
     #[cfg(target_os = "linux")]
     fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
-        let header: *mut libc::msghdr = &mut self.state.header;
+        let header: *mut c::msghdr = &mut self.state.header;
         self.fd.sqe(files, |fd| {
             io_uring::opcode::RecvMsg::new(fd, header).build()
         })

@@ -14,9 +14,10 @@
 //! for the same payload size, so [`DATAGRAM_HEADROOM`] limits datagrams alike
 //! on every driver: a program tested on one behaves the same on the other.
 
+use crate::sys::c;
+use crate::sys::RawSource;
 use std::io;
 use std::mem;
-use std::os::fd::RawFd;
 
 use super::cvt;
 use super::recv_pooled::Flavor;
@@ -25,7 +26,7 @@ use crate::buf::{PooledBuf, DATAGRAM_HEADROOM};
 use crate::net::addr::RawAddr;
 
 /// The size of the address field in each buffer: any IP socket address fits.
-const NAME_LEN: usize = mem::size_of::<libc::sockaddr_in6>();
+const NAME_LEN: usize = mem::size_of::<c::sockaddr_in6>();
 
 /// A datagram socket's pooled receive: a buffer and the sender per datagram.
 pub(crate) struct Datagrams;
@@ -34,7 +35,7 @@ pub(crate) struct Datagrams;
 /// matter: they set how much of each buffer the kernel keeps for the address
 /// and control data. Boxed, so the pointer in the SQE stays valid while the op
 /// moves.
-pub(crate) struct MultiHeader(Box<libc::msghdr>);
+pub(crate) struct MultiHeader(Box<c::msghdr>);
 
 impl Flavor for Datagrams {
     type Item = (PooledBuf, RawAddr);
@@ -59,8 +60,8 @@ impl Flavor for Datagrams {
 
     fn armed() -> MultiHeader {
         // SAFETY: msghdr is a plain C struct for which all-zero is valid.
-        let mut header: libc::msghdr = unsafe { mem::zeroed() };
-        header.msg_namelen = NAME_LEN as libc::socklen_t;
+        let mut header: c::msghdr = unsafe { mem::zeroed() };
+        header.msg_namelen = NAME_LEN as c::socklen_t;
         MultiHeader(Box::new(header))
     }
 
@@ -72,7 +73,7 @@ impl Flavor for Datagrams {
     ) -> io_uring::squeue::Entry {
         io_uring::opcode::RecvMsgMulti::new(
             fd,
-            &*armed.0 as *const libc::msghdr,
+            &*armed.0 as *const c::msghdr,
             crate::buf::pool::BUFFER_GROUP,
         )
         .build()
@@ -108,16 +109,16 @@ impl Flavor for Datagrams {
         ))
     }
 
-    fn receive(fd: RawFd, mut buf: PooledBuf) -> io::Result<Option<(PooledBuf, RawAddr)>> {
+    fn receive(fd: RawSource, mut buf: PooledBuf) -> io::Result<Option<(PooledBuf, RawAddr)>> {
         let room = buf.capacity() - DATAGRAM_HEADROOM;
         let mut from = RawAddr::empty();
         let (name, name_len) = from.as_mut_ptrs();
-        let mut iovec = libc::iovec {
+        let mut iovec = c::iovec {
             iov_base: buf.as_mut_ptr().cast(),
             iov_len: room,
         };
         // SAFETY: msghdr is a plain C struct for which all-zero is valid.
-        let mut header: libc::msghdr = unsafe { mem::zeroed() };
+        let mut header: c::msghdr = unsafe { mem::zeroed() };
         header.msg_name = name.cast();
         // SAFETY: `name_len` points at the length inside `from`, a live local.
         header.msg_namelen = unsafe { *name_len };
@@ -126,9 +127,9 @@ impl Flavor for Datagrams {
         // SAFETY: the header points at live locals (the address storage, the
         // iovec) and the iovec at `room` bytes of the buffer `buf` owns, all of
         // which outlive the call.
-        let n = cvt(unsafe { libc::recvmsg(fd, &mut header, 0) })?;
+        let n = cvt(unsafe { c::recvmsg(fd, &mut header, 0) })?;
         from.set_len(header.msg_namelen);
-        if header.msg_flags & libc::MSG_TRUNC != 0 {
+        if header.msg_flags & c::MSG_TRUNC != 0 {
             return Err(truncated_error(&from, room));
         }
         // SAFETY: the kernel wrote `n <= room` bytes at the start of the buffer.

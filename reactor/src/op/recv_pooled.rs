@@ -61,12 +61,13 @@
 //! `sendmsg`, and proto's framed writer encodes every response that is ready
 //! into one buffer and flushes it with one send.
 
+use crate::sys::c;
+use crate::sys::RawSource;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -129,7 +130,7 @@ pub(crate) trait Flavor: Sized + 'static {
 
     /// One non-blocking receive on `fd` into the free, empty `buf`; `None` at
     /// end of stream.
-    fn receive(fd: RawFd, buf: PooledBuf) -> io::Result<Option<Self::Item>>;
+    fn receive(fd: RawSource, buf: PooledBuf) -> io::Result<Option<Self::Item>>;
 
     /// Whether receiving `item` showed the socket emptied (see
     /// `ringo_compat::Operation::drained`).
@@ -169,11 +170,11 @@ impl Flavor for Stream {
         Ok(buf)
     }
 
-    fn receive(fd: RawFd, mut buf: PooledBuf) -> io::Result<Option<PooledBuf>> {
+    fn receive(fd: RawSource, mut buf: PooledBuf) -> io::Result<Option<PooledBuf>> {
         let (ptr, len) = (buf.as_mut_ptr(), buf.capacity());
         // SAFETY: `ptr` is valid for `len` bytes of writes: the buffer is out,
         // owned by `buf`, which lives across the call.
-        let n = cvt(unsafe { libc::recv(fd, ptr.cast(), len, 0) })?;
+        let n = cvt(unsafe { c::recv(fd, ptr.cast(), len, 0) })?;
         // SAFETY: the kernel wrote `n <= len` bytes at the start of the buffer.
         unsafe { buf.set_len(n) };
         Ok((n > 0).then_some(buf))
@@ -200,7 +201,7 @@ pub(crate) struct RecvMulti<F: Flavor> {
 }
 
 impl<F: Flavor> Operation for RecvMulti<F> {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (self.fd.raw(), Interest::READABLE)
     }
 
@@ -251,13 +252,13 @@ pub(crate) struct RecvOnce<F: Flavor> {
 }
 
 impl<F: Flavor> Operation for RecvOnce<F> {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (self.fd.raw(), Interest::READABLE)
     }
 
     fn attempt(&mut self) -> io::Result<usize> {
         let Some(buf) = pool::take_free(&self.pool) else {
-            return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
+            return Err(io::Error::from_raw_os_error(c::ENOBUFS));
         };
         self.got = Some(F::receive(self.fd.raw(), buf)?);
         Ok(0)
@@ -412,7 +413,7 @@ impl<F: Flavor> PooledRecv<F> {
                             if let Some(id) = id {
                                 let _ = pool::claim(&pool, id, 0, false, drop);
                             }
-                            if e.raw_os_error() == Some(libc::ENOBUFS) {
+                            if e.raw_os_error() == Some(c::ENOBUFS) {
                                 if !more {
                                     *state = State::NoBuffers(armed_returns);
                                 }
@@ -425,7 +426,7 @@ impl<F: Flavor> PooledRecv<F> {
                             }
                             // A kernel before the per-arming limit refuses
                             // it: armed again without, from now on.
-                            if e.raw_os_error() == Some(libc::EINVAL) && limited {
+                            if e.raw_os_error() == Some(c::EINVAL) && limited {
                                 recv_limit::refused();
                                 continue;
                             }
@@ -443,7 +444,7 @@ impl<F: Flavor> PooledRecv<F> {
                             return Poll::Ready(Ok(None));
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                        Err(e) if e.raw_os_error() == Some(c::ENOBUFS) => {
                             *state = State::NoBuffers(pool.returns());
                         }
                         Err(e) => return Poll::Ready(Err(e)),

@@ -1,7 +1,8 @@
 //! `Send`: write an owned buffer's initialised bytes to a socket.
 
+use crate::sys::c;
+use crate::sys::RawSource;
 use std::io;
-use std::os::fd::RawFd;
 
 use ringo_compat::{Interest, Operation};
 
@@ -26,14 +27,14 @@ impl<B: IoBuf> Send<B> {
 }
 
 impl<B: IoBuf> Operation for Send<B> {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (self.fd.raw(), Interest::WRITABLE)
     }
 
     fn attempt(&mut self) -> io::Result<usize> {
         let (ptr, len) = (self.buf.stable_ptr(), self.buf.bytes_init());
         // SAFETY: `ptr` is valid for reads of `len` initialised bytes (IoBuf contract).
-        cvt(unsafe { libc::send(self.fd.raw(), ptr.cast(), len, SEND_FLAGS) })
+        cvt(unsafe { c::send(self.fd.raw(), ptr.cast(), len, SEND_FLAGS) })
     }
 
     /// A short send filled the socket's buffer. (A datagram is sent whole or

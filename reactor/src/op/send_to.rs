@@ -3,8 +3,9 @@
 //! Runs as `sendmsg` on io_uring (boxed header, see `recv_from`), as `sendto` on
 //! compat.
 
+use crate::sys::c;
+use crate::sys::RawSource;
 use std::io;
-use std::os::fd::RawFd;
 
 use ringo_compat::{Interest, Operation};
 
@@ -33,7 +34,7 @@ impl<B: IoBuf> SendTo<B> {
 }
 
 impl<B: IoBuf> Operation for SendTo<B> {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (self.fd.raw(), Interest::WRITABLE)
     }
 
@@ -42,7 +43,7 @@ impl<B: IoBuf> Operation for SendTo<B> {
         let (addr, addr_len) = self.state.addr.as_ptrs();
         // SAFETY: `ptr` is valid for reads of `len` bytes (IoBuf contract); `addr`
         // points at `addr_len` bytes of a valid sockaddr owned by this op.
-        cvt(unsafe { libc::sendto(self.fd.raw(), ptr.cast(), len, SEND_FLAGS, addr, addr_len) })
+        cvt(unsafe { c::sendto(self.fd.raw(), ptr.cast(), len, SEND_FLAGS, addr, addr_len) })
     }
 }
 

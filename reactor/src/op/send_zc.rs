@@ -53,10 +53,10 @@
 //! no zero-copy in the kernel at all (`EOPNOTSUPP`), so their writes never
 //! take this path.
 
+use crate::sys::RawSource;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -91,7 +91,7 @@ pub(crate) enum ZeroCopy {
 /// buffer — matters when the future is dropped while it is in flight.
 pub(crate) struct SendZc<B> {
     /// The socket's fd number, as the SQE names it.
-    raw: RawFd,
+    raw: RawSource,
     /// Keeps the fd number open until the kernel has taken the SQE; released
     /// early when the future is dropped (see [`SendFuture`]'s `Drop`).
     fd: Option<SharedFd>,
@@ -99,7 +99,7 @@ pub(crate) struct SendZc<B> {
 }
 
 impl<B: IoBuf> Operation for SendZc<B> {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (self.raw, Interest::WRITABLE)
     }
 

@@ -4,8 +4,8 @@
 //! `MSG_NOSIGNAL`. The `msghdr` and `iovec` array are boxed: the kernel reads them
 //! through pointers, so they must not move when the op moves into its slot.
 
+use crate::sys::{c, RawSource};
 use std::io;
-use std::os::fd::RawFd;
 
 use ringo_compat::{Interest, Operation};
 
@@ -19,8 +19,8 @@ use crate::sys::SEND_FLAGS;
 
 /// The kernel-visible part of a gather write.
 struct Vectors {
-    header: libc::msghdr,
-    iovecs: Vec<libc::iovec>,
+    header: c::msghdr,
+    iovecs: Vec<c::iovec>,
 }
 
 /// Sends the initialised bytes of every buffer, in order.
@@ -32,16 +32,16 @@ pub(crate) struct Writev<B> {
 
 impl<B: IoBuf> Writev<B> {
     pub(crate) fn new(fd: SharedFd, bufs: Vec<B>) -> Writev<B> {
-        let iovecs: Vec<libc::iovec> = bufs
+        let iovecs: Vec<c::iovec> = bufs
             .iter()
-            .map(|b| libc::iovec {
+            .map(|b| c::iovec {
                 iov_base: b.stable_ptr().cast_mut().cast(),
                 iov_len: b.bytes_init(),
             })
             .collect();
         // SAFETY: msghdr is a plain C struct for which all-zero is a valid value
         // (no name, no control data, no flags).
-        let header: libc::msghdr = unsafe { std::mem::zeroed() };
+        let header: c::msghdr = unsafe { std::mem::zeroed() };
         let mut vectors = Box::new(Vectors { header, iovecs });
         vectors.header.msg_iov = vectors.iovecs.as_mut_ptr();
         vectors.header.msg_iovlen = vectors.iovecs.len() as _;
@@ -50,14 +50,14 @@ impl<B: IoBuf> Writev<B> {
 }
 
 impl<B: IoBuf> Operation for Writev<B> {
-    fn readiness(&self) -> (RawFd, Interest) {
+    fn readiness(&self) -> (RawSource, Interest) {
         (self.fd.raw(), Interest::WRITABLE)
     }
 
     fn attempt(&mut self) -> io::Result<usize> {
         // SAFETY: the header points at `iovecs`, which point at the buffers' initialised
         // bytes (IoBuf contract); all are owned by `self` and live for the call.
-        cvt(unsafe { libc::sendmsg(self.fd.raw(), &self.vectors.header, SEND_FLAGS) })
+        cvt(unsafe { c::sendmsg(self.fd.raw(), &self.vectors.header, SEND_FLAGS) })
     }
 
     /// A short write filled the socket's buffer.
@@ -71,7 +71,7 @@ impl<B: IoBuf> OpCode for Writev<B> {
 
     #[cfg(target_os = "linux")]
     fn uring_entry(&mut self, files: &FixedFiles) -> io_uring::squeue::Entry {
-        let header: *const libc::msghdr = &self.vectors.header;
+        let header: *const c::msghdr = &self.vectors.header;
         self.fd.sqe(files, |fd| {
             io_uring::opcode::SendMsg::new(fd, header)
                 .flags(SEND_FLAGS as u32)

@@ -8,7 +8,8 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use crate::net::socket::{set_nonblocking_cloexec, syscall};
+use super::unix::set_nonblocking_cloexec;
+use crate::net::socket::syscall;
 
 /// `MSG_NOSIGNAL` where the libc has it; on Apple, `SO_NOSIGPIPE` on the
 /// socket does its work.

@@ -5,7 +5,8 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use crate::net::socket::{set_nonblocking_cloexec, syscall};
+use super::unix::set_nonblocking_cloexec;
+use crate::net::socket::syscall;
 
 /// `MSG_NOSIGNAL`: a send to a closed peer is `EPIPE`, not `SIGPIPE`.
 pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;

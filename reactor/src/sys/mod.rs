@@ -4,6 +4,11 @@
 //!
 //! Every platform module supplies:
 //!
+//! - `c`: the C socket API by `libc`'s names (`libc` itself on Unix, Winsock
+//!   behind the same names on Windows).
+//! - `OwnedSocket`, and `Owned` (a socket or a file): what std owns, and
+//!   `raw`/`into_raw`/`from_raw`, its number ([`RawSource`], what the compat
+//!   driver polls).
 //! - `SEND_FLAGS`: the flags of every `send`/`sendto`/`sendmsg`, so a write to
 //!   a closed peer is `EPIPE`, not a process-killing `SIGPIPE`, where the
 //!   platform has a per-call flag for it.
@@ -11,20 +16,35 @@
 //!   without `SIGPIPE`.
 //! - `accept(listener, addr, len)`: the compat driver's accept, giving a
 //!   connection set up the same way.
-//! - `adopt(fd)`: the same set-up for a socket made elsewhere (a std socket
-//!   handed over, a `socketpair`).
+//! - `adopt(socket)`: the same set-up for a socket made elsewhere (a std
+//!   socket handed over, a `socketpair`).
+//! - `reuse_port(socket)`: `SO_REUSEPORT`, or `Unsupported` where there is
+//!   none (Windows).
 //!
 //! Linux and Android (`linux.rs`) do it all with flags on the call;
 //! Apple and the BSDs (`bsd.rs`) add `SO_NOSIGPIPE` to each socket,
 //! since macOS has no `MSG_NOSIGNAL` on older releases and `write`/`writev`
-//! take no flags anywhere.
+//! take no flags anywhere. Windows (`windows/`) has no `SIGPIPE` and no
+//! close-on-exec to ask for; it only makes sockets non-blocking.
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[path = "linux.rs"]
 mod imp;
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
 #[path = "bsd.rs"]
 mod imp;
 
+#[cfg(windows)]
+#[path = "windows/mod.rs"]
+mod imp;
+
+#[cfg(unix)]
+mod unix;
+
 pub(crate) use imp::{accept, adopt, socket, SEND_FLAGS};
+#[cfg(windows)]
+pub(crate) use imp::{c, from_raw, into_raw, raw, reuse_port, Owned, OwnedSocket, INVALID};
+pub(crate) use ringo_compat::RawSource;
+#[cfg(unix)]
+pub(crate) use unix::{c, from_raw, into_raw, raw, reuse_port, Owned, OwnedSocket, INVALID};
