@@ -77,6 +77,9 @@ fn curl(args: &[&str]) -> (String, String) {
 }
 
 fn curl_get(kind: DriverKind) {
+    if !util::tls::have("curl", "curl_get") {
+        return;
+    }
     let Some((addr, _)) = start_server(kind) else {
         return;
     };
@@ -86,6 +89,9 @@ fn curl_get(kind: DriverKind) {
 on_both_drivers!(curl_get);
 
 fn curl_post_with_chunked_body(kind: DriverKind) {
+    if !util::tls::have("curl", "curl_post_with_chunked_body") {
+        return;
+    }
     let Some((addr, _)) = start_server(kind) else {
         return;
     };
@@ -102,6 +108,9 @@ fn curl_post_with_chunked_body(kind: DriverKind) {
 on_both_drivers!(curl_post_with_chunked_body);
 
 fn curl_reuses_one_keep_alive_connection(kind: DriverKind) {
+    if !util::tls::have("curl", "curl_reuses_one_keep_alive_connection") {
+        return;
+    }
     let Some((addr, accepted)) = start_server(kind) else {
         return;
     };
@@ -117,6 +126,9 @@ fn curl_reuses_one_keep_alive_connection(kind: DriverKind) {
 on_both_drivers!(curl_reuses_one_keep_alive_connection);
 
 fn curl_expect_continue_gets_interim_response(kind: DriverKind) {
+    if !util::tls::have("curl", "curl_expect_continue_gets_interim_response") {
+        return;
+    }
     let Some((addr, _)) = start_server(kind) else {
         return;
     };
@@ -140,6 +152,12 @@ fn curl_expect_continue_gets_interim_response(kind: DriverKind) {
 on_both_drivers!(curl_expect_continue_gets_interim_response);
 
 fn curl_http10_connection_is_closed_after_the_response(kind: DriverKind) {
+    if !util::tls::have(
+        "curl",
+        "curl_http10_connection_is_closed_after_the_response",
+    ) {
+        return;
+    }
     let Some((addr, _)) = start_server(kind) else {
         return;
     };

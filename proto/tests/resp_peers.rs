@@ -114,6 +114,9 @@ fn redis_cli(addr: SocketAddr, args: &[&str]) -> String {
 }
 
 fn redis_cli_commands_get_redis_answers(kind: DriverKind) {
+    if !util::tls::have("redis-cli", "redis_cli_commands_get_redis_answers") {
+        return;
+    }
     let Some(addr) = start_server(kind) else {
         return;
     };
@@ -137,6 +140,9 @@ fn redis_cli_commands_get_redis_answers(kind: DriverKind) {
 on_both_drivers!(redis_cli_commands_get_redis_answers);
 
 fn pipelined_commands_from_redis_cli_pipe_mode(kind: DriverKind) {
+    if !util::tls::have("redis-cli", "pipelined_commands_from_redis_cli_pipe_mode") {
+        return;
+    }
     let Some(addr) = start_server(kind) else {
         return;
     };

@@ -27,6 +27,9 @@ fn stop(running: Running) {
 
 on_both_drivers! {
     fn http_servers_bind_strings_and_host_port_pairs(kind: DriverKind) {
+        if !util::tls::have("curl", "http_servers_bind_strings_and_host_port_pairs") {
+            return;
+        }
         let hello = || {
             service_fn(|_: http::Request<Body>| async {
                 Ok::<_, Infallible>(http::Response::new(Body::from("hi")))

@@ -25,6 +25,9 @@ fn example_server(kind: DriverKind) -> Option<SocketAddr> {
 
 on_both_drivers! {
     fn curl_fetches_axum_routes_over_http1_and_h2c(kind: DriverKind) {
+        if !util::tls::have("curl", "curl_fetches_axum_routes_over_http1_and_h2c") {
+            return;
+        }
         let Some(addr) = example_server(kind) else { return };
         let base = format!("http://{addr}");
         let status = |version: &str, path: &str| {

@@ -114,6 +114,9 @@ fn stop(running: Running) {
 
 on_both_drivers! {
     fn the_http_server_answers_error_kinds_with_fitting_statuses(kind: DriverKind) {
+        if !util::tls::have("curl", "the_http_server_answers_error_kinds_with_fitting_statuses") {
+            return;
+        }
         let running = ringo_http::Server::bind(util::any_local())
             .driver(kind)
             .workers(1)
@@ -127,6 +130,9 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn handle_error_answers_errors_the_users_way(kind: DriverKind) {
+        if !util::tls::have("curl", "handle_error_answers_errors_the_users_way") {
+            return;
+        }
         let teapot = |e: Error| {
             let mut response = Response::new(Body::from(format!("sorry: {e}")));
             *response.status_mut() = match e.kind() {

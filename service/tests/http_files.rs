@@ -12,7 +12,7 @@ use ringo_test_util::on_both_drivers;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ringo_reactor::DriverKind;
@@ -21,6 +21,14 @@ use ringo_service::server::Running;
 use util::tls as tls_util;
 use util::{pattern, TempDir};
 
+/// What a request for an absolute path gets: on Unix it is a path under the
+/// root, which does not exist (404); on Windows its drive (`C:`) is no file
+/// name, so the request is refused (400).
+const ABSOLUTE_PATH: &[u16] = if cfg!(windows) { &[400] } else { &[404] };
+
+/// Where curl writes a body nobody reads.
+const NULL_DEVICE: &str = if cfg!(windows) { "NUL" } else { "/dev/null" };
+
 /// What the files outside the root hold: no response may contain it.
 const SECRET: &[u8] = b"top-secret-outside-the-root";
 
@@ -28,6 +36,9 @@ const SECRET: &[u8] = b"top-secret-outside-the-root";
 /// index, and symlinks in and out; `outside/secret` next to it.
 struct Site {
     dir: TempDir,
+    /// Whether the symlinks exist: Wine (8) reports a symlink made and makes
+    /// none; real systems make it or fail.
+    symlinks: bool,
 }
 
 impl Site {
@@ -42,13 +53,17 @@ impl Site {
         std::fs::write(root.join("style.css"), b"body{}").expect("seed");
         std::fs::write(root.join("big.bin"), pattern(3 * 1024 * 1024 + 5, 21)).expect("seed");
         std::fs::write(dir.join("outside/secret"), SECRET).expect("seed");
-        std::os::unix::fs::symlink(dir.join("outside/secret"), root.join("out")).expect("link");
-        std::os::unix::fs::symlink("../outside", root.join("outdir")).expect("link");
-        std::os::unix::fs::symlink("style.css", root.join("alias.css")).expect("link");
-        Site { dir }
+        symlink(&dir.join("outside/secret"), &root.join("out"), false);
+        symlink(Path::new("../outside"), &root.join("outdir"), true);
+        symlink(Path::new("style.css"), &root.join("alias.css"), false);
+        let symlinks = std::fs::symlink_metadata(root.join("alias.css")).is_ok();
+        if !symlinks {
+            eprintln!("SKIPPED: symlinks in the served tree: this system reports them made but made none (Wine)");
+        }
+        Site { dir, symlinks }
     }
 
-    fn root(&self) -> std::path::PathBuf {
+    fn root(&self) -> PathBuf {
         self.dir.join("root")
     }
 
@@ -60,6 +75,23 @@ impl Site {
             .serve(move || files.clone())
             .expect("serve")
     }
+}
+
+/// Makes `link` a symlink to `target` (a directory if `dir`; Windows tells
+/// the two kinds apart).
+fn symlink(target: &Path, link: &Path, dir: bool) {
+    #[cfg(unix)]
+    let made = {
+        let _ = dir;
+        std::os::unix::fs::symlink(target, link)
+    };
+    #[cfg(windows)]
+    let made = if dir {
+        std::os::windows::fs::symlink_dir(target, link)
+    } else {
+        std::os::windows::fs::symlink_file(target, link)
+    };
+    made.unwrap_or_else(|e| panic!("symlink {} -> {}: {e}", link.display(), target.display()));
 }
 
 /// A response split into status, lower-cased head text and body.
@@ -117,8 +149,10 @@ on_both_drivers! {
         assert_eq!(home.header("content-length"), Some("13"));
         assert_eq!(request(addr, "GET", "/docs/", "").body, b"<h1>docs</h1>");
         assert_eq!(request(addr, "GET", "/docs", "").body, b"<h1>docs</h1>");
-        let css = request(addr, "GET", "/alias.css", "");
-        assert_eq!((css.status, css.header("content-type")), (200, Some("text/css; charset=utf-8")));
+        if site.symlinks {
+            let css = request(addr, "GET", "/alias.css", "");
+            assert_eq!((css.status, css.header("content-type")), (200, Some("text/css; charset=utf-8")));
+        }
         assert_eq!(request(addr, "GET", "/empty/", "").status, 404, "a directory without index");
         assert_eq!(request(addr, "GET", "/missing.txt", "").status, 404);
         let big = request(addr, "GET", "/big.bin", "");
@@ -128,11 +162,13 @@ on_both_drivers! {
         let post = request(addr, "POST", "/index.html", "Content-Length: 0\r\n");
         assert_eq!((post.status, post.header("allow")), (405, Some("GET, HEAD")));
         // curl, over one kept-alive connection, and the big file through it.
-        let url = |p: &str| format!("http://{addr}{p}");
-        let both = util::curl(&["-w", " %{http_code} %{num_connects}\n", &url("/"), &url("/style.css")]);
-        assert_eq!(both, "<h1>home</h1> 200 1\nbody{} 200 0\n");
-        let size = util::curl(&["-o", "/dev/null", "-w", "%{size_download}", &url("/big.bin")]);
-        assert_eq!(size, (3 * 1024 * 1024 + 5).to_string());
+        if tls_util::have("curl", "files_directories_and_types_are_served, its curl part") {
+            let url = |p: &str| format!("http://{addr}{p}");
+            let both = util::curl(&["-w", " %{http_code} %{num_connects}\n", &url("/"), &url("/style.css")]);
+            assert_eq!(both, "<h1>home</h1> 200 1\nbody{} 200 0\n");
+            let size = util::curl(&["-o", NULL_DEVICE, "-w", "%{size_download}", &url("/big.bin")]);
+            assert_eq!(size, (3 * 1024 * 1024 + 5).to_string());
+        }
         stop(running);
     }
 }
@@ -157,7 +193,7 @@ on_both_drivers! {
             ("/out", &[404]),
             ("/outdir/secret", &[404]),
             ("/outdir/", &[404]),
-            (&absolute, &[404]),
+            (&absolute, ABSOLUTE_PATH),
             ("//etc/passwd", &[404]),
         ];
         for (target, allowed) in cases {
@@ -169,9 +205,11 @@ on_both_drivers! {
             );
         }
         // curl normalises "..", unless asked not to.
-        let code = util::curl(&["--path-as-is", "-o", "/dev/null", "-w", "%{http_code}",
-            &format!("http://{addr}/../outside/secret")]);
-        assert_eq!(code, "400");
+        if tls_util::have("curl", "no_bad_path_reaches_a_file_outside_the_root, its curl part") {
+            let code = util::curl(&["--path-as-is", "-o", NULL_DEVICE, "-w", "%{http_code}",
+                &format!("http://{addr}/../outside/secret")]);
+            assert_eq!(code, "400");
+        }
         // The server still serves after all that.
         assert_eq!(request(addr, "GET", "/style.css", "").status, 200);
         stop(running);
@@ -244,8 +282,10 @@ on_both_drivers! {
         assert_eq!((multi.status, &multi.body[..]), (200, &b"body{}"[..]), "several ranges: whole file");
         let stale = request(addr, "GET", "/style.css", "Range: bytes=0-1\r\nIf-Range: \"old\"\r\n");
         assert_eq!(stale.status, 200, "If-Range with an old tag: whole file");
-        let curl = util::curl(&["-r", "2-4", &format!("http://{addr}/style.css")]);
-        assert_eq!(curl, "dy{");
+        if tls_util::have("curl", "single_ranges_get_206_and_impossible_ones_416, its curl part") {
+            let curl = util::curl(&["-r", "2-4", &format!("http://{addr}/style.css")]);
+            assert_eq!(curl, "dy{");
+        }
         stop(running);
     }
 }
@@ -287,6 +327,9 @@ on_both_drivers! {
     }
 }
 
+// Whether the file is let go is read from the process's open files, which
+// only Linux (`/proc/self/fd`) and Windows (an exclusive open) show.
+#[cfg(any(target_os = "linux", windows))]
 on_both_drivers! {
     fn a_client_that_stops_reading_a_huge_file_is_bounded_and_let_go(kind: DriverKind) {
         let site = Site::new();
@@ -297,7 +340,7 @@ on_both_drivers! {
         std::thread::sleep(Duration::from_millis(500));
         // What the kernel holds for this client: its receive queue (the server
         // side's send queue is the rest of the backpressure mark).
-        let unread = util::queues::unread(std::os::fd::AsRawFd::as_raw_fd(&stream));
+        let unread = unread(&stream);
         assert!(unread < 64 * 1024 * 1024, "a stalled client is sent only socket buffers ({unread})");
         drop(stream);
         // The server lets go: it closes the file, still serves, and shuts
@@ -308,8 +351,27 @@ on_both_drivers! {
     }
 }
 
+/// Bytes received on `stream` and not yet read.
+#[cfg(target_os = "linux")]
+fn unread(stream: &std::net::TcpStream) -> u64 {
+    util::queues::unread(std::os::fd::AsRawFd::as_raw_fd(stream))
+}
+
+/// Bytes received on `stream` and not yet read (`FIONREAD`).
+#[cfg(windows)]
+fn unread(stream: &std::net::TcpStream) -> u64 {
+    use windows_sys::Win32::Networking::WinSock::{ioctlsocket, FIONREAD, SOCKET};
+    let mut n = 0u32;
+    let socket = std::os::windows::io::AsRawSocket::as_raw_socket(stream) as SOCKET;
+    // SAFETY: FIONREAD writes one u32 through the pointer, to a live local.
+    let rc = unsafe { ioctlsocket(socket, FIONREAD, &mut n) };
+    assert_eq!(rc, 0, "FIONREAD: {}", std::io::Error::last_os_error());
+    u64::from(n)
+}
+
 /// Whether, within a few seconds, no fd of this process (the server runs in
 /// it) is open on `path`.
+#[cfg(target_os = "linux")]
 fn released(path: &Path) -> bool {
     let path = path.canonicalize().expect("the file exists");
     let open = || {
@@ -318,6 +380,27 @@ fn released(path: &Path) -> bool {
             .filter_map(Result::ok)
             .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
     };
+    retry_until_closed(open)
+}
+
+/// Whether, within a few seconds, no handle is open on `path`: an open that
+/// shares nothing fails with a sharing violation while one is.
+#[cfg(windows)]
+fn released(path: &Path) -> bool {
+    use std::os::windows::fs::OpenOptionsExt;
+    let open = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .share_mode(0)
+            .open(path)
+            .is_err()
+    };
+    retry_until_closed(open)
+}
+
+/// Whether `open` turns false within three seconds.
+#[cfg(any(target_os = "linux", windows))]
+fn retry_until_closed(open: impl Fn() -> bool) -> bool {
     for _ in 0..300 {
         if !open() {
             return true;
@@ -327,6 +410,7 @@ fn released(path: &Path) -> bool {
     false
 }
 
+#[cfg(any(target_os = "linux", windows))]
 on_both_drivers! {
     fn a_client_that_resets_mid_download_is_let_go(kind: DriverKind) {
         let site = Site::new();
@@ -347,6 +431,31 @@ on_both_drivers! {
 }
 
 /// Sets `SO_LINGER` to zero seconds, so closing `stream` resets the connection.
+#[cfg(windows)]
+fn socket2_linger_zero(stream: &std::net::TcpStream) {
+    use windows_sys::Win32::Networking::WinSock::{
+        setsockopt, LINGER, SOCKET, SOL_SOCKET, SO_LINGER,
+    };
+    let linger = LINGER {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    let socket = std::os::windows::io::AsRawSocket::as_raw_socket(stream) as SOCKET;
+    // SAFETY: SO_LINGER reads one `LINGER` from a live local, of the size given.
+    let rc = unsafe {
+        setsockopt(
+            socket,
+            SOL_SOCKET,
+            SO_LINGER,
+            (&linger as *const LINGER).cast(),
+            std::mem::size_of::<LINGER>() as i32,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER: {}", std::io::Error::last_os_error());
+}
+
+/// Sets `SO_LINGER` to zero seconds, so closing `stream` resets the connection.
+#[cfg(target_os = "linux")]
 fn socket2_linger_zero(stream: &std::net::TcpStream) {
     let linger = libc::linger {
         l_onoff: 1,

@@ -126,6 +126,9 @@ fn stop(running: Running) {
 
 on_both_drivers! {
     fn curl_gets_and_posts_over_one_kept_alive_connection(kind: DriverKind) {
+        if !util::tls::have("curl", "curl_gets_and_posts_over_one_kept_alive_connection") {
+            return;
+        }
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(2));
         let get = util::curl(&["-i", &url(&running, "/hello")]);
         assert!(get.starts_with("HTTP/1.1 200 OK\r\n"), "{get}");
@@ -146,6 +149,9 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn a_streamed_response_body_reaches_curl_whole(kind: DriverKind) {
+        if !util::tls::have("curl", "a_streamed_response_body_reaches_curl_whole") {
+            return;
+        }
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(1));
         assert_eq!(util::curl(&[&url(&running, "/stream")]), "one two three");
         stop(running);
@@ -154,6 +160,9 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn curl_reads_a_paced_stream_as_chunked_coding(kind: DriverKind) {
+        if !util::tls::have("curl", "curl_reads_a_paced_stream_as_chunked_coding") {
+            return;
+        }
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(1));
         let reply = util::curl(&["-N", "-i", &url(&running, "/paced")]);
         assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
@@ -167,6 +176,9 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn a_body_cut_short_fails_its_transfer_and_the_server_serves_on(kind: DriverKind) {
+        if !util::tls::have("curl", "a_body_cut_short_fails_its_transfer_and_the_server_serves_on") {
+            return;
+        }
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(1));
         for (path, partial) in [("/lying", "12345"), ("/broken", "half")] {
             let output = Command::new("curl")
@@ -184,6 +196,9 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn a_service_error_is_a_500_and_the_connection_serves_the_next_request(kind: DriverKind) {
+        if !util::tls::have("curl", "a_service_error_is_a_500_and_the_connection_serves_the_next_request") {
+            return;
+        }
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(1));
         let codes = util::curl(&[
             "-o", "/dev/null",
@@ -210,6 +225,9 @@ fn wrk_count(report: &str, label: &str) -> Option<u64> {
 
 on_both_drivers! {
     fn a_short_wrk_run_sees_no_socket_errors_and_only_2xx(kind: DriverKind) {
+        if !util::tls::have("wrk", "a_short_wrk_run_sees_no_socket_errors_and_only_2xx") {
+            return;
+        }
         let running = start(ringo_http::Server::bind(local()).driver(kind).workers(2));
         let target = url(&running, "/");
         let output = Command::new("wrk")
@@ -349,6 +367,9 @@ on_both_drivers! {
 
 #[test]
 fn http_serve_uses_the_defaults_and_answers() {
+    if !util::tls::have("curl", "http_serve_uses_the_defaults_and_answers") {
+        return;
+    }
     let running = ringo_http::serve(local(), || {
         service_fn(|_: Request<Body>| async {
             let mut response = Response::new(Body::empty());

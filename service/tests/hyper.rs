@@ -57,6 +57,9 @@ fn curl_has_http2() -> bool {
 
 on_both_drivers! {
     fn curl_fetches_http1_and_h2c_from_the_example(kind: DriverKind) {
+        if !util::tls::have("curl", "curl_fetches_http1_and_h2c_from_the_example") {
+            return;
+        }
         let Some(addr) = example_server(kind) else { return };
         let url = format!("http://{addr}/");
         let echo = format!("http://{addr}/echo");
@@ -90,6 +93,9 @@ on_both_drivers! {
 
 on_both_drivers! {
     fn an_oversized_body_is_refused_and_the_server_goes_on(kind: DriverKind) {
+        if !util::tls::have("curl", "an_oversized_body_is_refused_and_the_server_goes_on") {
+            return;
+        }
         let Some(addr) = example_server(kind) else { return };
         let echo = format!("http://{addr}/echo");
         let dir = util::TempDir::new("hyper-oversized");
@@ -258,19 +264,10 @@ on_both_drivers! {
             let client = open_h2_request(addr);
             eventually("the handler starts", || started.get() == 1).await;
             assert!(rt.stats().live_tasks > tasks, "no task serves the connection");
-            // Reset: SO_LINGER 0 and close send RST mid-stream.
-            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-            // SAFETY: setsockopt reads one live `linger` of the given size.
-            let rc = unsafe {
-                libc::setsockopt(
-                    std::os::fd::AsRawFd::as_raw_fd(&client),
-                    libc::SOL_SOCKET,
-                    libc::SO_LINGER,
-                    (&linger as *const libc::linger).cast(),
-                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
-                )
-            };
-            assert_eq!(rc, 0, "SO_LINGER");
+            // Reset: SO_LINGER 0 and close send RST mid-stream (the client
+            // adopted by the runtime for its portable `set_linger_zero`).
+            let client = ringo_reactor::net::TcpStream::from_std(client).expect("adopt the client");
+            client.set_linger_zero().expect("SO_LINGER");
             drop(client);
             eventually("the connection's tasks end", || rt.stats().live_tasks == tasks).await;
             eventually("the connection's ops end", || rt.stats().op_slots == ops).await;
@@ -316,6 +313,9 @@ both_drivers! {
 
 on_both_drivers! {
     fn curl_gets_h2_or_http1_over_tls_as_alpn_picks(kind: DriverKind) {
+        if !util::tls::have("curl", "curl_gets_h2_or_http1_over_tls_as_alpn_picks") {
+            return;
+        }
         let certs = ringo_test_util::tls::certs("hyper ALPN CA");
         let mut config = (*certs.server_config()).clone();
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

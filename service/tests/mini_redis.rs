@@ -22,6 +22,7 @@ mod store;
 // The shared test helpers (ringo-test-util): on_both_drivers!, `run_on` runs an async body on a given driver.
 use ringo_test_util as util;
 use ringo_test_util::on_both_drivers;
+use util::refused_addr;
 // Test certificates for the TLS case.
 use ringo_test_util::tls as tls_util;
 
@@ -348,6 +349,9 @@ fn redis_cli(addr: SocketAddr, args: &[&str]) -> String {
 /// `mini_redis --tls CERT KEY` as `main` sets it up (the PEM files loaded
 /// by `ringo_proto::tls`), against `redis-cli --tls --cacert`.
 fn redis_cli_speaks_tls_to_mini_redis(kind: DriverKind) {
+    if !util::tls::have("redis-cli", "redis_cli_speaks_tls_to_mini_redis") {
+        return;
+    }
     let certs = tls_util::certs("mini_redis CA");
     let config = ringo_proto::tls::server_config_from_pem(&certs.cert_pem, &certs.key_pem)
         .expect("load the PEM files");
@@ -379,6 +383,9 @@ fn redis_cli_speaks_tls_to_mini_redis(kind: DriverKind) {
 }
 
 fn redis_cli_gets_redis_answers_to_every_command(kind: DriverKind) {
+    if !util::tls::have("redis-cli", "redis_cli_gets_redis_answers_to_every_command") {
+        return;
+    }
     let Some(running) = start(kind, 2) else {
         return;
     };
@@ -413,6 +420,9 @@ fn redis_cli_gets_redis_answers_to_every_command(kind: DriverKind) {
 }
 
 fn redis_benchmark_finishes_without_errors(kind: DriverKind) {
+    if !util::tls::have("redis-benchmark", "redis_benchmark_finishes_without_errors") {
+        return;
+    }
     let Some(running) = start(kind, 2) else {
         return;
     };
@@ -566,7 +576,7 @@ fn the_pool_reconnects_after_the_server_closes_its_connection(kind: DriverKind) 
 }
 
 fn the_pool_reports_an_unreachable_server_as_unavailable(kind: DriverKind) {
-    let (_held, addr) = util::refused_addr();
+    let (_held, addr) = refused_addr();
     util::run_on(kind, || async move {
         let pool = Pool::builder(addr).size(2).build();
         let error = pool

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::TcpStream as RingoStream;
-use ringo_reactor::DriverKind;
 use ringo_service::server::{Running, Server, Shutdown};
+#[cfg(unix)]
 use util::process::{self, cpu_time, highest_fd, set_fd_limit};
 
 /// How long a client waits for any one reply before the test fails.
@@ -300,6 +300,8 @@ on_both_drivers! {
     }
 }
 
+// An fd limit (RLIMIT_NOFILE, EMFILE) is Unix's; Windows has no such limit.
+#[cfg(unix)]
 on_both_drivers! {
     fn accept_backs_off_under_emfile_and_serves_again_when_fds_free_up(kind: DriverKind) {
         if process::in_child() {
@@ -313,6 +315,9 @@ on_both_drivers! {
     }
 }
 
+// SIGTERM is Unix's; Windows' Ctrl-C handler has its own unit test
+// (service/src/server/drain/ctrl_c_windows.rs).
+#[cfg(unix)]
 on_both_drivers! {
     fn sigterm_starts_a_graceful_shutdown_after_shutdown_on_ctrl_c(kind: DriverKind) {
         if !process::in_child() {
@@ -341,7 +346,8 @@ on_both_drivers! {
 /// The child's body: exhaust fds with clients, check the stuck server does not
 /// spin, free fds, check every queued client is served and the server still
 /// takes new ones.
-fn emfile_child(kind: DriverKind) {
+#[cfg(unix)]
+fn emfile_child(kind: ringo_reactor::DriverKind) {
     let running = Server::bind(local())
         .driver(kind)
         .workers(1)

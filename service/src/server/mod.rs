@@ -1,5 +1,7 @@
 //! Multi-core TCP servers: one worker thread per core, each with its own
-//! runtime and its own `SO_REUSEPORT` listener on the same port.
+//! runtime and its own `SO_REUSEPORT` listener on the same port (on Windows,
+//! which has no `SO_REUSEPORT`, the workers share one listener; see
+//! [`Server::reuse_port`]).
 //!
 //! The protocol is yours: [`Server::serve`] takes a `Send + Sync` factory,
 //! called once on each worker thread, that makes the per-connection handler —
@@ -34,8 +36,8 @@
 //!
 //! # Shutdown
 //!
-//! [`ShutdownHandle::shutdown`] (or SIGINT/SIGTERM after
-//! [`shutdown_on_ctrl_c`]) starts a graceful shutdown: every worker stops
+//! [`ShutdownHandle::shutdown`] (or, after [`shutdown_on_ctrl_c`], SIGINT or
+//! SIGTERM on Unix, Ctrl-C or a closing console on Windows) starts a graceful shutdown: every worker stops
 //! accepting and closes its listener (new connects are refused), every
 //! connection's [`Shutdown`] fires so protocol loops finish the requests they
 //! already read and close, and each worker waits for its connections up to
@@ -133,6 +135,12 @@ impl Server {
     }
 
     /// Whether each worker gets its own `SO_REUSEPORT` listener (the default).
+    ///
+    /// On Windows the workers share one listener: Windows has no
+    /// `SO_REUSEPORT`, so with `true` one listener is bound and each worker
+    /// accepts from it through its own duplicate handle (the system picks
+    /// which waiting worker gets a connection).
+    ///
     /// With `false`, or where the system refuses `SO_REUSEPORT`, there is one
     /// listener: worker 0 accepts every connection and hands them out to the
     /// workers in turn. That path costs a cross-thread hand-off per connection

@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
 use std::io;
-use std::os::fd::OwnedFd;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -117,16 +116,10 @@ enum Incoming {
 
 impl Incoming {
     fn adopt(source: Source) -> io::Result<Incoming> {
-        fn listener(fd: OwnedFd) -> io::Result<TcpListener> {
-            TcpListener::from_std(std::net::TcpListener::from(fd))
-        }
         Ok(match source {
-            Source::Listener(fd) => Incoming::Listener(listener(fd)?),
-            Source::Acceptor {
-                listener: fd,
-                peers,
-            } => Incoming::Acceptor {
-                listener: listener(fd)?,
+            Source::Listener(listener) => Incoming::Listener(TcpListener::from_std(listener)?),
+            Source::Acceptor { listener, peers } => Incoming::Acceptor {
+                listener: TcpListener::from_std(listener)?,
                 peers,
             },
             Source::Handoff(inbox) => Incoming::Handoff(inbox),

@@ -4,10 +4,13 @@
 //! For each `GET` or `HEAD`:
 //! 1. The URI path is decoded segment by segment and refused with 400 if it
 //!    holds `..` (also `%2e%2e`), a NUL, an encoded `/` or a bad escape
-//!    (`request_path.rs`).
+//!    (`request_path.rs`); on Windows also if a segment is not one plain file
+//!    name there (a drive `C:`, a `\`, a device name such as `CON`, ...).
 //! 2. The file is opened *beneath* the root by the kernel (`openat2` with
-//!    `RESOLVE_BENEATH`, see [`RootDir`]): a symlink leading out of the root
-//!    is refused like a missing file — 404, never a byte from outside.
+//!    `RESOLVE_BENEATH`, see [`RootDir`](ringo_reactor::fs::RootDir)): a symlink leading out of the root
+//!    is refused like a missing file — 404, never a byte from outside. Off
+//!    Linux the path is resolved and checked to stay inside the root before
+//!    the open instead (`beneath.rs`).
 //! 3. A directory serves its `index.html`, or 404; anything but a regular file
 //!    is 404.
 //! 4. `ETag` and `Last-Modified` come from `statx`; `If-None-Match` /
@@ -40,6 +43,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod beneath;
 mod content_type;
 mod range;
 mod request_path;
@@ -51,10 +55,11 @@ use std::path::{Path, PathBuf};
 
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use ringo_reactor::fs::{File, Metadata, RootDir};
+use ringo_reactor::fs::{File, Metadata};
 
 use super::Body;
 use crate::Service;
+use beneath::{Found, Root};
 use range::Requested;
 use validators::Validators;
 
@@ -72,7 +77,7 @@ const INDEX: &str = "index.html";
 /// factory can hand each connection a clone.
 #[derive(Debug, Clone)]
 pub struct ServeDir {
-    root: RootDir,
+    root: Root,
 }
 
 impl ServeDir {
@@ -82,7 +87,7 @@ impl ServeDir {
     /// `root` cannot be opened as a directory.
     pub fn new(root: impl AsRef<Path>) -> io::Result<ServeDir> {
         Ok(ServeDir {
-            root: RootDir::open(root)?,
+            root: Root::open(root.as_ref())?,
         })
     }
 
@@ -167,16 +172,10 @@ impl ServeDir {
             } else {
                 &path
             };
-            let file = self.root.open_file(target).await.map_err(open_error)?;
-            let meta = file
-                .metadata()
-                .await
-                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-            if meta.is_file() {
-                return Ok((file, meta, path));
-            }
-            if !meta.is_dir() {
-                return Err(StatusCode::NOT_FOUND);
+            match self.root.find(target).await? {
+                Found::File(file, meta) => return Ok((file, meta, path)),
+                Found::Dir => {}
+                Found::Other => return Err(StatusCode::NOT_FOUND),
             }
             path.push(INDEX);
         }
@@ -188,14 +187,40 @@ impl ServeDir {
 /// The status for a failed open: anything outside the root, missing, or not
 /// traversable is 404 (so a probe learns nothing); no permission is 403.
 fn open_error(e: io::Error) -> StatusCode {
-    match e.raw_os_error() {
-        Some(libc::EACCES | libc::EPERM) => StatusCode::FORBIDDEN,
-        Some(libc::ENOENT | libc::ENOTDIR | libc::EXDEV | libc::ELOOP | libc::ENAMETOOLONG) => {
+    use io::ErrorKind as Kind;
+    match e.kind() {
+        Kind::PermissionDenied => StatusCode::FORBIDDEN,
+        Kind::NotFound | Kind::NotADirectory | Kind::CrossesDevices => StatusCode::NOT_FOUND,
+        _ if e
+            .raw_os_error()
+            .is_some_and(|code| os::NOT_FOUND.contains(&code)) =>
+        {
             StatusCode::NOT_FOUND
         }
-        _ if e.kind() == io::ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+        Kind::InvalidInput => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
+}
+
+/// Open errors that mean "no such file here" but have no [`io::ErrorKind`]
+/// std names on every platform and every supported Rust (a symlink loop, a
+/// name too long or malformed for the file system).
+#[cfg(unix)]
+mod os {
+    pub(super) const NOT_FOUND: &[i32] = &[libc::ELOOP, libc::ENAMETOOLONG];
+}
+
+/// Open errors that mean "no such file here"; see the Unix twin above.
+#[cfg(windows)]
+mod os {
+    use windows_sys::Win32::Foundation;
+
+    pub(super) const NOT_FOUND: &[i32] = &[
+        Foundation::ERROR_CANT_RESOLVE_FILENAME as i32,
+        Foundation::ERROR_FILENAME_EXCED_RANGE as i32,
+        Foundation::ERROR_INVALID_NAME as i32,
+        Foundation::ERROR_BAD_PATHNAME as i32,
+    ];
 }
 
 fn with_validators(

@@ -18,6 +18,19 @@ pub(crate) struct Validators {
     modified: Option<SystemTime>,
 }
 
+/// What tells two files of the same length and time apart in the tag: the
+/// inode number on Unix. Windows' file index is not in stable std; there the
+/// tag rests on length and modification time alone, as nginx's does.
+#[cfg(unix)]
+fn file_id(meta: &Metadata) -> u64 {
+    meta.ino()
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &Metadata) -> u64 {
+    0
+}
+
 impl Validators {
     pub(crate) fn of(meta: &Metadata) -> Validators {
         let modified = meta.modified().ok();
@@ -25,7 +38,7 @@ impl Validators {
             .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos());
         Validators {
-            etag: format!("\"{:x}-{:x}-{:x}\"", meta.ino(), meta.len(), nanos),
+            etag: format!("\"{:x}-{:x}-{:x}\"", file_id(meta), meta.len(), nanos),
             modified,
         }
     }

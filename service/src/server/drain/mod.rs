@@ -5,13 +5,34 @@
 //! latch: workers stop accepting, and every connection's [`Shutdown::wait`]
 //! completes so protocol loops (such as `ringo_proto::http::serve_connection`)
 //! stop reading, answer what they already read, and end.
+//!
+//! [`shutdown_on_ctrl_c`] raises it from outside the process. How Ctrl-C
+//! arrives is the one part that differs by platform: a signal on Unix
+//! (`ctrl_c_unix.rs`), a console control event on Windows
+//! (`ctrl_c_windows.rs`). Each supplies the same few names, so the code here
+//! never asks which platform it is on:
+//!
+//! - `EVENTS`: the events it handles, for log lines.
+//! - `receiver()`: the wake-up path from the handler to an ordinary thread,
+//!   made once per process; `Receiver::wait` blocks that thread until an
+//!   event. A signal handler may do almost nothing (no locks, no allocation),
+//!   so the latch is raised on that thread, never in the handler.
+//! - `arm()`: installs the handler, so the next event wakes the receiver
+//!   instead of ending the process.
+//! - `disarm()`: puts the default action back, so the event after that ends
+//!   the process at once.
+
+#[cfg(unix)]
+#[path = "ctrl_c_unix.rs"]
+mod ctrl_c;
+#[cfg(windows)]
+#[path = "ctrl_c_windows.rs"]
+mod ctrl_c;
 
 use std::future::Future;
-use std::io::{self, Read};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
+use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 
@@ -163,27 +184,29 @@ impl ShutdownHandle {
     }
 }
 
-/// Handles whose servers shut down on the next SIGINT or SIGTERM.
+/// Handles whose servers shut down on the next Ctrl-C (see [`ctrl_c::EVENTS`]).
 static CTRL_C_HANDLES: Mutex<Vec<ShutdownHandle>> = Mutex::new(Vec::new());
 
-/// The write end of the self-pipe the signal handler writes to; -1 before
-/// [`ctrl_c_pipe`] made it. The fd is never closed once published.
-static CTRL_C_WRITE_FD: AtomicI32 = AtomicI32::new(-1);
-
-/// Starts graceful shutdown of `handle`'s server on the first SIGINT (Ctrl-C)
-/// or SIGTERM.
+/// Starts graceful shutdown of `handle`'s server on the first Ctrl-C or its
+/// platform's equivalent: SIGINT or SIGTERM on Unix; Ctrl-C, Ctrl-Break, the
+/// console window closing or the system shutting down on Windows.
 ///
-/// The signal handler only writes a byte to a self-pipe; a thread named
-/// `ringo-signal` reads it and calls [`ShutdownHandle::shutdown`] on every
-/// handle registered so far. It then restores the default actions, so a second
-/// Ctrl-C ends the process at once, as users expect when a drain takes too
-/// long. Several servers may register; each call re-installs the handlers. If
-/// the handlers cannot be installed the failure is logged and the process keeps
-/// the default actions.
+/// The handler only wakes a thread named `ringo-signal` (on Unix by writing a
+/// byte to a self-pipe, all a signal handler may safely do), which calls
+/// [`ShutdownHandle::shutdown`] on every handle registered so far. It then
+/// restores the default actions, so a second Ctrl-C ends the process at once,
+/// as users expect when a drain takes too long. Several servers may register;
+/// each call re-installs the handler. If it cannot be installed the failure is
+/// logged and the process keeps the default actions.
+///
+/// On Windows a closing console or a system shutdown ends the process a few
+/// seconds after the event whatever the handler does (5 s for a console
+/// window, at the time of writing); the drain gets that long. Ctrl-C and
+/// Ctrl-Break reach only a process attached to a console.
 pub fn shutdown_on_ctrl_c(handle: ShutdownHandle) {
     lock_handles().push(handle);
     if let Err(e) = install_ctrl_c() {
-        log::error!("cannot install the SIGINT/SIGTERM handler: {e}");
+        log::error!("cannot install the {} handler: {e}", ctrl_c::EVENTS);
     }
 }
 
@@ -195,25 +218,23 @@ fn lock_handles() -> MutexGuard<'static, Vec<ShutdownHandle>> {
 }
 
 fn install_ctrl_c() -> io::Result<()> {
-    static PIPE: OnceLock<Result<(), io::ErrorKind>> = OnceLock::new();
-    PIPE.get_or_init(|| ctrl_c_pipe().map_err(|e| e.kind()))
+    static RECEIVER: OnceLock<Result<(), io::ErrorKind>> = OnceLock::new();
+    RECEIVER
+        .get_or_init(|| start_receiver().map_err(|e| e.kind()))
         .map_err(|kind| io::Error::new(kind, "cannot start the signal thread"))?;
-    set_signal_actions(on_signal as *const () as libc::sighandler_t)
+    ctrl_c::arm()
 }
 
-/// Makes the self-pipe and the thread that reads it; runs once per process.
-fn ctrl_c_pipe() -> io::Result<()> {
-    let (mut read, write) = UnixStream::pair()?;
-    // The handler must never block: with the buffer full, signals are already
-    // pending and another byte adds nothing.
-    write.set_nonblocking(true)?;
+/// Makes the handler's wake-up path and the thread it wakes; runs once per
+/// process, before the handler is first armed.
+fn start_receiver() -> io::Result<()> {
+    let mut receiver = ctrl_c::receiver()?;
     std::thread::Builder::new()
         .name("ringo-signal".into())
         .spawn(move || {
-            let mut byte = [0u8; 1];
-            while let Ok(1) = read.read(&mut byte) {
-                if let Err(e) = set_signal_actions(libc::SIG_DFL) {
-                    log::warn!("cannot restore the default SIGINT/SIGTERM actions: {e}");
+            while receiver.wait() {
+                if let Err(e) = ctrl_c::disarm() {
+                    log::warn!("cannot restore the default {} actions: {e}", ctrl_c::EVENTS);
                 }
                 log::info!("signal received, shutting down gracefully");
                 for handle in lock_handles().drain(..) {
@@ -221,45 +242,7 @@ fn ctrl_c_pipe() -> io::Result<()> {
                 }
             }
         })?;
-    // Published only now, and the stream is leaked on purpose: the handler may
-    // run at any moment for the rest of the process, so the fd must stay open.
-    CTRL_C_WRITE_FD.store(write.as_raw_fd(), Ordering::Release);
-    std::mem::forget(write);
     Ok(())
-}
-
-/// Sets the action of SIGINT and SIGTERM to `action` (a handler's address or
-/// `SIG_DFL`).
-fn set_signal_actions(action: libc::sighandler_t) -> io::Result<()> {
-    for signal in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: `sigaction` is a plain C struct for which all-zeroes is a
-        // valid value (empty mask, no flags); the fields we need are set below.
-        let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
-        act.sa_sigaction = action;
-        act.sa_flags = libc::SA_RESTART;
-        // SAFETY: `act` is a live, initialised sigaction; `sigaction` only reads
-        // it, and a null old-action pointer is allowed. `action` is SIG_DFL or
-        // `on_signal`, which only does async-signal-safe work.
-        let ret = unsafe { libc::sigaction(signal, &act, std::ptr::null_mut()) };
-        if ret == -1 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-/// The SIGINT/SIGTERM handler: one `write(2)` to the self-pipe, which is
-/// async-signal-safe. `write` leaves `errno` alone when it succeeds; it fails
-/// only with the pipe full, and then the interrupted code sees `EAGAIN`, which
-/// any code that retries on `EINTR` handles too.
-extern "C" fn on_signal(_signal: libc::c_int) {
-    let fd = CTRL_C_WRITE_FD.load(Ordering::Acquire);
-    if fd >= 0 {
-        let byte = 1u8;
-        // SAFETY: `fd` is the write end of the self-pipe, published only after
-        // it was made and never closed; `byte` is a live local of length 1.
-        unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
-    }
 }
 
 #[cfg(test)]

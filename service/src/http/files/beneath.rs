@@ -1,0 +1,106 @@
+//! [`Root`]: the served directory, and opening a request's path beneath it.
+//!
+//! On Linux the kernel opens beneath the root (`openat2` with
+//! `RESOLVE_BENEATH`, [`RootDir::open_file`]): `..`, absolute paths and
+//! symlinks leading out fail in the open itself. Elsewhere `RootDir` cannot
+//! open beneath, so the path is resolved first — `canonicalize` on the
+//! blocking pool, which follows every symlink — and served only if what it
+//! names lies inside the root's own canonical path; the file is then opened
+//! by that resolved, symlink-free path. What is left is a race, not a
+//! traversal: someone who may rewrite the served tree could swap a directory
+//! for a symlink between the check and the open. Request paths never reach
+//! this far with `..`, a drive or a device name in them (`request_path.rs`).
+
+use std::io;
+use std::path::Path;
+#[cfg(not(target_os = "linux"))]
+use std::path::PathBuf;
+
+use http::StatusCode;
+use ringo_reactor::fs::{File, Metadata, RootDir};
+
+/// The directory a [`ServeDir`](super::ServeDir) serves. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(super) struct Root {
+    dir: RootDir,
+    /// The root's own path with every symlink resolved: what a resolved
+    /// request path must start with (off Linux).
+    #[cfg(not(target_os = "linux"))]
+    canonical: PathBuf,
+}
+
+/// What a path beneath the root names.
+pub(super) enum Found {
+    /// A regular file, open for reading, and its metadata.
+    File(File, Metadata),
+    /// A directory.
+    Dir,
+    /// Anything else (a device, a socket, a FIFO): never served.
+    Other,
+}
+
+impl Root {
+    /// Opens the directory `path` (a blocking set-up step).
+    pub(super) fn open(path: &Path) -> io::Result<Root> {
+        let dir = RootDir::open(path)?;
+        Ok(Root {
+            #[cfg(not(target_os = "linux"))]
+            canonical: std::fs::canonicalize(path)?,
+            dir,
+        })
+    }
+
+    /// The path the root was opened with.
+    pub(super) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// What `relative` (`.` for the root itself) names beneath the root; an
+    /// open that fails is answered by [`open_error`](super::open_error), a
+    /// failing `stat` of what opened with 500.
+    pub(super) async fn find(&self, relative: &Path) -> Result<Found, StatusCode> {
+        let file = self.open_file(relative).await?;
+        let Some(file) = file else {
+            return Ok(Found::Dir);
+        };
+        let meta = file
+            .metadata()
+            .await
+            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        Ok(if meta.is_file() {
+            Found::File(file, meta)
+        } else if meta.is_dir() {
+            Found::Dir
+        } else {
+            Found::Other
+        })
+    }
+
+    /// `relative` opened beneath the root by the kernel (a directory opens
+    /// too, and [`find`](Root::find) tells it apart by its metadata).
+    #[cfg(target_os = "linux")]
+    async fn open_file(&self, relative: &Path) -> Result<Option<File>, StatusCode> {
+        let file = self.dir.open_file(relative).await;
+        file.map(Some).map_err(super::open_error)
+    }
+
+    /// `relative` resolved, checked to lie inside the root, and opened by its
+    /// resolved path; `None` for a directory (Windows opens one only with
+    /// flags a plain open does not pass).
+    #[cfg(not(target_os = "linux"))]
+    async fn open_file(&self, relative: &Path) -> Result<Option<File>, StatusCode> {
+        use ringo_reactor::fs;
+        let resolved = fs::canonicalize(self.dir.path().join(relative))
+            .await
+            .map_err(super::open_error)?;
+        if !resolved.starts_with(&self.canonical) {
+            return Err(StatusCode::NOT_FOUND);
+        }
+        let meta = fs::metadata(&resolved).await.map_err(super::open_error)?;
+        if meta.is_dir() {
+            return Ok(None);
+        }
+        let file = File::open(&resolved).await.map_err(super::open_error)?;
+        Ok(Some(file))
+    }
+}
