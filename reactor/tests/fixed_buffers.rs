@@ -8,7 +8,9 @@
 use ringo_test_util as util;
 use ringo_test_util::on_both_drivers;
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
+#[cfg(unix)]
+use std::io::{Read, Write};
 use std::path::Path;
 use std::pin::pin;
 use std::rc::Rc;
@@ -19,7 +21,9 @@ use ringo_reactor::fs::{File, OpenOptions};
 use ringo_reactor::runtime::Simulate;
 use ringo_reactor::time::{sleep, timeout};
 use ringo_reactor::{Builder, DriverKind, Runtime};
-use util::{pattern, pipe, TempDir};
+#[cfg(unix)]
+use util::pipe;
+use util::{pattern, TempDir};
 
 /// Size of the buffers of the cancellation tests: large enough that a read
 /// of a whole buffer is still running when its future is dropped, small
@@ -199,12 +203,20 @@ on_both_drivers! {
             let dir = TempDir::new("fixed-dropped-read");
             let data = pattern(BIG, 8);
             let file = file_with(&dir.join("f"), &data).await;
-            let (read_end, write_end) = pipe();
-            let mut pipe_writer = std::fs::File::from(write_end);
-            let mut pipe_reader = std::fs::File::from(read_end.try_clone().expect("dup"));
-            let pipe = File::from_std(std::fs::File::from(read_end));
+            // Unix also reads a pipe, whose read waits for data (a pipe read on
+            // Windows's blocking pool would hold its thread instead).
+            #[cfg(unix)]
+            let (mut pipe_writer, mut pipe_reader, pipe) = {
+                let (read_end, write_end) = pipe();
+                let reader = std::fs::File::from(read_end.try_clone().expect("dup"));
+                (std::fs::File::from(write_end), reader, File::from_std(std::fs::File::from(read_end)))
+            };
+            #[cfg(unix)]
+            let sources = [&file, &pipe, &file, &pipe];
+            #[cfg(windows)]
+            let sources = [&file, &file];
             let pool = FixedBufPool::new(1, BIG).expect("pool");
-            for (round, source) in [&file, &pipe, &file, &pipe].into_iter().enumerate() {
+            for (round, source) in sources.into_iter().enumerate() {
                 let what = format!("{kind} round {round}");
                 {
                     let mut read = pin!(source.read_fixed_at(pool.try_get().expect("free"), 0));
@@ -216,13 +228,17 @@ on_both_drivers! {
                 // Lent again: nothing may write it now but its new owner.
                 let marker = vec![0xA5; BIG];
                 buf.extend_from_slice(&marker);
+                #[cfg(unix)]
                 pipe_writer.write_all(b"late").expect("write to the pipe");
                 sleep(Duration::from_millis(20)).await;
                 assert!(buf[..] == marker[..], "{what}: the re-lent buffer was written");
                 // The cancelled pipe read took nothing: the bytes wait in the pipe.
-                let mut late = [0u8; 4];
-                pipe_reader.read_exact(&mut late).expect("read the pipe");
-                assert_eq!(&late, b"late", "{what}: the pipe kept its bytes");
+                #[cfg(unix)]
+                {
+                    let mut late = [0u8; 4];
+                    pipe_reader.read_exact(&mut late).expect("read the pipe");
+                    assert_eq!(&late, b"late", "{what}: the pipe kept its bytes");
+                }
             }
         });
     }
@@ -257,15 +273,19 @@ on_both_drivers! {
             util::within(Duration::from_secs(30), "runtime drop with fixed reads in flight", move || {
                 let rt = util::runtime(kind).expect("runtime");
                 let dir = TempDir::new("fixed-runtime-dropped");
+                #[cfg(unix)]
                 let (read_end, write_end) = pipe();
                 let kept = rt.block_on(async {
                     let file = Rc::new(file_with(&dir.join("f"), &pattern(BIG, 12)).await);
                     let pool = FixedBufPool::new(4, BIG).expect("pool");
                     // A pipe without data: on io_uring its read stays in flight
-                    // (compat's pread fails at once with ESPIPE).
-                    let pipe = File::from_std(std::fs::File::from(read_end));
-                    let buf = pool.try_get().expect("free");
-                    drop(ringo_reactor::spawn(async move { pipe.read_fixed_at(buf, 0).await.0 }));
+                    // (compat's pread fails at once with ESPIPE). Unix only, as above.
+                    #[cfg(unix)]
+                    {
+                        let pipe = File::from_std(std::fs::File::from(read_end));
+                        let buf = pool.try_get().expect("free");
+                        drop(ringo_reactor::spawn(async move { pipe.read_fixed_at(buf, 0).await.0 }));
+                    }
                     for _ in 0..3 {
                         let (file, buf) = (file.clone(), pool.try_get().expect("free"));
                         drop(ringo_reactor::spawn(async move { file.read_fixed_at(buf, 0).await.0 }));
@@ -278,6 +298,7 @@ on_both_drivers! {
                 });
                 drop(rt);
                 // The read end closed with the runtime: nothing lands anywhere.
+                #[cfg(unix)]
                 let _ = std::fs::File::from(write_end).write_all(b"late");
                 if let Some(pool) = kept {
                     assert_eq!(pool.available(), 4, "{what}: every buffer back after the drop");

@@ -7,9 +7,11 @@
 //! the kernel's SQPOLL thread taking the SQE pairs, where granted),
 //! `uring_timer` (the test hook denies linking, so the timer wheel and a
 //! cancel enforce it) and `compat` (the timer wheel around a readiness op).
+//! Off Linux only `compat` exists.
 //!
 //! The `#[ignore]`d `measure_*` tests are the A/B of a timed read against
-//! `time::timeout` around a plain read; they print medians and assert no speed.
+//! `time::timeout` around a plain read; they print medians and assert no speed
+//! (Linux only: they compare with uring and read the CPU time from `/proc`).
 
 use ringo_test_util as util;
 
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 use ringo_reactor::buf::IoBuf;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::{TcpStream, UdpSocket};
-use ringo_reactor::time::{sleep, timeout};
+use ringo_reactor::time::sleep;
 use ringo_reactor::{spawn, Builder, DriverKind, Runtime};
 use util::{
     any_local, block_on_limited, pattern, tcp_pair_nodelay, unless_no_uring, within, TEST_LIMIT,
@@ -360,7 +362,9 @@ four_ways! {
 /// leaves their linked timeouts to fire into freed memory.
 #[test]
 fn a_runtime_dropped_with_timed_reads_in_flight_shuts_down() {
-    let builders = [
+    let mut builders = Vec::new();
+    #[cfg(target_os = "linux")]
+    builders.extend([
         (DriverKind::Uring, Runtime::builder()),
         (
             DriverKind::Uring,
@@ -369,8 +373,8 @@ fn a_runtime_dropped_with_timed_reads_in_flight_shuts_down() {
                 ..Default::default()
             }),
         ),
-        (DriverKind::Compat, Runtime::builder()),
-    ];
+    ]);
+    builders.push((DriverKind::Compat, Runtime::builder()));
     for (kind, builder) in builders {
         within(TEST_LIMIT, "a runtime drop", move || {
             let Some(rt) = unless_no_uring(kind, "build a runtime", builder.driver(kind).build())
@@ -393,10 +397,12 @@ fn a_runtime_dropped_with_timed_reads_in_flight_shuts_down() {
 }
 
 /// Alternating runs per variant in the measurements; medians are reported.
+#[cfg(target_os = "linux")]
 const MEASURE_RUNS: usize = 7;
 
 /// CPU time this thread has used (`/proc/thread-self/schedstat`, in ns):
 /// with `DEFER_TASKRUN` the kernel's completion work runs here too.
+#[cfg(target_os = "linux")]
 fn thread_cpu() -> Duration {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").expect("schedstat");
     let ns = text.split_whitespace().next().and_then(|n| n.parse().ok());
@@ -406,6 +412,7 @@ fn thread_cpu() -> Duration {
 /// Runs each of `variants` `MEASURE_RUNS` times, rotating their order every
 /// run; each run performs `ops` ops and is timed in wall and thread CPU
 /// time. Prints the medians per op, in µs.
+#[cfg(target_os = "linux")]
 async fn measure<F, Fut>(label: &str, variants: &[&str], ops: usize, mut run: F)
 where
     F: FnMut(usize) -> Fut,
@@ -437,6 +444,7 @@ where
 
 /// A/B: one timed read per echo round trip (64 B, the echo on the same
 /// runtime), the deadline never reached.
+#[cfg(target_os = "linux")]
 #[test]
 #[ignore = "measurement: prints medians, asserts no speed"]
 fn measure_a_timed_read_that_completes() {
@@ -466,9 +474,12 @@ fn measure_a_timed_read_that_completes() {
                             let (result, back) = match variant {
                                 0 => client.read(buf).await,
                                 1 => client.read(buf).timeout(Duration::from_secs(1)).await,
-                                _ => timeout(Duration::from_secs(1), client.read(buf))
-                                    .await
-                                    .expect("the echo comes back in time"),
+                                _ => ringo_reactor::time::timeout(
+                                    Duration::from_secs(1),
+                                    client.read(buf),
+                                )
+                                .await
+                                .expect("the echo comes back in time"),
                             };
                             assert_eq!(result.expect("echo read"), 64, "one read per 64 B echo");
                             buf = back;
@@ -485,6 +496,7 @@ fn measure_a_timed_read_that_completes() {
 /// a 1 ms deadline. `time::timeout` drops the read, so it needs a new buffer
 /// each time; each run ends with a 2 ms sleep for every variant, so the
 /// cancellations it leaves behind are paid inside the measured window.
+#[cfg(target_os = "linux")]
 #[test]
 #[ignore = "measurement: prints medians, asserts no speed"]
 fn measure_a_timed_read_that_times_out() {
@@ -514,7 +526,8 @@ fn measure_a_timed_read_that_times_out() {
                                     buf = back;
                                 } else {
                                     let read = server.read(vec![0u8; 64]);
-                                    assert!(timeout(limit, read).await.is_err(), "no bytes come");
+                                    let timed = ringo_reactor::time::timeout(limit, read).await;
+                                    assert!(timed.is_err(), "no bytes come");
                                 }
                             }
                             sleep(Duration::from_millis(2)).await;

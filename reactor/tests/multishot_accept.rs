@@ -9,20 +9,29 @@
 //! skew. Running out of fds (`EMFILE`, which ends the kernel's multishot) is
 //! tested in a child process with a lowered `RLIMIT_NOFILE`, which would
 //! disturb every other test of this process.
+//!
+//! Unix listeners, fd counts and fd limits are Unix's: on Windows the TCP
+//! accept tests run without them.
 
 use ringo_test_util as util;
 
 use std::future::Future;
-use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(unix)]
+use std::time::Instant;
 
-use ringo_reactor::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use ringo_reactor::net::{TcpListener, TcpStream};
+#[cfg(unix)]
+use ringo_reactor::net::{UnixListener, UnixStream};
 use ringo_reactor::time::{sleep, timeout};
 use ringo_reactor::{spawn, Builder, DriverKind, Runtime};
+#[cfg(unix)]
 use util::process::{self, cpu_time, leave_free_fds, open_fds};
-use util::{any_local, block_on_limited, unless_no_uring, TempDir};
+#[cfg(unix)]
+use util::TempDir;
+use util::{any_local, block_on_limited, unless_no_uring};
 
 /// Serialises this file's tests (see the module docs).
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -78,8 +87,11 @@ macro_rules! serial_both_drivers {
     };
 }
 
-/// Whether `fd` is non-blocking and close-on-exec, as every accepted fd must be.
-fn nonblocking_cloexec(fd: RawFd) -> bool {
+/// Whether `stream` is non-blocking and close-on-exec, as every accepted fd must be.
+#[cfg(unix)]
+fn set_up_as_accepted(stream: &TcpStream) -> bool {
+    use std::os::fd::AsRawFd;
+    let fd = stream.as_raw_fd();
     // SAFETY: F_GETFL / F_GETFD only read the flags of a live fd.
     let (status, descriptor) = unsafe {
         (
@@ -88,6 +100,24 @@ fn nonblocking_cloexec(fd: RawFd) -> bool {
         )
     };
     status & libc::O_NONBLOCK != 0 && descriptor & libc::FD_CLOEXEC != 0
+}
+
+/// Whether `stream` is not inherited by child processes, as every accepted
+/// socket must be (Windows has no call that reads a socket's non-blocking mode).
+#[cfg(windows)]
+fn set_up_as_accepted(stream: &TcpStream) -> bool {
+    use std::os::windows::io::AsRawSocket;
+    use windows_sys::Win32::Foundation::{GetHandleInformation, HANDLE, HANDLE_FLAG_INHERIT};
+    let mut flags = 0;
+    // SAFETY: reads the flags of a live socket handle into a live local.
+    let ok = unsafe { GetHandleInformation(stream.as_raw_socket() as HANDLE, &mut flags) };
+    assert_ne!(
+        ok,
+        0,
+        "GetHandleInformation: {}",
+        std::io::Error::last_os_error()
+    );
+    flags & HANDLE_FLAG_INHERIT == 0
 }
 
 /// Connects `count` clients to `addr`, one after another, in a task.
@@ -113,7 +143,7 @@ async fn accept_in_order(listener: &TcpListener, count: usize) {
     for n in 0..count {
         let (stream, peer) = listener.accept().await.expect("accept");
         assert!(
-            nonblocking_cloexec(stream.as_raw_fd()),
+            set_up_as_accepted(&stream),
             "connection {n} is non-blocking and close-on-exec"
         );
         accepted.push((stream, peer));
@@ -139,6 +169,7 @@ serial_both_drivers! {
     }
 }
 
+#[cfg(unix)]
 serial_both_drivers! {
     async fn unix_listeners_accept_every_connection() {
         let dir = TempDir::new("multishot-accept");
@@ -205,6 +236,7 @@ serial_both_drivers! {
 }
 
 /// Waits until the process has `expected` fds open, or fails after a second.
+#[cfg(unix)]
 async fn fds_return_to(expected: usize) {
     let deadline = Instant::now() + Duration::from_secs(1);
     while open_fds() != expected && Instant::now() < deadline {
@@ -213,6 +245,7 @@ async fn fds_return_to(expected: usize) {
     assert_eq!(open_fds(), expected, "every fd is closed again");
 }
 
+#[cfg(unix)]
 serial_both_drivers! {
     async fn dropping_the_listener_closes_connections_never_handed_out() {
         let baseline = open_fds();
@@ -238,6 +271,7 @@ serial_both_drivers! {
     }
 }
 
+#[cfg(unix)]
 serial_both_drivers! {
     async fn dropping_an_idle_armed_listener_leaks_nothing() {
         let baseline = open_fds();
@@ -264,15 +298,19 @@ serial_both_drivers! {
 }
 
 /// Connections queued before the fd limit is lowered in the `EMFILE` test.
+#[cfg(unix)]
 const QUEUED: usize = 48;
 
 /// Fds the `EMFILE` test leaves free under its lowered limit.
+#[cfg(unix)]
 const FREE_FDS: usize = 4;
 
 /// How long an `accept` at the fd limit may take to fail.
+#[cfg(unix)]
 const FAIL_LIMIT: Duration = Duration::from_secs(5);
 
 /// The next accept, which must fail at once with `EMFILE`.
+#[cfg(unix)]
 async fn accept_fails_with_emfile(listener: &TcpListener, what: &str) {
     let accepted = timeout(FAIL_LIMIT, listener.accept())
         .await
@@ -289,6 +327,7 @@ async fn accept_fails_with_emfile(listener: &TcpListener, what: &str) {
 /// are freed, every queued connection is accepted exactly once, and (where the
 /// listener has a multishot) the multishot is armed again: the kernel accepts
 /// a new connection before any `accept` call asks for it.
+#[cfg(unix)]
 async fn accept_at_the_fd_limit(multishot: bool) {
     let listener = TcpListener::bind(any_local()).expect("bind");
     let addr = listener.local_addr().expect("local addr");
@@ -366,6 +405,7 @@ async fn accept_at_the_fd_limit(multishot: bool) {
 /// Runs [`accept_at_the_fd_limit`] in a child process (see [`process`]) on a
 /// runtime of `kind` from `builder`. The parent holds [`SERIAL`] meanwhile:
 /// starting a child opens fds that this file's fd counts would see.
+#[cfg(unix)]
 fn accept_at_the_fd_limit_in_child(
     name: &str,
     kind: DriverKind,
@@ -383,6 +423,8 @@ fn accept_at_the_fd_limit_in_child(
     process::run_in_child(name);
 }
 
+// Fd limits are Unix's.
+#[cfg(unix)]
 mod accept_at_the_fd_limit {
     use super::*;
 

@@ -8,15 +8,12 @@
 use ringo_test_util as util;
 use ringo_test_util::on_both_drivers;
 
-use std::cell::Cell;
 use std::future::Future;
-use std::os::fd::AsRawFd;
-use std::rc::Rc;
 use std::time::Duration;
 
 use ringo_reactor::buf::{BufferPool, MAX_RECV_BUFFERS, MAX_RECV_BUFFER_SIZE};
 use ringo_reactor::io::AsyncWrite;
-use ringo_reactor::net::{TcpStream, UnixStream};
+use ringo_reactor::net::TcpStream;
 use ringo_reactor::time::sleep;
 use ringo_reactor::{DriverKind, Runtime};
 use util::{all_buffers_back, pattern, pool_exhaustion_loses_nothing, run_with, tcp_pair_nodelay};
@@ -108,8 +105,15 @@ on_both_drivers! {
     }
 }
 
+// Reads the sockets' kernel queues (`util::queues`), which Windows does not
+// report: SIO_TCP_INFO counts only the bytes in flight, not those queued.
+#[cfg(unix)]
 on_both_drivers! {
     fn a_stalled_reader_leaves_most_of_the_pool_free_and_loses_nothing(kind: DriverKind) {
+        use std::cell::Cell;
+        use std::os::fd::AsRawFd;
+        use std::rc::Rc;
+
         // 64 buffers of 4 KiB; the peer sends 1 MiB in 8 KiB writes while the
         // reader, its receive armed, reads nothing for 300 ms. On io_uring the
         // multishot's backlog gets it cancelled, so the bytes wait in the
@@ -216,19 +220,21 @@ on_both_drivers! {
             assert_eq!(recv_exactly(&server, 1).await, b"x");
             client.set_linger_zero().expect("linger");
             drop(client);
-            let err = server
-                .recv_pooled()
-                .await
-                .expect_err("a reset connection fails the receive");
-            assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+            let received = server.recv_pooled().await;
+            // Wine reads a reset as the end of stream (see `util::wine`).
+            if !(matches!(received, Ok(None)) && util::wine::under_wine()) {
+                let err = received.expect_err("a reset connection fails the receive");
+                assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+            }
         });
     }
 }
 
+#[cfg(unix)]
 on_both_drivers! {
     fn unix_streams_receive_pooled(kind: DriverKind) {
         run_with(kind, Runtime::builder(), || async move {
-            let (a, b) = UnixStream::pair().expect("pair");
+            let (a, b) = ringo_reactor::net::UnixStream::pair().expect("pair");
             let sent = pattern(50_000, 5);
             a.write_all(sent.clone()).await.0.expect("write");
             a.shutdown().await.expect("shutdown");

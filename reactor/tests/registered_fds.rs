@@ -15,6 +15,10 @@
 //! connection's end of stream: a slot left holding the socket would keep the
 //! connection open, and that report would never come.
 
+// Registered fds are io_uring's, and these tests check them through Unix fds
+// (`dup2`, raw fd hand-over) and Unix streams.
+#![cfg(unix)]
+
 use ringo_test_util as util;
 use ringo_test_util::on_both_drivers;
 

@@ -12,6 +12,10 @@
 //! zero-copy sends by size (run it in release with `--ignored --nocapture`;
 //! `RINGO_ZC_BYTES` and `RINGO_ZC_ROUNDS` shorten it).
 
+// Zero-copy send is io_uring's, and these tests read its internals through
+// Unix fds (`/proc/self/fd`, `fstat`, Unix streams).
+#![cfg(unix)]
+
 use ringo_test_util as util;
 use ringo_test_util::on_both_drivers;
 

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
-use ringo_reactor::net::UnixStream;
+use ringo_reactor::net::TcpStream;
 use ringo_reactor::task::yield_now;
 use ringo_reactor::time::sleep;
 use util::{oneshot, tcp_pair, KINDS};
@@ -188,7 +188,10 @@ both_drivers! {
 both_drivers! {
     async fn a_task_whose_reads_always_complete_does_not_starve_others() {
         const TOTAL: usize = 100 * 1024 * 1024;
-        let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        let listener = std::net::TcpListener::bind(util::any_local()).expect("bind");
+        let theirs = std::net::TcpStream::connect(listener.local_addr().expect("addr"))
+            .expect("connect");
+        let (ours, _) = listener.accept().expect("accept");
         let writer = std::thread::spawn(move || {
             use std::io::Write;
             let chunk = vec![7u8; 64 * 1024];
@@ -201,7 +204,7 @@ both_drivers! {
                 }
             }
         });
-        let stream = UnixStream::from_std(ours).expect("from_std");
+        let stream = TcpStream::from_std(ours).expect("from_std");
         let stop = Rc::new(Cell::new(false));
         let received = Rc::new(Cell::new(0usize));
         let reader = {

@@ -94,8 +94,17 @@ both_drivers! {
         assert_eq!(err.kind(), std::io::ErrorKind::NotConnected, "{err}");
         let (sent, _) = a.send(b"nowhere".to_vec()).await;
         let err = sent.expect_err("send without a peer");
-        // Linux answers `send` on an unconnected UDP socket with EDESTADDRREQ.
+        // Unix answers `send` on an unconnected UDP socket with EDESTADDRREQ.
+        #[cfg(unix)]
         assert_eq!(err.raw_os_error(), Some(libc::EDESTADDRREQ), "{err}");
+        // Windows answers WSAENOTCONN; Wine passes Linux's EDESTADDRREQ on as
+        // WSAEINVAL (see `util::wine`).
+        #[cfg(windows)]
+        if util::wine::under_wine() {
+            assert_eq!(err.raw_os_error(), Some(util::wine::WSAEINVAL), "{err}");
+        } else {
+            assert_eq!(err.kind(), std::io::ErrorKind::NotConnected, "{err}");
+        }
     }
 }
 

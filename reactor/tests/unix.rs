@@ -1,6 +1,9 @@
 //! Unix stream sockets on both drivers: echo under concurrency, socket pairs,
 //! a large byte-exact transfer, bind and path errors, and fd hand-over to std.
 
+// Unix domain sockets are Unix's.
+#![cfg(unix)]
+
 use ringo_test_util as util;
 use ringo_test_util::both_drivers;
 

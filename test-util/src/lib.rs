@@ -17,6 +17,8 @@
 //! - [`queues`]: the bytes a socket's kernel queues hold, for backpressure tests.
 //! - [`curl()`], [`measure`] and [`process`]: the outside tools, CPU clocks and
 //!   child-process cases some tests need.
+//! - [`wine`]: whether the tests run under Wine, for the few results Wine
+//!   reports differently from Windows.
 //! - `tls` (feature `tls`): test certificates made at run time, and helpers
 //!   for the real TLS peers (openssl, curl, redis-cli).
 //!
@@ -38,6 +40,7 @@ pub mod process;
 pub mod queues;
 #[cfg(feature = "tls")]
 pub mod tls;
+pub mod wine;
 
 pub use curl::curl;
 pub use data::{pattern, TempDir};
@@ -46,14 +49,13 @@ pub use drivers::{
     runtime_from, unless_no_uring, within, KINDS, TEST_LIMIT,
 };
 pub use measure::median;
-#[cfg(unix)]
 pub use measure::thread_cpu_ns;
-pub use peers::{
-    any_local, echo, exchange_until_close, listener_thread, read_to_end, read_until, server_thread,
-    spawn_server, tcp_pair, tcp_pair_nodelay, write_all,
-};
 #[cfg(unix)]
-pub use peers::{pipe, refused_addr};
+pub use peers::pipe;
+pub use peers::{
+    any_local, echo, exchange_until_close, listener_thread, read_to_end, read_until, refused_addr,
+    server_thread, spawn_server, tcp_pair, tcp_pair_nodelay, write_all,
+};
 pub use pool::{all_buffers_back, pool_exhaustion_loses_nothing, with_pool_provided};
 
 /// The reactor, for the macros to name its types whatever the caller imports.

@@ -210,6 +210,57 @@ pub fn refused_addr() -> (std::os::fd::OwnedFd, SocketAddr) {
     )
 }
 
+/// An address every connect to is refused, held for as long as the guard
+/// lives (see the Unix version): a Winsock TCP socket bound to a free loopback
+/// port but never listening, not inherited by child processes.
+#[cfg(windows)]
+pub fn refused_addr() -> (std::os::windows::io::OwnedSocket, SocketAddr) {
+    use std::os::windows::io::FromRawSocket;
+    use windows_sys::Win32::Networking::WinSock;
+    // Winsock answers nothing before WSAStartup, which std runs with its
+    // first socket.
+    drop(std::net::UdpSocket::bind(any_local()));
+    let last_error = || {
+        // SAFETY: no preconditions; reads this thread's last Winsock error.
+        std::io::Error::from_raw_os_error(unsafe { WinSock::WSAGetLastError() })
+    };
+    // SAFETY: no protocol info pointer is passed; the result is checked.
+    let socket = unsafe {
+        WinSock::WSASocketW(
+            i32::from(WinSock::AF_INET),
+            WinSock::SOCK_STREAM,
+            0,
+            std::ptr::null(),
+            0,
+            WinSock::WSA_FLAG_OVERLAPPED | WinSock::WSA_FLAG_NO_HANDLE_INHERIT,
+        )
+    };
+    assert_ne!(
+        socket,
+        WinSock::INVALID_SOCKET,
+        "WSASocketW: {}",
+        last_error()
+    );
+    // SAFETY: `socket` is new and owned by nothing else.
+    let guard = unsafe { std::os::windows::io::OwnedSocket::from_raw_socket(socket as u64) };
+    // SAFETY: all-zero is a valid SOCKADDR_IN; family and address are set below.
+    let mut addr: WinSock::SOCKADDR_IN = unsafe { std::mem::zeroed() };
+    addr.sin_family = WinSock::AF_INET;
+    addr.sin_addr.S_un.S_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+    let mut len = i32::try_from(std::mem::size_of::<WinSock::SOCKADDR_IN>()).expect("fits i32");
+    let ptr = (&mut addr as *mut WinSock::SOCKADDR_IN).cast::<WinSock::SOCKADDR>();
+    // SAFETY: binds our socket to a live SOCKADDR_IN of the given length.
+    let bound = unsafe { WinSock::bind(socket, ptr, len) };
+    assert_eq!(bound, 0, "bind: {}", last_error());
+    // SAFETY: getsockname writes at most `len` bytes into our SOCKADDR_IN.
+    let named = unsafe { WinSock::getsockname(socket, ptr, &mut len) };
+    assert_eq!(named, 0, "getsockname: {}", last_error());
+    (
+        guard,
+        SocketAddr::from(([127, 0, 0, 1], u16::from_be(addr.sin_port))),
+    )
+}
+
 /// A new pipe, close-on-exec: (read end, write end). A read of an empty pipe
 /// waits, so it holds an op in flight for as long as a test needs. `pipe` and
 /// `fcntl`, since Apple has no `pipe2`; race-free as long as no test starts a

@@ -33,10 +33,12 @@
 //! use std::io::ErrorKind;
 //! use std::time::Duration;
 //! use ringo_reactor::io::{AsyncRead, AsyncWrite};
-//! use ringo_reactor::net::UnixStream;
+//! use ringo_reactor::net::{TcpListener, TcpStream};
 //!
 //! ringo_reactor::run(async {
-//!     let (a, b) = UnixStream::pair()?;
+//!     let listener = TcpListener::bind("127.0.0.1:0")?;
+//!     let b = TcpStream::connect(listener.local_addr()?).await?;
+//!     let (a, _) = listener.accept().await?;
 //!     let (result, buf) = a.read(vec![0u8; 64]).timeout(Duration::from_millis(5)).await;
 //!     assert_eq!(result.unwrap_err().kind(), ErrorKind::TimedOut);
 //!     b.write_all(b"late".to_vec()).await.0?;

@@ -16,12 +16,13 @@ use crate::sys::{c, OwnedSocket};
 /// Default `listen(2)` backlog; documented on [`ListenOptions::backlog`].
 pub(super) const DEFAULT_BACKLOG: u32 = 1024;
 
-/// How a listener is set up. `SO_REUSEADDR` is always on (a restarted server
-/// can rebind at once).
+/// How a listener is set up. A restarted server can rebind its port at once
+/// (`SO_REUSEADDR` on Unix; Windows allows it as it is).
 #[derive(Debug, Clone)]
 pub struct ListenOptions {
     /// `SO_REUSEPORT`: several listeners (one per core) share one port, and the
-    /// kernel spreads connections across them. Off by default.
+    /// kernel spreads connections across them. Off by default. Windows has no
+    /// such option: binding with it on answers `ErrorKind::Unsupported` there.
     pub reuse_port: bool,
     /// The `listen(2)` backlog: pending connections the kernel queues before
     /// it refuses (or, with syncookies, drops) new ones; default 1024. Clamped
@@ -92,7 +93,7 @@ impl TcpListener {
 
     fn bind_addr(addr: SocketAddr, options: &ListenOptions) -> io::Result<TcpListener> {
         let socket = Socket::new(ip_domain(&addr), c::SOCK_STREAM)?;
-        socket.set_option(c::SOL_SOCKET, c::SO_REUSEADDR, 1)?;
+        crate::sys::allow_rebind(socket.fd())?;
         if options.reuse_port {
             crate::sys::reuse_port(socket.fd())?;
         }

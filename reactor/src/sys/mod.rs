@@ -18,8 +18,9 @@
 //!   connection set up the same way.
 //! - `adopt(socket)`: the same set-up for a socket made elsewhere (a std
 //!   socket handed over, a `socketpair`).
-//! - `reuse_port(socket)`: `SO_REUSEPORT`, or `Unsupported` where there is
-//!   none (Windows).
+//! - `allow_rebind(socket)` and `reuse_port(socket)`: a listener's
+//!   `SO_REUSEADDR` (Unix only: on Windows it would let another socket steal
+//!   a port in use) and `SO_REUSEPORT` (`Unsupported` on Windows).
 //!
 //! Linux and Android (`linux.rs`) do it all with flags on the call;
 //! Apple and the BSDs (`bsd.rs`) add `SO_NOSIGPIPE` to each socket,
@@ -44,7 +45,11 @@ mod unix;
 
 pub(crate) use imp::{accept, adopt, socket, SEND_FLAGS};
 #[cfg(windows)]
-pub(crate) use imp::{c, from_raw, into_raw, raw, reuse_port, Owned, OwnedSocket, INVALID};
+pub(crate) use imp::{
+    allow_rebind, c, from_raw, into_raw, raw, reuse_port, Owned, OwnedSocket, INVALID,
+};
 pub(crate) use ringo_compat::RawSource;
 #[cfg(unix)]
-pub(crate) use unix::{c, from_raw, into_raw, raw, reuse_port, Owned, OwnedSocket, INVALID};
+pub(crate) use unix::{
+    allow_rebind, c, from_raw, into_raw, raw, reuse_port, Owned, OwnedSocket, INVALID,
+};

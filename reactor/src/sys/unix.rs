@@ -34,6 +34,22 @@ pub(crate) unsafe fn from_raw(raw: RawSource) -> OwnedSocket {
     unsafe { OwnedSocket::from_raw_fd(raw) }
 }
 
+/// Lets a restarted server bind its port while connections of the last one
+/// linger in `TIME_WAIT` (`SO_REUSEADDR`).
+pub(crate) fn allow_rebind(fd: RawFd) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    let on = (&on as *const libc::c_int).cast();
+    syscall!(setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_REUSEADDR,
+        on,
+        size
+    ))
+    .map(drop)
+}
+
 /// Lets other sockets bind the same address and port (`SO_REUSEPORT`):
 /// the kernel spreads the connections among their listeners.
 pub(crate) fn reuse_port(fd: RawFd) -> io::Result<()> {

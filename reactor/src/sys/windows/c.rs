@@ -7,7 +7,9 @@
 //! functions take a [`RawSource`] and `libc`'s argument types and narrow them
 //! to Winsock's (lengths are `i32` there: a buffer past 2 GiB moves in
 //! parts, as a short send or receive). Each returns -1 on failure, leaving
-//! the error where `io::Error::last_os_error` finds it.
+//! the error where `io::Error::last_os_error` finds it, and succeeds where the
+//! `libc` function would: a datagram longer than the buffer is a full
+//! receive, truncated, not Winsock's `WSAEMSGSIZE` (see [`truncated`]).
 
 #![allow(non_camel_case_types, missing_docs)]
 
@@ -87,7 +89,6 @@ pub(crate) const AF_INET6: c_int = WinSock::AF_INET6 as c_int;
 pub(crate) const SOCK_STREAM: c_int = WinSock::SOCK_STREAM as c_int;
 pub(crate) const SOCK_DGRAM: c_int = WinSock::SOCK_DGRAM as c_int;
 pub(crate) const SOL_SOCKET: c_int = WinSock::SOL_SOCKET as c_int;
-pub(crate) const SO_REUSEADDR: c_int = WinSock::SO_REUSEADDR as c_int;
 pub(crate) const SO_ERROR: c_int = WinSock::SO_ERROR as c_int;
 pub(crate) const SO_LINGER: c_int = WinSock::SO_LINGER as c_int;
 pub(crate) const IPPROTO_TCP: c_int = WinSock::IPPROTO_TCP as c_int;
@@ -117,6 +118,19 @@ fn len32(len: usize) -> i32 {
 /// Winsock's `SOCKET_ERROR` is -1 already; results only widen.
 fn widen(ret: i32) -> isize {
     ret as isize
+}
+
+/// A receive of at most `len` bytes that returned `ret`, as Unix reports it:
+/// a datagram longer than the buffer fills it, the rest of the datagram is
+/// discarded, and the call returns `len`. Winsock fills the buffer and
+/// discards the rest the same way, but fails the call with `WSAEMSGSIZE`.
+fn truncated(ret: i32, len: i32) -> isize {
+    // SAFETY: reads the calling thread's Winsock error; no arguments.
+    if ret == WinSock::SOCKET_ERROR && unsafe { WinSock::WSAGetLastError() } == WinSock::WSAEMSGSIZE
+    {
+        return widen(len);
+    }
+    widen(ret)
 }
 
 // SAFETY (all below): each is a thin call into Winsock; the caller passes
@@ -176,8 +190,10 @@ pub(crate) unsafe fn shutdown(fd: RawSource, how: c_int) -> c_int {
 }
 
 pub(crate) unsafe fn recv(fd: RawSource, buf: *mut c_void, len: usize, flags: c_int) -> isize {
+    let len = len32(len);
     // SAFETY: see above.
-    widen(unsafe { WinSock::recv(socket(fd), buf.cast(), len32(len), flags) })
+    let ret = unsafe { WinSock::recv(socket(fd), buf.cast(), len, flags) };
+    truncated(ret, len)
 }
 
 pub(crate) unsafe fn send(fd: RawSource, buf: *const c_void, len: usize, flags: c_int) -> isize {
@@ -214,17 +230,11 @@ pub(crate) unsafe fn recvfrom(
     addr: *mut sockaddr,
     addr_len: *mut socklen_t,
 ) -> isize {
+    let len = len32(len);
     // SAFETY: see above.
-    widen(unsafe {
-        WinSock::recvfrom(
-            socket(fd),
-            buf.cast(),
-            len32(len),
-            flags,
-            addr.cast(),
-            addr_len,
-        )
-    })
+    let ret =
+        unsafe { WinSock::recvfrom(socket(fd), buf.cast(), len, flags, addr.cast(), addr_len) };
+    truncated(ret, len)
 }
 
 #[repr(C)]

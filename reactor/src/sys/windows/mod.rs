@@ -132,9 +132,19 @@ pub(crate) unsafe fn accept(
 }
 
 /// Makes a socket non-blocking (an accepted socket inherits its listener's
-/// mode on Windows, but one from elsewhere may be blocking).
+/// mode on Windows, but one from elsewhere may be blocking) and not inherited
+/// by child processes (an accepted socket does not get its listener's
+/// `WSA_FLAG_NO_HANDLE_INHERIT`, at least under Wine; std clears the flag
+/// the same way where it cannot ask at creation).
 pub(crate) fn adopt(socket: &OwnedSocket) -> io::Result<()> {
+    use windows_sys::Win32::Foundation::{SetHandleInformation, HANDLE, HANDLE_FLAG_INHERIT};
     startup();
+    // SAFETY: changes only the inherit flag of a live socket handle.
+    let ret =
+        unsafe { SetHandleInformation(socket.as_raw_socket() as HANDLE, HANDLE_FLAG_INHERIT, 0) };
+    if ret == 0 {
+        return Err(io::Error::last_os_error());
+    }
     let mut on: u32 = 1;
     // SAFETY: FIONBIO reads one u32 through the live `on`.
     let ret = unsafe {
@@ -147,6 +157,13 @@ pub(crate) fn adopt(socket: &OwnedSocket) -> io::Result<()> {
     if ret != 0 {
         return Err(last_error());
     }
+    Ok(())
+}
+
+/// Nothing to do: Windows lets a listener bind over `TIME_WAIT` as it is,
+/// and its `SO_REUSEADDR` would let a second socket bind (and take over) a
+/// port that is in use, turning `AddrInUse` into a stolen port.
+pub(crate) fn allow_rebind(_: RawSource) -> io::Result<()> {
     Ok(())
 }
 
