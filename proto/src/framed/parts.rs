@@ -37,10 +37,12 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     /// use ringo_proto::codec::LinesCodec;
     /// use ringo_proto::Framed;
     /// use ringo_reactor::io::AsyncWrite;
-    /// use ringo_reactor::net::UnixStream;
+    /// use ringo_reactor::net::{TcpListener, TcpStream};
     ///
     /// ringo_reactor::run(async {
-    ///     let (a, b) = UnixStream::pair()?;
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let b = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (a, _) = listener.accept().await?;
     ///     b.write_all(b"HELLO\nraw bytes".to_vec()).await.0?;
     ///     let mut lines = Framed::new(a, LinesCodec::new());
     ///     assert_eq!(lines.next().await.unwrap()?, "HELLO");
@@ -87,10 +89,12 @@ impl<T: AsyncRead + AsyncWrite + Clone, C: Clone> Framed<T, C> {
     /// use std::rc::Rc;
     /// use ringo_proto::codec::LinesCodec;
     /// use ringo_proto::Framed;
-    /// use ringo_reactor::net::UnixStream;
+    /// use ringo_reactor::net::{TcpListener, TcpStream};
     ///
     /// ringo_reactor::run(async {
-    ///     let (a, b) = UnixStream::pair()?;
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let b = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (a, _) = listener.accept().await?;
     ///     let (_, mut to_b) = Framed::new(Rc::new(a), LinesCodec::new()).split();
     ///     let (mut from_a, _) = Framed::new(Rc::new(b), LinesCodec::new()).split();
     ///     let writer = ringo_reactor::spawn(async move { to_b.send("hi").await });

@@ -8,7 +8,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use super::unix::set_nonblocking_cloexec;
+use super::unix::{set_flag, set_nonblocking_cloexec};
 use crate::net::socket::syscall;
 
 /// `MSG_NOSIGNAL` where the libc has it; on Apple, `SO_NOSIGPIPE` on the
@@ -65,17 +65,7 @@ pub(crate) fn adopt(fd: &OwnedFd) -> io::Result<()> {
 /// Sets `SO_NOSIGPIPE`: a write to a closed peer is `EPIPE`, not `SIGPIPE`.
 #[cfg(not(target_os = "openbsd"))]
 fn no_sigpipe(fd: RawFd) -> io::Result<()> {
-    let on: libc::c_int = 1;
-    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    let ptr = (&on as *const libc::c_int).cast();
-    syscall!(setsockopt(
-        fd,
-        libc::SOL_SOCKET,
-        libc::SO_NOSIGPIPE,
-        ptr,
-        size
-    ))
-    .map(drop)
+    set_flag(fd, libc::SO_NOSIGPIPE)
 }
 
 /// OpenBSD has no `SO_NOSIGPIPE`; `MSG_NOSIGNAL` on the sends covers them.

@@ -37,33 +37,21 @@ pub(crate) unsafe fn from_raw(raw: RawSource) -> OwnedSocket {
 /// Lets a restarted server bind its port while connections of the last one
 /// linger in `TIME_WAIT` (`SO_REUSEADDR`).
 pub(crate) fn allow_rebind(fd: RawFd) -> io::Result<()> {
-    let on: libc::c_int = 1;
-    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    let on = (&on as *const libc::c_int).cast();
-    syscall!(setsockopt(
-        fd,
-        libc::SOL_SOCKET,
-        libc::SO_REUSEADDR,
-        on,
-        size
-    ))
-    .map(drop)
+    set_flag(fd, libc::SO_REUSEADDR)
 }
 
 /// Lets other sockets bind the same address and port (`SO_REUSEPORT`):
 /// the kernel spreads the connections among their listeners.
 pub(crate) fn reuse_port(fd: RawFd) -> io::Result<()> {
+    set_flag(fd, libc::SO_REUSEPORT)
+}
+
+/// Turns the socket-level option `name` on.
+pub(crate) fn set_flag(fd: RawFd, name: libc::c_int) -> io::Result<()> {
     let on: libc::c_int = 1;
     let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     let on = (&on as *const libc::c_int).cast();
-    syscall!(setsockopt(
-        fd,
-        libc::SOL_SOCKET,
-        libc::SO_REUSEPORT,
-        on,
-        size
-    ))
-    .map(drop)
+    syscall!(setsockopt(fd, libc::SOL_SOCKET, name, on, size)).map(drop)
 }
 
 /// Sets `O_NONBLOCK` and `FD_CLOEXEC` on `fd`.
