@@ -32,7 +32,7 @@ skip_next=0
 for arg in "$@"; do
   if ((skip_next)); then
     skip_next=0
-  elif [[ "$arg" == -p || "$arg" == --package ]]; then
+  elif [[ "$arg" == -p || "$arg" == --package || "$arg" == --exclude ]]; then
     skip_next=1
   elif [[ "$arg" != --workspace && "$arg" != --lib && "$arg" != --tests ]]; then
     base+=("$arg")
@@ -41,15 +41,25 @@ done
 
 echo "== rerunning, one at a time, the tests that failed:"
 echo "$tests"
-while read -r target; do
-  while read -r test; do
-    # A name from another target matches nothing there and passes.
+while read -r test; do
+  # A name from another target matches nothing there and passes; the test
+  # must really run (and pass) in one of them, or its failure stands.
+  ran=0
+  while read -r target; do
     # shellcheck disable=SC2086
-    if ! "${base[@]}" $target -- --exact "$test" --test-threads=1; then
+    if ! out="$("${base[@]}" $target -- --exact "$test" --test-threads=1 2>&1)"; then
+      echo "$out"
       echo "FAILED: $test failed twice"
       exit 1
     fi
-  done <<<"$tests"
-done <<<"$targets"
+    if grep -qE 'test result: ok\. [1-9][0-9]* passed' <<<"$out"; then
+      ran=1
+    fi
+  done <<<"$targets"
+  if ((!ran)); then
+    echo "FAILED: $test: its rerun ran no test (no target has it by that name)"
+    exit 1
+  fi
+done <<<"$tests"
 echo "FLAKY: failed once, passed alone (fix these):"
 echo "$tests" | sed 's/^/FLAKY: /'
