@@ -46,6 +46,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
+use ringo_reactor::buf::PooledBuf;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::{Decoder, Encoder};
@@ -215,6 +216,21 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
         self.write.release_if_empty();
     }
 
+    /// Whether the transport is all this holds that cannot be made again:
+    /// on the pooled path, no byte read and not decoded, nothing to write, no
+    /// I/O in flight. A server may then keep only the transport
+    /// ([`into_io`](Self::into_io)) while the connection idles, and build a
+    /// framed transport anew ([`pooled_received`](Self::pooled_received))
+    /// when bytes come; the pipeline server parks its idle connections so.
+    pub(crate) fn is_parkable(&self) -> bool {
+        self.read.is_empty_pooled() && self.write.is_empty()
+    }
+
+    /// The transport alone; see [`is_parkable`](Self::is_parkable).
+    pub(crate) fn into_io(self) -> T {
+        self.io
+    }
+
     /// The transport.
     pub fn get_ref(&self) -> &T {
         &self.io
@@ -295,6 +311,12 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     /// ```
     pub fn pooled(io: T, codec: C) -> Framed<T, C> {
         Framed::with_read_state(io, codec, ReadState::pooled(BytesMut::new()))
+    }
+
+    /// As [`pooled`](Self::pooled), with `received` (from the transport's
+    /// pooled receive) as the first bytes to decode.
+    pub(crate) fn pooled_received(io: T, codec: C, received: PooledBuf) -> Framed<T, C> {
+        Framed::with_read_state(io, codec, ReadState::pooled_received(received))
     }
 }
 

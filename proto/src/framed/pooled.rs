@@ -65,6 +65,14 @@ impl Pooled {
         }
     }
 
+    /// The state after a receive that brought `buf`.
+    pub(crate) fn holding(buf: PooledBuf) -> Pooled {
+        Pooled {
+            held: Some(Held { buf, pos: 0 }),
+            copied: 0,
+        }
+    }
+
     /// Bytes received and neither decoded nor copied into the read buffer.
     pub(crate) fn held(&self) -> usize {
         self.held.as_ref().map_or(0, |held| held.rest().len())

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
-use ringo_reactor::buf::{IoBuf, Slice};
+use ringo_reactor::buf::{IoBuf, PooledBuf, Slice};
 use ringo_reactor::io::AsyncRead;
 
 use super::pooled::Pooled;
@@ -300,6 +300,20 @@ impl<T: AsyncRead> ReadState<T> {
         let mut state = ReadState::new(buf);
         state.pooled = Some(Pooled::new());
         state
+    }
+
+    /// A read state on the pooled path whose first bytes are `received`.
+    pub(crate) fn pooled_received(received: PooledBuf) -> ReadState<T> {
+        let mut state = ReadState::new(BytesMut::new());
+        state.pooled = Some(Pooled::holding(received));
+        state
+    }
+
+    /// Whether this state holds nothing the transport could not give again:
+    /// on the pooled path (whose receive lives in the transport), no byte
+    /// read and not decoded, the stream not ended.
+    pub(crate) fn is_empty_pooled(&self) -> bool {
+        self.pooled.is_some() && self.buffered() == 0 && !self.buffer.eof && !self.buffer.finished
     }
 }
 

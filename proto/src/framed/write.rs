@@ -71,6 +71,12 @@ impl<T: AsyncWrite> WriteState<T> {
         }
     }
 
+    /// Whether nothing is buffered, being written or waiting to be sent
+    /// from a file.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pending.is_none() && self.buf.is_empty() && self.file.is_none()
+    }
+
     /// Whether a write is in flight (it owns the write buffer meanwhile).
     pub(crate) fn is_writing(&self) -> bool {
         self.pending.is_some()

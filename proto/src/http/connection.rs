@@ -34,7 +34,7 @@ use super::gather::request::{Gather, Incoming};
 use super::incoming::{FromRequestBody, IncomingBody};
 use super::outgoing::{ResponseTail, TailPart};
 use super::{Error, Limits, Outgoing, ServerCodec};
-use crate::framed::{FileRange, Framed};
+use crate::framed::FileRange;
 use crate::pipeline::{self, Protocol, Reply, ServerError};
 
 // The defaults, documented (with why) on the `ServerConfig` fields they fill.
@@ -176,9 +176,11 @@ where
     B: Into<Outgoing<E>>,
     S: Future<Output = ()>,
 {
-    let codec = Gather::<Body>::new(ServerCodec::with_limits(config.limits));
-    // Pooled: an idle keep-alive connection holds no receive buffer.
-    let framed = Framed::pooled(io, codec);
+    let limits = config.limits;
+    // Parking: an idle keep-alive connection holds no receive buffer, and
+    // little else; a request after it gets a new codec (HTTP/1.1's state
+    // ends with each request).
+    let new_codec = move || Gather::<Body>::new(ServerCodec::with_limits(limits));
     let server = pipeline::Server::new()
         .max_in_flight(max_pipelined)
         .idle_timeout(config.keep_alive_timeout)
@@ -193,7 +195,7 @@ where
     let protocol = HttpProtocol {
         shutdown: Box::pin(shutdown),
     };
-    server.serve(framed, dispatch, protocol)
+    server.serve_parking(io, new_codec, dispatch, protocol)
 }
 
 fn interim_continue() -> Response<Bytes> {
@@ -325,5 +327,9 @@ impl<Body: IncomingBody, E, S: Future<Output = ()>> Protocol<Gather<Body>, HttpR
 
     fn idle(&mut self, codec: &mut Gather<Body>) {
         codec.inner.release();
+    }
+
+    fn parkable(&mut self, codec: &Gather<Body>) -> bool {
+        codec.between_requests()
     }
 }

@@ -123,6 +123,24 @@ impl ServerCodec {
         }
     }
 
+    /// Whether the codec is between requests: no request head, body or
+    /// response under way, every request answered, the connection not
+    /// closing. A new codec with the same limits would then decode the
+    /// connection's next bytes as this one would.
+    pub(crate) fn between_requests(&self) -> bool {
+        let waiting = match &self.state {
+            DecodeState::Head(scanner) => scanner.at_start(),
+            // A bodiless request's end, which carries no bytes.
+            DecodeState::End => true,
+            DecodeState::Body(_) | DecodeState::Closed => false,
+        };
+        waiting
+            && !self.expecting
+            && self.unanswered.is_empty()
+            && self.writer.is_none()
+            && !self.close_after
+    }
+
     /// True once a response was encoded after which the connection must close:
     /// its request asked to, the response said so, its body is delimited by the
     /// close, or the request's framing was suspect. Close after flushing it.

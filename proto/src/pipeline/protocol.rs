@@ -7,8 +7,9 @@
 //! request that fails to decode, when the protocol itself ends the connection
 //! (HTTP's `Connection: close`, RESP's `QUIT`), when the server shuts down, and
 //! whether reading must wait for the codec's sake (an HTTP body streaming in
-//! whose handler has not caught up), and what the codec can free while the
-//! connection idles. They are the methods of one trait, all
+//! whose handler has not caught up), what the codec can free while the
+//! connection idles, and whether it is between requests, so that the
+//! connection may park. They are the methods of one trait, all
 //! but [`reply`](Protocol::reply) with defaults, so one entry point,
 //! [`Server::serve`](super::Server::serve), serves every protocol; a plain one
 //! passes `()`.
@@ -107,6 +108,18 @@ pub trait Protocol<C: Decoder, Resp, E> {
     /// default frees nothing.
     fn idle(&mut self, codec: &mut C) {
         let _ = codec;
+    }
+
+    /// Whether a quiet connection (as for [`idle`](Self::idle)) may park
+    /// ([`Server::serve_parking`](super::Server::serve_parking)): whether
+    /// `codec` is between requests, so that one made anew would decode the
+    /// next bytes as it would. The dispatcher has checked that no byte is
+    /// buffered and nothing is in flight or due; the default says yes. A
+    /// codec that keeps a message's state past its bytes (an HTTP body
+    /// still arriving for a handler that answered early) says no meanwhile.
+    fn parkable(&mut self, codec: &C) -> bool {
+        let _ = codec;
+        true
     }
 }
 

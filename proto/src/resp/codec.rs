@@ -76,6 +76,12 @@ impl RespCodec {
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
+
+    /// A codec with these settings and nothing decoded: what a parked
+    /// connection starts again with (`pipeline::Server::serve_parking`).
+    pub(crate) fn fresh(&self) -> RespCodec {
+        RespCodec::with_limits(self.limits).accept_inline(self.inline)
+    }
 }
 
 impl Default for RespCodec {

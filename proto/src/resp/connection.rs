@@ -14,7 +14,6 @@ use std::time::Duration;
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 
 use super::{Error, Frame, RespCodec};
-use crate::framed::Framed;
 use crate::pipeline::{self, NoTail, Protocol, Reply, ServerError};
 
 /// Default commands handled at once per connection; documented on
@@ -63,15 +62,16 @@ where
     if let Some(idle) = config.idle_timeout {
         server = server.idle_timeout(idle);
     }
-    // Pooled: an idle keep-alive connection holds no receive buffer.
-    let framed = Framed::pooled(io, codec);
+    // Parking: an idle keep-alive connection holds no receive buffer, and
+    // little else; a command after it gets a codec set up as `codec`.
+    let new_codec = move || codec.fresh();
     let protocol = RespProtocol {
         quit: || false,
         // Owned (not an `async fn`'s pinned local), so the connection's
         // future holds it once; see `pipeline::Server::serve`.
         shutdown: Box::pin(shutdown),
     };
-    server.serve(framed, handler, protocol)
+    server.serve_parking(io, new_codec, handler, protocol)
 }
 
 /// What RESP adds to pipelined dispatch: `-ERR Protocol error` for a

@@ -17,6 +17,7 @@
 
 use ringo_reactor::net::ToSocketAddrs;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -29,7 +30,7 @@ use ringo_proto::tls::{TlsAcceptor, ALPN_HTTP1};
 use ringo_reactor::net::TcpStream;
 
 use super::Body;
-use crate::server::{self, Running, Shutdown};
+use crate::server::{self, Running, Served, Shutdown};
 use crate::{Error, ErrorKind, Service};
 
 /// Serves HTTP/1.1 on `addr` with the defaults: a worker per core, the
@@ -116,14 +117,15 @@ impl Server {
 }
 
 /// Serves one connection until it closes, after a TLS handshake when `tls`
-/// is set.
-async fn connection<S>(
+/// is set. Not an `async fn`: see `server/connection.rs`.
+fn connection<S>(
     stream: TcpStream,
     tls: Option<TlsAcceptor>,
     config: Arc<ServerConfig>,
     service: Rc<S>,
     shutdown: Shutdown,
-) where
+) -> impl Future<Output = ()>
+where
     S: Service<Request<Body>, Response = Response<Body>> + 'static,
     S::Error: Into<Error>,
 {
@@ -133,37 +135,34 @@ async fn connection<S>(
         log::debug!("http: cannot set TCP_NODELAY: {e}");
     }
     let peer = stream.peer_addr().ok();
-    let handler = |request: Request<Body>| respond(service.clone(), request);
+    let handler = move |request: Request<Body>| respond(service.clone(), request);
     let served = match tls {
-        None => serve_connection_streamed(stream, &config, handler, shutdown.wait()).await,
-        // Boxed, handshake and all, so that plain connections (the other
-        // branch) do not carry room for a TLS connection's larger state.
-        Some(tls) => {
-            let served = Box::pin(async {
-                match tls.accept(stream).await {
-                    Ok(stream) => Some(
-                        serve_connection_streamed(stream, &config, handler, shutdown.wait()).await,
-                    ),
-                    Err(e) => {
-                        log::debug!("http: connection from {peer:?}: tls handshake failed: {e}");
-                        None
-                    }
+        None => Served::Plain(serve_connection_streamed(
+            stream,
+            &config,
+            handler,
+            shutdown.wait(),
+        )),
+        Some(tls) => Served::Tls(Box::pin(async move {
+            match tls.accept(stream).await {
+                Ok(stream) => {
+                    Some(serve_connection_streamed(stream, &config, handler, shutdown.wait()).await)
                 }
-            });
-            match served.await {
-                Some(served) => served,
-                None => return,
+                Err(e) => {
+                    log::debug!("http: connection from {peer:?}: tls handshake failed: {e}");
+                    None
+                }
             }
-        }
+        })),
     };
-    match served {
-        Ok(()) => {}
+    served.then(move |served| match served {
+        None | Some(Ok(())) => {}
         // `respond` never fails, so this is a streamed body's error.
-        Err(ServerError::Handler(e)) => {
+        Some(Err(ServerError::Handler(e))) => {
             log::error!("http: connection from {peer:?}: response body failed: {e}");
         }
-        Err(e) => log::debug!("http: connection from {peer:?} ended: {e}"),
-    }
+        Some(Err(e)) => log::debug!("http: connection from {peer:?} ended: {e}"),
+    })
 }
 
 /// Calls the service; its error becomes a logged 504, 503 or 500 (see the

@@ -6,19 +6,18 @@
 use ringo_reactor::net::ToSocketAddrs;
 use std::cell::Cell;
 use std::fmt;
+use std::future::Future;
 use std::io;
-use std::pin::pin;
 use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use ringo_proto::pipeline::{self, ServerError};
-use ringo_proto::resp::{Frame, RespCodec, RespProtocol, ServerConfig};
-use ringo_proto::Framed;
+use ringo_proto::resp::{self, Frame, RespCodec, RespProtocol, ServerConfig};
 use ringo_reactor::io::{AsyncRead, AsyncWrite};
 use ringo_reactor::net::TcpStream;
 
-use crate::server::{self, Running, Shutdown};
+use crate::server::{self, Running, Served, Shutdown};
 use crate::Service;
 
 /// Serves `factory`'s services over RESP on `addr`, a worker per core; see
@@ -107,32 +106,29 @@ impl Server {
             let config = Rc::new(config.clone());
             let tls = tls.clone();
             move |stream: TcpStream, shutdown: Shutdown| {
-                let (config, service, tls) = (config.clone(), service.clone(), tls.clone());
-                async move {
-                    // Replies go out as soon as they are ready; Nagle would hold small ones back.
-                    if let Err(e) = stream.set_nodelay(true) {
-                        log::debug!("redis connection: set TCP_NODELAY: {e}");
-                    }
-                    match tls {
-                        None => serve_connection(stream, config, service, shutdown).await,
-                        // Boxed, handshake and all, so that plain connections
-                        // (the other branch) do not carry room for a TLS
-                        // connection's larger state.
-                        Some(tls) => {
-                            Box::pin(async move {
-                                match tls.accept(stream).await {
-                                    Ok(stream) => {
-                                        serve_connection(stream, config, service, shutdown).await
-                                    }
-                                    Err(e) => {
-                                        log::debug!("redis connection: tls handshake failed: {e}")
-                                    }
-                                }
-                            })
-                            .await
-                        }
-                    }
+                // Replies go out as soon as they are ready; Nagle would hold small ones back.
+                if let Err(e) = stream.set_nodelay(true) {
+                    log::debug!("redis connection: set TCP_NODELAY: {e}");
                 }
+                let (config, service) = (config.clone(), service.clone());
+                let served = match tls.clone() {
+                    None => Served::Plain(serve_connection(stream, &config, service, shutdown)),
+                    Some(tls) => Served::Tls(Box::pin(async move {
+                        match tls.accept(stream).await {
+                            Ok(stream) => {
+                                Some(serve_connection(stream, &config, service, shutdown).await)
+                            }
+                            Err(e) => {
+                                log::debug!("redis connection: tls handshake failed: {e}");
+                                None
+                            }
+                        }
+                    })),
+                };
+                served.then(|served| match served {
+                    None | Some(Ok(())) | Some(Err(ServerError::Handler(AfterQuit))) => {}
+                    Some(Err(e)) => log::debug!("redis connection ended: {e}"),
+                })
             }
         })
     }
@@ -160,12 +156,14 @@ enum Step {
     Refuse,
 }
 
-async fn serve_connection<T, S>(
+/// Serves one connection. Not an `async fn`: see `server/connection.rs`.
+fn serve_connection<T, S>(
     stream: T,
-    config: Rc<ServerConfig>,
+    config: &ServerConfig,
     service: Rc<S>,
     shutdown: Shutdown,
-) where
+) -> impl Future<Output = Result<(), ServerError<resp::Error, AfterQuit>>>
+where
     S: Service<Frame, Response = Frame>,
     T: AsyncRead + AsyncWrite,
     S::Error: fmt::Display,
@@ -175,12 +173,15 @@ async fn serve_connection<T, S>(
         dispatcher = dispatcher.idle_timeout(idle);
     }
     // Set when QUIT is read; from then on the dispatcher reads no more.
-    let quit = Cell::new(false);
+    let quit = Rc::new(Cell::new(false));
     let protocol = RespProtocol {
-        quit: || quit.get(),
-        shutdown: pin!(shutdown.wait()),
+        quit: {
+            let quit = quit.clone();
+            move || quit.get()
+        },
+        shutdown: Box::pin(shutdown.wait()),
     };
-    let handler = |command: Frame| {
+    let handler = move |command: Frame| {
         let step = if quit.get() {
             Step::Refuse
         } else if is_quit(&command) {
@@ -201,13 +202,8 @@ async fn serve_connection<T, S>(
             }
         }
     };
-    // Pooled: an idle connection holds no receive buffer.
-    let framed = Framed::pooled(stream, RespCodec::new());
-    let result = dispatcher.serve(framed, handler, protocol).await;
-    match result {
-        Ok(()) | Err(ServerError::Handler(AfterQuit)) => {}
-        Err(e) => log::debug!("redis connection ended: {e}"),
-    }
+    // Parking: an idle connection holds no receive buffer, and little else.
+    dispatcher.serve_parking(stream, RespCodec::new, handler, protocol)
 }
 
 /// Whether `command` is `QUIT` (any case, any arguments, as Redis accepts it).

@@ -43,6 +43,8 @@
 //! already read and close, and each worker waits for its connections up to
 //! [`Server::shutdown_timeout`]; the connections still open then are closed.
 
+#[cfg(any(feature = "http", feature = "redis"))]
+mod connection;
 mod drain;
 mod listener;
 #[cfg(any(feature = "http", feature = "redis"))]
@@ -59,8 +61,10 @@ use std::time::Duration;
 use ringo_reactor::net::{ListenOptions, Target, TcpStream, ToSocketAddrs};
 use ringo_reactor::DriverKind;
 
-pub use drain::{shutdown_on_ctrl_c, Shutdown, ShutdownHandle, ShutdownWait};
 #[cfg(any(feature = "http", feature = "redis"))]
+#[cfg(any(feature = "http", feature = "redis"))]
+pub(crate) use connection::Served;
+pub use drain::{shutdown_on_ctrl_c, Shutdown, ShutdownHandle, ShutdownWait};
 pub use protocol::ProtocolServer;
 
 use worker::{ConnectionLimit, Worker};

@@ -51,6 +51,12 @@ impl<Body: IncomingBody> Gather<Body> {
         }
     }
 
+    /// Whether no request is under way, its body included; see
+    /// [`ServerCodec::between_requests`].
+    pub(crate) fn between_requests(&self) -> bool {
+        self.feeding.is_none() && !self.partial.is_started() && self.inner.between_requests()
+    }
+
     fn next(&mut self, part: Option<RequestPart>) -> Option<Incoming<Body>> {
         match part? {
             RequestPart::Head(head) if head.body == BodyLength::Empty => {
