@@ -100,6 +100,7 @@ pub mod fs;
 pub mod io;
 pub mod net;
 pub(crate) mod op;
+pub(crate) mod queue;
 pub mod runtime;
 pub mod sync;
 pub(crate) mod sys;

@@ -39,16 +39,17 @@
 //! cannot hold every op type inline, since ops are generic over user buffer types.
 //! Dropping a future with I/O in flight is the rare path (a timeout, a closed
 //! connection); the hot path — submit, complete, collect — allocates nothing.
-//! A multishot slot's queue allocates when it first holds a completion, once
-//! per arming, and is reused for every completion after.
+//! A multishot slot's queue holds one completion inline; it allocates only
+//! when several wait uncollected, and keeps that room for the arming.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use slab::Slab;
+
+use crate::queue::InlineQueue;
 
 /// Identifies a slot: slab index plus the generation the slot had when issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +146,7 @@ enum Lifecycle {
     /// first, and the waker of the stream waiting for them. Never `Completed`:
     /// collecting the completion without `F_MORE` removes the slot.
     Streaming {
-        queue: VecDeque<Completion>,
+        queue: InlineQueue<Completion>,
         waker: Option<Waker>,
         /// Uncollected completions that get the op cancelled; `None`: no cap.
         backlog: Option<usize>,
@@ -239,7 +240,7 @@ impl Slots {
     /// cancelled once `backlog` completions wait uncollected (`None`: never).
     pub(crate) fn insert_streaming(&mut self, backlog: Option<usize>) -> io::Result<Key> {
         self.insert_with(Lifecycle::Streaming {
-            queue: VecDeque::new(),
+            queue: InlineQueue::new(),
             waker: None,
             backlog,
             cancelling: false,
@@ -379,7 +380,7 @@ impl Slots {
         match &mut slot.state {
             Lifecycle::Streaming { queue, .. } => {
                 let mut ended = false;
-                for completion in queue.drain(..) {
+                for completion in queue.drain() {
                     ended = !completion.more();
                     data.complete(&completion);
                 }

@@ -64,7 +64,6 @@
 use crate::sys::c;
 use crate::sys::RawSource;
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -82,6 +81,7 @@ use crate::driver;
 use crate::driver::fixed::FixedFiles;
 use crate::driver::lifecycle::{Completion, Key};
 use crate::fd::SharedFd;
+use crate::queue::InlineQueue;
 use crate::runtime::{budget, context};
 
 /// Completions a socket's multishot receive may have waiting uncollected
@@ -316,14 +316,14 @@ pub(crate) struct PooledRecv<F: Flavor> {
     state: RefCell<State<F>>,
     /// What a bundled completion delivered and no receive has returned yet,
     /// oldest first: a receive returns one buffer.
-    ready: RefCell<VecDeque<io::Result<F::Item>>>,
+    ready: RefCell<InlineQueue<io::Result<F::Item>>>,
 }
 
 impl<F: Flavor> PooledRecv<F> {
     pub(crate) fn new() -> PooledRecv<F> {
         PooledRecv {
             state: RefCell::new(State::Idle),
-            ready: RefCell::new(VecDeque::new()),
+            ready: RefCell::new(InlineQueue::new()),
         }
     }
 
