@@ -170,7 +170,10 @@ pub fn idle(spec: &ServerSpec, connections: usize, server_cpu: usize) -> io::Res
         _ => None,
     };
     let half = connections / 2;
-    let settle = || std::thread::sleep(Duration::from_millis(500));
+    // Past the moment a server frees what an idle connection does not need:
+    // ringo's connections park 250-500 ms after their last request, and the
+    // last of a batch made its request just now.
+    let settle = || std::thread::sleep(Duration::from_millis(1500));
     let first = load::open_idle(server.addr, 0, half, workload, tls.as_ref())?;
     settle();
     let before = proc::rss_bytes(server.pid())?;

@@ -121,7 +121,7 @@ impl Conn {
 
 /// A new connection to the spec's server, registered under `token`.
 fn open(spec: &LoadSpec, registry: &Registry, token: Token) -> io::Result<Transport> {
-    let stream = connect_all(spec.addr, 1)?.pop().expect("one connection");
+    let stream = connect(spec.addr)?;
     stream.set_nodelay(true)?;
     stream.set_nonblocking(true)?;
     let mut stream = Transport::new(TcpStream::from_std(stream), spec.tls.as_ref())?;
@@ -133,25 +133,20 @@ fn open(spec: &LoadSpec, registry: &Registry, token: Token) -> io::Result<Transp
     Ok(stream)
 }
 
-/// Connects `n` sockets to `addr`, retrying briefly while the server's accept
-/// queue is full.
-fn connect_all(addr: SocketAddr, n: usize) -> io::Result<Vec<std::net::TcpStream>> {
-    (0..n)
-        .map(|_| {
-            let mut attempt = 0;
-            loop {
-                match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
-                    Ok(s) => return Ok(s),
-                    Err(e) if attempt < 50 => {
-                        attempt += 1;
-                        let _ = e;
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    Err(e) => return Err(e),
-                }
+/// Connects to `addr`, retrying briefly while the server's accept queue is
+/// full.
+fn connect(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
+    let mut attempt = 0;
+    loop {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+            Ok(s) => return Ok(s),
+            Err(_) if attempt < 50 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(20));
             }
-        })
-        .collect()
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Runs `spec` and reports what it measured.
@@ -347,10 +342,13 @@ pub fn open_idle(
     workload: fn(usize) -> Box<dyn Workload>,
     tls: Option<&Arc<ClientConfig>>,
 ) -> io::Result<Vec<Transport>> {
-    connect_all(addr, n)?
-        .into_iter()
-        .enumerate()
-        .map(|(i, stream)| {
+    // Each connects, handshakes and makes its request in turn, as a client
+    // does: connected all at once first, the last of a batch would wait
+    // longer than a server's TLS handshake timeout (10 s for ringo's) before
+    // sending its hello, and be cut off.
+    (0..n)
+        .map(|i| {
+            let stream = connect(addr)?;
             stream.set_read_timeout(Some(Duration::from_secs(10)))?;
             let mut idle = Transport::new(TcpStream::from_std(stream), tls)?;
             idle.finish_handshake()?;
