@@ -55,6 +55,8 @@ struct Shared {
     consumed: Rc<Cell<u64>>,
     /// Bytes the client has written so far.
     produced: Rc<Cell<u64>>,
+    /// Of `produced`, the chunk framing: the handler never consumes it.
+    framing: Rc<Cell<u64>>,
     /// The most the server held at once, and the fds to measure it by
     /// (Unix: Windows has no call for the bytes a socket has yet to send,
     /// so there what the server holds is not measured).
@@ -67,7 +69,11 @@ struct Shared {
 impl Shared {
     /// Produced but neither consumed nor in a socket queue: what the server
     /// holds (client and server share a thread, so nothing moves meanwhile).
-    /// Chunk framing counts as produced, so this overestimates a little.
+    /// Chunk framing is left out, as the handler never consumes it: counted,
+    /// every chunk sent so far would add its 8 bytes to the hold (past the
+    /// bound once the server holds all it may). The framing of the chunks
+    /// still in a socket queue is then subtracted twice, so this
+    /// underestimates by a few times 8 bytes.
     #[cfg(unix)]
     fn held(&self) -> u64 {
         let (client, server) = self.fds.get();
@@ -75,14 +81,15 @@ impl Shared {
         let held = self
             .produced
             .get()
-            .saturating_sub(self.consumed.get() + in_kernel);
+            .saturating_sub(self.framing.get() + self.consumed.get() + in_kernel);
         self.most_held.set(self.most_held.get().max(held));
         held
     }
 }
 
 /// What the server may hold of a streamed body: the backlog, plus one read
-/// of the connection's buffer and one chunk's framing.
+/// of the connection's buffer (a multishot receive's arming takes at most
+/// 64 KiB).
 #[cfg(unix)]
 const HELD_BOUND: u64 = BODY_BACKLOG as u64 + 64 * 1024;
 
@@ -190,6 +197,9 @@ async fn write_chunked(peer: &TcpStream, body: &[u8], piece: usize, shared: &Sha
         let len = framed.len() as u64;
         util::write_all(peer, framed).await;
         shared.produced.set(shared.produced.get() + len);
+        shared
+            .framing
+            .set(shared.framing.get() + len - part.len() as u64);
     }
     util::write_all(peer, "0\r\n\r\n").await;
 }

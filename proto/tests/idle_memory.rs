@@ -134,9 +134,11 @@ where
 /// Checks that the idle connection gave back at least `given_back` bytes and
 /// keeps at most `bound`: its task (this test's future around the parked
 /// connection, some 300 bytes of it the parked state), the stream's state,
-/// the idle timer's entry. The bounds leave a few hundred bytes of room over
-/// what the code measured when written (976-992 bytes for HTTP and RESP on
-/// both drivers; 2.1-2.8 KB before connections parked).
+/// the idle timer's entry. The bounds leave room over what the code measured
+/// when written (976-992 bytes for HTTP and RESP on both drivers; 2.1-2.8 KB
+/// before connections parked): on compat the socket's registration may still
+/// hold the active connection's read waker until the next event (1,304 bytes
+/// once, under AddressSanitizer).
 fn check(
     what: &str,
     kind: DriverKind,
@@ -172,7 +174,7 @@ on_both_drivers! {
             };
             // The codec with its header slots, the in-flight slot with its
             // handler's box, the write buffer, the dispatcher's state.
-            check("HTTP", kind, measure(serve, REQUEST, reply_len).await, 3 * 1024, 1280);
+            check("HTTP", kind, measure(serve, REQUEST, reply_len).await, 3 * 1024, 1536);
         });
     }
 }
@@ -189,7 +191,7 @@ on_both_drivers! {
             };
             // The codec, the in-flight slot, the write buffer, the
             // dispatcher's state.
-            check("RESP", kind, measure(serve, REQUEST, b"+OK\r\n".len()).await, 1536, 1280);
+            check("RESP", kind, measure(serve, REQUEST, b"+OK\r\n".len()).await, 1536, 1536);
         });
     }
 }
