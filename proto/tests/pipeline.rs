@@ -632,3 +632,33 @@ fn measure_pipelined_throughput() {
         }
     }
 }
+
+both_drivers! {
+    async fn a_quiet_reply_the_socket_takes_in_parts_still_arrives_whole() {
+        // Below the backpressure mark a reply is written quietly: a write
+        // that goes whole wakes nobody. This one is far larger than the
+        // socket buffers of a peer that waits before reading, so it goes out
+        // in short writes, each of which wakes the connection to send the
+        // rest (`reactor/tests/quiet_write.rs` checks the wake itself).
+        const LEN: usize = 8 << 20;
+        let (peer, stream) = util::tcp_pair_nodelay().await;
+        let server = ringo_reactor::spawn(async move {
+            Server::new()
+                .backpressure(2 * LEN)
+                .serve(Framed::new(stream, LinesCodec::new()), |line: String| async move {
+                    Ok::<_, io::Error>(line.repeat(LEN))
+                }, ())
+                .await
+        });
+        for letter in ["x", "y"] {
+            util::write_all(&peer, format!("{letter}\n")).await;
+            sleep(Duration::from_millis(50)).await;
+            let (read, reply) = peer.read_exact(vec![0; LEN + 1]).await;
+            read.expect("the whole reply arrives");
+            assert!(reply[..LEN].iter().all(|&b| b == letter.as_bytes()[0]));
+            assert_eq!(reply[LEN], b'\n');
+        }
+        peer.shutdown().await.expect("peer shutdown");
+        server.await.expect("server task").expect("served cleanly");
+    }
+}

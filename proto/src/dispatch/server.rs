@@ -38,8 +38,10 @@ pub(crate) struct Ending<Fail, Reply> {
     /// The read's own waker (one slot), so a turn can tell whether the read
     /// woke it; it wakes the connection's task too.
     read_wake: WakeSet,
-    /// Set when this turn's flush answered `Pending`: nothing this turn can
-    /// complete it (completions arrive only between turns).
+    /// Set when this turn's flush answered `Pending` and waits: nothing this
+    /// turn can complete it (completions arrive only between turns). A quiet
+    /// flush does not wait: a later pass of the turn may need to make it
+    /// wake after all, having written more behind it.
     flush_waiting: bool,
 }
 
@@ -72,6 +74,27 @@ impl<Fail, Reply> Ending<Fail, Reply> {
             self.read_waiting = false;
         }
         self.flush_waiting = false;
+    }
+
+    /// Collects the response written quietly in an earlier turn, if it is
+    /// done, so that this turn encodes into its buffer instead of a new one
+    /// (an allocation and a free per request). A failure ends the
+    /// connection as a failed flush does, through `io_failure`.
+    pub(crate) fn collect_quiet_write<T, C>(
+        &mut self,
+        framed: &mut Framed<T, C>,
+        backpressure: usize,
+        cx: &mut Context<'_>,
+        io_failure: impl FnOnce(io::Error) -> Fail,
+    ) where
+        T: AsyncRead + AsyncWrite,
+    {
+        if framed.write_buffered() == 0 || framed.write_awaited() > 0 {
+            return;
+        }
+        if let Poll::Ready(Err(e)) = framed.poll_flush_quietly(backpressure, cx) {
+            self.fail(io_failure(e));
+        }
     }
 
     /// Whether to poll for the next request: still reading, and no read is
@@ -122,13 +145,22 @@ impl<Fail, Reply> Ending<Fail, Reply> {
 
     /// The end of a turn's pass: writes the decode error's reply once
     /// `nothing_in_flight`, flushes what is buffered (setting `progressed` when
-    /// a flush completes; not again this turn once it waits), and is `Ready` when the connection is over — with
-    /// the first failure, or `io_failure` of a flush error if there was none.
-    /// On `Ready` the caller drops what is still in flight.
+    /// a flush someone waited for completes; not again this turn once it
+    /// waits), and is `Ready` when the connection is over — with the first
+    /// failure, or `io_failure` of a flush error if there was none. On
+    /// `Ready` the caller drops what is still in flight.
+    ///
+    /// While reading goes on, the flush is quiet below `quiet_below` if the
+    /// caller gives one — when nothing but the next request waits for the
+    /// write (see `framed/write.rs`): a response handed to the kernel then
+    /// needs no turn of its own, so its completion wakes the task only if it
+    /// fell short or failed, and the next turn, which the next request
+    /// brings, collects it. Collecting it is not progress: nobody waited.
     pub(crate) fn poll_finish<T, C>(
         &mut self,
         framed: &mut Framed<T, C>,
         nothing_in_flight: bool,
+        quiet_below: Option<usize>,
         progressed: &mut bool,
         cx: &mut Context<'_>,
         io_failure: impl FnOnce(io::Error) -> Fail,
@@ -144,12 +176,17 @@ impl<Fail, Reply> Ending<Fail, Reply> {
             }
         }
         if framed.write_buffered() > 0 && !self.flush_waiting {
-            match framed.poll_flush(cx) {
-                Poll::Ready(Ok(())) => *progressed = true,
+            let awaited = framed.write_awaited() > 0;
+            let flushed = match quiet_below.filter(|_| self.reading) {
+                Some(mark) => framed.poll_flush_quietly(mark, cx),
+                None => framed.poll_flush(cx),
+            };
+            match flushed {
+                Poll::Ready(Ok(())) => *progressed |= awaited,
                 Poll::Ready(Err(e)) => {
                     return Poll::Ready(Err(self.failure.take().unwrap_or_else(|| io_failure(e))));
                 }
-                Poll::Pending => self.flush_waiting = true,
+                Poll::Pending => self.flush_waiting = framed.write_awaited() > 0,
             }
         }
         if !self.reading && nothing_in_flight && framed.write_buffered() == 0 {

@@ -161,6 +161,17 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
         self.write.poll_flush(&self.io, cx)
     }
 
+    /// Polls writing everything buffered, quietly: see
+    /// `WriteState::poll_flush_quietly`. For a server's connection, which
+    /// has nothing to do with a response once the kernel has it.
+    pub(crate) fn poll_flush_quietly(
+        &mut self,
+        mark: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.write.poll_flush_quietly(&self.io, mark, cx)
+    }
+
     /// Queues `range` to be written after everything encoded so far; see
     /// `WriteState::start_send_file`. For the pipelined dispatcher, which
     /// encodes nothing until [`poll_send_file`](Self::poll_send_file) is done.
@@ -181,6 +192,12 @@ impl<T: AsyncRead + AsyncWrite, C> Framed<T, C> {
     /// Bytes encoded but not yet written.
     pub fn write_buffered(&self) -> usize {
         self.write.buffered()
+    }
+
+    /// [`write_buffered`](Self::write_buffered) but for a write in flight
+    /// that was flushed quietly: the bytes someone waits to see written.
+    pub(crate) fn write_awaited(&self) -> usize {
+        self.write.awaited()
     }
 
     /// How many bytes are read but not yet decoded (also while a read is in

@@ -5,6 +5,11 @@
 //! (the pipeline dispatcher feeds every ready response, then flushes once). The
 //! write in flight is kept here, so a dropped flush loses nothing: the next flush
 //! resumes it.
+//!
+//! A server flushes *quietly* ([`WriteState::poll_flush_quietly`]) while its
+//! connection goes on: a write that goes whole then wakes nobody, and waits
+//! to be collected by the next flush, which the next request brings. Only a
+//! short or failed write wakes the task (see `AsyncWrite::poll_write_quietly`).
 
 use std::fmt;
 use std::future::Future;
@@ -30,6 +35,8 @@ pub(crate) struct WriteState<T: AsyncWrite> {
     pending: Option<T::Write<BytesMut>>,
     /// Bytes lent to the write in flight.
     lent: usize,
+    /// The write in flight was last polled quietly: nobody waits for it.
+    quiet: bool,
     /// Frames encoded since; appended behind any unwritten rest of `pending`.
     buf: BytesMut,
     backpressure: usize,
@@ -44,6 +51,7 @@ impl<T: AsyncWrite> WriteState<T> {
         WriteState {
             pending: None,
             lent: 0,
+            quiet: false,
             buf: BytesMut::new(),
             backpressure: DEFAULT_BACKPRESSURE,
             file: None,
@@ -112,8 +120,42 @@ impl<T: AsyncWrite> WriteState<T> {
         self.buf.len() + self.lent
     }
 
+    /// Bytes whose writing the writer waits for: [`buffered`](Self::buffered)
+    /// but for a write in flight that was polled quietly.
+    pub(crate) fn awaited(&self) -> usize {
+        match self.quiet {
+            true => self.buf.len(),
+            false => self.buffered(),
+        }
+    }
+
     /// Writes everything buffered.
     pub(crate) fn poll_flush(&mut self, io: &T, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.flush(io, None, cx)
+    }
+
+    /// Writes everything buffered, as [`poll_flush`](Self::poll_flush) does,
+    /// but quietly while the write in flight is all there is to write and
+    /// lends fewer than `mark` bytes: `Pending` then registers `cx` for a
+    /// short or failed write only (see the module docs). The caller must
+    /// flush again when it next runs; [`awaited`](Self::awaited) leaves the
+    /// quiet write out.
+    pub(crate) fn poll_flush_quietly(
+        &mut self,
+        io: &T,
+        mark: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.flush(io, Some(mark), cx)
+    }
+
+    /// Both flushes: quietly below `quiet_below`, if given.
+    fn flush(
+        &mut self,
+        io: &T,
+        quiet_below: Option<usize>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
         loop {
             if self.pending.is_none() {
                 if self.buf.is_empty() {
@@ -126,9 +168,17 @@ impl<T: AsyncWrite> WriteState<T> {
                 .pending
                 .as_mut()
                 .expect("invariant: a write is pending here");
-            let (result, mut buf) = std::task::ready!(Pin::new(pending).poll(cx));
+            self.quiet = quiet_below.is_some_and(|mark| self.lent < mark)
+                && self.buf.is_empty()
+                && self.file.is_none();
+            let polled = match self.quiet {
+                true => T::poll_write_quietly(pending, cx),
+                false => Pin::new(pending).poll(cx),
+            };
+            let (result, mut buf) = std::task::ready!(polled);
             self.pending = None;
             self.lent = 0;
+            self.quiet = false;
             let failure = match result {
                 Ok(0) => Some(io::Error::new(
                     io::ErrorKind::WriteZero,

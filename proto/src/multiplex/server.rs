@@ -134,6 +134,9 @@ impl Server {
         let mut ending: Ending<ServerError<<C as Decoder>::Error, E>, (Tag, Resp)> = Ending::new();
         std::future::poll_fn(|cx| {
             ending.begin_turn(|cx| protocol.poll_shutdown(cx), cx);
+            ending.collect_quiet_write(&mut framed, self.backpressure, cx, |e| {
+                ServerError::Codec(e.into())
+            });
             loop {
                 let mut progressed = false;
                 while ending.may_read()
@@ -188,6 +191,7 @@ impl Server {
                 let finish = ending.poll_finish(
                     &mut framed,
                     in_flight.is_empty(),
+                    Some(self.backpressure),
                     &mut progressed,
                     cx,
                     |e| ServerError::Codec(e.into()),

@@ -123,6 +123,7 @@ where
         } = self;
         let backpressure = *backpressure;
         ending.begin_turn(|cx| protocol.poll_shutdown(cx), cx);
+        ending.collect_quiet_write(framed, backpressure, cx, |e| ServerError::Codec(e.into()));
         loop {
             if ending.reading && protocol.is_done(framed.codec()) {
                 ending.reading = false;
@@ -200,6 +201,8 @@ where
             let finish = ending.poll_finish(
                 framed,
                 in_flight.is_empty() && streaming.is_none(),
+                // A streaming tail waits for its writes to drain.
+                streaming.is_none().then_some(backpressure),
                 &mut progressed,
                 cx,
                 |e| ServerError::Codec(e.into()),
@@ -209,10 +212,12 @@ where
                 *streaming = None;
                 return Poll::Ready(Turn::Ended(end));
             }
+            // A response written quietly is not waited for: the connection
+            // is quiet while the kernel sends it.
             let quiet = ending.reading
                 && in_flight.is_empty()
                 && streaming.is_none()
-                && framed.write_buffered() == 0;
+                && framed.write_awaited() == 0;
             let partial = framed.read_buffered() > 0;
             let mut timer = idle.poll(quiet, partial, progressed, cx);
             if timer == Idle::Release {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use crossbeam_queue::SegQueue;
 use ringo_compat::{Proactor, Unparker};
 
-use super::lifecycle::{wait_in_flight, AfterOrphan, Completion, Key, Orphan, Slots};
+use super::lifecycle::{wait_in_flight, AfterOrphan, Completion, Key, Orphan, Slots, WakeOn};
 use super::Submission;
 use crate::op::{CompatMode, OpCode};
 use crate::runtime::Config;
@@ -46,11 +46,16 @@ impl Driver {
         Ok((driver, unparker))
     }
 
-    pub(crate) fn submit<T: OpCode>(&self, op: &mut T, waker: &Waker) -> io::Result<Submission> {
+    pub(crate) fn submit<T: OpCode>(
+        &self,
+        op: &mut T,
+        waker: &Waker,
+        wake_on: WakeOn,
+    ) -> io::Result<Submission> {
         let CompatMode::Blocking(call) = op.compat_mode() else {
             return Ok(Submission::Readiness);
         };
-        let key = self.slots.borrow_mut().insert(waker)?;
+        let key = self.slots.borrow_mut().insert(waker, wake_on)?;
         let finished = self.finished.clone();
         let unparker = self.unparker.clone();
         self.proactor.borrow().spawn_blocking(Box::new(move || {
@@ -61,8 +66,13 @@ impl Driver {
         Ok(Submission::InFlight(key))
     }
 
-    pub(crate) fn poll_slot(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
-        self.slots.borrow_mut().poll(key, cx)
+    pub(crate) fn poll_slot(
+        &self,
+        key: Key,
+        cx: &mut Context<'_>,
+        wake_on: WakeOn,
+    ) -> Poll<Completion> {
+        self.slots.borrow_mut().poll(key, cx, wake_on)
     }
 
     pub(crate) fn op_slots(&self) -> usize {

@@ -41,6 +41,18 @@
 //! connection); the hot path — submit, complete, collect — allocates nothing.
 //! A multishot slot's queue holds one completion inline; it allocates only
 //! when several wait uncollected, and keeps that room for the arming.
+//!
+//! # Quiet completions
+//!
+//! A waiting future says which completions must wake it ([`WakeOn`]). Most
+//! want every one. A server's write of a response does not: once it is
+//! handed to the kernel the connection has nothing to do until the next
+//! request arrives, so a send that went whole wakes nobody and waits in the
+//! slot, `Completed`, for the poll that the next request brings. Only a short
+//! or failed send wakes its task, which must resume or report it. On a
+//! completion-based driver that saves the task a turn per response — the one
+//! thing a readiness runtime, whose writes finish inside the call, never
+//! pays.
 
 use std::fmt;
 use std::io;
@@ -123,6 +135,26 @@ impl Completion {
     }
 }
 
+/// Which completions wake the future waiting on a slot (see the
+/// [module docs](self#quiet-completions)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WakeOn {
+    /// Every completion.
+    Every,
+    /// Only a failure, or a result of fewer than this many bytes: a write
+    /// that went whole stays in its slot until the future polls again.
+    ShortOf(usize),
+}
+
+impl WakeOn {
+    fn wakes(self, completion: &Completion) -> bool {
+        match self {
+            WakeOn::Every => true,
+            WakeOn::ShortOf(len) => completion.result.as_ref().map_or(true, |&n| n < len),
+        }
+    }
+}
+
 /// The resources of an op whose future was dropped while the kernel had them.
 pub(crate) trait Orphan {
     /// Called once, with the completion that finally arrived, before the orphan is
@@ -136,7 +168,7 @@ enum Lifecycle {
     /// submission, with the waker of the poll that submitted: a future that
     /// submits has nothing to do but wait, so it need not poll the slot again
     /// just to leave its waker (one slot lookup per op saved).
-    Waiting(Waker),
+    Waiting(Waker, WakeOn),
     /// Done; the future has not collected the result yet.
     Completed(Completion),
     /// The future is gone; the slot keeps its op data until the completion (for a
@@ -161,7 +193,7 @@ impl Lifecycle {
         match self {
             Lifecycle::Completed(_) => false,
             Lifecycle::Streaming { queue, .. } => queue.back().is_none_or(Completion::more),
-            Lifecycle::Waiting(_) | Lifecycle::Orphaned(_) => true,
+            Lifecycle::Waiting(..) | Lifecycle::Orphaned(_) => true,
         }
     }
 }
@@ -231,9 +263,9 @@ impl Slots {
     }
 
     /// Takes a slot for a single-shot operation about to be submitted by a
-    /// future polled with `waker`.
-    pub(crate) fn insert(&mut self, waker: &Waker) -> io::Result<Key> {
-        self.insert_with(Lifecycle::Waiting(waker.clone()))
+    /// future polled with `waker`, to be woken on the completions of `wake_on`.
+    pub(crate) fn insert(&mut self, waker: &Waker, wake_on: WakeOn) -> io::Result<Key> {
+        self.insert_with(Lifecycle::Waiting(waker.clone(), wake_on))
     }
 
     /// Takes a slot for a multishot operation about to be submitted, to be
@@ -273,16 +305,22 @@ impl Slots {
     }
 
     /// Polls the op in `key`'s slot: its completion (freeing the slot), or Pending
-    /// with the waker stored.
-    pub(crate) fn poll(&mut self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
+    /// with the waker stored, to be woken on the completions of `wake_on`.
+    pub(crate) fn poll(
+        &mut self,
+        key: Key,
+        cx: &mut Context<'_>,
+        wake_on: WakeOn,
+    ) -> Poll<Completion> {
         let slot = self
             .slot_mut(key)
             .expect("invariant: a live Op future's slot exists until it collects the result");
         match &mut slot.state {
-            Lifecycle::Waiting(waker) => {
+            Lifecycle::Waiting(waker, waking) => {
                 if !waker.will_wake(cx.waker()) {
                     waker.clone_from(cx.waker());
                 }
+                *waking = wake_on;
                 Poll::Pending
             }
             Lifecycle::Completed(_) => match self.slab.remove(key.index as usize).state {
@@ -317,7 +355,7 @@ impl Slots {
                     Poll::Pending
                 }
             },
-            Lifecycle::Waiting(_) | Lifecycle::Completed(_) | Lifecycle::Orphaned(_) => {
+            Lifecycle::Waiting(..) | Lifecycle::Completed(_) | Lifecycle::Orphaned(_) => {
                 unreachable!("a single-shot or orphaned slot is never polled as a stream")
             }
         }
@@ -352,8 +390,14 @@ impl Slots {
             }
             _ => {}
         }
+        let wakes = match &slot.state {
+            Lifecycle::Waiting(_, wake_on) => wake_on.wakes(&completion),
+            _ => true,
+        };
         match std::mem::replace(&mut slot.state, Lifecycle::Completed(completion)) {
-            Lifecycle::Waiting(waker) => AfterComplete::Wake(waker),
+            Lifecycle::Waiting(waker, _) if wakes => AfterComplete::Wake(waker),
+            // The waker goes; the future finds the result when it next polls.
+            Lifecycle::Waiting(..) => AfterComplete::Nothing,
             Lifecycle::Orphaned(mut orphan) => {
                 let Lifecycle::Completed(completion) = self.slab.remove(key.index as usize).state
                 else {
@@ -396,7 +440,7 @@ impl Slots {
                 Lifecycle::Completed(completion) => AfterOrphan::Completed(completion, data),
                 _ => unreachable!("state was Completed a line above"),
             },
-            Lifecycle::Waiting(_) => {
+            Lifecycle::Waiting(..) => {
                 slot.state = Lifecycle::Orphaned(Box::new(data));
                 AfterOrphan::Cancel
             }

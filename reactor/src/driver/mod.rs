@@ -26,7 +26,7 @@ use std::io;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use lifecycle::{AfterOrphan, Completion, Key, Orphan};
+use lifecycle::{AfterOrphan, Completion, Key, Orphan, WakeOn};
 
 use crate::op::OpCode;
 use crate::runtime::{context, Config, DriverKind};
@@ -102,11 +102,17 @@ impl Driver {
     }
 
     /// Submits `op` for a future polled with `waker`, which an in-flight op's
-    /// slot keeps (the future need not poll the slot to leave it there).
-    pub(crate) fn submit<T: OpCode>(&self, op: &mut T, waker: &Waker) -> io::Result<Submission> {
+    /// slot keeps (the future need not poll the slot to leave it there) and
+    /// wakes on the completions of `wake_on`.
+    pub(crate) fn submit<T: OpCode>(
+        &self,
+        op: &mut T,
+        waker: &Waker,
+        wake_on: WakeOn,
+    ) -> io::Result<Submission> {
         match self {
-            Driver::Uring(d) => d.submit(op, waker).map(Submission::InFlight),
-            Driver::Compat(d) => d.submit(op, waker),
+            Driver::Uring(d) => d.submit(op, waker, wake_on).map(Submission::InFlight),
+            Driver::Compat(d) => d.submit(op, waker, wake_on),
         }
     }
 
@@ -134,10 +140,11 @@ impl Driver {
         op: &mut T,
         timespec: &io_uring::types::Timespec,
         waker: &Waker,
+        wake_on: WakeOn,
     ) -> io::Result<Key> {
         match self {
             // SAFETY: the caller's contract is this method's.
-            Driver::Uring(d) => unsafe { d.submit_linked(op, timespec, waker) },
+            Driver::Uring(d) => unsafe { d.submit_linked(op, timespec, waker, wake_on) },
             Driver::Compat(_) => unreachable!("compat never links a timeout"),
         }
     }
@@ -269,10 +276,15 @@ impl Driver {
         }
     }
 
-    pub(crate) fn poll_slot(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
+    pub(crate) fn poll_slot(
+        &self,
+        key: Key,
+        cx: &mut Context<'_>,
+        wake_on: WakeOn,
+    ) -> Poll<Completion> {
         match self {
-            Driver::Uring(d) => d.poll_slot(key, cx),
-            Driver::Compat(d) => d.poll_slot(key, cx),
+            Driver::Uring(d) => d.poll_slot(key, cx, wake_on),
+            Driver::Compat(d) => d.poll_slot(key, cx, wake_on),
         }
     }
 

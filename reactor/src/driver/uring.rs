@@ -40,7 +40,7 @@ use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
 use super::fixed::FixedFiles;
-use super::lifecycle::{wait_in_flight, AfterOrphan, Completion, Key, Orphan, Slots};
+use super::lifecycle::{wait_in_flight, AfterOrphan, Completion, Key, Orphan, Slots, WakeOn};
 use crate::op::OpCode;
 use crate::runtime::{Config, UringFeatures};
 pub(crate) use buffers::BufferLease;
@@ -252,8 +252,13 @@ impl Driver {
         }
     }
 
-    pub(crate) fn submit<T: OpCode>(&self, op: &mut T, waker: &Waker) -> io::Result<Key> {
-        let key = self.slots.borrow_mut().insert(waker)?;
+    pub(crate) fn submit<T: OpCode>(
+        &self,
+        op: &mut T,
+        waker: &Waker,
+        wake_on: WakeOn,
+    ) -> io::Result<Key> {
+        let key = self.slots.borrow_mut().insert(waker, wake_on)?;
         let entry = op.uring_entry(&self.files).user_data(key.user_data());
         self.push_for(key, &[entry])
     }
@@ -277,8 +282,9 @@ impl Driver {
         op: &mut T,
         timespec: &Timespec,
         waker: &Waker,
+        wake_on: WakeOn,
     ) -> io::Result<Key> {
-        let key = self.slots.borrow_mut().insert(waker)?;
+        let key = self.slots.borrow_mut().insert(waker, wake_on)?;
         let entries = [
             op.uring_entry(&self.files)
                 .flags(squeue::Flags::IO_LINK)
@@ -312,8 +318,13 @@ impl Driver {
         self.multishot_accept
     }
 
-    pub(crate) fn poll_slot(&self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
-        self.slots.borrow_mut().poll(key, cx)
+    pub(crate) fn poll_slot(
+        &self,
+        key: Key,
+        cx: &mut Context<'_>,
+        wake_on: WakeOn,
+    ) -> Poll<Completion> {
+        self.slots.borrow_mut().poll(key, cx, wake_on)
     }
 
     pub(crate) fn op_slots(&self) -> usize {

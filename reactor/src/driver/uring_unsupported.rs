@@ -8,7 +8,7 @@ use std::io;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use super::lifecycle::{AfterOrphan, Completion, Key, Orphan};
+use super::lifecycle::{AfterOrphan, Completion, Key, Orphan, WakeOn};
 use crate::op::OpCode;
 use crate::runtime::{Config, UringFeatures};
 
@@ -37,10 +37,10 @@ impl Driver {
     pub(crate) fn registered_fds_in_use(&self) -> u32 {
         match *self {}
     }
-    pub(crate) fn submit<T: OpCode>(&self, _: &mut T, _: &Waker) -> io::Result<Key> {
+    pub(crate) fn submit<T: OpCode>(&self, _: &mut T, _: &Waker, _: WakeOn) -> io::Result<Key> {
         match *self {}
     }
-    pub(crate) fn poll_slot(&self, _: Key, _: &mut Context<'_>) -> Poll<Completion> {
+    pub(crate) fn poll_slot(&self, _: Key, _: &mut Context<'_>, _: WakeOn) -> Poll<Completion> {
         match *self {}
     }
     pub(crate) fn submit_stream<T: OpCode>(&self, _: &mut T, _: Option<usize>) -> io::Result<Key> {

@@ -196,6 +196,27 @@ pub trait AsyncWrite {
     /// Writes some of `buf`'s initialised bytes; returns how many.
     fn write<B: IoBuf>(&self, buf: B) -> Self::Write<B>;
 
+    /// Polls `write`, a future of [`write`](Self::write), as `Future::poll`
+    /// does, except that a write that goes whole need not wake `cx`'s task:
+    /// only a short or failed one must. The task finds the result when it
+    /// polls `write` again, for whatever reason it next runs.
+    ///
+    /// For a writer with nothing to do once its bytes are handed over — a
+    /// server that answered a request and waits for the next — this saves
+    /// the task a turn per write on io_uring, where a write completes after
+    /// the poll that submitted it (on a readiness driver it completes within
+    /// the poll). Someone waiting for the write to finish (to write more, or
+    /// to close) polls the usual way, which makes the completion wake again.
+    ///
+    /// The sockets of this crate write quietly on io_uring; the default
+    /// polls as usual, which is always correct.
+    fn poll_write_quietly<B: IoBuf>(
+        write: &mut Self::Write<B>,
+        cx: &mut Context<'_>,
+    ) -> Poll<BufResult<usize, B>> {
+        Pin::new(write).poll(cx)
+    }
+
     /// Writes the initialised bytes of every buffer in order, in one syscall
     /// where possible; returns how many bytes were written (maybe fewer than all).
     async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>>;
@@ -344,6 +365,13 @@ impl<B: IoBuf> Future for WriteFuture<B> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<B: IoBuf> WriteFuture<B> {
+    /// See [`AsyncWrite::poll_write_quietly`].
+    pub(crate) fn poll_quietly(&mut self, cx: &mut Context<'_>) -> Poll<BufResult<usize, B>> {
+        self.0.poll_quietly(cx)
     }
 }
 

@@ -37,6 +37,13 @@ macro_rules! delegate {
                 (**self).write(buf)
             }
 
+            fn poll_write_quietly<B: IoBuf>(
+                write: &mut T::Write<B>,
+                cx: &mut Context<'_>,
+            ) -> Poll<BufResult<usize, B>> {
+                T::poll_write_quietly(write, cx)
+            }
+
             async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
                 (**self).writev(bufs).await
             }

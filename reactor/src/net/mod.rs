@@ -50,6 +50,13 @@ macro_rules! stream_impls {
                 )
             }
 
+            fn poll_write_quietly<B: crate::buf::IoBuf>(
+                write: &mut crate::io::WriteFuture<B>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<crate::buf::BufResult<usize, B>> {
+                write.poll_quietly(cx)
+            }
+
             async fn writev<B: crate::buf::IoBuf>(
                 &self,
                 bufs: Vec<B>,

@@ -30,7 +30,7 @@ use std::task::{Context, Waker};
 use std::time::Instant;
 
 use super::OpCode;
-use crate::driver::lifecycle::{Completion, Key};
+use crate::driver::lifecycle::{Completion, Key, WakeOn};
 use crate::driver::{self, Driver, Submission};
 use crate::time::{sleep_until, Elapsed, Sleep};
 
@@ -98,6 +98,7 @@ impl Deadline {
         driver: &Driver,
         op: &mut T,
         waker: &Waker,
+        wake_on: WakeOn,
     ) -> io::Result<Submission> {
         #[cfg(target_os = "linux")]
         if driver.link_timeouts() && self.at > Instant::now() {
@@ -105,11 +106,11 @@ impl Deadline {
             // SAFETY: the timespec is boxed in this deadline, which stays with
             // the op until its completion: in the `Op` future, or in the slot
             // with the orphaned op (see `orphan`).
-            let key = unsafe { driver.submit_linked(op, &timespec, waker) }?;
+            let key = unsafe { driver.submit_linked(op, &timespec, waker, wake_on) }?;
             self.linked = Some((timespec, self.at));
             return Ok(Submission::InFlight(key));
         }
-        driver.submit(op, waker)
+        driver.submit(op, waker, wake_on)
     }
 
     /// Whether the deadline has passed and the caller should act on it: true

@@ -55,7 +55,7 @@ use std::time::Instant;
 
 #[cfg(target_os = "linux")]
 use crate::driver::fixed::FixedFiles;
-use crate::driver::lifecycle::{Completion, Key, Orphan};
+use crate::driver::lifecycle::{Completion, Key, Orphan, WakeOn};
 use crate::driver::Submission;
 use crate::runtime::{budget, context};
 use deadline::Deadline;
@@ -186,7 +186,21 @@ impl<T: OpCode> Future for Op<T> {
     type Output = T::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
-        let this = self.get_mut();
+        self.get_mut().poll_waking_on(cx, WakeOn::Every)
+    }
+}
+
+impl<T: OpCode> Op<T> {
+    /// Polls the op as `Future::poll` does, asking to be woken on the
+    /// completions of `wake_on` only (see `driver/lifecycle.rs`). The compat
+    /// driver's readiness ops complete inside a poll and wake on readiness
+    /// alone, so it matters only for ops in a slot.
+    pub(crate) fn poll_waking_on(
+        &mut self,
+        cx: &mut Context<'_>,
+        wake_on: WakeOn,
+    ) -> Poll<T::Output> {
+        let this = self;
         loop {
             match this.state {
                 State::Unsubmitted => {
@@ -200,8 +214,8 @@ impl<T: OpCode> Future for Op<T> {
                         .expect("invariant: unsubmitted op has data");
                     let waker = cx.waker();
                     let submitted = context::with(|rt| match &mut this.deadline {
-                        Some(deadline) => deadline.submit(&rt.driver, data, waker),
-                        None => rt.driver.submit(data, waker),
+                        Some(deadline) => deadline.submit(&rt.driver, data, waker, wake_on),
+                        None => rt.driver.submit(data, waker, wake_on),
                     });
                     match submitted {
                         // The slot holds the waker: nothing to do but wait,
@@ -217,7 +231,7 @@ impl<T: OpCode> Future for Op<T> {
                 }
                 State::InFlight(key) => {
                     if let Poll::Ready(completion) =
-                        context::with(|rt| rt.driver.poll_slot(key, cx))
+                        context::with(|rt| rt.driver.poll_slot(key, cx, wake_on))
                     {
                         return Poll::Ready(this.finish(completion));
                     }

@@ -24,6 +24,11 @@ impl<B: IoBuf> Send<B> {
     pub(crate) fn new(fd: SharedFd, buf: B) -> Send<B> {
         Send { fd, buf }
     }
+
+    /// The bytes a whole send writes.
+    pub(crate) fn len(&self) -> usize {
+        self.buf.bytes_init()
+    }
 }
 
 impl<B: IoBuf> Operation for Send<B> {

@@ -69,7 +69,7 @@ use crate::buf::{BufResult, IoBuf};
 use crate::driver;
 #[cfg(target_os = "linux")]
 use crate::driver::fixed::FixedFiles;
-use crate::driver::lifecycle::{Completion, Key};
+use crate::driver::lifecycle::{Completion, Key, WakeOn};
 use crate::fd::SharedFd;
 use crate::runtime::{budget, context};
 #[cfg(target_os = "linux")]
@@ -295,6 +295,22 @@ impl<B: IoBuf> ZeroCopySend<B> {
                 }
                 State::Done => panic!("SendFuture polled after it returned its output"),
             }
+        }
+    }
+}
+
+impl<B: IoBuf> SendFuture<B> {
+    /// Polls as `Future::poll` does, except that a plain send that goes whole
+    /// wakes nobody: see [`AsyncWrite::poll_write_quietly`](crate::io::AsyncWrite::poll_write_quietly).
+    /// A zero-copy send wakes as usual: its buffer comes back only with the
+    /// notification, which nobody would collect otherwise.
+    pub(crate) fn poll_quietly(&mut self, cx: &mut Context<'_>) -> Poll<BufResult<usize, B>> {
+        match self {
+            SendFuture::Plain(op) => {
+                let whole = op.data.as_ref().map_or(0, Send::len);
+                op.poll_waking_on(cx, WakeOn::ShortOf(whole))
+            }
+            SendFuture::ZeroCopy(_) => Pin::new(self).poll(cx),
         }
     }
 }

@@ -64,13 +64,13 @@ fn tracked() -> (Tracked, Watch) {
 fn completion_wakes_the_waker_given_at_submission() {
     let mut slots = Slots::new();
     let (count, w) = waker();
-    let key = slots.insert(&w).unwrap();
+    let key = slots.insert(&w, WakeOn::Every).unwrap();
     match slots.complete(key, ok(7)) {
         AfterComplete::Wake(waker) => waker.wake(),
         _ => panic!("a submitted op's completion must hand back its waker"),
     }
     assert_eq!(count.0.load(Ordering::SeqCst), 1);
-    match slots.poll(key, &mut Context::from_waker(&w)) {
+    match slots.poll(key, &mut Context::from_waker(&w), WakeOn::Every) {
         Poll::Ready(c) => assert_eq!(c.result.unwrap(), 7),
         Poll::Pending => panic!("completed op must be ready"),
     }
@@ -81,25 +81,75 @@ fn completion_wakes_the_waker_given_at_submission() {
 #[test]
 fn a_poll_before_completion_leaves_its_waker() {
     let mut slots = Slots::new();
-    let key = slots.insert(Waker::noop()).unwrap();
+    let key = slots.insert(Waker::noop(), WakeOn::Every).unwrap();
     let (count, w) = waker();
-    assert!(slots.poll(key, &mut Context::from_waker(&w)).is_pending());
+    assert!(slots
+        .poll(key, &mut Context::from_waker(&w), WakeOn::Every)
+        .is_pending());
     match slots.complete(key, ok(3)) {
         AfterComplete::Wake(waker) => waker.wake(),
         _ => panic!("a waiting op's completion must hand back its waker"),
     }
     assert_eq!(count.0.load(Ordering::SeqCst), 1);
-    assert!(slots.poll(key, &mut Context::from_waker(&w)).is_ready());
+    assert!(slots
+        .poll(key, &mut Context::from_waker(&w), WakeOn::Every)
+        .is_ready());
+}
+
+#[test]
+fn a_quiet_waiter_is_woken_only_by_a_short_or_failed_completion() {
+    let mut slots = Slots::new();
+    let (count, w) = waker();
+    let whole = slots.insert(&w, WakeOn::ShortOf(10)).unwrap();
+    assert!(matches!(
+        slots.complete(whole, ok(10)),
+        AfterComplete::Nothing
+    ));
+    let short = slots.insert(&w, WakeOn::ShortOf(10)).unwrap();
+    assert!(matches!(
+        slots.complete(short, ok(9)),
+        AfterComplete::Wake(_)
+    ));
+    let failed = slots.insert(&w, WakeOn::ShortOf(10)).unwrap();
+    let broken = Completion::plain(Err(io::ErrorKind::BrokenPipe.into()));
+    assert!(matches!(
+        slots.complete(failed, broken),
+        AfterComplete::Wake(_)
+    ));
+    assert_eq!(count.0.load(Ordering::SeqCst), 0, "nothing woke by itself");
+    match slots.poll(whole, &mut Context::from_waker(&w), WakeOn::Every) {
+        Poll::Ready(c) => assert_eq!(c.result.unwrap(), 10, "the whole write waits in its slot"),
+        Poll::Pending => panic!("a quiet completion must still be collected"),
+    }
+}
+
+#[test]
+fn a_poll_that_asks_for_every_completion_makes_a_quiet_waiter_wake() {
+    let mut slots = Slots::new();
+    let (count, w) = waker();
+    let key = slots.insert(&w, WakeOn::ShortOf(4)).unwrap();
+    assert!(slots
+        .poll(key, &mut Context::from_waker(&w), WakeOn::Every)
+        .is_pending());
+    match slots.complete(key, ok(4)) {
+        AfterComplete::Wake(waker) => waker.wake(),
+        _ => panic!("the last poll asked for every completion"),
+    }
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
 }
 
 #[test]
 fn repoll_with_another_waker_replaces_it() {
     let mut slots = Slots::new();
-    let key = slots.insert(Waker::noop()).unwrap();
+    let key = slots.insert(Waker::noop(), WakeOn::Every).unwrap();
     let (first, w1) = waker();
     let (second, w2) = waker();
-    assert!(slots.poll(key, &mut Context::from_waker(&w1)).is_pending());
-    assert!(slots.poll(key, &mut Context::from_waker(&w2)).is_pending());
+    assert!(slots
+        .poll(key, &mut Context::from_waker(&w1), WakeOn::Every)
+        .is_pending());
+    assert!(slots
+        .poll(key, &mut Context::from_waker(&w2), WakeOn::Every)
+        .is_pending());
     if let AfterComplete::Wake(waker) = slots.complete(key, ok(1)) {
         waker.wake();
     }
@@ -110,7 +160,7 @@ fn repoll_with_another_waker_replaces_it() {
 #[test]
 fn orphan_in_flight_keeps_data_until_completion() {
     let mut slots = Slots::new();
-    let key = slots.insert(Waker::noop()).unwrap();
+    let key = slots.insert(Waker::noop(), WakeOn::Every).unwrap();
     let (data, (completed, dropped)) = tracked();
     assert!(matches!(slots.orphan(key, data), AfterOrphan::Cancel));
     assert!(
@@ -131,7 +181,7 @@ fn orphan_in_flight_keeps_data_until_completion() {
 #[test]
 fn orphan_after_completion_returns_data_and_result() {
     let mut slots = Slots::new();
-    let key = slots.insert(Waker::noop()).unwrap();
+    let key = slots.insert(Waker::noop(), WakeOn::Every).unwrap();
     let _ = slots.complete(key, ok(4));
     let (data, (_, dropped)) = tracked();
     match slots.orphan(key, data) {
@@ -149,11 +199,13 @@ fn orphan_after_completion_returns_data_and_result() {
 #[test]
 fn stale_key_completion_is_ignored() {
     let mut slots = Slots::new();
-    let old = slots.insert(Waker::noop()).unwrap();
+    let old = slots.insert(Waker::noop(), WakeOn::Every).unwrap();
     let _ = slots.complete(old, ok(1));
     let (_, w) = waker();
-    assert!(slots.poll(old, &mut Context::from_waker(&w)).is_ready());
-    let new = slots.insert(Waker::noop()).unwrap();
+    assert!(slots
+        .poll(old, &mut Context::from_waker(&w), WakeOn::Every)
+        .is_ready());
+    let new = slots.insert(Waker::noop(), WakeOn::Every).unwrap();
     assert_eq!(old.index, new.index, "the slab reuses the freed index");
     assert_ne!(old.generation, new.generation);
     assert!(matches!(
@@ -161,7 +213,9 @@ fn stale_key_completion_is_ignored() {
         AfterComplete::Nothing
     ));
     assert!(
-        slots.poll(new, &mut Context::from_waker(&w)).is_pending(),
+        slots
+            .poll(new, &mut Context::from_waker(&w), WakeOn::Every)
+            .is_pending(),
         "a stale completion must not complete the new op"
     );
 }
@@ -170,7 +224,7 @@ fn stale_key_completion_is_ignored() {
 fn user_data_round_trips_and_reserved_tags_are_not_keys() {
     let mut slots = Slots::new();
     for _ in 0..5 {
-        let key = slots.insert(Waker::noop()).unwrap();
+        let key = slots.insert(Waker::noop(), WakeOn::Every).unwrap();
         assert_eq!(Key::from_user_data(key.user_data()), Some(key));
     }
     assert_eq!(Key::from_user_data(Key::reserved(1)), None);
@@ -180,13 +234,13 @@ fn user_data_round_trips_and_reserved_tags_are_not_keys() {
 #[test]
 fn errors_are_delivered_unchanged() {
     let mut slots = Slots::new();
-    let key = slots.insert(Waker::noop()).unwrap();
+    let key = slots.insert(Waker::noop(), WakeOn::Every).unwrap();
     let _ = slots.complete(
         key,
         Completion::plain(Err(io::Error::from_raw_os_error(libc::ECONNRESET))),
     );
     let (_, w) = waker();
-    match slots.poll(key, &mut Context::from_waker(&w)) {
+    match slots.poll(key, &mut Context::from_waker(&w), WakeOn::Every) {
         Poll::Ready(c) => assert_eq!(c.result.unwrap_err().raw_os_error(), Some(libc::ECONNRESET)),
         Poll::Pending => panic!("completed"),
     }
@@ -195,7 +249,7 @@ fn errors_are_delivered_unchanged() {
 #[test]
 fn removing_an_unsubmitted_slot_frees_it() {
     let mut slots = Slots::new();
-    let key = slots.insert(Waker::noop()).unwrap();
+    let key = slots.insert(Waker::noop(), WakeOn::Every).unwrap();
     slots.remove_unsubmitted(key);
     assert_eq!(slots.slab.len(), 0);
     slots.remove_unsubmitted(key);
