@@ -11,11 +11,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub(crate) const DATE_LEN: usize = 29;
 
-/// A formatted `Date` value and the Unix second it was made for.
+/// What goes before the value in a `Date` field line.
+const FIELD_NAME: &[u8] = b"date: ";
+
+/// Length of a whole `Date` field line: name, value, CRLF.
+const LINE_LEN: usize = FIELD_NAME.len() + DATE_LEN + 2;
+
+/// A formatted `Date` field line and the Unix second it was made for. The
+/// whole line is kept, so a response head copies it in one piece.
 #[derive(Debug, Clone)]
 pub(crate) struct DateCache {
     second: u64,
-    value: [u8; DATE_LEN],
+    line: [u8; LINE_LEN],
 }
 
 impl DateCache {
@@ -24,19 +31,30 @@ impl DateCache {
         let second = unix_now();
         DateCache {
             second,
-            value: format_imf_fixdate(second),
+            line: field_line(second),
         }
     }
 
-    /// The value for the current second, reformatted only when the second changed.
-    pub(crate) fn now(&mut self) -> &[u8; DATE_LEN] {
+    /// The field line (`date: <IMF-fixdate>\r\n`) for the current second,
+    /// reformatted only when the second changed.
+    pub(crate) fn line(&mut self) -> &[u8; LINE_LEN] {
         let second = unix_now();
         if second != self.second {
             self.second = second;
-            self.value = format_imf_fixdate(second);
+            self.line = field_line(second);
         }
-        &self.value
+        &self.line
     }
+}
+
+/// The `Date` field line for Unix second `secs`.
+fn field_line(secs: u64) -> [u8; LINE_LEN] {
+    let mut line = [0; LINE_LEN];
+    let (name, rest) = line.split_at_mut(FIELD_NAME.len());
+    name.copy_from_slice(FIELD_NAME);
+    rest[..DATE_LEN].copy_from_slice(&format_imf_fixdate(secs));
+    rest[DATE_LEN..].copy_from_slice(b"\r\n");
+    line
 }
 
 /// Seconds since the Unix epoch; a clock set before 1970 reads as the epoch.
@@ -158,10 +176,13 @@ mod tests {
     }
 
     #[test]
-    fn cache_returns_a_well_formed_current_date() {
+    fn cache_returns_a_well_formed_current_date_line() {
         let mut cache = DateCache::new();
-        let value = *cache.now();
+        let line = *cache.line();
+        assert_eq!(&line[..6], b"date: ");
+        let value = &line[6..LINE_LEN - 2];
         assert_eq!(&value[25..], b" GMT");
         assert_eq!(value[3], b',');
+        assert_eq!(&line[LINE_LEN - 2..], b"\r\n");
     }
 }

@@ -51,11 +51,7 @@ pub(crate) fn response_head(
     let status = response.status();
     let headers = response.headers();
     dst.reserve(256);
-    dst.put_slice(b"HTTP/1.1 ");
-    dst.put_slice(status.as_str().as_bytes());
-    dst.put_u8(b' ');
-    dst.put_slice(status.canonical_reason().unwrap_or("").as_bytes());
-    dst.put_slice(b"\r\n");
+    put_status_line(status, dst);
     if status.is_informational() {
         // A 1xx is a head alone (RFC 9110 §15.2): no Date needed (§6.6.1), no
         // framing, and §8.6 forbids Content-Length. A 101 hands the connection
@@ -70,9 +66,7 @@ pub(crate) fn response_head(
     let user = UserFields::of(headers);
     if !user.date {
         // RFC 9110 §6.6.1: an origin server with a clock MUST send Date.
-        dst.put_slice(b"date: ");
-        dst.put_slice(date.now());
-        dst.put_slice(b"\r\n");
+        dst.put_slice(date.line());
     }
     let user_close = user.close;
     let mut close = force_close || user_close || !req.keep_alive;
@@ -109,6 +103,27 @@ pub(crate) fn response_head(
     }
     dst.put_slice(b"\r\n");
     (writer, close)
+}
+
+/// Writes the status line. The commonest are written whole, in one copy
+/// instead of five: the head is per-request work.
+fn put_status_line(status: StatusCode, dst: &mut BytesMut) {
+    let whole: &[u8] = match status.as_u16() {
+        200 => b"HTTP/1.1 200 OK\r\n",
+        204 => b"HTTP/1.1 204 No Content\r\n",
+        206 => b"HTTP/1.1 206 Partial Content\r\n",
+        304 => b"HTTP/1.1 304 Not Modified\r\n",
+        404 => b"HTTP/1.1 404 Not Found\r\n",
+        _ => {
+            dst.put_slice(b"HTTP/1.1 ");
+            dst.put_slice(status.as_str().as_bytes());
+            dst.put_u8(b' ');
+            dst.put_slice(status.canonical_reason().unwrap_or("").as_bytes());
+            dst.put_slice(b"\r\n");
+            return;
+        }
+    };
+    dst.put_slice(whole);
 }
 
 /// Writes the framing field for `body` to a peer of `version`; returns the
@@ -261,6 +276,17 @@ fn write_fields(headers: &HeaderMap, dst: &mut BytesMut, keep: impl Fn(&HeaderNa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_lines_written_whole_match_the_general_form() {
+        for code in [200, 204, 206, 304, 404, 100, 201, 418, 503, 599] {
+            let status = StatusCode::from_u16(code).unwrap();
+            let mut dst = BytesMut::new();
+            put_status_line(status, &mut dst);
+            let reason = status.canonical_reason().unwrap_or("");
+            assert_eq!(&dst[..], format!("HTTP/1.1 {code} {reason}\r\n").as_bytes());
+        }
+    }
 
     #[test]
     fn decimals_match_display() {
