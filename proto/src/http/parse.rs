@@ -31,6 +31,10 @@ use super::{BodyLength, RequestHead};
 /// parsed. The slots are the spare capacity of an always-empty vector, lent
 /// uninitialised: httparse writes only those it fills, where initialised slots
 /// would cost a write of every one (`max_headers` of them) per head.
+///
+/// It also keeps an emptied header map for the next head to fill: a server
+/// hands back each response's map once it is written ([`recycle`](Self::recycle)),
+/// which saves the next request's map its two allocations and their frees.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     /// Always empty (so `'static` is only a label); its capacity is the slots.
@@ -39,7 +43,13 @@ pub(crate) struct Scratch {
     fields: Vec<(Range<usize>, Range<usize>)>,
     /// The request target's range (requests only).
     target: Range<usize>,
+    /// Empty; its allocations are the next head's.
+    map: HeaderMap,
 }
+
+/// The most fields a recycled map may have room for: a map grown by an
+/// unusual response is not kept for every request after it.
+const RECYCLE_UP_TO: usize = 32;
 
 /// Header slots a parse starts with. The slots stay allocated for a
 /// connection's life (32 bytes each: 3 KiB at the default limit of 100
@@ -82,6 +92,15 @@ impl Scratch {
     /// Takes the slots back, keeping their allocation.
     fn give_back(&mut self, slots: Slots<'_>) {
         self.slots = relabel(slots.vec);
+    }
+
+    /// Keeps `map`'s allocations for the next head, emptied, unless one is
+    /// kept already or it has room for more than [`RECYCLE_UP_TO`] fields.
+    pub(crate) fn recycle(&mut self, mut map: HeaderMap) {
+        if self.map.capacity() == 0 && map.capacity() <= RECYCLE_UP_TO {
+            map.clear();
+            self.map = map;
+        }
     }
 
     /// Records the ranges of `headers` within `buf`.
@@ -248,12 +267,12 @@ fn request_line(
 fn build_request(
     head: &Bytes,
     line: RequestLine,
-    scratch: &Scratch,
+    scratch: &mut Scratch,
     limits: &Limits,
 ) -> Result<RequestHead, Error> {
     let target = Uri::from_maybe_shared(head.slice(scratch.target.clone()))
         .map_err(|_| ErrorKind::InvalidTarget)?;
-    let (map, present) = header_map(head, &scratch.fields)?;
+    let (map, present) = header_map(head, &scratch.fields, std::mem::take(&mut scratch.map))?;
     let framing = fields::request_framing(&map, present, line.version, limits)?;
     let mut request = Request::new(());
     *request.method_mut() = line.method;
@@ -305,12 +324,14 @@ fn http_version(minor: Option<u8>) -> Result<Version, Error> {
     }
 }
 
-/// Builds a header map whose values share `head`, noting the framing fields.
+/// Fills `map` (empty) with header fields whose values share `head`, noting
+/// the framing fields.
 fn header_map(
     head: &Bytes,
     fields: &[(Range<usize>, Range<usize>)],
+    mut map: HeaderMap,
 ) -> Result<(HeaderMap, Present), Error> {
-    let mut map = HeaderMap::with_capacity(fields.len());
+    map.reserve(fields.len());
     let mut present = Present::default();
     for (name, value) in fields {
         let name = HeaderName::from_bytes(&head[name.clone()])
@@ -358,7 +379,7 @@ pub(crate) fn parse_response(
         .and_then(|c| StatusCode::from_u16(c).ok())
         .ok_or(ErrorKind::InvalidStatus)?;
     let version = http_version(version)?;
-    let (map, present) = header_map(head, &scratch.fields)?;
+    let (map, present) = header_map(head, &scratch.fields, std::mem::take(&mut scratch.map))?;
     let framing = fields::response_framing(&map, present, version, status, method, limits)?;
     let mut response = Response::new(());
     *response.status_mut() = status;

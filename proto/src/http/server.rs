@@ -113,9 +113,9 @@ impl ServerCodec {
         &self.limits
     }
 
-    /// Frees the room kept between requests (the header slots, the queue of
-    /// unanswered requests), for an idle connection; the next request makes
-    /// it again.
+    /// Frees the room kept between requests (the header slots, the recycled
+    /// header map, the queue of unanswered requests), for an idle
+    /// connection; the next request makes it again.
     pub(crate) fn release(&mut self) {
         self.scratch = Scratch::default();
         if self.unanswered.is_empty() {
@@ -347,7 +347,11 @@ impl Encoder<ResponsePart> for ServerCodec {
 
     fn encode(&mut self, item: ResponsePart, dst: &mut BytesMut) -> Result<(), Error> {
         match item {
-            ResponsePart::Head(response, body) => self.encode_head(&response, body, dst),
+            ResponsePart::Head(mut response, body) => {
+                let encoded = self.encode_head(&response, body, dst);
+                self.scratch.recycle(std::mem::take(response.headers_mut()));
+                encoded
+            }
             ResponsePart::Data(data) => match &mut self.writer {
                 Some(writer) => writer.data(&data, dst),
                 None => Err(ErrorKind::OutOfOrder.into()),
@@ -367,7 +371,7 @@ impl Encoder<Response<Bytes>> for ServerCodec {
     /// where its status or request forbids one).
     fn encode(&mut self, item: Response<Bytes>, dst: &mut BytesMut) -> Result<(), Error> {
         let (parts, data) = item.into_parts();
-        let head = Response::from_parts(parts, ());
+        let mut head = Response::from_parts(parts, ());
         let informational =
             head.status().is_informational() && head.status() != StatusCode::SWITCHING_PROTOCOLS;
         let body = match data.len() {
@@ -375,6 +379,8 @@ impl Encoder<Response<Bytes>> for ServerCodec {
             n => BodyLength::Length(n as u64),
         };
         self.encode_head(&head, body, dst)?;
+        // Written: the next request's fields may have the map's room.
+        self.scratch.recycle(std::mem::take(head.headers_mut()));
         if informational {
             return Ok(());
         }

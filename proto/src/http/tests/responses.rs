@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::{feed, mask_date, server, Feed};
 use crate::codec::Encoder;
-use crate::http::{BodyLength, Error, ErrorKind, ResponsePart, ServerCodec};
+use crate::http::{BodyLength, Error, ErrorKind, RequestPart, ResponsePart, ServerCodec};
 
 /// A server codec that has decoded `requests`.
 fn answering(requests: &[u8]) -> ServerCodec {
@@ -269,4 +269,39 @@ fn date_header_is_an_imf_fixdate() {
         .expect("a date line");
     assert_eq!(date.len(), 29, "{date}");
     assert!(date.ends_with(" GMT"), "{date}");
+}
+
+#[test]
+fn the_next_request_has_its_own_fields_only_in_a_recycled_map() {
+    let mut codec = answering(GET);
+    let mut r = response(200, b"hello");
+    for (name, value) in [
+        ("x-secret", "1"),
+        ("content-type", "text/plain"),
+        ("x-more", "2"),
+    ] {
+        r.headers_mut()
+            .append(name, HeaderValue::from_static(value));
+    }
+    encode_whole(&mut codec, r);
+    let (parts, err) = feed(
+        &mut codec,
+        b"GET /next HTTP/1.1\r\nHost: b\r\n\r\n",
+        Feed::Whole,
+    );
+    assert!(err.is_none(), "{err:?}");
+    let Some(RequestPart::Head(head)) = parts.into_iter().next() else {
+        panic!("the next request's head decodes");
+    };
+    let fields: Vec<_> = head
+        .request
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(fields, [("host".to_owned(), "b".to_owned())]);
+    assert!(
+        head.request.headers().capacity() >= 3,
+        "the response's map, with room for its three fields, was reused"
+    );
 }
