@@ -1,7 +1,8 @@
 //! `AsyncWrite::send_file` of a TCP stream on both drivers: byte-exact whole files and ranges,
 //! the zero-copy path taken where it should be and the buffered fallback when
 //! the kernel refuses splice, a file shorter than asked, a peer that resets,
-//! and a reader that stops (the send waits, bounded, and ends on disconnect);
+//! a reader that stops (the send waits, bounded, and ends on disconnect), a
+//! head put before the file on each path;
 //! and a Unix stream, which sends files the same way.
 
 use ringo_test_util as util;
@@ -267,5 +268,42 @@ both_drivers! {
         server.shutdown().await.expect("shutdown");
         let received = reader.await.expect("reader task").expect("read_to_end");
         assert!(received == data[5..], "the bytes from offset 5, byte-exact");
+    }
+}
+
+on_both_drivers! {
+    fn a_prepended_head_arrives_before_the_file_on_every_path(kind: DriverKind) {
+        // The default (sendfile for a cached file on io_uring, sendfile on
+        // compat), splice (cachestat simulated away) and the buffered
+        // fallback (splice refused too).
+        let paths = [
+            Simulate::default(),
+            Simulate { no_cachestat: true, ..Default::default() },
+            Simulate { no_splice: true, no_cachestat: true, ..Default::default() },
+        ];
+        for simulate in paths {
+            let builder = Runtime::builder().simulate(simulate);
+            util::run_with_runtime(kind, builder, |_| async move {
+                let dir = TempDir::new("send-file-head");
+                let data = pattern(1024 * 1024 + 5, 13);
+                std::fs::write(dir.join("f"), &data).expect("seed");
+                let file = File::open(dir.join("f")).await.expect("open");
+                // Large (the zero-copy paths), small (buffered), and empty.
+                for len in [data.len() as u64, 1000, 0] {
+                    let (client, server) = tcp_pair().await;
+                    let reader = ringo_reactor::spawn(async move { read_to_end(&client).await });
+                    let mut send = server.send_file(&file, 0, len).expect("a TCP stream sends files");
+                    assert!(send.prepend(b"HTTP/1.1 200 OK\r\n\r\n"), "not polled yet");
+                    let sent = (&mut send).await.expect("send_file");
+                    assert_eq!(sent, len, "the count is the file's bytes");
+                    assert!(!send.prepend(b"late"), "a started send takes no head");
+                    server.shutdown_std(Shutdown::Write).expect("shutdown");
+                    let received = reader.await.expect("reader task").expect("read_to_end");
+                    let (head, body) = received.split_at(19);
+                    assert_eq!(head, b"HTTP/1.1 200 OK\r\n\r\n", "{simulate:?}, {len} bytes");
+                    assert!(body == &data[..len as usize], "{simulate:?}, {len} bytes");
+                }
+            });
+        }
     }
 }

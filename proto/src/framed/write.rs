@@ -253,7 +253,11 @@ impl<T: AsyncWrite> WriteState<T> {
     ) -> Poll<io::Result<()>> {
         match file {
             FileSend::Transport { send, len } => {
-                // The bytes encoded before the range go first.
+                // The bytes encoded before the range go first: with the
+                // file's, in its first segment, when the send can take them.
+                if self.pending.is_none() && !self.buf.is_empty() && send.prepend(&self.buf) {
+                    self.buf.clear();
+                }
                 std::task::ready!(self.poll_flush(io, cx))?;
                 let sent = std::task::ready!(Pin::new(send).poll(cx))?;
                 if sent < *len {

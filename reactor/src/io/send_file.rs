@@ -23,6 +23,12 @@
 //!   refuses the file, other systems): `read_at` into one buffer of at most
 //!   `BUFFER_SIZE` bytes and `write_all`, reused for the whole send.
 //!
+//! Bytes put before the file ([`SendFile::prepend`]: an HTTP server's
+//! response head) go with `MSG_MORE` just before a `sendfile(2)`, so head and
+//! body leave in one segment rather than the head alone: nginx's
+//! `tcp_nopush`, without the two `TCP_CORK` calls. On the other paths they
+//! are written first.
+//!
 //! A file that ends early (truncated while being sent) ends the send early:
 //! the caller gets the short count and decides (an HTTP server closes the
 //! connection, having promised more). A peer reset is the socket's error.
@@ -49,13 +55,54 @@ use crate::op::Op;
 /// It owns handles to both fds and borrows nothing, so it can be stored and
 /// polled across calls (as a framed transport does); dropping it mid-send is
 /// safe, and how many bytes went is then unknown.
-pub struct SendFile(Pin<Box<dyn Future<Output = io::Result<u64>>>>);
+pub struct SendFile {
+    /// The send's arguments, until its first poll starts it.
+    start: Option<Start>,
+    /// Boxed: the send is one per file body, and its state differs by driver.
+    running: Option<Pin<Box<dyn Future<Output = io::Result<u64>>>>>,
+}
+
+/// What a [`SendFile`] sends, once polled.
+struct Start {
+    to: SharedFd,
+    from: SharedFd,
+    offset: u64,
+    len: u64,
+    /// Bytes that go before the file's ([`SendFile::prepend`]).
+    head: Vec<u8>,
+}
 
 impl SendFile {
     /// Sends `len` bytes of the file `from` from `offset` to the socket `to`.
-    /// Boxed: the send is one per file body, and its state differs by driver.
     pub(crate) fn new(to: SharedFd, from: SharedFd, offset: u64, len: u64) -> SendFile {
-        SendFile(Box::pin(send_file(to, from, offset, len)))
+        SendFile {
+            start: Some(Start {
+                to,
+                from,
+                offset,
+                len,
+                head: Vec::new(),
+            }),
+            running: None,
+        }
+    }
+
+    /// Puts `bytes` before the file's, as the send's first bytes: a
+    /// response head, say. Where the file goes with `sendfile(2)` they are
+    /// sent with `MSG_MORE` just before it, so head and body leave in one
+    /// segment (what nginx's `tcp_nopush` does with `TCP_CORK`), where a
+    /// send of their own would have gone out alone; elsewhere they are
+    /// written first. The count the send returns stays the file's bytes.
+    ///
+    /// `false`, taking nothing, once the send has been polled.
+    pub fn prepend(&mut self, bytes: &[u8]) -> bool {
+        match &mut self.start {
+            Some(start) => {
+                start.head.extend_from_slice(bytes);
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -63,7 +110,15 @@ impl Future for SendFile {
     type Output = io::Result<u64>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
-        self.0.as_mut().poll(cx)
+        let this = &mut *self;
+        if let Some(start) = this.start.take() {
+            this.running = Some(Box::pin(send_file(start)));
+        }
+        this.running
+            .as_mut()
+            .expect("invariant: the send starts on its first poll")
+            .as_mut()
+            .poll(cx)
     }
 }
 
@@ -81,28 +136,67 @@ pub(crate) const SMALL_SEND: u64 = 64 * 1024;
 /// The buffered path's buffer, at most: one read's worth.
 const BUFFER_SIZE: usize = 64 * 1024;
 
-/// Sends `len` bytes of `file` from `offset` to `to`; see the module doc.
-/// Returns the bytes sent: `len`, or fewer if the file ended first.
-async fn send_file(to: SharedFd, file: SharedFd, offset: u64, len: u64) -> io::Result<u64> {
+/// Sends the head, then `len` bytes of the file from `offset`; see the
+/// module doc. Returns the file's bytes sent: `len`, or fewer if the file
+/// ended first.
+async fn send_file(start: Start) -> io::Result<u64> {
+    let Start {
+        to,
+        from: file,
+        offset,
+        len,
+        head,
+    } = start;
     #[cfg(target_os = "linux")]
     {
         use crate::runtime::{context, DriverKind};
         let kind = context::with(|rt| rt.driver.kind());
         let sent = match kind {
             DriverKind::Uring if len > SMALL_SEND && sendfile::cached(&file, offset, len) => {
+                sendfile::send_head(&to, &head, true).await?;
+                sendfile::send(&to, &file, offset, len).await?
+            }
+            DriverKind::Compat => {
+                // Held back only when file bytes follow to push it out.
+                sendfile::send_head(&to, &head, len > 0).await?;
                 sendfile::send(&to, &file, offset, len).await?
             }
             DriverKind::Uring if len > SMALL_SEND && super::copy::splice::usable() => {
+                write_all(&to, head).await?;
                 uring::send(&to, &file, offset, len).await?
             }
-            DriverKind::Compat => sendfile::send(&to, &file, offset, len).await?,
-            _ => None,
+            _ => {
+                write_all(&to, head).await?;
+                None
+            }
         };
-        if let Some(sent) = sent {
-            return Ok(sent);
+        match sent {
+            Some(sent) => Ok(sent),
+            None => buffered(&to, &file, offset, len).await,
         }
     }
-    buffered(&to, &file, offset, len).await
+    #[cfg(not(target_os = "linux"))]
+    {
+        write_all(&to, head).await?;
+        buffered(&to, &file, offset, len).await
+    }
+}
+
+/// Writes `buf`'s bytes to `to` with ordinary sends; gives the buffer back.
+async fn write_all(to: &SharedFd, mut buf: Vec<u8>) -> io::Result<Vec<u8>> {
+    let (mut written, end) = (0, buf.len());
+    while written < end {
+        let send = SendFuture::new(to.clone(), buf.slice(written..end), ZeroCopy::Never);
+        let (result, back) = send.await;
+        buf = back.into_inner();
+        match result {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(m) => written += m,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(buf)
 }
 
 /// The buffered path: read a buffer's worth, write it, until `len` or the end.
@@ -122,18 +216,8 @@ async fn buffered(to: &SharedFd, file: &SharedFd, offset: u64, len: u64) -> io::
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        let mut written = 0;
-        while written < n {
-            let send = SendFuture::new(to.clone(), buf.slice(written..n), ZeroCopy::Never);
-            let (result, back) = send.await;
-            buf = back.into_inner();
-            match result {
-                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-                Ok(m) => written += m,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        buf.truncate(n);
+        buf = write_all(to, buf).await?;
         sent += n as u64;
     }
     Ok(sent)
@@ -307,6 +391,30 @@ mod sendfile {
 
     /// Most bytes asked of one `sendfile` call.
     const MAX_CALL: u64 = 1 << 30;
+
+    /// Sends `head` with `MSG_MORE` on the loop thread, so that it waits in
+    /// the socket for the `sendfile` that follows and leaves in its first
+    /// segment (what nginx's `tcp_nopush` does with `TCP_CORK`).
+    pub(super) async fn send_head(socket: &SharedFd, head: &[u8], more: bool) -> io::Result<()> {
+        let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
+        let mut written = 0;
+        while written < head.len() {
+            let rest = &head[written..];
+            // SAFETY: the fd is held open by `socket`; `rest` is a live slice.
+            let result =
+                cvt(unsafe { libc::send(socket.raw(), rest.as_ptr().cast(), rest.len(), flags) });
+            match result {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    Op::new(PollOnce::writable(socket.clone())).await?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
 
     /// Sends with `sendfile(2)`; `None` (before any byte moved) when it
     /// refuses this file (`EINVAL`/`ENOSYS`: not a page-cache file).
