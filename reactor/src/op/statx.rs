@@ -79,8 +79,9 @@ pub(crate) fn open_file_now(fd: &SharedFd) -> io::Result<Box<libc::statx>> {
     // SAFETY: `statx` is a plain C struct for which all-zero is valid.
     let mut out: Box<libc::statx> = Box::new(unsafe { std::mem::zeroed() });
     let flags = libc::AT_EMPTY_PATH | libc::AT_STATX_DONT_SYNC;
-    // SAFETY: `fd` is held open by `fd`; the path is an empty NUL-terminated
-    // string (AT_EMPTY_PATH); `out` is a valid, writable statx.
+    // SAFETY: the descriptor stays open while the borrowed `SharedFd` lives;
+    // the path is an empty NUL-terminated string (AT_EMPTY_PATH); `out` is a
+    // valid, writable statx that outlives the call.
     cvt(unsafe { libc::statx(fd.raw(), c"".as_ptr(), flags, MASK, &mut *out) } as isize)?;
     Ok(out)
 }
@@ -110,5 +111,45 @@ impl OpCode for Statx {
 
     fn complete(self, completion: Completion) -> Self::Output {
         completion.result.map(|_| self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::OwnedFd;
+
+    use super::*;
+    use crate::op::Op;
+    use crate::{Builder, DriverKind};
+
+    /// The op stays the fallback where a sandbox refuses the call on the
+    /// loop, so it must read what that call reads, on both drivers.
+    #[test]
+    fn the_fallback_op_reads_what_the_call_on_the_loop_reads() {
+        let path = std::env::temp_dir().join(format!("ringo-statx-{}", std::process::id()));
+        std::fs::write(&path, b"twelve bytes").expect("seed");
+        for kind in [DriverKind::Uring, DriverKind::Compat] {
+            let rt = Builder::new().driver(kind).build().expect("runtime");
+            rt.block_on(async {
+                let file = std::fs::File::open(&path).expect("open");
+                let fd = SharedFd::new(OwnedFd::from(file));
+                let now = open_file_now(&fd).expect("statx on the loop");
+                let op = Op::new(Statx::new(Target::Fd(fd.clone())))
+                    .await
+                    .expect("the op");
+                assert_eq!(now.stx_size, 12, "{kind:?}");
+                assert_eq!(
+                    (
+                        now.stx_size,
+                        now.stx_ino,
+                        now.stx_mode,
+                        now.stx_mtime.tv_sec
+                    ),
+                    (op.stx_size, op.stx_ino, op.stx_mode, op.stx_mtime.tv_sec),
+                    "{kind:?}"
+                );
+            });
+        }
+        std::fs::remove_file(path).expect("clean up");
     }
 }
