@@ -39,6 +39,11 @@ if [ ! -f "$system32/kernel32.dll" ]; then
   wineboot --init >/dev/null 2>&1 || skip "wineboot could not create $WINEPREFIX"
   wineserver --wait || true
 fi
+# One wineserver for the whole run: by default it exits a few seconds after
+# its last client, and a test binary started just then loses it ("wine client
+# error: recvmsg: Connection reset by peer") and dies without a test's name.
+wineserver -p
+trap 'wineserver -k 2>/dev/null || true' EXIT
 shim="$system32/bcryptprimitives.dll"
 if [ ! -f "$shim" ] || [ ci/windows/process_prng.c -nt "$shim" ]; then
   echo "== building the ProcessPrng shim into $shim"
