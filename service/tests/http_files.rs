@@ -544,3 +544,78 @@ on_both_drivers! {
         stop(running);
     }
 }
+
+/// Linux before 5.6 has no `openat2`, and compat runs there: every test of
+/// this file again, in a child process whose `openat2` fails with `ENOSYS`
+/// (a seccomp filter), so `ServeDir` takes its resolve-then-open path — the
+/// same refusals, the same bytes. (io_uring's open is no syscall, so the
+/// child's io_uring tests still open beneath the root.)
+#[cfg(target_os = "linux")]
+#[test]
+fn every_file_test_passes_without_openat2() {
+    use std::os::unix::process::CommandExt;
+    const CHILD: &str = "RINGO_TEST_WITHOUT_OPENAT2";
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    // Load the syscall number; openat2 returns ENOSYS, all else is allowed.
+    let filter = [
+        libc::sock_filter {
+            code: (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+        libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 1,
+            k: libc::SYS_openat2 as u32,
+        },
+        libc::sock_filter {
+            code: (libc::BPF_RET | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+        },
+        libc::sock_filter {
+            code: (libc::BPF_RET | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_ALLOW,
+        },
+    ];
+    let program = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr().cast_mut(),
+    };
+    // An address, not a reference: the closure must be Send + Sync.
+    let program_at = &program as *const libc::sock_fprog as usize;
+    let exe = std::env::current_exe().expect("this test binary");
+    let mut child = std::process::Command::new(exe);
+    child.env(CHILD, "1").args(["--test-threads", "2"]);
+    // SAFETY: between fork and exec the closure makes two prctl calls, both
+    // async-signal-safe, reading `program` and `filter`, which the parent
+    // keeps alive until `status` returns.
+    unsafe {
+        child.pre_exec(move || {
+            let no_new_privs = libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            let seccomp = libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                program_at as *const libc::sock_fprog,
+            );
+            if no_new_privs != 0 || seccomp != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let status = child
+        .status()
+        .expect("rerun this file's tests without openat2");
+    assert!(
+        status.success(),
+        "the file tests failed without openat2: {status}"
+    );
+}

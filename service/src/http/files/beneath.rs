@@ -10,11 +10,11 @@
 //! traversal: someone who may rewrite the served tree could swap a directory
 //! for a symlink between the check and the open. Request paths never reach
 //! this far with `..`, a drive or a device name in them (`request_path.rs`).
+//! Linux kernels before 5.6 have no `openat2` (`ENOSYS`; compat runs there)
+//! and take the same resolved path.
 
 use std::io;
-use std::path::Path;
-#[cfg(not(target_os = "linux"))]
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use http::StatusCode;
 use ringo_reactor::fs::{File, Metadata, RootDir};
@@ -24,8 +24,7 @@ use ringo_reactor::fs::{File, Metadata, RootDir};
 pub(super) struct Root {
     dir: RootDir,
     /// The root's own path with every symlink resolved: what a resolved
-    /// request path must start with (off Linux).
-    #[cfg(not(target_os = "linux"))]
+    /// request path must start with (off Linux, or without `openat2`).
     canonical: PathBuf,
 }
 
@@ -44,7 +43,6 @@ impl Root {
     pub(super) fn open(path: &Path) -> io::Result<Root> {
         let dir = RootDir::open(path)?;
         Ok(Root {
-            #[cfg(not(target_os = "linux"))]
             canonical: std::fs::canonicalize(path)?,
             dir,
         })
@@ -77,20 +75,35 @@ impl Root {
     }
 
     /// `relative` opened beneath the root by the kernel (a directory opens
-    /// too, and [`find`](Root::find) tells it apart by its metadata).
+    /// too, and [`find`](Root::find) tells it apart by its metadata); by the
+    /// resolved path where the kernel has no `openat2`.
     #[cfg(target_os = "linux")]
     async fn open_file(&self, relative: &Path) -> Result<Option<File>, StatusCode> {
-        let file = self.dir.open_file(relative).await;
-        file.map(Some).map_err(super::open_error)
+        use std::sync::atomic::{AtomicBool, Ordering};
+        /// Set at the first `ENOSYS`: the kernel will not grow the call.
+        static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+        if !NO_OPENAT2.load(Ordering::Relaxed) {
+            match self.dir.open_file(relative).await {
+                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                    NO_OPENAT2.store(true, Ordering::Relaxed);
+                }
+                opened => return opened.map(Some).map_err(super::open_error),
+            }
+        }
+        self.open_resolved(relative).await
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    async fn open_file(&self, relative: &Path) -> Result<Option<File>, StatusCode> {
+        self.open_resolved(relative).await
     }
 
     /// `relative` resolved, checked to lie inside the root, and opened by its
     /// resolved path; `None` for a directory (Windows opens one only with
     /// flags a plain open does not pass).
-    #[cfg(not(target_os = "linux"))]
-    async fn open_file(&self, relative: &Path) -> Result<Option<File>, StatusCode> {
+    async fn open_resolved(&self, relative: &Path) -> Result<Option<File>, StatusCode> {
         use ringo_reactor::fs;
-        let resolved = fs::canonicalize(self.dir.path().join(relative))
+        let resolved: PathBuf = fs::canonicalize(self.dir.path().join(relative))
             .await
             .map_err(super::open_error)?;
         if !resolved.starts_with(&self.canonical) {
