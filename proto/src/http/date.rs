@@ -89,8 +89,14 @@ fn system_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Formats Unix seconds as an IMF-fixdate (RFC 9110 §5.6.7).
-pub(crate) fn format_imf_fixdate(secs: u64) -> [u8; DATE_LEN] {
+/// Formats Unix seconds as an IMF-fixdate (RFC 9110 §5.6.7), the form of
+/// `Date`, `Last-Modified` and `Expires`: `Sun, 06 Nov 1994 08:49:37 GMT`.
+///
+/// ```
+/// let date = ringo_proto::http::format_imf_fixdate(784_111_777);
+/// assert_eq!(&date, b"Sun, 06 Nov 1994 08:49:37 GMT");
+/// ```
+pub fn format_imf_fixdate(secs: u64) -> [u8; DATE_LEN] {
     const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
     const MONTHS: [&[u8; 3]; 12] = [
         b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",

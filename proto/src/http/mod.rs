@@ -53,6 +53,7 @@ mod tests;
 
 pub use client::ClientCodec;
 pub use connection::{serve_connection, serve_connection_streamed, ServerConfig};
+pub use date::format_imf_fixdate;
 pub use error::{Error, ErrorKind};
 pub use gather::response::{GatheredResponse, GatheringClientCodec};
 pub use incoming::{BodyReader, FromRequestBody, RequestBody, BODY_BACKLOG, STREAM_ABOVE};

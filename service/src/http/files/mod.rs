@@ -53,8 +53,9 @@ use std::convert::Infallible;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
+use ringo_reactor::buf::IoBuf;
 use ringo_reactor::fs::{File, Metadata};
 
 use super::Body;
@@ -114,10 +115,10 @@ impl ServeDir {
         };
         let validators = Validators::of(&meta);
         if validators.not_modified(req.headers()) {
-            return with_validators(Response::builder(), &validators, None)
-                .status(StatusCode::NOT_MODIFIED)
-                .body(Body::empty())
-                .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR));
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            add_validators(response.headers_mut(), validators);
+            return response;
         }
         let len = meta.len();
         let range = if validators.range_allowed(req.headers()) {
@@ -128,16 +129,13 @@ impl ServeDir {
         } else {
             Requested::Whole
         };
-        let content_type = content_type::for_path(&served);
-        let head = with_validators(Response::builder(), &validators, Some(content_type))
-            .header(header::ACCEPT_RANGES, "bytes");
-        let (head, start, count) = match range {
-            Requested::Whole => (head.status(StatusCode::OK), 0, len),
+        let (code, start, count, content_range) = match range {
+            Requested::Whole => (StatusCode::OK, 0, len, None),
             Requested::Part { start, end } => (
-                head.status(StatusCode::PARTIAL_CONTENT)
-                    .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")),
+                StatusCode::PARTIAL_CONTENT,
                 start,
                 end - start + 1,
+                HeaderValue::try_from(format!("bytes {start}-{end}/{len}")).ok(),
             ),
             Requested::Unsatisfiable => {
                 let mut response = status(StatusCode::RANGE_NOT_SATISFIABLE);
@@ -152,14 +150,26 @@ impl ServeDir {
             // GET's length.
             Body::file(file, start, count)
         } else {
-            let (read, buf) = file.read_exact_at(vec![0u8; count as usize], start).await;
-            match read {
-                Ok(()) => Body::from(buf),
-                Err(_) => return status(StatusCode::INTERNAL_SERVER_ERROR),
+            // Read into the spare capacity: the kernel writes every byte.
+            let buf = Vec::with_capacity(count as usize).slice(..count as usize);
+            match file.read_exact_at(buf, start).await {
+                (Ok(()), buf) => Body::from(buf.into_inner()),
+                (Err(_), _) => return status(StatusCode::INTERNAL_SERVER_ERROR),
             }
         };
-        head.body(body)
-            .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR))
+        let mut response = Response::new(body);
+        *response.status_mut() = code;
+        let headers = response.headers_mut();
+        add_validators(headers, validators);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type::for_path(&served)),
+        );
+        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if let Some(content_range) = content_range {
+            headers.insert(header::CONTENT_RANGE, content_range);
+        }
+        response
     }
 
     /// Opens what `relative` names: the file, or a directory's index. Returns
@@ -223,19 +233,11 @@ mod os {
     ];
 }
 
-fn with_validators(
-    mut head: http::response::Builder,
-    validators: &Validators,
-    content_type: Option<&'static str>,
-) -> http::response::Builder {
-    head = head.header(header::ETAG, validators.etag.as_str());
+fn add_validators(headers: &mut HeaderMap, validators: Validators) {
     if let Some(date) = validators.last_modified() {
-        head = head.header(header::LAST_MODIFIED, date);
+        headers.insert(header::LAST_MODIFIED, date);
     }
-    if let Some(content_type) = content_type {
-        head = head.header(header::CONTENT_TYPE, content_type);
-    }
-    head
+    headers.insert(header::ETAG, validators.etag);
 }
 
 /// A bodiless response with `code`, its reason phrase as text for humans.
