@@ -10,7 +10,9 @@
 //!
 //! Every server runs as its own process with one worker thread, pinned to CPU
 //! 0; the load generator (ours, a mio loop verifying every reply) runs pinned
-//! to CPU 1. Each figure is the median of several runs, and every ringo figure
+//! to CPU 1. Both talk over the loopback of the runner's own network
+//! namespace, whose TCP congestion control is cubic (`--cc` picks another),
+//! so the host's choice does not move the figures (see `netns.rs`). Each figure is the median of several runs, and every ringo figure
 //! is also given as a ratio to the baseline measured in the same run — these
 //! machines are shared and noisy, so only same-run ratios mean anything. The
 //! runs of a cell's servers are interleaved round by round and the ratios are
@@ -24,6 +26,7 @@ mod chart;
 mod files;
 mod load;
 mod measure;
+mod netns;
 mod proc;
 mod report;
 mod servers;
@@ -59,6 +62,8 @@ struct Options {
     against: Option<(std::net::SocketAddr, Option<u32>)>,
     /// The fault-injection soak instead of the benchmarks.
     soak: Option<soak::SoakOptions>,
+    /// TCP congestion control in the runner's network namespace (see `netns`).
+    congestion_control: String,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -71,6 +76,7 @@ fn parse_args() -> Result<Options, String> {
         ab: false,
         soak: None,
         files: false,
+        congestion_control: "cubic".to_owned(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -98,6 +104,11 @@ fn parse_args() -> Result<Options, String> {
                 options.soak.get_or_insert_with(soak_defaults).drivers = vec![driver];
             }
             "--files" => options.files = true,
+            "--cc" => {
+                options.congestion_control = args
+                    .next()
+                    .ok_or("--cc needs a congestion control (cubic, bbr, reno...)")?
+            }
             "--filter" => {
                 options.filter = Some(
                     args.next()
@@ -120,10 +131,11 @@ fn parse_args() -> Result<Options, String> {
                     Some((addr.parse().map_err(|_| "bad address for --against")?, pid));
             }
             "-h" | "--help" => {
-                println!("usage: ringo-benches [--quick] [--idle] [--ab] [--files] [--soak] [--filter SUBSTRING] [--out DIR] [--against ADDR[,PID]]");
+                println!("usage: ringo-benches [--quick] [--idle] [--ab] [--files] [--soak] [--filter SUBSTRING] [--out DIR] [--cc NAME] [--against ADDR[,PID]]");
                 println!("  --files: only the file cells (random 4 KiB reads: io_uring, compat, tokio, std), the file fast-path A/Bs (--filter \"file fast paths\") and the compat file pool size A/B (--filter \"compat file pool\")");
                 println!("  --idle: only the idle-connection memory measurement (every server, each connection after one real request)");
                 println!("  --ab: io_uring features on vs off (echo cells and idle memory)");
+                println!("  --cc: TCP congestion control in the runner's own network namespace (default cubic, Linux's default; the host's setting is left alone)");
                 println!("  --against: only generate the filtered cells' load against a server you started (to profile it)");
                 println!("  --soak [--soak-seconds N] [--soak-driver uring|compat]: fault-injection soak of hello_http and mini_redis (default 120 s each, both drivers)");
                 std::process::exit(0);
@@ -280,6 +292,9 @@ fn run(options: &Options) -> io::Result<()> {
         }
         return run_against(options, addr, pid);
     }
+    // Before any thread starts: every server and load thread started from
+    // here on inherits the namespace.
+    let network = netns::isolate(&options.congestion_control)?;
     // The file cells run in this process, before it pins itself to one CPU:
     // thread pools (compat's, tokio's) may use every core, as in real use.
     let file_cells = if options.idle || options.ab || options.against.is_some() {
@@ -478,7 +493,7 @@ fn run(options: &Options) -> io::Result<()> {
     println!("\n{table}\n{idle_table}\n{file_cells}");
     let stamp = utc_stamp();
     let header = format!(
-        "# ringo benchmark {stamp}\n\n- mode: {}\n- kernel: {kernel}\n- CPU: {cpu} ({} CPUs; servers pinned to CPU {SERVER_CPU}, load generator to CPU {})\n- io_uring: {}\n- timing: warm-up {:?}, {:?} x {} rounds, interleaved; medians\n\n",
+        "# ringo benchmark {stamp}\n\n- mode: {}\n- kernel: {kernel}\n- CPU: {cpu} ({} CPUs; servers pinned to CPU {SERVER_CPU}, load generator to CPU {})\n- network: {}\n- io_uring: {}\n- timing: warm-up {:?}, {:?} x {} rounds, interleaved; medians\n\n",
         match (options.ab, options.quick) {
             (true, _) => "io_uring feature A/B",
             (false, true) => "quick",
@@ -486,6 +501,7 @@ fn run(options: &Options) -> io::Result<()> {
         },
         cpus,
         SERVER_CPU + 1,
+        network.description,
         proc::uring_features(),
         timing.warmup,
         timing.duration,
